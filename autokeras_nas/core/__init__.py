@@ -1,0 +1,50 @@
+"""Pure-Python core of autokeras_nas: spaces, strategies, Pareto tools, stopping.
+
+Nothing here imports TensorFlow, Keras or KerasTuner; everything is numpy.
+"""
+
+from autokeras_nas.core.pareto import (
+    crowding_distance,
+    hypervolume,
+    non_dominated_sort,
+    pareto_order,
+)
+from autokeras_nas.core.rng import fresh_seed, make_rng, rng_state, set_rng_state
+from autokeras_nas.core.space import (
+    Boolean,
+    Choice,
+    Condition,
+    Fixed,
+    Float,
+    HyperSpace,
+    Int,
+    SearchSpace,
+    to_python,
+)
+from autokeras_nas.core.stopping import ASHA, MedianStopping, StoppingRule, make_stopping_rule
+from autokeras_nas.core.strategy import (
+    ARCH,
+    EPOCHS,
+    INITIAL_EPOCH,
+    PARENT,
+    RESERVED_PREFIX,
+    BaseStrategy,
+    Objective,
+    Observation,
+    Scalar,
+    Strategy,
+    Suggestion,
+    TrialStatus,
+    is_python_scalar,
+    is_reserved,
+)
+
+__all__ = [
+    "ARCH", "ASHA", "BaseStrategy", "Boolean", "Choice", "Condition", "EPOCHS",
+    "Fixed", "Float", "HyperSpace", "INITIAL_EPOCH", "Int", "MedianStopping",
+    "Objective", "Observation", "PARENT", "RESERVED_PREFIX", "Scalar",
+    "SearchSpace", "StoppingRule", "Strategy", "Suggestion", "TrialStatus",
+    "crowding_distance", "fresh_seed", "hypervolume", "is_python_scalar",
+    "is_reserved", "make_rng", "make_stopping_rule", "non_dominated_sort",
+    "pareto_order", "rng_state", "set_rng_state", "to_python",
+]

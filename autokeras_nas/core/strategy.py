@@ -1,0 +1,342 @@
+"""The Strategy protocol: ask for a trial, tell its result.
+
+A strategy proposes hyperparameter values (`ask`) and learns from results
+(`tell`). It never trains anything and never imports Keras: the oracle layer
+(`autokeras_nas.tuner`) turns its suggestions into KerasTuner trials, and the
+benchmark runner drives it with table look-ups.
+
+The contract, checked for every installed strategy by
+`autokeras_nas.testing.check_strategy`:
+
+* `ask(trial_id)` returns a `Suggestion`: values (plain Python scalars; a
+  structured architecture travels as a JSON string under `ARCH`), optionally
+  a parent trial id, a training budget and notes; or "wait" (results of
+  running trials are needed first) or "done".
+* `tell(observation)` takes the final result of a trial: completed, stopped
+  early, or failed.
+* `state_dict()` is JSON and includes every RNG state, so a strategy restored
+  with `load_state_dict()` makes exactly the proposals an uninterrupted one
+  would have made.
+* Randomness comes only from generators seeded by the strategy's `seed`.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Mapping, Protocol, Sequence, runtime_checkable
+
+from autokeras_nas.core import rng as rng_module
+
+Scalar = bool | int | float | str
+
+#: Prefix of the hyperparameter names the package reserves for itself.
+RESERVED_PREFIX = "nas/"
+#: Trial id whose trained weights the trial starts from.
+PARENT = "nas/parent"
+#: Number of epochs to train the trial for (overrides `epochs=` of `search`).
+EPOCHS = "nas/epochs"
+#: First epoch index when continuing a parent's training schedule.
+INITIAL_EPOCH = "nas/initial_epoch"
+#: A structured architecture, as a JSON string.
+ARCH = "nas/arch"
+
+
+def is_reserved(name: str) -> bool:
+    """Whether `name` is one of the package's reserved hyperparameter keys."""
+    return name.startswith(RESERVED_PREFIX)
+
+
+def is_python_scalar(value: Any) -> bool:
+    """True for exactly `bool`, `int`, `float` and `str` (not numpy types)."""
+    return type(value) in (bool, int, float, str)
+
+
+class TrialStatus(str, enum.Enum):
+    """Final status of a trial as a strategy sees it."""
+
+    COMPLETED = "completed"
+    STOPPED = "stopped"  # stopped early by a stopping rule; metrics are valid
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective: a metric name and whether to minimise or maximise it."""
+
+    name: str
+    direction: Literal["min", "max"] = "max"
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("min", "max"):
+            raise ValueError(
+                f"objective direction must be 'min' or 'max', got {self.direction!r}"
+            )
+
+    def signed(self, value: float) -> float:
+        """`value` oriented so that larger is better."""
+        return value if self.direction == "max" else -value
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "direction": self.direction}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, str]) -> "Objective":
+        return cls(d["name"], d["direction"])  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What `Strategy.ask` returns.
+
+    Use the constructors `Suggestion.run(...)`, `Suggestion.wait()` and
+    `Suggestion.done()` rather than the fields directly.
+    """
+
+    kind: Literal["run", "wait", "done"]
+    values: Mapping[str, Scalar] = field(default_factory=dict)
+    parent_id: str | None = None
+    epochs: int | None = None
+    initial_epoch: int | None = None
+    notes: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def run(
+        cls,
+        values: Mapping[str, Scalar],
+        *,
+        parent_id: str | None = None,
+        epochs: int | None = None,
+        initial_epoch: int | None = None,
+        notes: Mapping[str, Any] | None = None,
+    ) -> "Suggestion":
+        bad = {k: type(v).__name__ for k, v in values.items() if not is_python_scalar(v)}
+        if bad:
+            raise TypeError(f"suggestion values must be Python scalars, got {bad}")
+        reserved = [k for k in values if is_reserved(k)]
+        if reserved:
+            raise ValueError(
+                f"reserved keys {reserved} go in the Suggestion's fields, not its values"
+            )
+        if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
+            raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+        return cls("run", dict(values), parent_id, epochs, initial_epoch, dict(notes or {}))
+
+    @classmethod
+    def wait(cls) -> "Suggestion":
+        """Results of running trials are needed before the next proposal."""
+        return cls("wait")
+
+    @classmethod
+    def done(cls, reason: str = "") -> "Suggestion":
+        """The strategy has nothing more to propose."""
+        return cls("done", notes={"reason": reason} if reason else {})
+
+    def hp_values(self) -> dict[str, Scalar]:
+        """The values plus the reserved keys, as handed to a KerasTuner trial."""
+        out: dict[str, Scalar] = dict(self.values)
+        if self.parent_id is not None:
+            out[PARENT] = str(self.parent_id)
+        if self.epochs is not None:
+            out[EPOCHS] = int(self.epochs)
+        if self.initial_epoch is not None:
+            out[INITIAL_EPOCH] = int(self.initial_epoch)
+        return out
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The final result of one trial, as `Strategy.tell` receives it.
+
+    Attributes:
+        trial_id: The id `ask` was called with.
+        values: The trial's hyperparameter values (reserved keys removed).
+        status: Completed, stopped early, or failed.
+        metrics: Final metrics: the objectives and the cost metrics
+            (`train_time_s`, `params`, `latency_ms`) where measured.
+        epochs: Epochs actually trained.
+        message: Why a trial failed.
+    """
+
+    trial_id: str
+    values: Mapping[str, Scalar]
+    status: TrialStatus
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    epochs: int | None = None
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trial_id": self.trial_id,
+            "values": dict(self.values),
+            "status": self.status.value,
+            "metrics": dict(self.metrics),
+            "epochs": self.epochs,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Observation":
+        return cls(
+            trial_id=d["trial_id"],
+            values=dict(d["values"]),
+            status=TrialStatus(d["status"]),
+            metrics=dict(d.get("metrics", {})),
+            epochs=d.get("epochs"),
+            message=d.get("message", ""),
+        )
+
+    def objective_vector(self, objectives: Sequence[Objective]) -> tuple[float, ...] | None:
+        """Objective values oriented larger-is-better, or None if unusable."""
+        if self.status is TrialStatus.FAILED:
+            return None
+        out = []
+        for obj in objectives:
+            v = self.metrics.get(obj.name)
+            if v is None or not math.isfinite(float(v)):
+                return None
+            out.append(obj.signed(float(v)))
+        return tuple(out)
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """The protocol every strategy plugin implements."""
+
+    name: ClassVar[str]
+
+    def setup(
+        self, space: Any, objectives: Sequence[Objective], max_trials: int | None
+    ) -> None:
+        """Binds the strategy to a search space; may be called again when the
+        space grows (new hyperparameters discovered while building models)."""
+
+    def ask(self, trial_id: str) -> Suggestion: ...
+
+    def tell(self, observation: Observation) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+class BaseStrategy(abc.ABC):
+    """Bookkeeping shared by strategies: seed, RNG, history, de-duplication.
+
+    Subclasses implement `propose(trial_id)` and, when they keep state of
+    their own, `extra_state()` / `load_extra_state()`. They may override
+    `observe(observation)` to learn from results.
+
+    Args:
+        seed: Seed of the strategy's generator. `None` draws one from the
+            operating system and records it in the state.
+    """
+
+    #: Plugin name (the entry-point name).
+    name: ClassVar[str] = ""
+    #: "module:Class" of the KerasTuner-style convenience tuner, if any.
+    tuner: ClassVar[str | None] = None
+    #: Whether `propose` may suggest values already tried (rarely wanted).
+    allow_repeats: ClassVar[bool] = False
+
+    def __init__(self, *, seed: int | None = None) -> None:
+        self.seed = rng_module.fresh_seed() if seed is None else seed
+        self.rng = rng_module.make_rng(self.seed)
+        self.space: Any = None
+        self.objectives: tuple[Objective, ...] = ()
+        self.max_trials: int | None = None
+        #: trial id -> values, in the order asked.
+        self.asked: dict[str, dict[str, Scalar]] = {}
+        #: Observations in the order told.
+        self.history: list[Observation] = []
+        self._seen: set[str] = set()
+
+    # -- protocol -----------------------------------------------------------
+    def setup(
+        self, space: Any, objectives: Sequence[Objective], max_trials: int | None = None
+    ) -> None:
+        if not objectives:
+            raise ValueError("a strategy needs at least one objective")
+        self.space = space
+        self.objectives = tuple(objectives)
+        self.max_trials = max_trials
+        self._seen = {space.key(v) for v in self.asked.values()}
+
+    def ask(self, trial_id: str) -> Suggestion:
+        if self.space is None:
+            raise RuntimeError(f"{type(self).__name__}.setup() must be called before ask()")
+        if trial_id in self.asked:
+            raise ValueError(f"trial id {trial_id!r} was already asked for")
+        if self.max_trials is not None and len(self.asked) >= self.max_trials:
+            return Suggestion.done("max_trials reached")
+        suggestion = self.propose(trial_id)
+        if suggestion.kind == "run":
+            self.asked[trial_id] = dict(suggestion.values)
+            self._seen.add(self.space.key(suggestion.values))
+        return suggestion
+
+    def tell(self, observation: Observation) -> None:
+        self.history.append(observation)
+        self.observe(observation)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "strategy": self.name,
+            "seed": self.seed,
+            "rng": rng_module.rng_state(self.rng),
+            "asked": [[tid, dict(v)] for tid, v in self.asked.items()],
+            "history": [o.to_dict() for o in self.history],
+            "extra": self.extra_state(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if state.get("strategy") not in (None, "", self.name):
+            raise ValueError(
+                f"state of strategy {state.get('strategy')!r} cannot be loaded into {self.name!r}"
+            )
+        self.seed = state["seed"]
+        self.rng = rng_module.make_rng(self.seed)
+        rng_module.set_rng_state(self.rng, state["rng"])
+        self.asked = {tid: dict(v) for tid, v in state["asked"]}
+        self.history = [Observation.from_dict(o) for o in state["history"]]
+        if self.space is not None:
+            self._seen = {self.space.key(v) for v in self.asked.values()}
+        self.load_extra_state(state.get("extra") or {})
+
+    # -- for subclasses -----------------------------------------------------
+    @abc.abstractmethod
+    def propose(self, trial_id: str) -> Suggestion:
+        """Returns the next suggestion (called by `ask`)."""
+
+    def observe(self, observation: Observation) -> None:
+        """Hook called by `tell` after the observation is recorded."""
+
+    def extra_state(self) -> dict[str, Any]:
+        """JSON state of the subclass (RNGs other than `self.rng`, models...)."""
+        return {}
+
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        """Restores what `extra_state` returned."""
+
+    def is_new(self, values: Mapping[str, Scalar]) -> bool:
+        """Whether `values` (active part) has not been proposed yet."""
+        return self.space.key(values) not in self._seen
+
+    def sample_new(self, max_tries: int = 100) -> dict[str, Scalar] | None:
+        """Samples values not proposed before; None if none found in `max_tries`
+        draws (and the space, if finite, has no unseen point left)."""
+        size = self.space.size()
+        if size <= len(self._seen):
+            return None
+        for _ in range(max_tries):
+            values = self.space.sample(self.rng)
+            if self.allow_repeats or self.is_new(values):
+                return values
+        return None
+
+    def score(self, observation: Observation) -> float | None:
+        """The first objective, oriented larger-is-better; None if unusable."""
+        vec = observation.objective_vector(self.objectives[:1])
+        return None if vec is None else vec[0]
