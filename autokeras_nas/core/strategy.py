@@ -36,7 +36,8 @@ Scalar = bool | int | float | str
 RESERVED_PREFIX = "nas/"
 #: Trial id whose trained weights the trial starts from.
 PARENT = "nas/parent"
-#: Number of epochs to train the trial for (overrides `epochs=` of `search`).
+#: Keras' `epochs` for the trial: the index of its last epoch, as in
+#: `fit(epochs=..., initial_epoch=...)` and KerasTuner's `tuner/epochs`.
 EPOCHS = "nas/epochs"
 #: First epoch index when continuing a parent's training schedule.
 INITIAL_EPOCH = "nas/initial_epoch"
