@@ -1,0 +1,63 @@
+"""autokeras_nas: neural architecture search strategies as KerasTuner tuners.
+
+`import autokeras_nas` is light: names are loaded on first use, and
+TensorFlow is imported only by the names that train (`NasTuner`,
+`StrategyOracle`, `RandomSearch`, ...).
+
+    import autokeras_nas
+    tuner = autokeras_nas.RandomSearch(build_model, objective="val_accuracy",
+                                       max_trials=20, early_stopping="asha")
+    tuner.search(x, y, validation_data=(x_val, y_val), epochs=9)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+#: Modules whose public names (no leading underscore) plugins may import.
+PUBLIC_MODULES = (
+    "autokeras_nas",
+    "autokeras_nas.core",
+    "autokeras_nas.testing",
+    "autokeras_nas.plugins",
+    "autokeras_nas.results",
+    "autokeras_nas.tuner",
+    "autokeras_nas.spaces",
+    "autokeras_nas.data",
+)
+
+_LAZY = {
+    # The oracle layer (imports TensorFlow).
+    "NasTuner": "autokeras_nas.tuner",
+    "StrategyOracle": "autokeras_nas.tuner",
+    # Convenience tuners of the first-party strategies.
+    "RandomSearch": "autokeras_nas_plugins.random_search.tuner",
+    # The numpy core.
+    "ASHA": "autokeras_nas.core",
+    "BaseStrategy": "autokeras_nas.core",
+    "HyperSpace": "autokeras_nas.core",
+    "MedianStopping": "autokeras_nas.core",
+    "Objective": "autokeras_nas.core",
+    "Observation": "autokeras_nas.core",
+    "Strategy": "autokeras_nas.core",
+    "Suggestion": "autokeras_nas.core",
+    "TrialStatus": "autokeras_nas.core",
+    "read_results": "autokeras_nas.results",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'autokeras_nas' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,111 @@
+"""The results export: `results.json` in every search directory.
+
+Written by the oracle after every trial (atomically: a crash never leaves a
+half-written file) and readable without TensorFlow by the CLI or anyone.
+
+Schema (version 1)::
+
+    {
+      "format": "autokeras_nas.results", "version": 1,
+      "strategy": "random",
+      "objectives": [{"name": "val_accuracy", "direction": "max"}],
+      "max_trials": 5,
+      "best_trial_ids": ["3", "1", ...],       # best first; Pareto order if several objectives
+      "trials": [{
+        "trial_id": "0", "strategy": "random",
+        "status": "completed" | "stopped" | "failed" | "running" | "invalid",
+        "values": {...},                      # hyperparameters, reserved nas/ keys removed
+        "metrics": {"val_accuracy": 0.9, "train_time_s": 1.2, "params": 1234,
+                    "latency_ms": 0.8, "epochs": 2, "stopped_early": 0.0, ...},
+        "score": 0.9, "parent_id": null, "epochs": 2, "stopped_early": false,
+        "notes": {...},                       # the strategy's notes for this trial
+        "message": "",                        # why it failed
+        "curve": [{"epoch": 1, "val_accuracy": 0.8, ...}, ...]
+      }, ...]
+    }
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from typing import Any, Iterable, Mapping
+
+FILENAME = "results.json"
+FORMAT = "autokeras_nas.results"
+VERSION = 1
+
+
+class ResultsError(ValueError):
+    """A results file is missing, unreadable or not ours."""
+
+
+def make_results(
+    *,
+    strategy: str,
+    objectives: Iterable[Any],
+    max_trials: int | None,
+    trials: list[dict[str, Any]],
+    best_trial_ids: list[str],
+) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "strategy": strategy,
+        "objectives": [o.to_dict() for o in objectives],
+        "max_trials": max_trials,
+        "best_trial_ids": list(best_trial_ids),
+        "trials": trials,
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities become None: results.json is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write_results(directory: str, results: Mapping[str, Any]) -> str:
+    """Atomically writes `results` to `directory/results.json`; returns the path."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, FILENAME)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".results.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(_json_safe(results), f, indent=1, allow_nan=False)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_results(path: str) -> dict[str, Any]:
+    """Reads a results file (or a search directory holding one).
+
+    Raises:
+        ResultsError: with a one-line reason when the file is missing,
+            malformed, or not an autokeras_nas results export.
+    """
+    if os.path.isdir(path):
+        path = os.path.join(path, FILENAME)
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise ResultsError(f"no results file at {path}") from None
+    except (OSError, ValueError) as e:
+        raise ResultsError(f"cannot read {path}: {e}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ResultsError(f"{path} is not an autokeras_nas results file")
+    if data.get("version") != VERSION or not isinstance(data.get("trials"), list):
+        raise ResultsError(f"{path} has an unsupported results version {data.get('version')!r}")
+    return data

@@ -1,0 +1,353 @@
+"""`StrategyOracle`: any `autokeras_nas.core.Strategy` as a KerasTuner oracle.
+
+The mapping:
+
+* `populate_space(trial_id)` -> `strategy.ask(trial_id)`; "wait" -> IDLE,
+  "done" -> STOPPED. Values are completed against the space (exactly the
+  active hyperparameters, defaults for any the strategy left out) so that
+  KerasTuner never fills a value with its unseeded sampler, and are plain
+  Python scalars (KerasTuner's gRPC layer rejects numpy types).
+* `update_trial` with the reserved key `nas/epoch` -> an intermediate
+  (per-epoch) report fed to the early-stopping rule; the returned trial has
+  status "STOPPED" when the rule stops it. Without that key it is KerasTuner's
+  final report.
+* `end_trial` -> `strategy.tell(Observation)` once a trial is final
+  (completed, stopped early, or failed; not while it waits for a retry), then
+  `results.json` is rewritten.
+* `get_state` / `set_state` carry the strategy's and the stopping rule's
+  `state_dict`, so `overwrite=False` resumes into exactly the saved state.
+* `get_best_trials(n)` ranks multi-objective searches by Pareto front
+  (non-dominated first, then by crowding distance), not by a weighted sum.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any, Mapping
+
+import keras_tuner
+from keras_tuner.engine import trial as trial_module
+
+from autokeras_nas.core import (
+    HyperSpace,
+    Objective,
+    Observation,
+    TrialStatus,
+    is_reserved,
+    make_stopping_rule,
+    pareto_order,
+    to_python,
+)
+from autokeras_nas import results as results_module
+
+#: Key of an intermediate report: the number of epochs completed so far.
+EPOCH_KEY = "nas/epoch"
+#: Final metric set to 1.0 when the stopping rule ended the trial early.
+STOPPED_EARLY = "stopped_early"
+
+_KT = trial_module.TrialStatus
+
+
+def _objectives_of(kt_objective: Any) -> tuple[Objective, ...]:
+    objs = getattr(kt_objective, "objectives", None) or [kt_objective]
+    out = []
+    for o in objs:
+        if o.direction not in ("min", "max"):
+            raise ValueError(f"objective {o.name!r} needs a direction ('min' or 'max')")
+        out.append(Objective(o.name, o.direction))
+    return tuple(out)
+
+
+def to_keras_tuner_objective(objective: Any) -> Any:
+    """Accepts what KerasTuner accepts, plus `core.Objective` and "name:min|max"."""
+    if objective is None:
+        return keras_tuner.Objective("val_loss", "min")
+    if isinstance(objective, (list, tuple)):
+        return [to_keras_tuner_objective(o) for o in objective]
+    if isinstance(objective, Objective):
+        return keras_tuner.Objective(objective.name, objective.direction)
+    if isinstance(objective, str) and objective.rsplit(":", 1)[-1] in ("min", "max"):
+        name, direction = objective.rsplit(":", 1)
+        return keras_tuner.Objective(name, direction)
+    return objective
+
+
+class StrategyOracle(keras_tuner.Oracle):
+    """A KerasTuner `Oracle` driven by a strategy plugin.
+
+    Args:
+        strategy: An object implementing the Strategy protocol.
+        objective: As for KerasTuner (a metric name, a `keras_tuner.Objective`,
+            or a list of them for a multi-objective search); also
+            `autokeras_nas.core.Objective` and "name:min|max". Defaults to
+            "val_loss" (min).
+        max_trials: Maximum number of trials.
+        early_stopping: `None`, "asha", "median", or a `StoppingRule`; it acts
+            on the first objective after every epoch.
+        hyperparameters, allow_new_entries, tune_new_entries,
+        max_retries_per_trial, max_consecutive_failed_trials: As for
+            `keras_tuner.Oracle`.
+    """
+
+    def __init__(
+        self,
+        strategy: Any,
+        objective: Any = None,
+        max_trials: int | None = None,
+        *,
+        early_stopping: Any = None,
+        hyperparameters: Any = None,
+        allow_new_entries: bool = True,
+        tune_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+    ) -> None:
+        if max_trials is not None and (not isinstance(max_trials, int) or max_trials < 1):
+            raise ValueError(f"max_trials must be a positive int or None, got {max_trials!r}")
+        super().__init__(
+            objective=to_keras_tuner_objective(objective),
+            max_trials=max_trials,
+            hyperparameters=hyperparameters,
+            allow_new_entries=allow_new_entries,
+            tune_new_entries=tune_new_entries,
+            # KerasTuner's own sampler is never used; a fixed seed keeps it
+            # from touching the global `random` module.
+            seed=1,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
+        self.strategy = strategy
+        self.objectives = _objectives_of(self.objective)
+        self.stopping = make_stopping_rule(early_stopping)
+        self._space: HyperSpace | None = None
+        self._space_signature: Any = None
+        self._notes: dict[str, dict[str, Any]] = {}
+        self._curves: dict[str, list[dict[str, float]]] = {}
+        self._told: set[str] = set()
+
+    # -- space -------------------------------------------------------------
+    def _sync_space(self) -> HyperSpace:
+        """(Re)binds the strategy when KerasTuner's space has grown."""
+        config = self.hyperparameters.get_config()
+        signature = [(p["class_name"], p["config"]["name"]) for p in config["space"]]
+        if self._space is None or signature != self._space_signature:
+            self._space = HyperSpace.from_keras_tuner_config(config)
+            self._space_signature = signature
+            self.strategy.setup(self._space, self.objectives, self.max_trials)
+        return self._space
+
+    # -- trials ------------------------------------------------------------
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        space = self._sync_space()
+        suggestion = self.strategy.ask(trial_id)
+        if suggestion.kind == "done":
+            return {"status": _KT.STOPPED, "values": None}
+        if suggestion.kind == "wait":
+            if not self.ongoing_trials:
+                raise RuntimeError(
+                    f"strategy {self.strategy.name!r} waits for results, but no trial is running"
+                )
+            return {"status": _KT.IDLE, "values": None}
+        values = space.complete(dict(suggestion.values))
+        values.update(suggestion.hp_values())
+        values = {k: to_python(v) for k, v in values.items()}
+        if suggestion.notes:
+            self._notes[trial_id] = dict(suggestion.notes)
+        return {"status": _KT.RUNNING, "values": values}
+
+    @keras_tuner.synchronized
+    def create_trial(self, tuner_id: str) -> Any:
+        trial = super().create_trial(tuner_id)
+        if trial.status == _KT.RUNNING:
+            self._curves.pop(trial.trial_id, None)  # a retried trial starts afresh
+            self._write_results()
+        return trial
+
+    @keras_tuner.synchronized
+    def update_trial(self, trial_id: str, metrics: Mapping[str, Any], step: int = 0) -> Any:
+        if EPOCH_KEY not in metrics:
+            return super().update_trial(trial_id, dict(metrics), step)
+        epoch = int(metrics[EPOCH_KEY])
+        logs = {k: float(v) for k, v in metrics.items() if k != EPOCH_KEY}
+        curve = [c for c in self._curves.get(trial_id, []) if c["epoch"] < epoch]
+        self._curves[trial_id] = curve + [{"epoch": epoch, **logs}]
+        reply = copy.copy(self.trials[trial_id])
+        primary = self.objectives[0]
+        if self.stopping is not None and primary.name in logs:
+            if not self.stopping.report(trial_id, epoch, primary.signed(logs[primary.name])):
+                reply.status = _KT.STOPPED
+        return reply
+
+    @keras_tuner.synchronized
+    def end_trial(self, trial: Any) -> None:
+        try:
+            # Raises when max_consecutive_failed_trials is reached, before
+            # KerasTuner saves the trial: record it all the same.
+            super().end_trial(trial)
+        finally:
+            self._save_trial(self.trials[trial.trial_id])
+            self._tell_final_trials()
+            self.save()
+            self._write_results()
+
+    def _tell_final_trials(self) -> None:
+        """Tells the strategy every final trial it has not been told yet.
+
+        Also run after a reload: a crash between KerasTuner saving a trial and
+        this oracle saving the strategy must not lose the observation.
+        """
+        for trial_id in self.end_order:
+            trial = self.trials.get(trial_id)
+            if trial_id in self._told or trial is None:
+                continue
+            if trial.status not in (_KT.COMPLETED, _KT.FAILED):
+                continue
+            self._sync_space()
+            self.strategy.tell(self._observation(trial))
+            self._told.add(trial_id)
+
+    def _observation(self, trial: Any) -> Observation:
+        metrics = _final_metrics(trial)
+        if trial.status == _KT.FAILED:
+            status = TrialStatus.FAILED
+        elif metrics.get(STOPPED_EARLY, 0.0) > 0:
+            status = TrialStatus.STOPPED
+        else:
+            status = TrialStatus.COMPLETED
+        epochs = metrics.get("epochs")
+        return Observation(
+            trial_id=trial.trial_id,
+            values=_user_values(trial),
+            status=status,
+            metrics=metrics,
+            epochs=None if epochs is None else int(epochs),
+            message=_reason(trial.message),
+        )
+
+    def score_trial(self, trial: Any) -> None:
+        metrics = _final_metrics(trial)
+        if len(self.objectives) == 1:
+            super().score_trial(trial)
+            return
+        # KerasTuner's weighted sum, kept for display only: ranking is Pareto.
+        values = {o.name: metrics.get(o.name, math.nan) for o in self.objectives}
+        trial.score = float(sum(-o.signed(values[o.name]) for o in self.objectives))
+        trial.best_step = trial.metrics.get_best_step(self.objectives[0].name) or 0
+
+    def get_best_trials(self, num_trials: int = 1) -> list[Any]:
+        completed, vectors, rest = [], [], []
+        for t in self.trials.values():
+            vec = None
+            if t.status == _KT.COMPLETED:
+                vec = _vector(_final_metrics(t), self.objectives)
+            if vec is None:
+                rest.append(t)
+            else:
+                completed.append(t)
+                vectors.append(vec)
+        order = pareto_order(vectors) if vectors else []
+        ranked = [completed[i] for i in order]
+        if len(ranked) < num_trials:
+            ranked += sorted(rest, key=lambda t: t.status != _KT.COMPLETED)
+        return ranked[:num_trials]
+
+    # -- state -------------------------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        state["nas"] = {
+            "strategy": self.strategy.state_dict(),
+            "stopping": None if self.stopping is None else self.stopping.state_dict(),
+            "notes": self._notes,
+            "curves": self._curves,
+            "told": sorted(self._told),
+        }
+        return state
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        super().set_state(state)
+        nas = state.get("nas")
+        if not nas:
+            raise ValueError("the search directory was not written by autokeras_nas")
+        self._space = None
+        self._sync_space()
+        self.strategy.load_state_dict(nas["strategy"])
+        if self.stopping is not None and nas.get("stopping"):
+            self.stopping.load_state_dict(nas["stopping"])
+        self._notes = {k: dict(v) for k, v in nas["notes"].items()}
+        self._curves = {k: list(v) for k, v in nas["curves"].items()}
+        self._told = set(nas["told"])
+        self._tell_final_trials()
+
+    # -- results export ----------------------------------------------------
+    def results(self) -> dict[str, Any]:
+        """The results export as a dict (the content of `results.json`)."""
+        best = [t.trial_id for t in self.get_best_trials(len(self.trials)) if t.status == _KT.COMPLETED]
+        trials = [self._trial_record(self.trials[tid]) for tid in self.start_order if tid in self.trials]
+        return results_module.make_results(
+            strategy=self.strategy.name,
+            objectives=self.objectives,
+            max_trials=self.max_trials,
+            trials=trials,
+            best_trial_ids=best,
+        )
+
+    def _trial_record(self, trial: Any) -> dict[str, Any]:
+        metrics = _final_metrics(trial)
+        stopped = metrics.get(STOPPED_EARLY, 0.0) > 0
+        status = result_status(trial.status, metrics)
+        values = trial.hyperparameters.values
+        epochs = metrics.get("epochs")
+        return {
+            "trial_id": trial.trial_id,
+            "strategy": self.strategy.name,
+            "status": status,
+            "values": _user_values(trial),
+            "metrics": metrics,
+            "score": trial.score,
+            "parent_id": values.get("nas/parent"),
+            "epochs": None if epochs is None else int(epochs),
+            "stopped_early": stopped,
+            "notes": self._notes.get(trial.trial_id, {}),
+            "message": _reason(trial.message),
+            "curve": self._curves.get(trial.trial_id, []),
+        }
+
+    def _write_results(self) -> None:
+        results_module.write_results(self._project_dir, self.results())
+
+
+def result_status(kt_status: str, metrics: Mapping[str, float]) -> str:
+    """A trial's status in results.json: completed, stopped, failed, running, invalid."""
+    if kt_status == _KT.COMPLETED and metrics.get(STOPPED_EARLY, 0.0) > 0:
+        return "stopped"
+    return str(kt_status).lower()
+
+
+def _final_metrics(trial: Any) -> dict[str, float]:
+    out = {}
+    for name in trial.metrics.metrics:
+        value = trial.metrics.get_last_value(name)
+        if value is not None:
+            out[name] = float(value)
+    return out
+
+
+def _vector(metrics: Mapping[str, float], objectives: tuple[Objective, ...]) -> tuple | None:
+    vec = []
+    for o in objectives:
+        v = metrics.get(o.name)
+        if v is None or not math.isfinite(v):
+            return None
+        vec.append(o.signed(v))
+    return tuple(vec)
+
+
+def _user_values(trial: Any) -> dict[str, Any]:
+    return {k: v for k, v in trial.hyperparameters.values.items() if not is_reserved(k)}
+
+
+def _reason(message: str | None) -> str:
+    """The last non-empty line of a trial's message (the error, not the traceback)."""
+    lines = [ln.strip() for ln in (message or "").splitlines() if ln.strip()]
+    return lines[-1] if lines else ""

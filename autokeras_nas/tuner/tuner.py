@@ -1,0 +1,317 @@
+"""`NasTuner`: a `keras_tuner.Tuner` that trains what a strategy suggests.
+
+Besides the user's metrics it records, for every trial, `train_time_s` (wall
+time of `fit`), `params`, `latency_ms` (median single-sample inference),
+`epochs` run and `stopped_early`. It reports every epoch to the oracle so
+early-stopping rules act, loads a parent's weights when a suggestion names
+one (layers whose names and shapes match), stops a trial at once on a NaN or
+infinite loss (failed, with the reason), and frees memory between trials.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import json
+import math
+import os
+import statistics
+import time
+import warnings
+from typing import Any, Callable
+
+import keras
+import keras_tuner
+import numpy as np
+
+from autokeras_nas import plugins
+from autokeras_nas.core import EPOCHS, INITIAL_EPOCH, PARENT
+from autokeras_nas.tuner.oracle import EPOCH_KEY, STOPPED_EARLY, StrategyOracle, result_status
+
+Progress = Callable[[dict[str, Any]], None]
+
+#: Back-off while the oracle has no trial to give (KerasTuner would spin).
+_IDLE_SLEEP_S = (0.05, 2.0)
+
+
+class _EpochReporter(keras.callbacks.Callback):
+    """Reports each epoch to the oracle, keeps the best epoch's weights and logs,
+    and stops training on a stop request or a non-finite loss."""
+
+    def __init__(self, tuner: "NasTuner", trial: Any, checkpoint: str):
+        super().__init__()
+        self.tuner = tuner
+        self.trial = trial
+        self.checkpoint = checkpoint
+        self.primary = tuner.objectives[0]
+        self.best_value = -math.inf
+        self.best_logs: dict[str, float] = {}
+        self.epochs_run = 0
+        self.bad_loss: str | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
+        self.epochs_run += 1
+        for name in ("loss", "val_loss"):
+            if name in logs and not math.isfinite(logs[name]):
+                self.bad_loss = f"non-finite {name} ({logs[name]}) at epoch {epoch + 1}"
+                self.model.stop_training = True
+                return
+        self._keep_if_best(logs)
+        done = epoch + 1
+        reply = self.tuner.oracle.update_trial(
+            self.trial.trial_id, {EPOCH_KEY: done, **logs}, step=epoch
+        )
+        if getattr(reply, "status", None) == "STOPPED":
+            self.model.stop_training = True
+        self.tuner._emit({"event": "epoch_end", "trial_id": self.trial.trial_id,
+                          "epoch": done, "logs": logs})
+
+    def _keep_if_best(self, logs: dict[str, float]) -> None:
+        if self.primary is not None and self.primary.name in logs:
+            value = self.primary.signed(logs[self.primary.name])
+            if not value > self.best_value:
+                return
+            self.best_value = value
+        self.best_logs = dict(logs)
+        self.model.save_weights(self.checkpoint)
+
+
+def measure_latency_ms(model: Any, repeats: int = 20) -> float | None:
+    """Median wall time, in ms, of predicting one zero-filled sample.
+
+    Returns None for models whose input shapes are not fully known.
+    """
+    inputs = getattr(model, "inputs", None)
+    if not inputs:
+        return None
+    batch = []
+    for t in inputs:
+        shape = tuple(t.shape[1:])
+        if any(d is None for d in shape):
+            return None
+        batch.append(np.zeros((1,) + shape, dtype=t.dtype))
+    x = batch[0] if len(batch) == 1 else batch
+    for _ in range(3):  # trace and warm up
+        model.predict_on_batch(x)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model.predict_on_batch(x)
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return float(statistics.median(times))
+
+
+class NasTuner(keras_tuner.Tuner):
+    """KerasTuner tuner driven by an autokeras_nas strategy.
+
+    Args:
+        hypermodel: A `build_model(hp)` function or a `keras_tuner.HyperModel`.
+        strategy: A strategy instance, or the name of an installed plugin
+            (e.g. "random"). Not used when `oracle` is given.
+        oracle: A ready `StrategyOracle` (instead of `strategy` and the
+            oracle arguments below).
+        objective: A metric name, `keras_tuner.Objective`, "name:min|max", or
+            a list of them (multi-objective, ranked by Pareto front). May name
+            the recorded cost metrics `train_time_s`, `params`, `latency_ms`.
+            Defaults to "val_loss".
+        max_trials: Maximum number of trials.
+        early_stopping: `None`, "asha", "median" or a `StoppingRule`.
+        hyperparameters, tune_new_entries, allow_new_entries,
+        max_retries_per_trial, max_consecutive_failed_trials: As for
+            `keras_tuner.RandomSearch`.
+        progress: Optional callable receiving event dicts: `trial_begin`
+            (`trial_id`, `values`), `epoch_end` (`trial_id`, `epoch`, `logs`),
+            `trial_end` (`trial_id`, `status`, `metrics`, `message`).
+        latency_repeats: Timed single-sample predictions per trial.
+        **kwargs: Passed to `keras_tuner.Tuner` (`directory`, `project_name`,
+            `overwrite`, `distribution_strategy`, `executions_per_trial`,
+            `max_model_size`, `optimizer`, `loss`, `metrics`, ...).
+    """
+
+    def __init__(
+        self,
+        hypermodel: Any = None,
+        *,
+        strategy: Any = None,
+        oracle: StrategyOracle | None = None,
+        objective: Any = None,
+        max_trials: int | None = None,
+        early_stopping: Any = None,
+        hyperparameters: Any = None,
+        tune_new_entries: bool = True,
+        allow_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+        progress: Progress | None = None,
+        latency_repeats: int = 20,
+        **kwargs: Any,
+    ) -> None:
+        if oracle is None:
+            if strategy is None:
+                raise ValueError("NasTuner needs a strategy (an instance or a plugin name)")
+            if isinstance(strategy, str):
+                strategy = plugins.load(strategy)()
+            oracle = StrategyOracle(
+                strategy,
+                objective=objective,
+                max_trials=max_trials,
+                early_stopping=early_stopping,
+                hyperparameters=hyperparameters,
+                tune_new_entries=tune_new_entries,
+                allow_new_entries=allow_new_entries,
+                max_retries_per_trial=max_retries_per_trial,
+                max_consecutive_failed_trials=max_consecutive_failed_trials,
+            )
+        elif strategy is not None or objective is not None or max_trials is not None:
+            raise ValueError("pass either oracle= or strategy=/objective=/max_trials=, not both")
+        self.progress = progress
+        self.latency_repeats = latency_repeats
+        # Kept here: on a distributed worker `self.oracle` becomes a gRPC client.
+        self.objectives = oracle.objectives
+        super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
+        if os.environ.get("KERASTUNER_TUNER_ID") != "chief":
+            self._add_idle_backoff()
+
+    # -- search loop ---------------------------------------------------------
+    def _add_idle_backoff(self) -> None:
+        """Sleeps, with exponential back-off, after each IDLE answer.
+
+        KerasTuner's `search` asks again at once when the oracle is IDLE; on a
+        worker that would flood the chief. The sleep happens here, on the
+        asking side, never inside the oracle's lock or the chief's only
+        request thread.
+        """
+        create_trial = self.oracle.create_trial
+        delay = [_IDLE_SLEEP_S[0]]
+
+        def create_trial_with_backoff(tuner_id: str) -> Any:
+            trial = create_trial(tuner_id)
+            if trial.status == "IDLE":
+                time.sleep(delay[0])
+                delay[0] = min(delay[0] * 2, _IDLE_SLEEP_S[1])
+            else:
+                delay[0] = _IDLE_SLEEP_S[0]
+            return trial
+
+        self.oracle.create_trial = create_trial_with_backoff
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        if self.progress is not None:
+            self.progress(event)
+
+    def on_trial_begin(self, trial: Any) -> None:
+        super().on_trial_begin(trial)
+        self._emit({"event": "trial_begin", "trial_id": trial.trial_id,
+                    "values": dict(trial.hyperparameters.values)})
+
+    def on_trial_end(self, trial: Any) -> None:
+        super().on_trial_end(trial)
+        if self.progress is None:
+            return
+        final = self.oracle.get_trial(trial.trial_id)
+        metrics = {n: final.metrics.get_last_value(n) for n in final.metrics.metrics}
+        self._emit({"event": "trial_end", "trial_id": trial.trial_id,
+                    "status": result_status(final.status, metrics),
+                    "metrics": metrics, "message": final.message or ""})
+
+    # -- one trial -------------------------------------------------------------
+    def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
+        hp = trial.hyperparameters
+        kwargs = copy.copy(kwargs)
+        if EPOCHS in hp.values:
+            kwargs["epochs"] = int(hp.values[EPOCHS])
+        if INITIAL_EPOCH in hp.values:
+            kwargs["initial_epoch"] = int(hp.values[INITIAL_EPOCH])
+        planned = int(kwargs.get("epochs", 1)) - int(kwargs.get("initial_epoch", 0))
+        user_callbacks = kwargs.pop("callbacks", [])
+
+        inherited = self._parent_weights(hp.values.get(PARENT))
+        runs = []
+        for execution in range(self.executions_per_trial):
+            callbacks = self._deepcopy_callbacks(user_callbacks)
+            self._configure_tensorboard_dir(callbacks, trial, execution)
+            reporter = _EpochReporter(self, trial, self._get_checkpoint_fname(trial.trial_id))
+            model = self._try_build(hp)
+            n_inherited = _set_matching_weights(model, inherited)
+            t0 = time.perf_counter()
+            self.hypermodel.fit(hp, model, *args, callbacks=callbacks + [reporter], **kwargs)
+            train_time = time.perf_counter() - t0
+            if reporter.bad_loss:
+                raise keras_tuner.errors.FailedTrialError(reporter.bad_loss)
+            metrics = dict(reporter.best_logs)
+            metrics.update(train_time_s=train_time, params=float(model.count_params()),
+                           epochs=float(reporter.epochs_run),
+                           stopped_early=float(reporter.epochs_run < planned))
+            if inherited is not None:
+                metrics["inherited_layers"] = float(n_inherited)
+            latency = measure_latency_ms(model, self.latency_repeats)
+            if latency is not None:
+                metrics["latency_ms"] = latency
+            self._save_build_config(trial.trial_id, model)
+            runs.append(metrics)
+            del model
+            gc.collect()
+        return self._check_objectives(_average(runs))
+
+    def _check_objectives(self, metrics: dict[str, float]) -> dict[str, float]:
+        missing = [o.name for o in self.objectives if o.name not in metrics]
+        if missing:
+            raise keras_tuner.errors.FailedTrialError(
+                f"objective {missing} not among the metrics {sorted(metrics)}; "
+                "pass validation data, or choose another objective"
+            )
+        if len(self.objectives) > 1:
+            # KerasTuner validates its weighted-sum key; ranking stays Pareto.
+            metrics[self.oracle.objective.name] = float(
+                sum(-o.signed(metrics[o.name]) for o in self.objectives)
+            )
+        return metrics
+
+    def _save_build_config(self, trial_id: str, model: Any) -> None:
+        with open(self._get_build_config_fname(trial_id), "w") as f:
+            json.dump(model.get_build_config(), f)
+
+    def _parent_weights(self, parent_id: Any) -> dict[str, list[np.ndarray]] | None:
+        """Weights of the parent trial's best checkpoint, by layer name."""
+        if parent_id is None:
+            return None
+        parent = self.oracle.get_trial(str(parent_id))
+        model = self.load_model(parent)
+        weights = {layer.name: layer.get_weights() for layer in model.layers}
+        del model
+        return weights
+
+    def load_model(self, trial: Any) -> Any:
+        """The trial's model with its best epoch's weights (optimizer state,
+        saved with the weights, is not restored: the model is for inference
+        or a fresh `compile`/`fit`)."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            return super().load_model(trial)
+
+    def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
+        model.save_weights(self._get_checkpoint_fname(trial_id))
+
+
+def _set_matching_weights(model: Any, weights: dict[str, list[np.ndarray]] | None) -> int:
+    """Copies weights into the layers whose name and weight shapes match."""
+    if not weights:
+        return 0
+    n = 0
+    for layer in model.layers:
+        source = weights.get(layer.name)
+        target = layer.get_weights()
+        if source and len(source) == len(target) and all(
+            s.shape == t.shape for s, t in zip(source, target)
+        ):
+            layer.set_weights(source)
+            n += 1
+    return n
+
+
+def _average(runs: list[dict[str, float]]) -> dict[str, float]:
+    if len(runs) == 1:
+        return runs[0]
+    keys = set.intersection(*(set(r) for r in runs))
+    return {k: float(np.mean([r[k] for r in runs])) for k in sorted(keys)}

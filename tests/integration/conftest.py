@@ -1,0 +1,52 @@
+"""Shared fixtures of the TensorFlow tests: tiny real data, tiny real models."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """scikit-learn's digits, flattened and scaled: (x_train, y_train, x_val, y_val)."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype("float32")
+    y = y.astype("int32")
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(x))
+    train, val = idx[:1200], idx[1200:1500]
+    return x[train], y[train], x[val], y[val]
+
+
+def keras_io_build_model(hp):
+    """The build_model of keras.io's KerasTuner guide, on 64 inputs."""
+    import keras
+
+    model = keras.Sequential()
+    model.add(keras.layers.Flatten())
+    for i in range(hp.Int("num_layers", 1, 3)):
+        model.add(
+            keras.layers.Dense(
+                units=hp.Int(f"units_{i}", min_value=32, max_value=128, step=32),
+                activation=hp.Choice("activation", ["relu", "tanh"]),
+            )
+        )
+    if hp.Boolean("dropout"):
+        model.add(keras.layers.Dropout(rate=0.25))
+    model.add(keras.layers.Dense(10, activation="softmax"))
+    learning_rate = hp.Float("lr", min_value=1e-4, max_value=1e-2, sampling="log")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+@pytest.fixture
+def build_model():
+    return keras_io_build_model

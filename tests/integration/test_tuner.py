@@ -1,0 +1,233 @@
+"""The oracle layer and NasTuner on tiny real Keras models."""
+
+import json
+import math
+import os
+import threading
+import time
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+
+import autokeras_nas
+from autokeras_nas.core import BaseStrategy, Suggestion, non_dominated_sort
+from autokeras_nas.tuner import NasTuner
+
+pytestmark = pytest.mark.tf
+
+
+def _results(tuner):
+    with open(os.path.join(tuner.project_dir, "results.json")) as f:
+        return json.load(f)
+
+
+def _search(tuner, digits, epochs=1):
+    x, y, xv, yv = digits
+    tuner.search(x, y, validation_data=(xv, yv), epochs=epochs, batch_size=64, verbose=0)
+
+
+def test_keras_io_build_model_runs_unchanged_with_random_search(tmp_path, digits, build_model):
+    tuner = autokeras_nas.RandomSearch(
+        build_model, objective="val_accuracy", max_trials=3, seed=3,
+        directory=str(tmp_path), project_name="p",
+    )
+    _search(tuner, digits, epochs=2)
+    (model,) = tuner.get_best_models(1)
+    x, y, xv, yv = digits
+    _, acc = model.evaluate(xv, yv, verbose=0)
+    best = tuner.oracle.get_best_trials(1)[0]
+    assert acc == pytest.approx(best.metrics.get_last_value("val_accuracy"), abs=1e-4)
+    assert acc > 0.5  # well above chance (0.1) after 2 epochs
+    hp = tuner.get_best_hyperparameters(1)[0]
+    assert {"num_layers", "units_0", "activation", "dropout", "lr"} <= set(hp.values)
+
+    results = _results(tuner)
+    assert [t["status"] for t in results["trials"]] == ["completed"] * 3
+    for t in results["trials"]:
+        m = t["metrics"]
+        assert m["train_time_s"] > 0 and m["params"] > 0 and m["latency_ms"] > 0
+        assert m["epochs"] == 2 and t["epochs"] == 2 and t["stopped_early"] is False
+        assert [c["epoch"] for c in t["curve"]] == [1, 2]
+        assert all(type(v) in (bool, int, float, str) for v in t["values"].values())
+    assert results["best_trial_ids"][0] == best.trial_id
+    vals = [t["metrics"]["val_accuracy"] for t in results["trials"]]
+    ranked = [next(t for t in results["trials"] if t["trial_id"] == i)["metrics"]["val_accuracy"]
+              for i in results["best_trial_ids"]]
+    assert ranked == sorted(vals, reverse=True)
+
+
+def test_trial_values_are_complete_python_scalars(tmp_path, digits, build_model):
+    tuner = autokeras_nas.RandomSearch(build_model, objective="val_accuracy", max_trials=4,
+                                       seed=0, directory=str(tmp_path), project_name="p")
+    _search(tuner, digits)
+    for trial in tuner.oracle.trials.values():
+        values = trial.hyperparameters.values
+        n = values["num_layers"]
+        # exactly what the space's active params are: KerasTuner filled nothing
+        assert {f"units_{i}" for i in range(n)} <= set(values)
+        assert all(type(v) in (bool, int, float, str) for v in values.values())
+
+
+def test_asha_stops_trials_exactly_where_the_rule_says(tmp_path, digits, build_model):
+    tuner = autokeras_nas.RandomSearch(
+        build_model, objective="val_accuracy", max_trials=7, seed=1,
+        early_stopping="asha", directory=str(tmp_path), project_name="p",
+    )
+    _search(tuner, digits, epochs=9)
+    trials = _results(tuner)["trials"]
+    # Replay the recorded curves through a fresh rule, in the order they ran.
+    replay = autokeras_nas.ASHA(eta=3)
+    for t in trials:
+        expected = 9
+        for point in t["curve"]:
+            if not replay.report(t["trial_id"], point["epoch"], point["val_accuracy"]):
+                expected = point["epoch"]
+                break
+        assert t["epochs"] == expected, t["trial_id"]
+        assert len(t["curve"]) == t["epochs"]
+        assert t["stopped_early"] == (t["epochs"] < 9)
+        assert t["status"] == ("stopped" if t["epochs"] < 9 else "completed")
+    epochs = [t["epochs"] for t in trials]
+    assert min(epochs) == 1 and max(epochs) == 9
+
+
+def test_multi_objective_best_trials_are_pareto_ranked(tmp_path, digits, build_model):
+    tuner = NasTuner(
+        build_model, strategy="random",
+        objective=[keras_tuner.Objective("val_accuracy", "max"), "params:min"],
+        max_trials=6, directory=str(tmp_path), project_name="p",
+    )
+    _search(tuner, digits)
+    trials = _results(tuner)["trials"]
+    points = [(t["metrics"]["val_accuracy"], -t["metrics"]["params"]) for t in trials]
+    front = {trials[i]["trial_id"] for i in non_dominated_sort(points)[0]}
+    best = [t.trial_id for t in tuner.oracle.get_best_trials(len(trials))]
+    assert set(best[: len(front)]) == front
+    assert _results(tuner)["best_trial_ids"] == best
+
+
+def test_resume_continues_with_the_saved_strategy_state(tmp_path, digits, build_model):
+    def tuner(directory, max_trials, overwrite=True):
+        return autokeras_nas.RandomSearch(build_model, objective="val_accuracy",
+                                          max_trials=max_trials, seed=11, overwrite=overwrite,
+                                          directory=str(directory), project_name="p")
+
+    straight = tuner(tmp_path / "a", 4)
+    _search(straight, digits)
+    first = tuner(tmp_path / "b", 2)
+    _search(first, digits)
+    resumed = tuner(tmp_path / "b", 4, overwrite=False)  # a new process would do the same
+    _search(resumed, digits)
+    values = lambda t: [x["values"] for x in _results(t)["trials"]]
+    assert len(values(resumed)) == 4
+    assert values(resumed) == values(straight)
+
+
+class _WaitOnce(BaseStrategy):
+    """Waits while a trial started elsewhere runs; then proposes its default."""
+
+    name = "wait-once"
+
+    def __init__(self, other_done, **kw):
+        super().__init__(**kw)
+        self.other_done = other_done
+
+    def propose(self, trial_id):
+        if trial_id != "0" and not self.other_done.is_set():
+            return Suggestion.wait()
+        return Suggestion.run(self.space.complete({"lr": 1e-3 * (1 + int(trial_id))}))
+
+
+def test_waiting_strategy_does_not_busy_loop(tmp_path, digits):
+    def build(hp):
+        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation="softmax")])
+        model.compile(keras.optimizers.Adam(hp.Float("lr", 1e-4, 1e-1, sampling="log")),
+                      "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    done = threading.Event()
+    tuner = NasTuner(build, strategy=_WaitOnce(done, seed=0), objective="val_accuracy",
+                     max_trials=2, directory=str(tmp_path), project_name="p")
+    oracle = tuner.oracle
+    other = oracle.create_trial("other-worker")  # a trial running on another worker
+    calls = []
+    inner = oracle.populate_space
+    oracle.populate_space = lambda tid: calls.append(time.monotonic()) or inner(tid)
+
+    def finish_other():
+        time.sleep(1.5)
+        oracle.update_trial(other.trial_id, {"val_accuracy": 0.5})
+        other.status = "COMPLETED"
+        oracle.end_trial(other)
+        done.set()
+
+    threading.Thread(target=finish_other).start()
+    _search(tuner, digits)
+    assert len(oracle.trials) == 2
+    # 1.5 s of waiting with exponential back-off from 50 ms: a handful of asks.
+    assert 3 <= len(calls) <= 10
+
+
+def test_strategy_waiting_with_nothing_running_is_an_error(tmp_path, digits, build_model):
+    never = threading.Event()
+    tuner = NasTuner(build_model, strategy=_WaitOnce(never, seed=0), objective="val_accuracy",
+                     max_trials=3, directory=str(tmp_path), project_name="p")
+    with pytest.raises(RuntimeError, match="waits for results, but no trial is running"):
+        _search(tuner, digits)
+
+
+def test_nan_loss_fails_the_trial_with_its_reason_and_search_goes_on(tmp_path, digits):
+    def nan_loss(y_true, y_pred):
+        return keras.ops.mean(y_pred) * float("nan")
+
+    def build(hp):
+        loss = hp.Choice("loss", ["good", "nan"])
+        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy" if loss == "good" else nan_loss,
+                      metrics=["accuracy"])
+        return model
+
+    tuner = NasTuner(build, strategy="random", objective="val_accuracy", max_trials=2,
+                     directory=str(tmp_path), project_name="p")
+    _search(tuner, digits, epochs=3)
+    trials = {t["values"]["loss"]: t for t in _results(tuner)["trials"]}
+    assert trials["nan"]["status"] == "failed"
+    assert "non-finite loss (nan) at epoch 1" in trials["nan"]["message"]
+    assert len(trials["nan"]["curve"]) == 0  # stopped at once, nothing reported
+    assert trials["good"]["status"] == "completed"
+
+
+class _ChildOfFirst(BaseStrategy):
+    name = "child-of-first"
+
+    def propose(self, trial_id):
+        values = self.space.complete({})
+        if trial_id == "0":
+            return Suggestion.run(values)
+        return Suggestion.run(dict(values, units=64 if trial_id == "1" else 32),
+                              parent_id="0", notes={"op": "copy"})
+
+
+def test_child_inherits_matching_parent_weights(tmp_path, digits):
+    def build(hp):
+        inputs = keras.Input((64,))
+        h = keras.layers.Dense(32, activation="relu", name="hidden")(inputs)
+        h = keras.layers.Dense(hp.Choice("units", [32, 64]), activation="relu", name="extra")(h)
+        outputs = keras.layers.Dense(10, activation="softmax", name="out")(h)
+        model = keras.Model(inputs, outputs)
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    tuner = NasTuner(build, strategy=_ChildOfFirst(seed=0), objective="val_accuracy",
+                     max_trials=3, directory=str(tmp_path), project_name="p")
+    x, y, xv, yv = digits
+    tuner.search(x, y, validation_data=(xv, yv), epochs=1, verbose=0)
+    trials = _results(tuner)["trials"]
+    assert trials[1]["parent_id"] == "0" and trials[1]["notes"] == {"op": "copy"}
+    # units=64 changes "extra" and "out" shapes: only "hidden" matches
+    assert trials[1]["metrics"]["inherited_layers"] == 1
+    assert trials[2]["metrics"]["inherited_layers"] == 3  # same architecture
+    # the inheriting child starts where its parent ended: far above chance
+    assert trials[2]["curve"][0]["val_accuracy"] >= trials[0]["curve"][0]["val_accuracy"] - 0.05
