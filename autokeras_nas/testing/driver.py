@@ -1,0 +1,340 @@
+"""Drivers that run a strategy against an analytic objective, without Keras.
+
+A driver plays the part of the oracle and the workers: it asks the strategy
+for trials, "trains" them by evaluating a deterministic function of the
+values, and tells the results back. The sequential driver keeps one trial
+running; the asynchronous driver keeps up to `parallel` trials running and
+reports them in an order drawn from its own seeded generator, as results of
+parallel workers arrive.
+
+Trial ids are "0", "1", ...; an id is used up only by a "run" suggestion
+(after "wait" or "done" the next ask reuses it, as KerasTuner does).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+from autokeras_nas.core import Objective, Observation, Suggestion, TrialStatus, make_rng
+
+#: The objective the drivers report by default.
+SCORE = Objective("score", "max")
+
+#: `objective_fn(values)` returns the score, or a dict of metrics.
+ObjectiveFn = Callable[[Mapping[str, Any]], "float | Mapping[str, float]"]
+#: `outcome(index, trial_id, values)` decides how the `index`-th run trial ends.
+OutcomeFn = Callable[[int, str, Mapping[str, Any]], TrialStatus]
+
+#: Message of the failures the drivers simulate.
+FAILURE_MESSAGE = "simulated failure (autokeras_nas.testing): ResourceExhaustedError: OOM"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One call of `ask` and what the driver did with its answer.
+
+    Attributes:
+        trial_id: The id `ask` was called with.
+        suggestion: What `ask` returned.
+        observation: What the driver told the strategy about this trial; None
+            for "wait" and "done", and for a trial not yet reported.
+    """
+
+    trial_id: str
+    suggestion: Suggestion
+    observation: Observation | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.suggestion.kind
+
+
+def cost_metrics(values: Mapping[str, Any], epochs: int = 1) -> dict[str, float]:
+    """Deterministic stand-ins for the cost metrics a tuner measures."""
+    blob = json.dumps(dict(values), sort_keys=True, default=str).encode()
+    h = zlib.crc32(blob)
+    per_epoch = 0.5 + (h % 1000) / 1000.0
+    return {
+        "train_time_s": round(per_epoch * epochs, 6),
+        "params": float(1000 + (h >> 10) % 100_000),
+        "latency_ms": round(0.1 + ((h >> 20) % 1000) / 100.0, 6),
+    }
+
+
+def make_observation(
+    trial_id: str,
+    suggestion: Suggestion,
+    objective_fn: ObjectiveFn,
+    status: TrialStatus = TrialStatus.COMPLETED,
+) -> Observation:
+    """Evaluates `objective_fn` on a suggestion and builds its Observation.
+
+    A FAILED trial has no metrics and a message; a STOPPED trial trained half
+    its epochs (at least one) and has valid metrics.
+    """
+    values = dict(suggestion.values)
+    epochs = suggestion.epochs or 1
+    if status is TrialStatus.FAILED:
+        return Observation(trial_id, values, status, {}, epochs=0, message=FAILURE_MESSAGE)
+    if status is TrialStatus.STOPPED:
+        epochs = max(1, epochs // 2)
+    result = objective_fn(values)
+    if isinstance(result, Mapping):
+        metrics = {str(k): float(v) for k, v in result.items()}
+    else:
+        metrics = {SCORE.name: float(result)}
+    for k, v in cost_metrics(values, epochs).items():
+        metrics.setdefault(k, v)
+    return Observation(trial_id, values, status, metrics, epochs=epochs)
+
+
+def failure_pattern(
+    index: int, trial_id: str = "", values: Mapping[str, Any] | None = None
+) -> TrialStatus:
+    """A standard mix of outcomes: the first 4 trials fail, then every 3rd
+    fails and every 4th is stopped early; the rest complete."""
+    if index < 4 or index % 3 == 1:
+        return TrialStatus.FAILED
+    if index % 4 == 2:
+        return TrialStatus.STOPPED
+    return TrialStatus.COMPLETED
+
+
+class Driver:
+    """Runs a strategy step by step; the pieces the checks are built from.
+
+    An *event* is one `ask` or one `tell`. While fewer than `parallel` trials
+    are pending and the budget allows, the driver asks; otherwise it tells
+    the result of one pending trial (the only one when `parallel == 1`, else
+    one drawn by the driver's own generator). "wait" makes the driver tell a
+    pending result before asking again; "wait" with nothing pending is an
+    error. After "done" the driver reports the pending trials and stops
+    (or, with `asks_after_done`, asks again that many more times).
+
+    `strategy` may be replaced between events (e.g. by one restored from a
+    `state_dict`); the driver's own state (pending trials, its generator)
+    carries on.
+
+    Args:
+        strategy: The strategy, already `setup` unless `space` is given.
+        objective_fn: Analytic objective of the values.
+        n_trials: Maximum number of "run" suggestions to accept.
+        space: If given, `strategy.setup(space, objectives, max_trials)`.
+        objectives: Objectives for `setup` (default: maximise "score").
+        max_trials: `max_trials` for `setup`.
+        parallel: Maximum number of pending (asked, not told) trials.
+        seed: Seed of the generator that picks which pending trial reports.
+        outcome: `outcome(index, trial_id, values)` -> status of the
+            `index`-th run trial (default: all complete).
+        on_step: Called with each `Step` right after `ask` returns.
+        asks_after_done: How many times to ask again after a "done".
+        max_events: Safety bound on events (default `20 * n_trials + 50`).
+    """
+
+    def __init__(
+        self,
+        strategy: Any,
+        objective_fn: ObjectiveFn,
+        n_trials: int,
+        *,
+        space: Any = None,
+        objectives: Sequence[Objective] | None = None,
+        max_trials: int | None = None,
+        parallel: int = 1,
+        seed: int = 0,
+        outcome: OutcomeFn | None = None,
+        on_step: Callable[[Step], Any] | None = None,
+        asks_after_done: int = 0,
+        max_events: int | None = None,
+    ) -> None:
+        if parallel < 1:
+            raise ValueError(f"parallel must be >= 1, got {parallel!r}")
+        if n_trials < 0:
+            raise ValueError(f"n_trials must be >= 0, got {n_trials!r}")
+        self.strategy = strategy
+        self.objective_fn = objective_fn
+        self.n_trials = n_trials
+        self.objectives = tuple(objectives or (SCORE,))
+        self.parallel = parallel
+        self.outcome = outcome
+        self.on_step = on_step
+        self.asks_after_done = asks_after_done
+        self.max_events = 20 * n_trials + 50 if max_events is None else max_events
+        self.rng = make_rng(seed)
+        #: Every ask, in order; `observation` filled in when told.
+        self.steps: list[Step] = []
+        #: Indexes into `steps` of the trials asked and not yet told.
+        self.pending: list[int] = []
+        #: trial id -> status of the trials told so far.
+        self.told: dict[str, TrialStatus] = {}
+        self.n_run = 0
+        self.n_done = 0
+        self.events = 0
+        self._must_tell = False
+        if space is not None:
+            strategy.setup(space, list(self.objectives), max_trials)
+
+    # -- state -------------------------------------------------------------
+    @property
+    def asking(self) -> bool:
+        """Whether the driver would still ask for trials."""
+        return self.n_run < self.n_trials and self.n_done <= self.asks_after_done
+
+    @property
+    def finished(self) -> bool:
+        return not self.pending and not self.asking
+
+    def suggestions(self) -> list[Suggestion]:
+        return [s.suggestion for s in self.steps]
+
+    def runs(self) -> list[Step]:
+        """The steps whose suggestion was "run"."""
+        return [s for s in self.steps if s.kind == "run"]
+
+    # -- events ------------------------------------------------------------
+    def step(self) -> str:
+        """Performs one event; returns "ask", "tell" or "" when finished."""
+        if self.events >= self.max_events:
+            raise AssertionError(
+                f"driver: no end after {self.events} events "
+                f"({self.n_run} run suggestions, {len(self.pending)} pending)"
+            )
+        if self.asking and not self._must_tell and len(self.pending) < self.parallel:
+            self.events += 1
+            self._ask()
+            return "ask"
+        if self.pending:
+            self.events += 1
+            self._tell()
+            return "tell"
+        return ""
+
+    def run(self, until_event: int | None = None) -> list[Step]:
+        """Steps until finished (or until `events == until_event`)."""
+        while not self.finished and (until_event is None or self.events < until_event):
+            self.step()
+        return self.steps
+
+    def _ask(self) -> None:
+        trial_id = str(self.n_run)
+        suggestion = self.strategy.ask(trial_id)
+        if not isinstance(suggestion, Suggestion):
+            raise AssertionError(
+                f"ask({trial_id!r}) returned {type(suggestion).__name__}, not a Suggestion"
+            )
+        step = Step(trial_id, suggestion)
+        self.steps.append(step)
+        if suggestion.kind == "run":
+            self.n_run += 1
+            self.pending.append(len(self.steps) - 1)
+        elif suggestion.kind == "wait":
+            if not self.pending:
+                raise AssertionError(
+                    f"ask({trial_id!r}) said 'wait' while no trial was running: a "
+                    "strategy may wait only for results of trials it proposed"
+                )
+            self._must_tell = True
+        elif suggestion.kind == "done":
+            self.n_done += 1
+        else:
+            raise AssertionError(f"ask({trial_id!r}) returned unknown kind {suggestion.kind!r}")
+        if self.on_step is not None:
+            self.on_step(step)
+
+    def _tell(self) -> None:
+        if self.parallel == 1 or len(self.pending) == 1:
+            pos = 0
+        else:
+            pos = int(self.rng.integers(len(self.pending)))
+        index = self.pending.pop(pos)
+        step = self.steps[index]
+        run_index = sum(1 for s in self.steps[:index] if s.kind == "run")
+        status = (
+            TrialStatus.COMPLETED
+            if self.outcome is None
+            else self.outcome(run_index, step.trial_id, step.suggestion.values)
+        )
+        observation = make_observation(step.trial_id, step.suggestion, self.objective_fn, status)
+        self.strategy.tell(observation)
+        self.steps[index] = Step(step.trial_id, step.suggestion, observation)
+        self.told[step.trial_id] = status
+        self._must_tell = False
+
+
+def run_sequential(
+    strategy: Any,
+    objective_fn: ObjectiveFn,
+    n_trials: int,
+    *,
+    on_step: Callable[[Step], Any] | None = None,
+    space: Any = None,
+    objectives: Sequence[Objective] | None = None,
+    max_trials: int | None = None,
+    outcome: OutcomeFn | None = None,
+) -> list[Step]:
+    """Ask, evaluate, tell, one trial at a time, up to `n_trials` trials.
+
+    Args:
+        strategy: The strategy; `setup` is called first if `space` is given.
+        objective_fn: `objective_fn(values)` -> score (maximised) or metrics.
+        n_trials: Maximum number of "run" suggestions.
+        on_step: Called with each `Step` right after `ask` returns.
+        space, objectives, max_trials: Passed to `strategy.setup`.
+        outcome: Chooses each trial's status (see `failure_pattern`).
+
+    Returns:
+        Every `Step` in the order asked; the last is "done" if the strategy
+        ended the search.
+
+    Raises:
+        AssertionError: The strategy said "wait" with no trial running, or
+            returned something other than a Suggestion.
+    """
+    driver = Driver(
+        strategy, objective_fn, n_trials, space=space, objectives=objectives,
+        max_trials=max_trials, outcome=outcome, on_step=on_step,
+    )
+    return driver.run()
+
+
+def run_async(
+    strategy: Any,
+    objective_fn: ObjectiveFn,
+    n_trials: int,
+    *,
+    parallel: int = 3,
+    seed: int = 0,
+    on_step: Callable[[Step], Any] | None = None,
+    space: Any = None,
+    objectives: Sequence[Objective] | None = None,
+    max_trials: int | None = None,
+    outcome: OutcomeFn | None = None,
+) -> list[Step]:
+    """Like `run_sequential` with up to `parallel` trials running at once,
+    their results told in an order drawn from a generator seeded by `seed`."""
+    driver = Driver(
+        strategy, objective_fn, n_trials, space=space, objectives=objectives,
+        max_trials=max_trials, parallel=parallel, seed=seed, outcome=outcome,
+        on_step=on_step,
+    )
+    return driver.run()
+
+
+def describe(step: Step) -> tuple[Any, ...]:
+    """What must be identical between two runs: the id, kind, values (with
+    their types), parent id and training budget (not the notes)."""
+    s = step.suggestion
+    values = tuple(
+        sorted(((k, type(v).__name__, _canon(v)) for k, v in s.values.items()), key=lambda t: t[0])
+    )
+    return (step.trial_id, s.kind, values, s.parent_id, s.epochs, s.initial_epoch)
+
+
+def _canon(v: Any) -> Any:
+    if isinstance(v, float) and math.isnan(v):
+        return "nan"
+    return v

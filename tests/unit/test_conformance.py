@@ -1,0 +1,428 @@
+"""The conformance suite: every installed strategy passes it, broken ones fail it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+import numpy as np
+import pytest
+
+from autokeras_nas import plugins
+from autokeras_nas.core import (
+    BaseStrategy,
+    Observation,
+    Suggestion,
+    TrialStatus,
+    fresh_seed,
+    make_rng,
+    rng_state,
+    set_rng_state,
+)
+from autokeras_nas.testing import (
+    CHECKS,
+    SCORE,
+    Driver,
+    check_failed_observations,
+    check_max_trials,
+    check_no_duplicates_until_exhausted,
+    check_python_scalars,
+    check_resume_equivalence,
+    check_same_seed_same_proposals,
+    check_strategy,
+    failure_pattern,
+    objective_for,
+    run_async,
+    run_sequential,
+    standard_spaces,
+)
+
+INSTALLED = sorted(plugins.available())
+
+
+# ---------------------------------------------------------------------------
+# every installed strategy x every check
+# ---------------------------------------------------------------------------
+def test_some_strategy_is_installed() -> None:
+    assert "random" in INSTALLED, f"'random' missing from {INSTALLED}: pip install -e ."
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=[c.__name__ for c in CHECKS])
+@pytest.mark.parametrize("name", INSTALLED)
+def test_installed_strategy_conforms(name: str, check: Any) -> None:
+    check(plugins.load(name))
+
+
+# ---------------------------------------------------------------------------
+# a correct reference strategy and deliberately broken ones
+# ---------------------------------------------------------------------------
+class Good(BaseStrategy):
+    """Random sampling without repeats, like the `random` plugin."""
+
+    name = "test-good"
+
+    def propose(self, trial_id: str) -> Suggestion:
+        values = self.sample_new()
+        return Suggestion.done("exhausted") if values is None else Suggestion.run(values)
+
+
+class NumpyValues(Good):
+    """Returns numpy scalars (bypassing Suggestion.run's own check)."""
+
+    name = "test-numpy-values"
+
+    def propose(self, trial_id: str) -> Suggestion:
+        s = super().propose(trial_id)
+        if s.kind != "run":
+            return s
+        values = {
+            k: (np.int64(v) if type(v) is int else np.float64(v) if type(v) is float else v)
+            for k, v in s.values.items()
+        }
+        return Suggestion("run", values)
+
+
+class Unseeded(Good):
+    """Draws from a generator seeded from the OS, ignoring its seed."""
+
+    name = "test-unseeded"
+
+    def __init__(self, *, seed: int | None = None) -> None:
+        super().__init__(seed=seed)
+        self.rng = make_rng(fresh_seed())
+
+
+class LosesStateOnResume(Good):
+    """Samples from a second generator it does not save in its state."""
+
+    name = "test-loses-state"
+
+    def __init__(self, *, seed: int | None = None) -> None:
+        super().__init__(seed=seed)
+        self.other = make_rng(self.seed + 1)
+
+    def propose(self, trial_id: str) -> Suggestion:
+        for _ in range(100):
+            values = self.space.sample(self.other)
+            if self.is_new(values):
+                return Suggestion.run(values)
+        return Suggestion.done("exhausted")
+
+
+class SavesStateCorrectly(LosesStateOnResume):
+    """The fix of LosesStateOnResume: the second generator is in the state."""
+
+    name = "test-saves-state"
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"other": rng_state(self.other)}
+
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        set_rng_state(self.other, state["other"])
+
+
+class Repeats(BaseStrategy):
+    """Samples with replacement."""
+
+    name = "test-repeats"
+    allow_repeats = True
+
+    def propose(self, trial_id: str) -> Suggestion:
+        return Suggestion.run(self.space.sample(self.rng))
+
+
+class ExceedsMaxTrials(Repeats):
+    """Ignores max_trials (and, being Repeats, never says done)."""
+
+    name = "test-exceeds-max-trials"
+
+    def ask(self, trial_id: str) -> Suggestion:
+        saved, self.max_trials = self.max_trials, None
+        try:
+            return super().ask(trial_id)
+        finally:
+            self.max_trials = saved
+
+
+class CrashesOnFailure(Good):
+    """Assumes every observation has the score."""
+
+    name = "test-crashes-on-failure"
+
+    def observe(self, observation: Observation) -> None:
+        self.best = max(getattr(self, "best", -1e9), float(observation.metrics["score"]))
+
+
+class InactiveValues(Good):
+    """Proposes every parameter, also those whose condition does not hold."""
+
+    name = "test-inactive-values"
+
+    def propose(self, trial_id: str) -> Suggestion:
+        s = super().propose(trial_id)
+        if s.kind != "run":
+            return s
+        values = dict(s.values)
+        for p in self.space.params:
+            values.setdefault(p.name, p.default)
+        return Suggestion.run(values)
+
+
+class IntForFloat(Good):
+    """Sends the int 0 where a Float hyperparameter is expected (legal 0.0)."""
+
+    name = "test-int-for-float"
+
+    def propose(self, trial_id: str) -> Suggestion:
+        s = super().propose(trial_id)
+        if s.kind == "run" and "dropout_rate" in s.values:
+            return Suggestion.run({**s.values, "dropout_rate": 0})
+        return s
+
+
+class NonJsonState(Good):
+    """Keeps a numpy array in its state."""
+
+    name = "test-non-json-state"
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"scores": np.zeros(2)}
+
+
+class PendingParent(Good):
+    """Names the most recently asked trial as parent, even while it runs."""
+
+    name = "test-pending-parent"
+
+    def propose(self, trial_id: str) -> Suggestion:
+        s = super().propose(trial_id)
+        if s.kind == "run" and self.asked:
+            return Suggestion.run(s.values, parent_id=list(self.asked)[-1])
+        return s
+
+
+class WaitsForever(Good):
+    """Says "wait" although nothing runs."""
+
+    name = "test-waits"
+
+    def propose(self, trial_id: str) -> Suggestion:
+        return Suggestion.wait()
+
+
+class NumpyNotes(Good):
+    """Puts a numpy float in its notes."""
+
+    name = "test-numpy-notes"
+
+    def propose(self, trial_id: str) -> Suggestion:
+        s = super().propose(trial_id)
+        if s.kind != "run":
+            return s
+        return Suggestion.run(s.values, notes={"predicted": np.float32(0.5)})
+
+
+BROKEN = [
+    (NumpyValues, check_python_scalars, "plain Python scalars"),
+    (Unseeded, check_same_seed_same_proposals, "same seed, different suggestions"),
+    (LosesStateOnResume, check_resume_equivalence, "resumed run differs"),
+    (Repeats, check_no_duplicates_until_exhausted, "repeats trial"),
+    (ExceedsMaxTrials, check_max_trials, "max_trials="),
+    (CrashesOnFailure, check_failed_observations, "KeyError"),
+    (InactiveValues, check_python_scalars, "inactive/unknown"),
+    (IntForFloat, check_python_scalars, "'dropout_rate': (0, 0.0)"),
+    (NonJsonState, check_resume_equivalence, "not strict JSON"),
+    (PendingParent, check_python_scalars, "still running"),
+    (NumpyNotes, check_python_scalars, "notes are not JSON"),
+    (WaitsForever, check_python_scalars, "'wait' while no trial was running"),
+]
+
+
+@pytest.mark.parametrize(
+    "strategy_cls, check, fragment", BROKEN, ids=[b[0].__name__ for b in BROKEN]
+)
+def test_check_catches_broken_strategy(strategy_cls: Any, check: Any, fragment: str) -> None:
+    with pytest.raises(AssertionError) as info:
+        check(strategy_cls)
+    message = str(info.value)
+    assert check.__name__ in message
+    assert strategy_cls.name in message and strategy_cls.__qualname__ in message
+    assert fragment in message
+
+
+@pytest.mark.parametrize("strategy_cls", [Good, SavesStateCorrectly])
+@pytest.mark.parametrize("check", CHECKS, ids=[c.__name__ for c in CHECKS])
+def test_correct_strategies_pass(strategy_cls: Any, check: Any) -> None:
+    check(strategy_cls)
+
+
+@pytest.mark.parametrize(
+    "strategy_cls, passing",
+    [
+        (Repeats, [check_same_seed_same_proposals, check_resume_equivalence,
+                   check_python_scalars, check_failed_observations]),
+        (LosesStateOnResume, [check_same_seed_same_proposals, check_python_scalars]),
+        (CrashesOnFailure, [check_same_seed_same_proposals, check_python_scalars,
+                             check_no_duplicates_until_exhausted]),
+    ],
+    ids=["Repeats", "LosesStateOnResume", "CrashesOnFailure"],
+)
+def test_checks_are_specific(strategy_cls: Any, passing: list[Any]) -> None:
+    """A broken strategy fails its check, not unrelated ones."""
+    for check in passing:
+        check(strategy_cls)
+
+
+def test_check_strategy_names_every_failed_check() -> None:
+    with pytest.raises(AssertionError) as info:
+        check_strategy(ExceedsMaxTrials)
+    message = str(info.value)
+    assert "test-exceeds-max-trials" in message
+    assert "check_max_trials failed" in message
+    assert "check_no_duplicates_until_exhausted failed" in message
+    assert "check_python_scalars" not in message
+
+
+def test_check_strategy_passes_make_kwargs() -> None:
+    seen: list[int] = []
+
+    class NeedsSize(Good):
+        name = "test-needs-size"
+
+        def __init__(self, *, seed: int | None = None, size: int) -> None:
+            super().__init__(seed=seed)
+            self.size = size
+
+    def make_kwargs(seed: int) -> dict[str, Any]:
+        seen.append(seed)
+        return {"seed": seed, "size": 3}
+
+    check_strategy(NeedsSize, make_kwargs=make_kwargs, n_trials=12)
+    assert len(set(seen)) >= 3  # same seeds, different seeds, resume seeds
+    with pytest.raises(AssertionError, match="TypeError"):
+        check_same_seed_same_proposals(NeedsSize)
+
+
+def test_unseeded_strategy_also_fails_resume() -> None:
+    with pytest.raises(AssertionError, match="check_resume_equivalence"):
+        check_resume_equivalence(Unseeded)
+
+
+# ---------------------------------------------------------------------------
+# the drivers
+# ---------------------------------------------------------------------------
+def _good(seed: int = 0) -> Good:
+    return Good(seed=seed)
+
+
+def test_run_sequential_ids_and_observations() -> None:
+    space = standard_spaces()["mixed"]
+    strategy = _good()
+    calls: list[str] = []
+    steps = run_sequential(
+        strategy, objective_for("mixed"), 8, space=space, on_step=lambda s: calls.append(s.trial_id)
+    )
+    assert [s.trial_id for s in steps] == [str(i) for i in range(8)] == calls
+    assert all(s.kind == "run" for s in steps)
+    assert [o.trial_id for o in strategy.history] == calls  # told in order
+    for step in steps:
+        obs = step.observation
+        assert obs is not None and obs.status is TrialStatus.COMPLETED
+        assert obs.metrics["score"] == objective_for("mixed")(dict(step.suggestion.values))
+        assert {"train_time_s", "params", "latency_ms"} <= set(obs.metrics)
+        assert obs.epochs == 1
+
+
+def test_run_sequential_stops_at_done() -> None:
+    steps = run_sequential(_good(), objective_for("finite"), 20, space=standard_spaces()["finite"])
+    assert [s.kind for s in steps] == ["run"] * 12 + ["done"]
+    assert steps[-1].trial_id == "12"
+
+
+def test_run_async_keeps_trials_pending_and_shuffles_tells() -> None:
+    strategy = _good()
+    pending_at_ask: list[int] = []
+
+    def on_step(step: Any) -> None:
+        pending_at_ask.append(len(strategy.asked) - len(strategy.history))
+
+    run_async(
+        strategy, objective_for("nb201"), 20, parallel=3, seed=4, space=standard_spaces()["nb201"],
+        on_step=on_step,
+    )
+    told = [o.trial_id for o in strategy.history]
+    assert sorted(told, key=int) == [str(i) for i in range(20)]
+    assert told != sorted(told, key=int)
+    assert pending_at_ask[:3] == [1, 2, 3] and max(pending_at_ask) == 3
+
+
+def test_driver_rejects_wait_with_nothing_pending() -> None:
+    with pytest.raises(AssertionError, match="no trial was running"):
+        run_sequential(WaitsForever(seed=0), objective_for("finite"), 5,
+                       space=standard_spaces()["finite"])
+
+
+def test_driver_tells_a_pending_trial_on_wait() -> None:
+    class WaitsEveryOther(Good):
+        name = "test-waits-every-other"
+
+        def propose(self, trial_id: str) -> Suggestion:
+            if len(self.asked) > len(self.history):
+                return Suggestion.wait()
+            return super().propose(trial_id)
+
+    strategy = WaitsEveryOther(seed=0)
+    steps = run_async(strategy, objective_for("mixed"), 6, parallel=3,
+                      space=standard_spaces()["mixed"])
+    kinds = [s.kind for s in steps]
+    assert kinds.count("run") == 6 and "wait" in kinds
+    # the id is not used up by a "wait"
+    assert [s.trial_id for s in steps if s.kind == "run"] == [str(i) for i in range(6)]
+
+
+def test_failure_pattern_observations() -> None:
+    strategy = _good()
+    run_sequential(strategy, objective_for("mixed"), 12, space=standard_spaces()["mixed"],
+                   outcome=failure_pattern)
+    statuses = [o.status for o in strategy.history]
+    assert statuses[:4] == [TrialStatus.FAILED] * 4
+    assert TrialStatus.STOPPED in statuses and TrialStatus.COMPLETED in statuses
+    for o in strategy.history:
+        if o.status is TrialStatus.FAILED:
+            assert o.metrics == {} and o.message
+        else:
+            assert "score" in o.metrics
+    json.dumps([o.to_dict() for o in strategy.history], allow_nan=False)
+
+
+def test_driver_survives_strategy_swap() -> None:
+    """What check_resume_equivalence relies on: the driver's own state carries on."""
+    space = standard_spaces()["nb201"]
+    fn = objective_for("nb201")
+    reference = Driver(_good(3), fn, 15, space=space, parallel=3, seed=1).run()
+    driver = Driver(_good(3), fn, 15, space=space, parallel=3, seed=1)
+    driver.run(until_event=7)
+    assert driver.pending
+    fresh = Good(seed=99)
+    fresh.setup(standard_spaces()["nb201"], [SCORE], None)
+    fresh.load_state_dict(json.loads(json.dumps(driver.strategy.state_dict())))
+    driver.strategy = fresh
+    resumed = driver.run()
+    assert [s.suggestion for s in resumed] == [s.suggestion for s in reference]
+    assert [s.observation for s in resumed] == [s.observation for s in reference]
+
+
+def test_standard_spaces() -> None:
+    spaces = standard_spaces()
+    assert spaces["finite"].size() == 12
+    assert spaces["nb201"].size() == 5**6
+    assert spaces["mixed"].size() == float("inf")
+    mixed = spaces["mixed"]
+    rng = make_rng(0)
+    samples = [mixed.sample(rng) for _ in range(50)]
+    assert {("units" in v) for v in samples} == {True, False}  # conditional scope
+    assert {("dropout_rate" in v) for v in samples} == {True, False}
+    for name, space in spaces.items():
+        fn = objective_for(name)
+        for v in samples if name == "mixed" else [space.sample(rng) for _ in range(20)]:
+            assert fn(v) == fn(dict(v)) and isinstance(fn(v), float)
