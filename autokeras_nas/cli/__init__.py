@@ -1,0 +1,40 @@
+"""The `autokeras-nas` command line.
+
+    autokeras-nas strategies
+    autokeras-nas search --dataset digits --strategy random --max-trials 10 \
+        --epochs 3 --out runs/digits
+
+Importing this package, `--help` and the listing commands do not import
+TensorFlow; `search` imports it once its arguments are checked.
+"""
+
+from __future__ import annotations
+
+import click
+
+from autokeras_nas.cli.search import search
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="autokeras-nas", prog_name="autokeras-nas")
+def main() -> None:
+    """Neural architecture search for Keras, from the command line."""
+
+
+@main.command()
+def strategies() -> None:
+    """List the installed strategy plugins (without importing them)."""
+    from autokeras_nas import plugins
+
+    found = plugins.available()
+    if not found:
+        click.echo("no strategy plugins installed")
+        return
+    width = max(len(name) for name in found)
+    for name, target in found.items():
+        click.echo(f"{name.ljust(width)}  {target}")
+
+
+main.add_command(search)
+
+__all__ = ["main"]

@@ -1,0 +1,29 @@
+"""Datasets for searches: loaded by name, split reproducibly, numpy only.
+
+```python
+from autokeras_nas.data import load_dataset
+ds = load_dataset("digits", seed=0)
+ds.x_train.shape   # (1150, 8, 8, 1)
+```
+
+Available now: `digits` (scikit-learn's bundled 8x8 digits). New loaders are
+one function each, registered with `register` (see `autokeras_nas.data.base`).
+Importing this package imports numpy only; a loader imports what it needs
+when called.
+"""
+
+from autokeras_nas.data import digits as _digits  # noqa: F401  (registers "digits")
+from autokeras_nas.data.base import (
+    Dataset,
+    Loader,
+    list_datasets,
+    load_dataset,
+    register,
+    unregister,
+)
+from autokeras_nas.data.split import stratified_split, train_val_test_indices
+
+__all__ = [
+    "Dataset", "Loader", "list_datasets", "load_dataset", "register",
+    "stratified_split", "train_val_test_indices", "unregister",
+]

@@ -1,0 +1,97 @@
+"""`autokeras-nas search` end to end, in a subprocess, on the real digits data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tf
+
+COST_METRICS = ("train_time_s", "params", "latency_ms", "epochs")
+ARGS = ["search", "--dataset", "digits", "--strategy", "random", "--max-trials", "3",
+        "--epochs", "1", "--out", "tmp"]
+
+
+def autokeras_nas(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Runs the console script (or `python -m autokeras_nas.cli` without one)."""
+    script = Path(sys.executable).with_name("autokeras-nas")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "autokeras_nas.cli"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run(command + list(args), cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    cwd = tmp_path_factory.mktemp("cli")
+    return cwd, autokeras_nas(*ARGS, cwd=cwd)
+
+
+def test_search_exits_cleanly_and_prints_a_leaderboard(searched) -> None:
+    _, proc = searched
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert sum(line.startswith("trial ") and ": start" in line for line in lines) == 3
+    assert sum(line.startswith("trial ") and ": completed" in line for line in lines) == 3
+    header = next(line for line in lines if line.startswith("rank"))
+    assert header.split()[:8] == ["rank", "trial", "status", "val_accuracy", "epochs", "params",
+                                  "latency_ms", "train_time_s"]
+    assert any(line.startswith("1 ") for line in lines)
+    assert "test accuracy" in proc.stdout
+
+
+def test_results_json_has_every_trial_with_costs(searched) -> None:
+    cwd, proc = searched
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((cwd / "tmp" / "results.json").read_text())
+    assert results["strategy"] == "random"
+    assert len(results["trials"]) == 3
+    for trial in results["trials"]:
+        assert trial["status"] == "completed"
+        for name in (*COST_METRICS, "val_accuracy"):
+            assert name in trial["metrics"], (name, trial["metrics"])
+        assert trial["metrics"]["epochs"] == 1
+        assert trial["metrics"]["params"] > 0
+    assert len(results["best_trial_ids"]) == 3
+
+
+def test_best_model_reloads_and_matches_the_summary(searched) -> None:
+    import keras
+
+    from autokeras_nas.data import load_dataset
+
+    cwd, proc = searched
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = cwd / "tmp"
+    summary = json.loads((out / "summary.json").read_text())
+    results = json.loads((out / "results.json").read_text())
+    assert summary["dataset"] == "digits" and summary["strategy"] == "random"
+    assert summary["best_trial_id"] == results["best_trial_ids"][0]
+    assert summary["wall_time_s"] > 0
+    model = keras.models.load_model(out / "best_model.keras")
+    ds = load_dataset("digits", seed=0)
+    predictions = model.predict(ds.x_test, verbose=0)
+    assert predictions.shape == (len(ds.y_test), 10)
+    accuracy = float(np.mean(predictions.argmax(-1) == ds.y_test))
+    assert accuracy == pytest.approx(summary["test_accuracy"], abs=1e-6)
+    assert accuracy > 0.1  # better than chance after one epoch
+    _, val_accuracy = model.evaluate(ds.x_val, ds.y_val, verbose=0)
+    assert val_accuracy == pytest.approx(summary["val_accuracy"], abs=1e-4)
+
+
+def test_rerun_resumes_the_finished_search(searched) -> None:
+    cwd, first = searched
+    assert first.returncode == 0, first.stderr[-3000:]
+    proc = autokeras_nas(*ARGS, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "resuming" in proc.stdout
+    assert ": start" not in proc.stdout
+    results = json.loads((cwd / "tmp" / "results.json").read_text())
+    assert len(results["trials"]) == 3
