@@ -9,18 +9,17 @@ from autokeras_nas.core.pareto import (
     non_dominated_sort,
     pareto_order,
 )
-from autokeras_nas.core.rng import fresh_seed, make_rng, rng_state, set_rng_state
-from autokeras_nas.core.space import (
+from autokeras_nas.core.hyperparameters import (
     Boolean,
     Choice,
     Condition,
     Fixed,
     Float,
-    HyperSpace,
     Int,
-    SearchSpace,
     to_python,
 )
+from autokeras_nas.core.rng import fresh_seed, make_rng, rng_state, set_rng_state
+from autokeras_nas.core.space import HyperSpace, SearchSpace
 from autokeras_nas.core.stopping import ASHA, MedianStopping, StoppingRule, make_stopping_rule
 from autokeras_nas.core.strategy import (
     ARCH,
