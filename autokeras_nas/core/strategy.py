@@ -103,6 +103,30 @@ class Suggestion:
     initial_epoch: int | None = None
     notes: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.kind not in ("run", "wait", "done"):
+            raise ValueError(f"suggestion kind must be run, wait or done, got {self.kind!r}")
+        bad = {k: type(v).__name__ for k, v in self.values.items() if not is_python_scalar(v)}
+        if bad:
+            raise TypeError(f"suggestion values must be Python scalars, got {bad}")
+        reserved = [k for k in self.values if is_reserved(k)]
+        if reserved:
+            raise ValueError(
+                f"reserved keys {reserved} go in the Suggestion's fields, not its values"
+            )
+        if self.kind != "run" and (self.values or self.parent_id is not None):
+            raise ValueError(f"a {self.kind!r} suggestion carries no values or parent")
+        if self.parent_id is not None and not isinstance(self.parent_id, str):
+            raise TypeError(f"parent_id must be a trial id (str), got {self.parent_id!r}")
+        for name, low in (("epochs", 1), ("initial_epoch", 0)):
+            value = getattr(self, name)
+            if value is not None and (type(value) is not int or value < low):
+                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+        if self.epochs is not None and (self.initial_epoch or 0) >= self.epochs:
+            raise ValueError(
+                f"initial_epoch ({self.initial_epoch}) must be below epochs ({self.epochs})"
+            )
+
     @classmethod
     def run(
         cls,
@@ -113,16 +137,7 @@ class Suggestion:
         initial_epoch: int | None = None,
         notes: Mapping[str, Any] | None = None,
     ) -> "Suggestion":
-        bad = {k: type(v).__name__ for k, v in values.items() if not is_python_scalar(v)}
-        if bad:
-            raise TypeError(f"suggestion values must be Python scalars, got {bad}")
-        reserved = [k for k in values if is_reserved(k)]
-        if reserved:
-            raise ValueError(
-                f"reserved keys {reserved} go in the Suggestion's fields, not its values"
-            )
-        if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
-            raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+        """A trial to run with `values` (validated: plain Python scalars)."""
         return cls("run", dict(values), parent_id, epochs, initial_epoch, dict(notes or {}))
 
     @classmethod
@@ -266,6 +281,8 @@ class BaseStrategy(abc.ABC):
         self._seen = {space.key(v) for v in self.asked.values()}
 
     def ask(self, trial_id: str) -> Suggestion:
+        """The suggestion for `trial_id`. After "wait" or "done" the same id
+        is asked again later (as KerasTuner does); only "run" consumes it."""
         if self.space is None:
             raise RuntimeError(f"{type(self).__name__}.setup() must be called before ask()")
         if trial_id in self.asked:
@@ -279,6 +296,9 @@ class BaseStrategy(abc.ABC):
         return suggestion
 
     def tell(self, observation: Observation) -> None:
+        """Records the final result of a trial; each trial is told once."""
+        if any(o.trial_id == observation.trial_id for o in self.history):
+            raise ValueError(f"trial {observation.trial_id!r} was already told")
         self.history.append(observation)
         self.observe(observation)
 
@@ -326,11 +346,19 @@ class BaseStrategy(abc.ABC):
         return self.space.key(values) not in self._seen
 
     def sample_new(self, max_tries: int = 100) -> dict[str, Scalar] | None:
-        """Samples values not proposed before; None if none found in `max_tries`
-        draws (and the space, if finite, has no unseen point left)."""
+        """Samples values not proposed before, or None when there are none.
+
+        On a finite space the number of draws grows with the fraction already
+        seen (20 x size / unseen, at most a million), so a nearly exhausted
+        space still yields its last points with probability 1 - e^-20; on an
+        infinite one `max_tries` draws are made.
+        """
         size = self.space.size()
-        if size <= len(self._seen):
+        unseen = size - len(self._seen)
+        if unseen <= 0:
             return None
+        if not math.isinf(size):
+            max_tries = int(min(1e6, max(max_tries, 20 * size / unseen)))
         for _ in range(max_tries):
             values = self.space.sample(self.rng)
             if self.allow_repeats or self.is_new(values):

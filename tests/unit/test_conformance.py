@@ -67,7 +67,7 @@ class Good(BaseStrategy):
 
 
 class NumpyValues(Good):
-    """Returns numpy scalars (bypassing Suggestion.run's own check)."""
+    """Returns numpy scalars, smuggled past Suggestion's own validation."""
 
     name = "test-numpy-values"
 
@@ -79,7 +79,9 @@ class NumpyValues(Good):
             k: (np.int64(v) if type(v) is int else np.float64(v) if type(v) is float else v)
             for k, v in s.values.items()
         }
-        return Suggestion("run", values)
+        smuggled = Suggestion.run({})
+        object.__setattr__(smuggled, "values", values)
+        return smuggled
 
 
 class Unseeded(Good):

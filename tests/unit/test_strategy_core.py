@@ -66,3 +66,49 @@ def test_rng_state_round_trips_through_json():
 def test_make_rng_rejects_bad_seeds(seed):
     with pytest.raises(ValueError):
         make_rng(seed)
+
+
+def test_direct_construction_is_validated_too():
+    with pytest.raises(TypeError):
+        Suggestion("run", {"x": np.float64(1.0)})
+    with pytest.raises(ValueError):
+        Suggestion("maybe")
+    with pytest.raises(ValueError):
+        Suggestion("wait", {"x": 1})
+    with pytest.raises(TypeError):
+        Suggestion.run({"x": 1}, parent_id=3)
+    with pytest.raises(ValueError, match="initial_epoch"):
+        Suggestion.run({"x": 1}, epochs=3, initial_epoch=3)
+
+
+def _random_strategy(space, seed=0):
+    from autokeras_nas_plugins.random_search import RandomStrategy
+
+    strategy = RandomStrategy(seed=seed)
+    strategy.setup(space, [Objective("score", "max")], None)
+    return strategy
+
+
+def test_random_search_finds_the_last_unseen_points_of_a_large_finite_space():
+    from autokeras_nas.core import Choice, HyperSpace
+
+    space = HyperSpace([Choice(f"e{i}", list(range(5))) for i in range(4)])  # 625 points
+    strategy = _random_strategy(space)
+    keys = set()
+    for i in range(625):
+        s = strategy.ask(str(i))
+        assert s.kind == "run", f"gave up after {i} of 625 points"
+        keys.add(space.key(s.values))
+    assert len(keys) == 625
+    assert strategy.ask("625").kind == "done"
+
+
+def test_a_trial_is_told_once():
+    from autokeras_nas.core import Choice, HyperSpace
+
+    strategy = _random_strategy(HyperSpace([Choice("a", [1, 2])]))
+    s = strategy.ask("0")
+    obs = Observation("0", s.values, TrialStatus.COMPLETED, {"score": 1.0})
+    strategy.tell(obs)
+    with pytest.raises(ValueError, match="already told"):
+        strategy.tell(obs)
