@@ -231,3 +231,24 @@ def test_child_inherits_matching_parent_weights(tmp_path, digits):
     assert trials[2]["metrics"]["inherited_layers"] == 3  # same architecture
     # the inheriting child starts where its parent ended: far above chance
     assert trials[2]["curve"][0]["val_accuracy"] >= trials[0]["curve"][0]["val_accuracy"] - 0.05
+
+
+def test_distribution_strategy_is_passed_through_to_build_and_fit(tmp_path, digits):
+    import tensorflow as tf
+
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0"])
+    seen = []
+
+    def build(hp):
+        seen.append(tf.distribute.get_strategy())
+        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(hp.Choice("u", [8, 16])),
+                                  keras.layers.Dense(10, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    tuner = NasTuner(build, strategy="random", objective="val_accuracy", max_trials=2,
+                     distribution_strategy=mirrored, directory=str(tmp_path), project_name="p")
+    seen.clear()  # builds while discovering the space run outside the strategy
+    _search(tuner, digits)
+    assert len(seen) == 2 and all(s is mirrored for s in seen)
+    assert [t["status"] for t in _results(tuner)["trials"]] == ["completed"] * 2
