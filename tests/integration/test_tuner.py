@@ -40,6 +40,8 @@ def test_keras_io_build_model_runs_unchanged_with_random_search(tmp_path, digits
     best = tuner.oracle.get_best_trials(1)[0]
     assert acc == pytest.approx(best.metrics.get_last_value("val_accuracy"), abs=1e-4)
     assert acc > 0.5  # well above chance (0.1) after 2 epochs
+    tuner.search_space_summary()
+    tuner.results_summary(2)  # KerasTuner's own reports keep working
     hp = tuner.get_best_hyperparameters(1)[0]
     assert {"num_layers", "units_0", "activation", "dropout", "lr"} <= set(hp.values)
 
