@@ -42,6 +42,44 @@ class ResultsError(ValueError):
     """A results file is missing, unreadable or not ours."""
 
 
+class SearchDirectoryError(ValueError):
+    """A search directory cannot be resumed (a file missing or corrupted)."""
+
+
+def check_search_directory(directory: str, tuner_file: str) -> None:
+    """Checks the files KerasTuner reloads before it does (nothing is changed).
+
+    Raises:
+        SearchDirectoryError: naming the first missing or corrupted file.
+    """
+    trial_files = sorted(
+        os.path.join(directory, d, "trial.json")
+        for d in os.listdir(directory)
+        if d.startswith("trial_") and os.path.isdir(os.path.join(directory, d))
+    )
+    required = [(tuner_file, ()), (os.path.join(directory, "oracle.json"), ("nas", "end_order"))]
+    for path, keys in required + [(f, ("trial_id", "hyperparameters")) for f in trial_files]:
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except FileNotFoundError:
+            raise SearchDirectoryError(
+                f"cannot resume the search in {directory}: {os.path.basename(path)} is missing"
+            ) from None
+        except (OSError, ValueError) as e:
+            raise SearchDirectoryError(
+                f"cannot resume the search in {directory}: {os.path.relpath(path, directory)} "
+                f"is corrupted ({e})"
+            ) from None
+        missing = [k for k in keys if not isinstance(data, dict) or k not in data]
+        if missing:
+            what = "was not written by autokeras_nas" if "nas" in missing else f"lacks {missing}"
+            raise SearchDirectoryError(
+                f"cannot resume the search in {directory}: "
+                f"{os.path.relpath(path, directory)} {what}"
+            )
+
+
 def make_results(
     *,
     strategy: str,

@@ -25,6 +25,7 @@ import click
 
 from autokeras_nas.cli.errors import fail
 from autokeras_nas.cli.leaderboard import format_leaderboard, format_metric, format_values
+from autokeras_nas.results import SearchDirectoryError
 
 SUMMARY_FILENAME = "summary.json"
 #: Files that mark a directory as a search directory (safe to overwrite).
@@ -271,6 +272,8 @@ def search(**opts: Any) -> None:
     except KeyboardInterrupt:
         click.echo("\ninterrupted; rerun the same command (with --resume) to continue", err=True)
         raise SystemExit(130) from None
+    except SearchDirectoryError as e:  # cannot resume: a file missing or corrupted
+        fail(str(e))
     except RuntimeError as e:  # KerasTuner: too many consecutive failed trials
         _search_failed(e, run.out_dir, opts["top"])
     best = _best_trial(_print_leaderboard(run.out_dir, opts["top"]))

@@ -25,6 +25,7 @@ import keras_tuner
 import numpy as np
 
 from autokeras_nas import plugins
+from autokeras_nas.results import SearchDirectoryError, check_search_directory
 from autokeras_nas.core import EPOCHS, INITIAL_EPOCH, PARENT
 from autokeras_nas.tuner.oracle import EPOCH_KEY, STOPPED_EARLY, StrategyOracle, result_status
 
@@ -172,6 +173,18 @@ class NasTuner(keras_tuner.Tuner):
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
         if os.environ.get("KERASTUNER_TUNER_ID") != "chief":
             self._add_idle_backoff()
+
+    def reload(self) -> None:
+        """Reloads a search directory (`overwrite=False`), or raises
+        `SearchDirectoryError` naming the file that is missing or corrupted.
+        Nothing in the directory is changed either way."""
+        check_search_directory(self.project_dir, self._get_tuner_fname())
+        try:
+            super().reload()
+        except Exception as e:
+            raise SearchDirectoryError(
+                f"cannot resume the search in {self.project_dir}: {type(e).__name__}: {e}"
+            ) from e
 
     # -- search loop ---------------------------------------------------------
     def _add_idle_backoff(self) -> None:

@@ -95,3 +95,29 @@ def test_rerun_resumes_the_finished_search(searched) -> None:
     assert ": start" not in proc.stdout
     results = json.loads((cwd / "tmp" / "results.json").read_text())
     assert len(results["trials"]) == 3
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes()
+            for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("damage, expected", [
+    (lambda d: (d / "oracle.json").write_text("{not json"), "oracle.json is corrupted"),
+    (lambda d: (d / "oracle.json").unlink(), "oracle.json is missing"),
+    (lambda d: (d / "trial_1" / "trial.json").write_text('{"a": 1}'), "trial_1/trial.json lacks"),
+])
+def test_a_corrupted_search_directory_is_one_line_and_loses_nothing(searched, tmp_path, damage, expected):
+    import shutil
+
+    cwd, first = searched
+    assert first.returncode == 0, first.stderr[-3000:]
+    shutil.copytree(cwd / "tmp", tmp_path / "tmp")
+    damage(tmp_path / "tmp")
+    before = _snapshot(tmp_path / "tmp")
+    proc = autokeras_nas(*ARGS[:-2], "--max-trials", "5", "--out", "tmp", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "cannot resume the search in" in last and expected in last
+    assert _snapshot(tmp_path / "tmp") == before

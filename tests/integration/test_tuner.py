@@ -254,3 +254,25 @@ def test_distribution_strategy_is_passed_through_to_build_and_fit(tmp_path, digi
     _search(tuner, digits)
     assert len(seen) == 2 and all(s is mirrored for s in seen)
     assert [t["status"] for t in _results(tuner)["trials"]] == ["completed"] * 2
+
+
+def test_a_model_that_fails_to_build_is_a_failed_trial_with_its_reason(tmp_path, digits):
+    def build(hp):
+        width = hp.Choice("width", [16, -1])
+        if width < 0:
+            raise ValueError("negative width is not a layer")
+        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(width),
+                                  keras.layers.Dense(10, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    tuner = NasTuner(build, strategy="random", objective="val_accuracy", max_trials=2,
+                     directory=str(tmp_path), project_name="p")
+    _search(tuner, digits)
+    trials = {t["values"]["width"]: t for t in _results(tuner)["trials"]}
+    assert trials[-1]["status"] == "failed"
+    assert trials[-1]["message"] == "ValueError: negative width is not a layer"
+    assert trials[16]["status"] == "completed"
+    # the strategy was told of the failure too
+    told = {o.trial_id: o.status.value for o in tuner.oracle.strategy.history}
+    assert sorted(told.values()) == ["completed", "failed"]
