@@ -39,7 +39,7 @@ class _EpochReporter(keras.callbacks.Callback):
     """Reports each epoch to the oracle, keeps the best epoch's weights and logs,
     and stops training on a stop request or a non-finite loss."""
 
-    def __init__(self, tuner: "NasTuner", trial: Any, checkpoint: str):
+    def __init__(self, tuner: "NasTuner", trial: Any, checkpoint: str, saved: list[float]):
         super().__init__()
         self.tuner = tuner
         self.trial = trial
@@ -47,6 +47,8 @@ class _EpochReporter(keras.callbacks.Callback):
         self.primary = tuner.objectives[0]
         self.best_value = -math.inf
         self.best_logs: dict[str, float] = {}
+        #: Best value saved to the checkpoint so far, shared across executions.
+        self.saved = saved
         self.epochs_run = 0
         self.bad_loss: str | None = None
 
@@ -69,13 +71,19 @@ class _EpochReporter(keras.callbacks.Callback):
                           "epoch": done, "logs": logs})
 
     def _keep_if_best(self, logs: dict[str, float]) -> None:
-        if self.primary is not None and self.primary.name in logs:
+        """Keeps this execution's best epoch's logs; saves the weights when
+        they beat every execution so far (the last epoch when the first
+        objective is not a per-epoch metric, e.g. `latency_ms`)."""
+        value = math.inf
+        if self.primary.name in logs:
             value = self.primary.signed(logs[self.primary.name])
             if not value > self.best_value:
                 return
-            self.best_value = value
+        self.best_value = value
         self.best_logs = dict(logs)
-        self.model.save_weights(self.checkpoint)
+        if value >= self.saved[0]:
+            self.saved[0] = value
+            self.model.save_weights(self.checkpoint)
 
 
 def measure_latency_ms(model: Any, repeats: int = 20) -> float | None:
@@ -240,11 +248,11 @@ class NasTuner(keras_tuner.Tuner):
         user_callbacks = kwargs.pop("callbacks", [])
 
         inherited = self._parent_weights(hp.values.get(PARENT))
-        runs = []
+        runs, saved = [], [-math.inf]
         for execution in range(self.executions_per_trial):
             callbacks = self._deepcopy_callbacks(user_callbacks)
             self._configure_tensorboard_dir(callbacks, trial, execution)
-            reporter = _EpochReporter(self, trial, self._get_checkpoint_fname(trial.trial_id))
+            reporter = _EpochReporter(self, trial, self._get_checkpoint_fname(trial.trial_id), saved)
             model = self._try_build(hp)
             n_inherited = _set_matching_weights(model, inherited)
             t0 = time.perf_counter()

@@ -276,3 +276,16 @@ def test_a_model_that_fails_to_build_is_a_failed_trial_with_its_reason(tmp_path,
     # the strategy was told of the failure too
     told = {o.trial_id: o.status.value for o in tuner.oracle.strategy.history}
     assert sorted(told.values()) == ["completed", "failed"]
+
+
+def test_executions_per_trial_average_metrics_and_keep_the_best_weights(tmp_path, digits, build_model):
+    tuner = autokeras_nas.RandomSearch(build_model, objective="val_accuracy", max_trials=1, seed=5,
+                                       executions_per_trial=2, directory=str(tmp_path),
+                                       project_name="p")
+    _search(tuner, digits, epochs=2)
+    (trial,) = _results(tuner)["trials"]
+    mean_best = trial["metrics"]["val_accuracy"]
+    (model,) = tuner.get_best_models(1)
+    _, acc = model.evaluate(digits[2], digits[3], verbose=0)
+    assert acc >= mean_best - 1e-6  # the better execution's best epoch was kept
+    assert trial["metrics"]["epochs"] == 2
