@@ -289,3 +289,21 @@ def test_executions_per_trial_average_metrics_and_keep_the_best_weights(tmp_path
     _, acc = model.evaluate(digits[2], digits[3], verbose=0)
     assert acc >= mean_best - 1e-6  # the better execution's best epoch was kept
     assert trial["metrics"]["epochs"] == 2
+
+
+class _ProposesNothing(BaseStrategy):
+    name = "proposes-nothing"
+    allow_repeats = True
+
+    def propose(self, trial_id):
+        return Suggestion.run({})
+
+
+def test_values_a_strategy_leaves_out_are_defaults_not_keras_tuner_random(tmp_path, digits, build_model):
+    tuner = NasTuner(build_model, strategy=_ProposesNothing(seed=0), objective="val_accuracy",
+                     max_trials=3, directory=str(tmp_path), project_name="p")
+    _search(tuner, digits)
+    defaults = {"num_layers": 1, "units_0": 32, "activation": "relu", "dropout": False, "lr": 1e-4}
+    for trial in tuner.oracle.trials.values():
+        values = {k: v for k, v in trial.hyperparameters.values.items() if k in defaults}
+        assert values == defaults
