@@ -250,8 +250,9 @@ def _import_training() -> ModuleType:
 @click.option("--objective", "objectives", multiple=True, callback=_objectives_callback,
               help="NAME or NAME:min|max; repeat for a multi-objective (Pareto) search. "
                    "[default: val_accuracy]")
-@click.option("--early-stopping", type=click.Choice(["none", "asha"]), default="none",
-              show_default=True, help="Early-stopping rule applied per epoch.")
+@click.option("--early-stopping", type=click.Choice(["none", "asha", "median"]), default="none",
+              show_default=True,
+              help="Early-stopping rule applied per epoch (asha: eta=3, rungs at 1, 3, 9.. epochs).")
 @click.option("--overwrite/--resume", default=False, show_default=True,
               help="Start afresh, or continue the search already in --out.")
 @click.option("--top", type=click.IntRange(min=1), default=None,
