@@ -27,7 +27,7 @@ import numpy as np
 from autokeras_nas import plugins
 from autokeras_nas.results import SearchDirectoryError, check_search_directory
 from autokeras_nas.core import EPOCHS, INITIAL_EPOCH, PARENT
-from autokeras_nas.tuner.oracle import EPOCH_KEY, STOPPED_EARLY, StrategyOracle, result_status
+from autokeras_nas.tuner.oracle import EPOCH_KEY, StrategyOracle, result_status
 
 Progress = Callable[[dict[str, Any]], None]
 

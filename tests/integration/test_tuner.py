@@ -1,14 +1,12 @@
 """The oracle layer and NasTuner on tiny real Keras models."""
 
 import json
-import math
 import os
 import threading
 import time
 
 import keras
 import keras_tuner
-import numpy as np
 import pytest
 
 import autokeras_nas
