@@ -182,11 +182,13 @@ class StrategyOracle(keras_tuner.Oracle):
     @keras_tuner.synchronized
     def end_trial(self, trial: Any) -> None:
         try:
-            # Raises when max_consecutive_failed_trials is reached, before
-            # KerasTuner saves the trial: record it all the same.
             super().end_trial(trial)
-        finally:
+        except BaseException:
+            # Raised when max_consecutive_failed_trials is reached, before
+            # KerasTuner saves the trial: record it all the same.
             self._save_trial(self.trials[trial.trial_id])
+            raise
+        finally:
             self._tell_final_trials()
             self.save()
             self._write_results()

@@ -305,3 +305,24 @@ def test_values_a_strategy_leaves_out_are_defaults_not_keras_tuner_random(tmp_pa
     for trial in tuner.oracle.trials.values():
         values = {k: v for k, v in trial.hyperparameters.values.items() if k in defaults}
         assert values == defaults
+
+
+def test_trial_that_hits_the_failure_limit_is_still_recorded(tmp_path, digits):
+    calls = []
+
+    def hypermodel(hp):
+        hp.Choice("width", [16, 32])
+        calls.append(1)
+        if len(calls) == 1:  # KerasTuner builds once to discover the space
+            return keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])
+        raise ValueError("this model never builds")
+
+    tuner = NasTuner(hypermodel, strategy="random", objective="val_accuracy", max_trials=3,
+                     max_consecutive_failed_trials=1, directory=str(tmp_path), project_name="p")
+    with pytest.raises(RuntimeError, match="consecutive failures"):
+        _search(tuner, digits)
+    (trial,) = _results(tuner)["trials"]
+    assert trial["status"] == "failed"
+    assert trial["message"] == "ValueError: this model never builds"
+    with open(os.path.join(tuner.project_dir, "trial_0", "trial.json")) as f:
+        assert json.load(f)["status"] == "FAILED"
