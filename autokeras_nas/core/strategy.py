@@ -267,6 +267,7 @@ class BaseStrategy(abc.ABC):
         self.asked: dict[str, dict[str, Scalar]] = {}
         #: Observations in the order told.
         self.history: list[Observation] = []
+        self._told: set[str] = set()
         self._seen: set[str] = set()
 
     # -- protocol -----------------------------------------------------------
@@ -297,8 +298,9 @@ class BaseStrategy(abc.ABC):
 
     def tell(self, observation: Observation) -> None:
         """Records the final result of a trial; each trial is told once."""
-        if any(o.trial_id == observation.trial_id for o in self.history):
+        if observation.trial_id in self._told:
             raise ValueError(f"trial {observation.trial_id!r} was already told")
+        self._told.add(observation.trial_id)
         self.history.append(observation)
         self.observe(observation)
 
@@ -322,6 +324,7 @@ class BaseStrategy(abc.ABC):
         rng_module.set_rng_state(self.rng, state["rng"])
         self.asked = {tid: dict(v) for tid, v in state["asked"]}
         self.history = [Observation.from_dict(o) for o in state["history"]]
+        self._told = {o.trial_id for o in self.history}
         if self.space is not None:
             self._seen = {self.space.key(v) for v in self.asked.values()}
         self.load_extra_state(state.get("extra") or {})
