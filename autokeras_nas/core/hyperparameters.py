@@ -216,6 +216,8 @@ class Choice(Parameter):
         if len(set(values)) != len(values):
             raise ValueError(f"values of Choice {self.name!r} must be distinct: {values}")
         self._set(values=values)
+        # check() is on every strategy's hot path: look exact matches up first.
+        self._set(_canonical={(type(v), v): v for v in values})
         self._set(default=values[0] if self.default is None else self.check(self.default))
         numeric = not isinstance(values[0], str)
         if self.ordered and not numeric:
@@ -224,6 +226,9 @@ class Choice(Parameter):
 
     def check(self, value: Any) -> Scalar:
         v = self._scalar(value)
+        hit = self._canonical.get((type(v), v))
+        if hit is not None:
+            return hit
         for choice in self.values:
             if _same(choice, v):
                 return choice
