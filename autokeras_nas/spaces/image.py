@@ -25,6 +25,10 @@ pooling; pooling is skipped once the feature map is 1 pixel wide, and the
 number of blocks is capped so that pooling never needs to go below 1 pixel
 (an 8x8 input allows 3 blocks: 8 -> 4 -> 2 -> 1). The model is compiled with
 Adam, sparse categorical cross-entropy and the metric `"accuracy"`.
+
+Layers have stable names (`block{i}_conv`, `block{i}_bn`, `head_dense`,
+`classifier`), so a child built with one more block or another head inherits
+its parent's weights layer by layer wherever the shapes still match.
 """
 
 from __future__ import annotations
@@ -67,14 +71,16 @@ def _conv_block(x: Any, hp: Any, index: int, blocks: int) -> Any:
     if filters is None:
         return x
     batch_norm = hp.get("batch_norm")
+    name = f"block{index}"
     x = keras.layers.Conv2D(
-        filters, hp.get("kernel_size"), padding="same", use_bias=not batch_norm
+        filters, hp.get("kernel_size"), padding="same", use_bias=not batch_norm,
+        name=f"{name}_conv",
     )(x)
     if batch_norm:
-        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
-    x = keras.layers.Activation("relu")(x)
+        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
+    x = keras.layers.Activation("relu", name=f"{name}_relu")(x)
     if min(x.shape[1], x.shape[2]) >= 2:
-        x = keras.layers.MaxPooling2D(2)(x)
+        x = keras.layers.MaxPooling2D(2, name=f"{name}_pool")(x)
     return x
 
 
@@ -83,9 +89,10 @@ def _head(x: Any, hp: Any, num_classes: int) -> Any:
         x = keras.layers.Flatten()(x)
     else:
         x = keras.layers.GlobalAveragePooling2D()(x)
-    x = keras.layers.Dense(hp.Choice("dense_units", [32, 64, 128]), activation="relu")(x)
-    x = keras.layers.Dropout(hp.Float("dropout", 0.0, 0.5, step=0.1))(x)
-    return keras.layers.Dense(num_classes, activation="softmax")(x)
+    x = keras.layers.Dense(hp.Choice("dense_units", [32, 64, 128]), activation="relu",
+                           name="head_dense")(x)
+    x = keras.layers.Dropout(hp.Float("dropout", 0.0, 0.5, step=0.1), name="head_dropout")(x)
+    return keras.layers.Dense(num_classes, activation="softmax", name="classifier")(x)
 
 
 def image_classifier(input_shape: Sequence[int], num_classes: int) -> Callable[[Any], keras.Model]:
