@@ -121,3 +121,16 @@ def test_a_corrupted_search_directory_is_one_line_and_loses_nothing(searched, tm
     last = proc.stderr.strip().splitlines()[-1]
     assert "cannot resume the search in" in last and expected in last
     assert _snapshot(tmp_path / "tmp") == before
+
+
+def test_aging_evolution_searches_digits_end_to_end(tmp_path: Path) -> None:
+    result = autokeras_nas("search", "--dataset", "digits", "--strategy", "aging-evolution",
+                           "--max-trials", "12", "--epochs", "1", "--out", "ae", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    results = json.loads((tmp_path / "ae" / "results.json").read_text())
+    assert results["strategy"] == "aging-evolution"
+    trials = results["trials"]
+    assert len(trials) == 12 and all(t["status"] == "completed" for t in trials)
+    origins = [t["notes"]["origin"] for t in trials]
+    assert "mutation" in origins  # the population (12 by default) fills as results arrive
+    assert (tmp_path / "ae" / "best_model.keras").is_file()
