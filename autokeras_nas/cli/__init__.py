@@ -1,6 +1,7 @@
 """The `autokeras-nas` command line.
 
     autokeras-nas strategies
+    autokeras-nas bench nb201 --strategy aging-evolution --peers random,optuna-tpe
     autokeras-nas search --dataset digits --strategy random --max-trials 10 \
         --epochs 3 --out runs/digits
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import click
 
+from autokeras_nas.cli.bench import bench
 from autokeras_nas.cli.search import search
 
 
@@ -36,5 +38,6 @@ def strategies() -> None:
 
 
 main.add_command(search)
+main.add_command(bench)
 
 __all__ = ["main"]

@@ -135,6 +135,8 @@ def hypervolume(points: Any, reference: Any) -> float:
         return 0.0
     if not np.isfinite(gains).all():
         return float("inf")
+    if gains.shape[1] == 2:
+        return _hv2(gains)  # the sweep copes with dominated points itself
     return float(_hv(_first_front(gains)))
 
 

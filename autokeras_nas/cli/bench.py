@@ -1,0 +1,167 @@
+"""`autokeras-nas bench`: benchmarks as commands (BENCHMARKS.md).
+
+    autokeras-nas bench nb201 --strategy aging-evolution --peers random,optuna-tpe
+    autokeras-nas bench nb201 --objectives val_acc,latency --peers random,optuna-nsga2,optuna-tpe
+    autokeras-nas bench overhead --trials 1000,10000
+
+Strategies run through the numpy core (no TensorFlow); a peer's library is
+imported only when that peer is asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from autokeras_nas.cli.errors import fail
+
+
+def _int_list(text: str, what: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        fail(f"{what} must be comma-separated integers, got {text!r}")
+    if not values or min(values) < 1:
+        fail(f"{what} must be positive integers, got {text!r}")
+    return values
+
+
+def _names(text: str) -> list[str]:
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def _params(items: tuple[str, ...]) -> dict[str, Any]:
+    """`NAME=VALUE` pairs; VALUE is read as JSON when it parses (12, 0.5, true)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip().isidentifier():
+            fail(f"--param must be NAME=VALUE, got {item!r}")
+        try:
+            out[name.strip()] = json.loads(text)
+        except ValueError:
+            out[name.strip()] = text
+    return out
+
+
+def _strategies(names: tuple[str, ...]) -> list[str]:
+    from autokeras_nas import plugins
+
+    installed = list(plugins.available())
+    return list(names) or installed
+
+
+def _searchers(strategies: list[str], peers: list[str], params: dict[str, Any]) -> list[Any]:
+    from autokeras_nas.bench import SearcherError, peer_searcher, strategy_searcher
+
+    try:
+        return ([strategy_searcher(n, params) for n in strategies]
+                + [peer_searcher(n) for n in peers])
+    except SearcherError as e:
+        fail(str(e))
+
+
+def _progress(verbose: bool) -> Callable[[str], None] | None:
+    if not verbose:
+        return None
+    return lambda message: click.echo(message, err=True)
+
+
+def _write_json(path: Path | None, payload: dict[str, Any]) -> None:
+    if path is not None:
+        path.write_text(json.dumps(payload, indent=2) + "\n")
+        click.echo(f"wrote {path}")
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks: search quality on NAS-Bench-201, strategy overhead."""
+
+
+@bench.command()
+@click.option("--strategy", "strategies", multiple=True, metavar="NAME",
+              help="Installed strategy to benchmark (repeatable; default: all installed).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Constructor argument of the strategies (repeatable), e.g. population_size=8.")
+@click.option("--peers", default="random,optuna-tpe", show_default=True,
+              help="Comma-separated peers run in the same command: random, optuna-tpe, "
+                   "optuna-nsga2, kt-random, kt-bayes; 'none' for none.")
+@click.option("--evaluations", default="50,150", show_default=True,
+              help="Budgets N (comma-separated) at which to score each run.")
+@click.option("--runs", default=100, show_default=True, type=click.IntRange(min=1),
+              help="Runs per searcher, seeded SEED..SEED+RUNS-1.")
+@click.option("--slow-peer-runs", type=click.IntRange(min=1), default=None,
+              help="Runs of a slow peer (kt-bayes; default 3).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option("--dataset", default="cifar10", show_default=True,
+              type=click.Choice(["cifar10", "cifar100", "imagenet"]))
+@click.option("--objectives", default="val_acc", show_default=True,
+              help="val_acc, or val_acc and one of latency, train_time, model_size "
+                   "(comma-separated): prints the hypervolume ratio.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the results as JSON.")
+@click.option("-v", "--verbose", is_flag=True, help="Report each run on stderr.")
+def nb201(strategies: tuple[str, ...], params: tuple[str, ...], peers: str, evaluations: str, runs: int,
+          slow_peer_runs: int | None, seed: int, dataset: str, objectives: str,
+          json_path: Path | None, verbose: bool) -> None:
+    """Search quality on NAS-Bench-201 (BENCHMARKS.md §1): mean regret, or
+    hypervolume ratio with two objectives, per strategy and peer."""
+    from autokeras_nas.bench import BenchmarkError, NB201Table, SearcherError, format_quality, nb201_quality
+    from autokeras_nas.bench.nb201 import check_objectives
+
+    budgets = _int_list(evaluations, "--evaluations")
+    peer_names = [] if peers.strip() == "none" else _names(peers)
+    searchers = _searchers(_strategies(strategies), peer_names, _params(params))
+    try:
+        objs = check_objectives(_names(objectives))
+        table = NB201Table(dataset)
+        results = nb201_quality(searchers, table, objs, budgets=budgets, runs=runs, seed=seed,
+                                slow_runs=slow_peer_runs, progress=_progress(verbose))
+    except (BenchmarkError, SearcherError) as e:
+        fail(str(e))
+    click.echo(format_quality(results, table, objs, runs, seed))
+    _write_json(json_path, {
+        "benchmark": "nb201", "dataset": dataset, "objectives": [o.to_dict() for o in objs],
+        "runs": runs, "seed": seed, "budgets": budgets, "python": sys.version.split()[0],
+        "results": [r.to_dict() for r in results],
+    })
+
+
+@bench.command()
+@click.option("--strategy", "strategies", multiple=True, metavar="NAME",
+              help="Installed strategy to time (repeatable; default: all installed).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Constructor argument of the strategies (repeatable), e.g. population_size=8.")
+@click.option("--peers", default="none", show_default=True,
+              help="Comma-separated peers to time as well (e.g. optuna-tpe,kt-random).")
+@click.option("--trials", default="1000,10000", show_default=True,
+              help="Trial counts (comma-separated).")
+@click.option("--space", "spaces", multiple=True, type=click.Choice(["nb201", "float8"]),
+              help="Space (repeatable; default both): NAS-Bench-201's 6 choices, or 8 Floats.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the results as JSON.")
+def overhead(strategies: tuple[str, ...], params: tuple[str, ...], peers: str, trials: str, spaces: tuple[str, ...],
+             seed: int, json_path: Path | None) -> None:
+    """Strategy overhead (BENCHMARKS.md §2): ask + tell per trial, no training."""
+    from autokeras_nas.bench import SearcherError, format_overhead
+    from autokeras_nas.bench import overhead as measure
+
+    counts = _int_list(trials, "--trials")
+    peer_names = [] if peers.strip() == "none" else _names(peers)
+    searchers = _searchers(_strategies(strategies), peer_names, _params(params))
+    results = []
+    try:
+        for searcher in searchers:
+            for space in spaces or ("nb201", "float8"):
+                for n in counts:
+                    results.append(measure(searcher, space, n, seed))
+    except SearcherError as e:
+        fail(str(e))
+    click.echo(format_overhead(results))
+    _write_json(json_path, {"benchmark": "overhead", "seed": seed,
+                            "results": [r.to_dict() for r in results]})

@@ -1,0 +1,170 @@
+"""`autokeras-nas bench nb201` and `autokeras-nas bench overhead`, run as subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CLI = [sys.executable, "-m", "autokeras_nas.cli"]
+
+# Runs the CLI in a fresh interpreter, then reports the exit code and which
+# heavy modules got imported.
+PROBE = """
+import json, sys
+from autokeras_nas.cli import main
+try:
+    main(sys.argv[1:], prog_name="autokeras-nas")
+    code = 0
+except SystemExit as e:
+    code = e.code
+loaded = [m for m in ("tensorflow", "keras", "keras_tuner", "optuna") if m in sys.modules]
+print("PROBE " + json.dumps({"code": code, "loaded": loaded}))
+"""
+
+
+def bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, "bench", *args], check=False, capture_output=True, text=True,
+                          timeout=120)
+
+
+def one_line_error(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, text
+    assert "Traceback" not in text
+    assert lines[0].startswith("Error: ")
+    return lines[0]
+
+
+def row(stdout: str, label: str) -> list[str]:
+    """The table row of a searcher, split on two or more spaces."""
+    for line in stdout.splitlines():
+        if line.startswith(label + "  "):
+            return [cell for cell in line.split("  ") if cell.strip()]
+    raise AssertionError(f"no row {label!r} in:\n{stdout}")
+
+
+SMALL = ("--runs", "3", "--evaluations", "10,20")
+
+
+# -- nb201 ------------------------------------------------------------------------------
+def test_nb201_prints_a_regret_table() -> None:
+    proc = bench("nb201", "--strategy", "aging-evolution", "--peers", "random", *SMALL)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("NAS-Bench-201 cifar10:") and "regret" in lines[0]
+    header = next(line for line in lines if line.startswith("searcher"))
+    assert "N=10" in header and "N=20" in header
+    for label in ("aging-evolution", "random (peer)"):
+        cells = row(proc.stdout, label)
+        assert cells[1].strip() == "3"
+        assert sum("±" in c for c in cells) == 2
+    assert not [l for l in lines if l.startswith("random  ")]  # only the asked strategy
+
+
+def test_nb201_imports_no_tensorflow() -> None:
+    proc = subprocess.run([sys.executable, "-c", PROBE, "bench", "nb201", "--strategy",
+                           "aging-evolution", "--peers", "random", *SMALL],
+                          check=False, capture_output=True, text=True, timeout=120)
+    report = json.loads(next(l for l in proc.stdout.splitlines()
+                             if l.startswith("PROBE "))[len("PROBE "):])
+    assert report == {"code": 0, "loaded": []}, proc.stderr
+    assert "random (peer)" in proc.stdout
+
+
+def test_nb201_two_objectives_prints_hypervolume() -> None:
+    proc = bench("nb201", "--strategy", "random", "--objectives", "val_acc,latency",
+                 "--peers", "random,optuna-nsga2", "--runs", "2", "--evaluations", "20")
+    assert proc.returncode == 0, proc.stderr
+    assert "hypervolume" in proc.stdout.splitlines()[0]
+    for label in ("random", "random (peer)", "optuna-nsga2 (peer)"):
+        ratio = float(row(proc.stdout, label)[2].split("±")[0])
+        assert 0.0 < ratio <= 1.0
+
+
+def test_nb201_writes_json(tmp_path: Path) -> None:
+    path = tmp_path / "nb201.json"
+    proc = bench("nb201", "--strategy", "random", "--peers", "random", *SMALL,
+                 "--json", str(path))
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(path.read_text())
+    assert payload["budgets"] == [10, 20]
+    assert [r["searcher"] for r in payload["results"]] == ["random", "random (peer)"]
+    for r in payload["results"]:
+        assert r["runs"] == 3
+        assert set(r["scores"]) == {"10", "20"}
+        assert all(set(s) == {"mean", "se"} for s in r["scores"].values())
+
+
+
+def _strict_constant(name: str) -> None:
+    raise ValueError(f"not JSON: {name}")
+
+
+def test_nb201_json_with_one_run_is_standard_json(tmp_path: Path) -> None:
+    path = tmp_path / "one.json"
+    proc = bench("nb201", "--strategy", "random", "--peers", "none", "--runs", "1",
+                 "--evaluations", "5", "--json", str(path))
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(path.read_text(), parse_constant=_strict_constant)
+    assert payload["results"][0]["runs"] == 1
+
+# -- overhead ---------------------------------------------------------------------------
+def test_overhead_prints_one_row_per_space_and_count() -> None:
+    proc = bench("overhead", "--strategy", "random", "--trials", "100", "--space", "float8")
+    assert proc.returncode == 0, proc.stderr
+    cells = row(proc.stdout, "random")
+    assert [c.strip() for c in cells[1:3]] == ["float8", "100"]
+    assert float(cells[3]) > 0 and float(cells[4]) > 0
+    assert sum(line.startswith("random ") for line in proc.stdout.splitlines()) == 1
+
+
+# -- bad input: exit code 2, one line, no traceback -----------------------------------------
+@pytest.mark.parametrize("args, word", [
+    (["--strategy", "nope"], "nope"),
+    (["--peers", "nope"], "nope"),
+    (["--evaluations", "abc"], "abc"),
+    (["--evaluations", "0"], "--evaluations"),
+    (["--objectives", "latency"], "val_acc"),
+    (["--objectives", "val_acc,foo"], "foo"),
+    (["--peers", "kt-random", "--objectives", "val_acc,latency"], "kt-random"),
+])
+def test_nb201_bad_input(args: list[str], word: str) -> None:
+    proc = bench("nb201", "--strategy", "random", "--runs", "1", "--evaluations", "5", *args)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert word in one_line_error(proc.stderr)
+    assert "NAS-Bench-201" not in proc.stdout
+
+
+def test_kt_random_with_two_objectives_fails_before_keras_tuner() -> None:
+    proc = subprocess.run([sys.executable, "-c", PROBE, "bench", "nb201", "--strategy", "random",
+                           "--peers", "kt-random", "--objectives", "val_acc,latency"],
+                          check=False, capture_output=True, text=True, timeout=120)
+    report = json.loads(next(l for l in proc.stdout.splitlines()
+                             if l.startswith("PROBE "))[len("PROBE "):])
+    assert report == {"code": 2, "loaded": []}
+    one_line_error(proc.stderr)
+
+
+def test_param_passes_constructor_arguments_to_the_strategy(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    proc = bench("nb201", "--strategy", "aging-evolution", "--param", "population_size=4",
+                 "--param", "sample_size=2", "--peers", "none", "--json", str(out), *SMALL)
+    assert proc.returncode == 0, proc.stderr
+    label = "aging-evolution population_size=4 sample_size=2"
+    assert row(proc.stdout, label)
+    assert [r["searcher"] for r in json.loads(out.read_text())["results"]] == [label]
+
+
+@pytest.mark.parametrize("param, message", [
+    ("population_size", "NAME=VALUE"),
+    ("colour=1", "cannot create strategy"),
+    ("population_size=0", "population_size must be an int >= 1"),
+])
+def test_bad_param_is_one_line(param: str, message: str) -> None:
+    proc = bench("nb201", "--strategy", "aging-evolution", "--param", param, *SMALL)
+    assert proc.returncode == 2
+    assert message in one_line_error(proc.stderr)
