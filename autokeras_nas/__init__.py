@@ -35,6 +35,7 @@ _LAZY = {
     "StrategyOracle": "autokeras_nas.tuner",
     # Convenience tuners of the first-party strategies.
     "RandomSearch": "autokeras_nas_plugins.random_search.tuner",
+    "AgingEvolution": "autokeras_nas_plugins.aging_evolution.tuner",
     # The numpy core.
     "ASHA": "autokeras_nas.core",
     "BaseStrategy": "autokeras_nas.core",
