@@ -42,18 +42,69 @@ def stratified_split(
     return rng.permutation(np.concatenate(kept)), rng.permutation(np.concatenate(held))
 
 
+#: How `validation_indices` picks the validation samples.
+VALIDATION_MODES = ("stratified", "tail")
+
+
+def validation_indices(
+    y: np.ndarray,
+    validation_split: float,
+    rng: np.random.Generator,
+    *,
+    validation: str = "stratified",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Splits sample indices into (train, validation).
+
+    Args:
+        y: Integer labels, shape `(n,)`, in the data's order.
+        validation_split: Fraction of the samples for validation, in `[0, 1)`;
+            the validation part has `round(n * validation_split)` entries.
+        rng: Generator for the `"stratified"` mode (unused by `"tail"`).
+        validation: `"stratified"`: a seeded stratified random sample (see
+            `stratified_split`). `"tail"`: the last samples in the given
+            order, like Keras' `fit(validation_split=...)`; both parts then
+            keep that order.
+
+    Returns:
+        `(train, val)` index arrays into `y`.
+
+    Raises:
+        ValueError: Unknown `validation` mode.
+    """
+    if validation == "stratified":
+        return stratified_split(y, validation_split, rng)
+    if validation == "tail":
+        n = len(y)
+        n_val = int(round(n * validation_split))
+        return np.arange(n - n_val), np.arange(n - n_val, n)
+    raise ValueError(
+        f"validation must be one of {', '.join(VALIDATION_MODES)}, got {validation!r}"
+    )
+
+
 def train_val_test_indices(
-    y: np.ndarray, *, seed: int, test_fraction: float, validation_split: float
+    y: np.ndarray,
+    *,
+    seed: int,
+    test_fraction: float,
+    validation_split: float,
+    validation: str = "stratified",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stratified train/validation/test indices.
 
     First `test_fraction` of all samples becomes the test split, then
-    `validation_split` of the rest becomes the validation split.
+    `validation_split` of the rest becomes the validation split, chosen as
+    `validation_indices` does (`"tail"`: the rest's samples with the highest
+    indices).
 
     Returns:
         `(train, val, test)` index arrays.
     """
     rng = np.random.default_rng(seed)
     rest, test = stratified_split(y, test_fraction, rng)
-    train_pos, val_pos = stratified_split(y[rest], validation_split, rng)
+    if validation == "tail":
+        rest = np.sort(rest)
+    train_pos, val_pos = validation_indices(
+        y[rest], validation_split, rng, validation=validation
+    )
     return rest[train_pos], rest[val_pos], test
