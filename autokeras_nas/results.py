@@ -18,7 +18,10 @@ Schema (version 1)::
         "metrics": {"val_accuracy": 0.9, "train_time_s": 1.2, "params": 1234,
                     "latency_ms": 0.8, "epochs": 2, "stopped_early": 0.0, ...},
         "score": 0.9, "parent_id": null, "epochs": 2, "stopped_early": false,
-        "notes": {...},                       # the strategy's notes for this trial
+        "arch": null,                         # a structured architecture (nas/arch), parsed
+        "notes": {...},                       # the strategy's notes for this trial, plus
+                                              # what the tuner measured for them
+                                              # (preservation_error of a morphism)
         "message": "",                        # why it failed
         "curve": [{"epoch": 1, "val_accuracy": 0.8, ...}, ...]
       }, ...]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Mapping, Protocol, Sequence, runtime_checkable
@@ -102,6 +103,7 @@ class Suggestion:
     epochs: int | None = None
     initial_epoch: int | None = None
     notes: Mapping[str, Any] = field(default_factory=dict)
+    arch: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("run", "wait", "done"):
@@ -122,6 +124,13 @@ class Suggestion:
             value = getattr(self, name)
             if value is not None and (type(value) is not int or value < low):
                 raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+        if self.arch is not None:
+            if self.kind != "run" or not isinstance(self.arch, str):
+                raise ValueError("arch is a JSON string, and only a 'run' suggestion carries one")
+            try:
+                json.loads(self.arch)
+            except ValueError as e:
+                raise ValueError(f"arch must be a JSON string: {e}") from None
         if self.epochs is not None and (self.initial_epoch or 0) >= self.epochs:
             raise ValueError(
                 f"initial_epoch ({self.initial_epoch}) must be below epochs ({self.epochs})"
@@ -136,9 +145,11 @@ class Suggestion:
         epochs: int | None = None,
         initial_epoch: int | None = None,
         notes: Mapping[str, Any] | None = None,
+        arch: str | None = None,
     ) -> "Suggestion":
-        """A trial to run with `values` (validated: plain Python scalars)."""
-        return cls("run", dict(values), parent_id, epochs, initial_epoch, dict(notes or {}))
+        """A trial to run with `values` (validated: plain Python scalars) and,
+        for a structured space, the architecture `arch` as a JSON string."""
+        return cls("run", dict(values), parent_id, epochs, initial_epoch, dict(notes or {}), arch)
 
     @classmethod
     def wait(cls) -> "Suggestion":
@@ -159,6 +170,8 @@ class Suggestion:
             out[EPOCHS] = int(self.epochs)
         if self.initial_epoch is not None:
             out[INITIAL_EPOCH] = int(self.initial_epoch)
+        if self.arch is not None:
+            out[ARCH] = self.arch
         return out
 
 

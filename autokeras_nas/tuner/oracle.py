@@ -23,6 +23,7 @@ The mapping:
 from __future__ import annotations
 
 import copy
+import json
 import math
 from typing import Any, Mapping
 
@@ -30,6 +31,8 @@ import keras_tuner
 from keras_tuner.engine import trial as trial_module
 
 from autokeras_nas.core import (
+    ARCH,
+    PARENT,
     HyperSpace,
     Objective,
     Observation,
@@ -45,6 +48,9 @@ from autokeras_nas import results as results_module
 EPOCH_KEY = "nas/epoch"
 #: Final metric set to 1.0 when the stopping rule ended the trial early.
 STOPPED_EARLY = "stopped_early"
+#: Metrics measured by the tuner that also belong in the trial's notes
+#: (set by a hypermodel's `inherit` hook, e.g. a network morphism's check).
+NOTE_METRICS = ("preservation_error",)
 
 _KT = trial_module.TrialStatus
 
@@ -307,10 +313,12 @@ class StrategyOracle(keras_tuner.Oracle):
             "values": _user_values(trial),
             "metrics": metrics,
             "score": trial.score,
-            "parent_id": values.get("nas/parent"),
+            "parent_id": values.get(PARENT),
+            "arch": _arch(values.get(ARCH)),
             "epochs": None if epochs is None else int(epochs),
             "stopped_early": stopped,
-            "notes": self._notes.get(trial.trial_id, {}),
+            "notes": {**self._notes.get(trial.trial_id, {}),
+                      **{k: metrics[k] for k in NOTE_METRICS if k in metrics}},
             "message": _reason(trial.message),
             "curve": self._curves.get(trial.trial_id, []),
         }
@@ -343,6 +351,16 @@ def _vector(metrics: Mapping[str, float], objectives: tuple[Objective, ...]) -> 
             return None
         vec.append(o.signed(v))
     return tuple(vec)
+
+
+def _arch(text: Any) -> Any:
+    """The trial's structured architecture (parsed), or None."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _user_values(trial: Any) -> dict[str, Any]:

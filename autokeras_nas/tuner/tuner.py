@@ -247,14 +247,14 @@ class NasTuner(keras_tuner.Tuner):
         planned = int(kwargs.get("epochs", 1)) - int(kwargs.get("initial_epoch", 0))
         user_callbacks = kwargs.pop("callbacks", [])
 
-        inherited = self._parent_weights(hp.values.get(PARENT))
+        parent = self._load_parent(hp.values.get(PARENT))
         runs, saved = [], [-math.inf]
         for execution in range(self.executions_per_trial):
             callbacks = self._deepcopy_callbacks(user_callbacks)
             self._configure_tensorboard_dir(callbacks, trial, execution)
             reporter = _EpochReporter(self, trial, self._get_checkpoint_fname(trial.trial_id), saved)
             model = self._try_build(hp)
-            n_inherited = _set_matching_weights(model, inherited)
+            inherit_metrics = self._inherit(hp, model, parent, args, kwargs)
             t0 = time.perf_counter()
             self.hypermodel.fit(hp, model, *args, callbacks=callbacks + [reporter], **kwargs)
             train_time = time.perf_counter() - t0
@@ -264,8 +264,7 @@ class NasTuner(keras_tuner.Tuner):
             metrics.update(train_time_s=train_time, params=float(model.count_params()),
                            epochs=float(reporter.epochs_run),
                            stopped_early=float(reporter.epochs_run < planned))
-            if inherited is not None:
-                metrics["inherited_layers"] = float(n_inherited)
+            metrics.update(inherit_metrics)
             latency = measure_latency_ms(model, self.latency_repeats)
             if latency is not None:
                 metrics["latency_ms"] = latency
@@ -293,15 +292,33 @@ class NasTuner(keras_tuner.Tuner):
         with open(self._get_build_config_fname(trial_id), "w") as f:
             json.dump(model.get_build_config(), f)
 
-    def _parent_weights(self, parent_id: Any) -> dict[str, list[np.ndarray]] | None:
-        """Weights of the parent trial's best checkpoint, by layer name."""
+    def _load_parent(self, parent_id: Any) -> tuple[Any, Any] | None:
+        """(model with the best checkpoint's weights, hyperparameters) of the
+        parent trial, loaded from the search directory; None without one."""
         if parent_id is None:
             return None
         parent = self.oracle.get_trial(str(parent_id))
-        model = self.load_model(parent)
-        weights = {layer.name: layer.get_weights() for layer in model.layers}
-        del model
-        return weights
+        return self.load_model(parent), parent.hyperparameters
+
+    def _inherit(self, hp: Any, model: Any, parent: tuple[Any, Any] | None,
+                 args: tuple, kwargs: dict) -> dict[str, float]:
+        """Starts `model` from its parent's weights; returns metrics about it.
+
+        A hypermodel with a method `inherit(hp, model, parent_model,
+        parent_hp, x)` does it itself (network morphisms transfer weights
+        exactly and measure on `x`, a batch of training inputs, that the
+        function is preserved); otherwise the layers whose name and weight
+        shapes match are copied.
+        """
+        if parent is None:
+            return {}
+        parent_model, parent_hp = parent
+        hook = getattr(self.hypermodel, "inherit", None)
+        if callable(hook):
+            found = hook(hp, model, parent_model, parent_hp, _sample_inputs(args, kwargs))
+            return {k: float(v) for k, v in (found or {}).items()}
+        weights = {layer.name: layer.get_weights() for layer in parent_model.layers}
+        return {"inherited_layers": float(_set_matching_weights(model, weights))}
 
     def load_model(self, trial: Any) -> Any:
         """The trial's model with its best epoch's weights (optimizer state,
@@ -313,6 +330,20 @@ class NasTuner(keras_tuner.Tuner):
 
     def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
         model.save_weights(self._get_checkpoint_fname(trial_id))
+
+
+def _sample_inputs(args: tuple, kwargs: dict, n: int = 32) -> Any:
+    """Up to `n` training inputs from `fit`'s arguments (arrays or a
+    tf.data.Dataset of batches), or None."""
+    x = args[0] if args else kwargs.get("x")
+    if isinstance(x, np.ndarray):
+        return x[:n]
+    if hasattr(x, "take") and hasattr(x, "element_spec"):
+        batch = next(iter(x.take(1)), None)
+        if isinstance(batch, (tuple, list)):
+            batch = batch[0]
+        return None if batch is None else np.asarray(batch)[:n]
+    return None
 
 
 def _set_matching_weights(model: Any, weights: dict[str, list[np.ndarray]] | None) -> int:
