@@ -5,6 +5,14 @@ first used (`from autokeras_nas.spaces import image_classifier` imports Keras).
 
 * `image_classifier(input_shape, num_classes)`: the CLI's default small-CNN
   space for image classification (`autokeras_nas.spaces.image`).
+* A morphable network space (NASH-style network morphisms): specs and
+  function-preserving morphisms in numpy (`autokeras_nas.spaces.morph_graph`:
+  `start_network`, `random_morphism`, `apply`, `transfer`, `describe`,
+  `shapes`, `nonnegative`, `to_json`, `from_json`, ...; no Keras import), and
+  their Keras models (`autokeras_nas.spaces.morph`: `build_model`, `morph`,
+  `get_weights`, `set_weights`, `preservation_error`). Exported here under
+  other names: `apply_morphism`, `transfer_weights`, `describe_morphism`,
+  `validate_network` and `morph_network` (`morph` stays the submodule).
 """
 
 from __future__ import annotations
@@ -15,6 +23,34 @@ from typing import Any
 _LAZY = {
     "image_classifier": "autokeras_nas.spaces.image",
     "max_conv_blocks": "autokeras_nas.spaces.image",
+    # numpy only
+    "MORPHISM_TYPES": "autokeras_nas.spaces.morph_graph",
+    "apply_morphism": "autokeras_nas.spaces.morph_graph",
+    "describe_morphism": "autokeras_nas.spaces.morph_graph",
+    "from_json": "autokeras_nas.spaces.morph_graph",
+    "nonnegative": "autokeras_nas.spaces.morph_graph",
+    "random_morphism": "autokeras_nas.spaces.morph_graph",
+    "shapes": "autokeras_nas.spaces.morph_graph",
+    "start_network": "autokeras_nas.spaces.morph_graph",
+    "to_json": "autokeras_nas.spaces.morph_graph",
+    "transfer_weights": "autokeras_nas.spaces.morph_graph",
+    "validate_network": "autokeras_nas.spaces.morph_graph",
+    "weight_shapes": "autokeras_nas.spaces.morph_graph",
+    # Keras
+    "build_model": "autokeras_nas.spaces.morph",
+    "get_weights": "autokeras_nas.spaces.morph",
+    "morph_network": "autokeras_nas.spaces.morph",
+    "preservation_error": "autokeras_nas.spaces.morph",
+    "set_weights": "autokeras_nas.spaces.morph",
+}
+#: Names exported under another name than in their module: too generic here,
+#: or (`morph`) the name of the submodule itself.
+_RENAMED = {
+    "morph_network": "morph",
+    "apply_morphism": "apply",
+    "describe_morphism": "describe",
+    "transfer_weights": "transfer",
+    "validate_network": "validate",
 }
 
 __all__ = sorted(_LAZY)
@@ -22,5 +58,5 @@ __all__ = sorted(_LAZY)
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        return getattr(importlib.import_module(_LAZY[name]), _RENAMED.get(name, name))
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
