@@ -36,6 +36,7 @@ _LAZY = {
     # Convenience tuners of the first-party strategies.
     "RandomSearch": "autokeras_nas_plugins.random_search.tuner",
     "AgingEvolution": "autokeras_nas_plugins.aging_evolution.tuner",
+    "Nash": "autokeras_nas_plugins.nash.tuner",
     # The numpy core.
     "ASHA": "autokeras_nas.core",
     "BaseStrategy": "autokeras_nas.core",

@@ -22,10 +22,18 @@ if TYPE_CHECKING:
 MODEL_FILENAME = "best_model.keras"
 
 
-def build_space(dataset: Dataset) -> Callable[[Any], Any]:
-    """The default search space for the dataset's kind."""
+def build_space(dataset: Dataset, strategy: Any = None) -> Any:
+    """The default search space for the dataset's kind and the strategy: a
+    morphable network for a strategy that grows one (`nash`), else the
+    small-CNN space."""
     if dataset.kind != "image":
         raise ValueError(f"no default search space for {dataset.kind!r} data")
+    if hasattr(strategy, "use_network"):
+        from autokeras_nas.tuner import MorphHyperModel
+
+        hypermodel = MorphHyperModel(dataset.input_shape, dataset.num_classes)
+        strategy.use_network(hypermodel.start)
+        return hypermodel
     return image_classifier(dataset.input_shape, dataset.num_classes)
 
 
@@ -36,7 +44,7 @@ def run_search(
     keras.utils.set_random_seed(run.seed)
     objectives = list(run.objectives)
     tuner = NasTuner(
-        build_space(dataset),
+        build_space(dataset, strategy),
         strategy=strategy,
         objective=objectives[0] if len(objectives) == 1 else objectives,
         max_trials=run.max_trials,

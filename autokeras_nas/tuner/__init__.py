@@ -1,10 +1,15 @@
 """The oracle layer: the only package that subclasses KerasTuner.
 
 `StrategyOracle` wraps any strategy as a `keras_tuner.Oracle`; `NasTuner`
-trains, measures and reports. Importing this package imports TensorFlow.
+trains, measures and reports; `MorphHyperModel` is a network grown by
+function-preserving morphisms (NASH). Importing this package imports TensorFlow.
 """
 
+from autokeras_nas.tuner.morphable import CosineAnnealing, MorphHyperModel
 from autokeras_nas.tuner.oracle import StrategyOracle, to_keras_tuner_objective
 from autokeras_nas.tuner.tuner import NasTuner, measure_latency_ms
 
-__all__ = ["NasTuner", "StrategyOracle", "measure_latency_ms", "to_keras_tuner_objective"]
+__all__ = [
+    "CosineAnnealing", "MorphHyperModel", "NasTuner", "StrategyOracle", "measure_latency_ms",
+    "to_keras_tuner_objective",
+]

@@ -134,3 +134,14 @@ def test_aging_evolution_searches_digits_end_to_end(tmp_path: Path) -> None:
     origins = [t["notes"]["origin"] for t in trials]
     assert "mutation" in origins  # the population (12 by default) fills as results arrive
     assert (tmp_path / "ae" / "best_model.keras").is_file()
+
+
+def test_nash_searches_a_morphable_network_by_default(tmp_path: Path) -> None:
+    result = autokeras_nas("search", "--dataset", "digits", "--strategy", "nash",
+                           "--max-trials", "6", "--out", "nash", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    trials = json.loads((tmp_path / "nash" / "results.json").read_text())["trials"]
+    assert [t["notes"]["origin"] for t in trials][:1] == ["start"]
+    assert all(t["arch"] and t["arch"]["net"]["nodes"] for t in trials)
+    children = [t for t in trials if t["parent_id"] is not None]
+    assert children and all(t["notes"]["preservation_error"] < 1e-4 for t in children)
