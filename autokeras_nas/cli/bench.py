@@ -165,3 +165,50 @@ def overhead(strategies: tuple[str, ...], params: tuple[str, ...], peers: str, t
     click.echo(format_overhead(results))
     _write_json(json_path, {"benchmark": "overhead", "seed": seed,
                             "results": [r.to_dict() for r in results]})
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from "600", "90s", "10m" or "1h"."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    value = text.strip().lower()
+    scale = units.get(value[-1:], None)
+    number = value[:-1] if scale else value
+    try:
+        seconds = float(number) * (scale or 1)
+    except ValueError:
+        fail(f"a duration is a number of seconds or e.g. 90s, 10m, 1h; got {text!r}")
+    if not seconds > 0:
+        fail(f"a duration must be positive, got {text!r}")
+    return seconds
+
+
+@bench.command()
+@click.option("--dataset", default="fashion_mnist:25000", show_default=True,
+              help="Dataset (BENCHMARKS.md §3: 20,000 training and 5,000 validation images).")
+@click.option("--budget", default="10m", show_default=True,
+              help="Wall-clock budget of the NASH search (e.g. 600, 10m).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option("--batch-size", default=128, show_default=True, type=click.IntRange(min=1))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for the search (default: a temporary one).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the results as JSON.")
+def nash(dataset: str, budget: str, seed: int, batch_size: int, out: Path | None,
+         json_path: Path | None) -> None:
+    """NASH against its start network trained from scratch for the same wall time."""
+    import tempfile
+
+    from autokeras_nas.data import load_dataset
+
+    seconds = parse_duration(budget)
+    try:
+        load_dataset(dataset, seed=seed, validation_split=0.2)  # fail fast, before TensorFlow
+    except ValueError as e:
+        fail(str(e))
+    from autokeras_nas.bench.nash_budget import format_nash_vs_start, nash_vs_start
+
+    with tempfile.TemporaryDirectory(prefix="akn-nash-") as tmp:
+        result = nash_vs_start(dataset, seconds, out or Path(tmp), seed=seed,
+                               batch_size=batch_size, progress=_progress(True))
+    click.echo(format_nash_vs_start(result))
+    _write_json(json_path, {"benchmark": "nash", "seed": seed, **result.to_dict()})

@@ -145,3 +145,13 @@ def test_nash_searches_a_morphable_network_by_default(tmp_path: Path) -> None:
     assert all(t["arch"] and t["arch"]["net"]["nodes"] for t in trials)
     children = [t for t in trials if t["parent_id"] is not None]
     assert children and all(t["notes"]["preservation_error"] < 1e-4 for t in children)
+
+
+def test_bench_nash_compares_with_the_start_network_for_the_same_time(tmp_path: Path) -> None:
+    result = autokeras_nas("bench", "nash", "--dataset", "digits", "--budget", "15",
+                           "--json", "nash.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads((tmp_path / "nash.json").read_text())
+    assert figures["nash_trials"] >= 2 and 0.5 < figures["nash_test_accuracy"] <= 1
+    assert 0.5 < figures["start_test_accuracy"] <= 1 and figures["start_epochs"] > 1
+    assert "start net, same time" in result.stdout

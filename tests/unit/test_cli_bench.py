@@ -168,3 +168,16 @@ def test_bad_param_is_one_line(param: str, message: str) -> None:
     proc = bench("nb201", "--strategy", "aging-evolution", "--param", param, *SMALL)
     assert proc.returncode == 2
     assert message in one_line_error(proc.stderr)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--budget", "ten minutes"), "duration"),
+    (("--budget", "0"), "positive"),
+    (("--dataset", "nope"), "nope"),
+])
+def test_bench_nash_bad_input_is_one_line_before_tensorflow(args, message) -> None:
+    proc = subprocess.run([sys.executable, "-c", PROBE, "bench", "nash", *args],
+                          capture_output=True, text=True, timeout=120)
+    probe = json.loads(proc.stdout.split("PROBE ", 1)[1])
+    assert probe["code"] == 2 and probe["loaded"] == []
+    assert message in one_line_error(proc.stderr)
