@@ -13,6 +13,11 @@ first used (`from autokeras_nas.spaces import image_classifier` imports Keras).
   `get_weights`, `set_weights`, `preservation_error`). Exported here under
   other names: `apply_morphism`, `transfer_weights`, `describe_morphism`,
   `validate_network` and `morph_network` (`morph` stays the submodule).
+* The PNAS / POPNASv3 cell space: cells, their canonical forms, expansions and
+  encodings, and the macro architecture in numpy
+  (`autokeras_nas.spaces.cell_graph`: `CellSpace`, `MacroConfig`, `OPS_2D`,
+  `OPS_1D`, `OP_COST`; no Keras import), and their Keras models
+  (`autokeras_nas.spaces.cells.build_model`, exported as `build_cell_model`).
 """
 
 from __future__ import annotations
@@ -36,12 +41,18 @@ _LAZY = {
     "transfer_weights": "autokeras_nas.spaces.morph_graph",
     "validate_network": "autokeras_nas.spaces.morph_graph",
     "weight_shapes": "autokeras_nas.spaces.morph_graph",
+    "CellSpace": "autokeras_nas.spaces.cell_graph",
+    "MacroConfig": "autokeras_nas.spaces.cell_graph",
+    "OPS_1D": "autokeras_nas.spaces.cell_graph",
+    "OPS_2D": "autokeras_nas.spaces.cell_graph",
+    "OP_COST": "autokeras_nas.spaces.cell_graph",
     # Keras
     "build_model": "autokeras_nas.spaces.morph",
     "get_weights": "autokeras_nas.spaces.morph",
     "morph_network": "autokeras_nas.spaces.morph",
     "preservation_error": "autokeras_nas.spaces.morph",
     "set_weights": "autokeras_nas.spaces.morph",
+    "build_cell_model": "autokeras_nas.spaces.cells",
 }
 #: Names exported under another name than in their module: too generic here,
 #: or (`morph`) the name of the submodule itself.
@@ -51,6 +62,7 @@ _RENAMED = {
     "describe_morphism": "describe",
     "transfer_weights": "transfer",
     "validate_network": "validate",
+    "build_cell_model": "build_model",
 }
 
 __all__ = sorted(_LAZY)
