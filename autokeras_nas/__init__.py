@@ -27,6 +27,7 @@ PUBLIC_MODULES = (
     "autokeras_nas.tuner",
     "autokeras_nas.spaces",
     "autokeras_nas.data",
+    "autokeras_nas.report",
 )
 
 _LAZY = {
@@ -37,6 +38,8 @@ _LAZY = {
     "RandomSearch": "autokeras_nas_plugins.random_search.tuner",
     "AgingEvolution": "autokeras_nas_plugins.aging_evolution.tuner",
     "Nash": "autokeras_nas_plugins.nash.tuner",
+    "Popnas": "autokeras_nas_plugins.popnas.tuner",
+    "Pnas": "autokeras_nas_plugins.popnas.tuner",
     # The numpy core.
     "ASHA": "autokeras_nas.core",
     "BaseStrategy": "autokeras_nas.core",

@@ -174,6 +174,20 @@ def _check_out_dir(run: SearchRun) -> None:
     click.echo(f"resuming the search in {out} (pass --overwrite to start afresh)")
 
 
+def _strategy_report(run: SearchRun, results: dict[str, Any]) -> None:
+    """What a strategy adds: the Pareto-front plot of a POPNAS or a
+    multi-objective search, and how well its predictors ranked."""
+    from autokeras_nas.report import pareto_plot, predictor_correlations
+
+    if run.strategy in ("popnas", "pnas") or len(run.objectives) > 1:
+        path = run.out_dir / "pareto.png"
+        n = pareto_plot(results, path)
+        click.echo(f"Pareto front ({n} trials): {path}")
+    for quantity, row in predictor_correlations(results).items():
+        parts = "  ".join(f"{k} {v:.2f}" for k, v in row.items() if k != "n")
+        click.echo(f"predicted vs actual {quantity}, Spearman over {int(row['n'])} cells: {parts}")
+
+
 def _print_leaderboard(out_dir: Path, limit: int | None) -> dict[str, Any]:
     from autokeras_nas.results import ResultsError, read_results
 
@@ -277,7 +291,9 @@ def search(**opts: Any) -> None:
         fail(str(e))
     except RuntimeError as e:  # KerasTuner: too many consecutive failed trials
         _search_failed(e, run.out_dir, opts["top"])
-    best = _best_trial(_print_leaderboard(run.out_dir, opts["top"]))
+    results = _print_leaderboard(run.out_dir, opts["top"])
+    _strategy_report(run, results)
+    best = _best_trial(results)
     test_accuracy = training.export_best(tuner, ds, run.out_dir, run.batch_size)
     _write_summary(run, best, test_accuracy)
     click.echo(f"\nbest trial {best['trial_id']}: "

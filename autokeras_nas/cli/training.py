@@ -24,9 +24,10 @@ MODEL_FILENAME = "best_model.keras"
 
 def build_space(dataset: Dataset, strategy: Any = None) -> Any:
     """The default search space for the dataset's kind and the strategy: a
-    morphable network for a strategy that grows one (`nash`), else the
-    small-CNN space."""
-    if dataset.kind != "image":
+    morphable network for a strategy that grows one (`nash`), a cell space
+    for a progressive one (`popnas`, `pnas`), else the small-CNN space for
+    images (time series have no other default yet)."""
+    if dataset.kind not in ("image", "timeseries"):
         raise ValueError(f"no default search space for {dataset.kind!r} data")
     if hasattr(strategy, "use_network"):
         from autokeras_nas.tuner import MorphHyperModel
@@ -34,6 +35,17 @@ def build_space(dataset: Dataset, strategy: Any = None) -> Any:
         hypermodel = MorphHyperModel(dataset.input_shape, dataset.num_classes)
         strategy.use_network(hypermodel.start)
         return hypermodel
+    if hasattr(strategy, "use_cells"):
+        from autokeras_nas.tuner import CellHyperModel
+
+        hypermodel = CellHyperModel(dataset.input_shape, dataset.num_classes)
+        strategy.use_cells(hypermodel.cells)
+        return hypermodel
+    if dataset.kind != "image":
+        raise ValueError(
+            f"no default search space for {dataset.kind} data with strategy "
+            f"{getattr(strategy, 'name', strategy)!r}; use --strategy popnas, pnas or nash"
+        )
     return image_classifier(dataset.input_shape, dataset.num_classes)
 
 

@@ -41,6 +41,7 @@ _LAZY = {
     "transfer_weights": "autokeras_nas.spaces.morph_graph",
     "validate_network": "autokeras_nas.spaces.morph_graph",
     "weight_shapes": "autokeras_nas.spaces.morph_graph",
+    "cell_cost_features": "autokeras_nas.spaces.cell_graph",
     "CellSpace": "autokeras_nas.spaces.cell_graph",
     "MacroConfig": "autokeras_nas.spaces.cell_graph",
     "OPS_1D": "autokeras_nas.spaces.cell_graph",
@@ -57,6 +58,7 @@ _LAZY = {
 #: Names exported under another name than in their module: too generic here,
 #: or (`morph`) the name of the submodule itself.
 _RENAMED = {
+    "cell_cost_features": "cost_features",
     "morph_network": "morph",
     "apply_morphism": "apply",
     "describe_morphism": "describe",

@@ -5,11 +5,12 @@ trains, measures and reports; `MorphHyperModel` is a network grown by
 function-preserving morphisms (NASH). Importing this package imports TensorFlow.
 """
 
+from autokeras_nas.tuner.cellmodel import CellHyperModel
 from autokeras_nas.tuner.morphable import CosineAnnealing, MorphHyperModel
 from autokeras_nas.tuner.oracle import StrategyOracle, to_keras_tuner_objective
 from autokeras_nas.tuner.tuner import NasTuner, measure_latency_ms
 
 __all__ = [
-    "CosineAnnealing", "MorphHyperModel", "NasTuner", "StrategyOracle", "measure_latency_ms",
+    "CellHyperModel", "CosineAnnealing", "MorphHyperModel", "NasTuner", "StrategyOracle", "measure_latency_ms",
     "to_keras_tuner_objective",
 ]

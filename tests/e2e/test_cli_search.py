@@ -155,3 +155,14 @@ def test_bench_nash_compares_with_the_start_network_for_the_same_time(tmp_path: 
     assert figures["nash_trials"] >= 2 and 0.5 < figures["nash_test_accuracy"] <= 1
     assert 0.5 < figures["start_test_accuracy"] <= 1 and figures["start_epochs"] > 1
     assert "start net, same time" in result.stdout
+
+
+def test_pnas_searches_cells_progressively_and_reports(tmp_path: Path) -> None:
+    result = autokeras_nas("search", "--dataset", "digits", "--strategy", "pnas",
+                           "--max-trials", "10", "--epochs", "1", "--out", "pnas", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    trials = json.loads((tmp_path / "pnas" / "results.json").read_text())["trials"]
+    assert [t["notes"]["blocks"] for t in trials] == [1] * 8 + [2] * 2
+    assert all(len(t["arch"]["cell"]) == t["notes"]["blocks"] for t in trials)
+    assert (tmp_path / "pnas" / "pareto.png").is_file()
+    assert "predicted vs actual accuracy, Spearman over 2 cells" in result.stdout

@@ -1,0 +1,74 @@
+"""`CellHyperModel`: POPNAS's cell space as a KerasTuner hypermodel.
+
+A trial's architecture travels under `nas/arch` as JSON
+`{"cell": [[in1, op1, in2, op2], ...], "macro": {...}}` (see
+`autokeras_nas.spaces.cell_graph`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+import keras
+import keras_tuner
+
+from autokeras_nas.core import ARCH
+from autokeras_nas.spaces import cell_graph, cells
+
+
+class CellHyperModel(keras_tuner.HyperModel):
+    """Networks of stacked cells for images (2-D ops) or time series (1-D ops).
+
+    Args:
+        input_shape: `(height, width, channels)` or `(steps, channels)`.
+        num_classes: Number of classes (integer labels).
+        ops: Operator set; default `OPS_2D` or `OPS_1D` by the input's rank.
+        max_blocks: B, the most blocks of a cell.
+        motifs, normal_cells, filters, residual: The macro structure (M
+            motifs of N normal cells, reduction cells between them, filters
+            doubling at each reduction).
+        learning_rate: Adam's learning rate.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        num_classes: int,
+        *,
+        ops: Sequence[str] | None = None,
+        max_blocks: int = 3,
+        motifs: int = 2,
+        normal_cells: int = 1,
+        filters: int = 16,
+        residual: bool = False,
+        learning_rate: float = 1e-3,
+    ) -> None:
+        super().__init__(name="cells")
+        self.input_shape = tuple(input_shape)
+        self.num_classes = int(num_classes)
+        if ops is None:
+            ops = cell_graph.OPS_2D if len(self.input_shape) == 3 else cell_graph.OPS_1D
+        self.space = cell_graph.CellSpace(ops=tuple(ops), max_blocks=max_blocks)
+        self.macro = cell_graph.MacroConfig(motifs=motifs, normal_cells=normal_cells,
+                                            filters=filters, residual=residual)
+        self.learning_rate = learning_rate
+
+    @property
+    def cells(self) -> dict[str, Any]:
+        """The cell-space spec a progressive strategy needs (`use_cells`)."""
+        return {"ops": list(self.space.ops), "max_blocks": self.space.max_blocks,
+                "lookback": self.space.lookback, "macro": self.macro.to_dict()}
+
+    def build(self, hp: Any) -> keras.Model:
+        text = hp.values.get(ARCH)
+        if text is None:
+            cell, macro = self.space.one_block_cells()[0], self.macro
+        else:
+            arch = json.loads(text)
+            cell = tuple(tuple(b) for b in arch["cell"])
+            macro = cell_graph.MacroConfig.from_dict(arch["macro"])
+        model = cells.build_model(cell, macro, self.input_shape, self.num_classes, space=self.space)
+        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model

@@ -1,0 +1,244 @@
+"""POPNAS: Pareto-optimal progressive SMBO (Falanti et al. 2022/23), PNAS mode."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from autokeras_nas.core import (
+    BaseStrategy,
+    Objective,
+    Observation,
+    Scalar,
+    Suggestion,
+    hypervolume,
+    non_dominated_sort,
+)
+from autokeras_nas_plugins.popnas.predictors import ForestPredictor, Predictor, RidgePredictor
+
+PredictorFactory = Callable[[int], Predictor]
+#: Trained configurations whose neighbours are candidates (generic spaces).
+N_TOP = 10
+
+
+def default_accuracy_predictor(seed: int) -> Predictor:
+    return ForestPredictor(n_estimators=30, seed=seed)
+
+
+def default_time_predictor(seed: int) -> Predictor:
+    return RidgePredictor()
+
+
+class Popnas(BaseStrategy):
+    """Pareto-optimal progressive neural architecture search (POPNASv3).
+
+    On a cell space (`cells=`, as `autokeras_nas.Popnas` passes for a
+    `CellHyperModel`), the search is progressive: all (or `k_initial`
+    sampled) one-block cells are trained; then for b = 2..B the predictors
+    are fitted on every trained cell, each cell kept at b-1 is expanded by
+    every possible new block, and of all candidates the strategy keeps up to
+    `k` on the Pareto front of (predicted accuracy up, predicted training
+    time down), front after front, plus `n_explore` cells that use the
+    least-used operators and inputs; those are trained. In `pnas` mode the
+    `k` best by predicted accuracy are kept, with no time objective (PNAS,
+    Liu et al. 2018).
+
+    On any other space (a `build_model(hp)`, NAS-Bench-201's six choices) it
+    is Pareto SMBO without the progressive expansion: after `n_init` random
+    configurations, each trial is the candidate (`n_candidates` random new
+    configurations, plus the new neighbours of the best ones) that maximises
+    the hypervolume improvement of the optimistic prediction (mean + kappa x
+    spread over the forest's trees) over the front observed so far; with one
+    objective, the largest optimistic prediction.
+
+    Predictors are replaceable (`accuracy_predictor`, `time_predictor`:
+    factories `seed -> predictor` with `fit(X, y)` and `predict(X) -> (mean,
+    std)`); see `autokeras_nas_plugins.popnas.predictors` for the measured
+    choice of the defaults. Every proposal's notes hold the predictions,
+    so results.json has predicted against actual for every trained cell.
+
+    Args:
+        mode: "popnas" or "pnas" (accuracy only).
+        cells: A cell space spec (`autokeras_nas.spaces.CellSpace` keyword
+            arguments plus "macro"), for progressive search; `None` for a
+            generic space.
+        k: Cells kept per progressive step.
+        k_initial: One-block cells trained at most (`None`: all of them,
+            or as many as leave room for the later steps within
+            `max_trials`, at least `k`).
+        n_explore: Exploration cells per step.
+        n_init: Random configurations before the model (generic spaces).
+        n_candidates: Random candidates per proposal (generic spaces).
+        kappa: Weight of the predicted spread (optimism) in the acquisition.
+        accuracy_predictor, time_predictor: Predictor factories.
+        seed: Seed of the strategy's generator.
+    """
+
+    name = "popnas"
+    tuner = "autokeras_nas_plugins.popnas.tuner:Popnas"
+
+    def __init__(
+        self,
+        *,
+        mode: str = "popnas",
+        cells: Mapping[str, Any] | None = None,
+        k: int = 8,
+        k_initial: int | None = None,
+        n_explore: int = 2,
+        n_init: int = 10,
+        n_candidates: int = 200,
+        kappa: float = 0.5,
+        accuracy_predictor: PredictorFactory | None = None,
+        time_predictor: PredictorFactory | None = None,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(seed=seed)
+        if mode not in ("popnas", "pnas"):
+            raise ValueError(f"mode must be 'popnas' or 'pnas', got {mode!r}")
+        for arg, value, low in (("k", k, 1), ("n_explore", n_explore, 0), ("n_init", n_init, 1),
+                                ("n_candidates", n_candidates, 1)):
+            if type(value) is not int or value < low:
+                raise ValueError(f"{arg} must be an int >= {low}, got {value!r}")
+        if k_initial is not None and (type(k_initial) is not int or k_initial < 1):
+            raise ValueError(f"k_initial must be None or an int >= 1, got {k_initial!r}")
+        if not kappa >= 0:
+            raise ValueError(f"kappa must be >= 0, got {kappa!r}")
+        self.mode = mode
+        self.cells = None if cells is None else dict(cells)
+        self.k, self.k_initial, self.n_explore = k, k_initial, n_explore
+        self.n_init, self.n_candidates, self.kappa = n_init, n_candidates, float(kappa)
+        self._make_accuracy = accuracy_predictor or default_accuracy_predictor
+        self._make_time = time_predictor or default_time_predictor
+        self._fit_cache: tuple[int, list[Predictor]] | None = None
+        self._progressive: Any = None
+
+    def use_cells(self, cells: Mapping[str, Any]) -> None:
+        """Searches a cell space progressively (before the search starts)."""
+        if self.asked:
+            raise RuntimeError("use_cells() must be called before the first trial")
+        self.cells = dict(cells)
+
+    def setup(self, space: Any, objectives: Sequence[Objective], max_trials: int | None = None) -> None:
+        super().setup(space, objectives, max_trials)
+        if self.cells is not None and self._progressive is None:
+            from autokeras_nas_plugins.popnas.progressive import Progressive
+
+            self._progressive = Progressive(self)
+
+    # -- proposals ---------------------------------------------------------------
+    def propose(self, trial_id: str) -> Suggestion:
+        if self._progressive is not None:
+            return self._progressive.propose(trial_id)
+        return self._propose_generic()
+
+    def _usable(self) -> list[tuple[Observation, tuple[float, ...]]]:
+        out = []
+        for o in self.history:
+            vec = o.objective_vector(self.objectives)
+            if vec is not None:
+                out.append((o, vec))
+        return out
+
+    def _propose_generic(self) -> Suggestion:
+        usable = self._usable()
+        if len(usable) < self.n_init:
+            return self._random("random")
+        objectives = self.objectives[:1] if self.mode == "pnas" else self.objectives
+        models = self._fitted(usable, len(objectives))
+        candidates = self._candidates(usable, models)
+        if not candidates:
+            return self._random("random")
+        X = np.stack([self.space.encode(c) for c in candidates])
+        predictions = [m.predict(X) for m in models]
+        optimistic = np.stack([mean + self.kappa * std for mean, std in predictions], axis=1)
+        if optimistic.shape[1] == 1:
+            best = int(np.argmax(optimistic[:, 0]))
+        else:
+            best = _best_improvement(optimistic, np.array([v[:len(objectives)] for _, v in usable]))
+        notes = {"origin": "model"}
+        for obj, (mean, std) in zip(objectives, predictions):
+            notes[f"predicted_{obj.name}"] = float(obj.signed(mean[best]))
+        return Suggestion.run(candidates[best], notes=notes)
+
+    def _random(self, origin: str) -> Suggestion:
+        values = self.sample_new()
+        if values is None:
+            return Suggestion.done("search space exhausted")
+        return Suggestion.run(values, notes={"origin": origin})
+
+    def _fitted(self, usable: list[tuple[Observation, tuple[float, ...]]], n_objectives: int) -> list[Predictor]:
+        """One predictor per objective (larger-is-better), refitted when new
+        results arrived."""
+        if self._fit_cache is not None and self._fit_cache[0] == len(usable):
+            return self._fit_cache[1]
+        X = np.stack([self.space.encode(o.values) for o, _ in usable])
+        models = []
+        for i in range(n_objectives):
+            y = np.array([v[i] for _, v in usable])
+            models.append(self._make_accuracy(self.seed + i).fit(X, y))
+        self._fit_cache = (len(usable), models)
+        return models
+
+    def _candidates(self, usable: list[tuple[Observation, tuple[float, ...]]],
+                    models: list[Predictor]) -> list[dict[str, Scalar]]:
+        """New configurations: the new neighbours of the best trained ones
+        (best by the model's denoised prediction, so one lucky noisy result
+        does not hold the search), and random ones."""
+        out: dict[str, dict[str, Scalar]] = {}
+        X = np.stack([self.space.encode(o.values) for o, _ in usable])
+        predicted = np.stack([m.predict(X)[0] for m in models], axis=1)
+        if predicted.shape[1] > 1:
+            top = [i for front in non_dominated_sort(predicted) for i in front][:N_TOP]
+        else:
+            top = list(np.argsort(-predicted[:, 0], kind="stable")[:N_TOP])
+        for i in top:
+            for n in self.space.neighbours(usable[int(i)][0].values):
+                if self.is_new(n):
+                    out.setdefault(self.space.key(n), n)
+        for _ in range(self.n_candidates):
+            values = self.space.sample(self.rng)
+            if self.is_new(values):
+                out.setdefault(self.space.key(values), values)
+        return list(out.values())
+
+    # -- state -------------------------------------------------------------------
+    def extra_state(self) -> dict[str, Any]:
+        return {} if self._progressive is None else {"progressive": self._progressive.state()}
+
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        self._fit_cache = None
+        if state.get("progressive") is not None:
+            if self._progressive is None:
+                from autokeras_nas_plugins.popnas.progressive import Progressive
+
+                self._progressive = Progressive(self)
+            self._progressive.load(json.loads(json.dumps(state["progressive"])))
+
+
+def _best_improvement(candidates: np.ndarray, observed: np.ndarray) -> int:
+    """Index of the candidate whose point adds the most hypervolume to the
+    observed points (larger is better in every coordinate); ties, and no
+    improvement at all, go to the best sum of ranks."""
+    reference = np.minimum(candidates.min(axis=0), observed.min(axis=0)) - 1e-9
+    base = hypervolume(observed, reference)
+    gains = np.array([hypervolume(np.vstack([observed, c]), reference) - base for c in candidates])
+    if gains.max() > 0:
+        return int(np.argmax(gains))
+    ranks = np.argsort(np.argsort(-candidates, axis=0), axis=0).sum(axis=1)
+    return int(np.argmin(ranks))
+
+
+class Pnas(Popnas):
+    """POPNAS in PNAS mode (Liu et al. 2018): progressive search keeping the
+    `k` cells of best predicted accuracy, no time objective. Same arguments
+    as `Popnas` except `mode`."""
+
+    name = "pnas"
+    tuner = "autokeras_nas_plugins.popnas.tuner:Pnas"
+
+    def __init__(self, **kwargs: Any) -> None:
+        if kwargs.pop("mode", "pnas") != "pnas":
+            raise ValueError("Pnas is POPNAS in mode 'pnas'")
+        super().__init__(mode="pnas", **kwargs)

@@ -1,0 +1,36 @@
+"""`autokeras_nas.Popnas` on a tiny progressive cell search (real Keras models)."""
+
+import json
+import math
+import os
+
+import pytest
+
+import autokeras_nas
+from autokeras_nas.tuner import CellHyperModel
+
+pytestmark = pytest.mark.tf
+
+
+def test_progressive_search_records_predictions_and_plots_the_front(tmp_path, digits):
+    x, y, xv, yv = digits
+    shape = (8, 8, 1)
+    hypermodel = CellHyperModel(shape, 10, ops=("identity", "conv3x3", "maxpool3x3"),
+                                max_blocks=2, motifs=1, filters=8)
+    tuner = autokeras_nas.Popnas(hypermodel, objective="val_accuracy", max_trials=7, seed=0,
+                                 k=2, n_explore=1, k_initial=4,
+                                 directory=str(tmp_path), project_name="p")
+    tuner.search(x.reshape(-1, *shape), y, validation_data=(xv.reshape(-1, *shape), yv),
+                 epochs=1, batch_size=64, verbose=0)
+    with open(os.path.join(tuner.project_dir, "results.json")) as f:
+        trials = json.load(f)["trials"]
+    assert [t["notes"]["blocks"] for t in trials] == [1, 1, 1, 1, 2, 2, 2]
+    assert all(t["status"] == "completed" and len(t["arch"]["cell"]) == t["notes"]["blocks"]
+               for t in trials)
+    for t in trials[4:]:
+        assert 0 <= t["notes"]["predicted_accuracy"] <= 1
+        assert t["notes"]["predicted_time_per_epoch"] > 0
+    assert os.path.getsize(os.path.join(tuner.project_dir, "pareto.png")) > 1000
+    report = tuner.predictor_correlations()
+    assert report["accuracy"]["n"] == 3 and report["time per epoch (s)"]["n"] == 3
+    assert math.isnan(report["accuracy"]["all"]) or -1 <= report["accuracy"]["all"] <= 1

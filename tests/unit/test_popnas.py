@@ -1,0 +1,162 @@
+"""POPNAS / PNAS on analytic objectives (no TensorFlow)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from autokeras_nas.core import HyperSpace, Objective, Observation, TrialStatus
+from autokeras_nas.spaces import CellSpace
+from autokeras_nas.testing import check_strategy
+from autokeras_nas.testing.spaces import nb201_objective, nb201_space
+from autokeras_nas_plugins.popnas import Pnas, Popnas
+
+SCORE = (Objective("score", "max"),)
+OPS = ("identity", "conv3x3", "maxpool3x3")
+CELLS = {"ops": list(OPS), "max_blocks": 3, "lookback": 2,
+         "macro": {"motifs": 2, "normal_cells": 1, "filters": 8}}
+
+
+def test_conformance_on_generic_spaces_with_early_model_use():
+    # (Both plugins also pass with their defaults in test_conformance.py.)
+    check_strategy(Popnas, make_kwargs=lambda seed: {"seed": seed, "n_init": 5, "n_candidates": 50})
+
+
+def _cell_score(cell) -> dict[str, float]:
+    """Convolutions help, more blocks help a little; time grows with convs."""
+    convs = sum((b[1] == "conv3x3") + (b[3] == "conv3x3") for b in cell)
+    return {"score": 0.5 + 0.1 * convs + 0.02 * len(cell) - 0.03 * sum(b[0] == -2 for b in cell),
+            "train_time_s": 1.0 + convs, "epochs": 1.0}
+
+
+def _drive(strategy, max_trials=None):
+    strategy.setup(HyperSpace([]), SCORE, max_trials)
+    runs, i = [], 0
+    while True:
+        s = strategy.ask(str(i))
+        if s.kind == "done":
+            return runs
+        assert s.kind == "run"
+        cell = tuple(tuple(b) for b in json.loads(s.arch)["cell"])
+        runs.append((s, cell))
+        strategy.tell(Observation(str(i), {}, TrialStatus.COMPLETED, _cell_score(cell), epochs=1))
+        i += 1
+
+
+def test_progressive_steps_grow_kept_cells_by_one_block():
+    space = CellSpace(ops=OPS, max_blocks=3)
+    runs = _drive(Popnas(cells=CELLS, k=4, n_explore=1, k_initial=6, seed=0))
+    blocks = [s.notes["blocks"] for s, _ in runs]
+    assert blocks == [1] * 6 + [2] * 5 + [3] * 5
+    step1 = {space.key(c) for s, c in runs if s.notes["blocks"] == 1}
+    step2 = [c for s, c in runs if s.notes["blocks"] == 2]
+    assert all(space.key(tuple(c[:1])) in step1 or len(c) == 2 for c in step2)
+    for (s, cell) in runs[6:]:
+        assert s.notes["origin"] in ("pareto", "exploration")
+        assert {"predicted_accuracy", "predicted_time_per_epoch"} <= set(s.notes)
+        assert len(cell) == s.notes["blocks"]
+    keys = [space.key(c) for _, c in runs]
+    assert len(keys) == len(set(keys))  # equivalent cells are trained once
+
+
+def test_each_child_extends_a_cell_of_the_previous_step():
+    space = CellSpace(ops=OPS, max_blocks=3)
+    runs = _drive(Popnas(cells=CELLS, k=3, n_explore=0, k_initial=5, seed=1))
+    by_step: dict[int, list] = {}
+    for s, c in runs:
+        by_step.setdefault(s.notes["blocks"], []).append(c)
+    for b in (2, 3):
+        expansions = {space.key(e) for c in by_step[b - 1] for e in space.expand(c)}
+        assert all(space.key(c) in expansions for c in by_step[b])
+
+
+def test_pnas_keeps_the_top_k_by_predicted_accuracy_without_time():
+    runs = _drive(Pnas(cells=CELLS, k=3, n_explore=0, k_initial=6, seed=0))
+    later = [s for s, _ in runs if s.notes["blocks"] > 1]
+    assert later and all(s.notes["origin"] == "top-k" for s in later)
+    assert all("predicted_time_per_epoch" not in s.notes for s in later)
+    for b in (2, 3):
+        preds = [s.notes["predicted_accuracy"] for s in later if s.notes["blocks"] == b]
+        assert preds == sorted(preds, reverse=True)
+
+
+def test_the_pareto_selection_keeps_only_non_dominated_first():
+    runs = _drive(Popnas(cells=CELLS, k=2, n_explore=0, k_initial=6, seed=2))
+    for b in (2, 3):
+        chosen = [s.notes for s, _ in runs if s.notes["blocks"] == b]
+        for a in chosen:
+            for other in chosen:
+                assert not (other["predicted_accuracy"] > a["predicted_accuracy"]
+                            and other["predicted_time_per_epoch"] < a["predicted_time_per_epoch"]
+                            and a is chosen[0])
+
+
+def test_max_trials_leaves_room_for_every_step():
+    runs = _drive(Popnas(cells=CELLS, k=2, n_explore=1, seed=0), max_trials=12)
+    assert [s.notes["blocks"] for s, _ in runs] == [1] * 6 + [2] * 3 + [3] * 3
+
+
+def test_progressive_resume_makes_the_same_proposals():
+    full = _drive(Popnas(cells=CELLS, k=3, n_explore=1, k_initial=5, seed=4))
+    first = Popnas(cells=CELLS, k=3, n_explore=1, k_initial=5, seed=4)
+    first.setup(HyperSpace([]), SCORE, None)
+    for i in range(7):
+        s = first.ask(str(i))
+        cell = tuple(tuple(b) for b in json.loads(s.arch)["cell"])
+        first.tell(Observation(str(i), {}, TrialStatus.COMPLETED, _cell_score(cell), epochs=1))
+    state = json.loads(json.dumps(first.state_dict()))
+    resumed = Popnas(cells=CELLS, k=3, n_explore=1, k_initial=5, seed=99)
+    resumed.setup(HyperSpace([]), SCORE, None)
+    resumed.load_state_dict(state)
+    rest, i = [], 7
+    while (s := resumed.ask(str(i))).kind == "run":
+        cell = tuple(tuple(b) for b in json.loads(s.arch)["cell"])
+        rest.append(s.arch)
+        resumed.tell(Observation(str(i), {}, TrialStatus.COMPLETED, _cell_score(cell), epochs=1))
+        i += 1
+    assert rest == [s.arch for s, _ in full[7:]]
+
+
+def test_generic_mode_beats_random_on_an_analytic_objective():
+    from autokeras_nas_plugins.random_search import RandomStrategy
+
+    def best(strategy, n=40):
+        strategy.setup(nb201_space(), SCORE, n)
+        top = -np.inf
+        for i in range(n):
+            s = strategy.ask(str(i))
+            v = nb201_objective(s.values)
+            top = max(top, v)
+            strategy.tell(Observation(str(i), dict(s.values), TrialStatus.COMPLETED, {"score": v}))
+        return top
+
+    assert np.mean([best(Popnas(seed=s)) for s in range(4)]) > np.mean(
+        [best(RandomStrategy(seed=s)) for s in range(4)])
+
+
+def test_predictor_fit_takes_under_five_seconds_with_500_cells():
+    import time
+
+    space = CellSpace(ops=("identity", "sep3x3", "sep5x5", "sep7x7", "conv1x1", "conv3x3",
+                           "maxpool3x3", "avgpool3x3"), max_blocks=3)
+    strategy = Popnas(cells={"ops": list(space.ops), "max_blocks": 3}, seed=0)
+    strategy.setup(HyperSpace([]), SCORE, None)
+    rng = np.random.default_rng(0)
+    trained = []
+    for i in range(500):
+        cell = space.random_cell(rng, int(rng.integers(1, 4)))
+        trained.append((Observation(str(i), {}, TrialStatus.COMPLETED, _cell_score(cell), epochs=1), cell))
+    start = time.perf_counter()
+    strategy._progressive.fit(trained)
+    assert time.perf_counter() - start < 5.0
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"mode": "fast"}, "mode"), ({"k": 0}, "k must"), ({"kappa": -1}, "kappa"),
+    ({"k_initial": 0}, "k_initial"),
+])
+def test_bad_arguments_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Popnas(**kwargs)
