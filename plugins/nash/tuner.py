@@ -100,7 +100,11 @@ class Nash(NasTuner):
         ids = self.oracle.strategy.state_dict()["extra"]["nash"]["step_bests"]
         if not ids:
             raise RuntimeError("no hill-climbing step has finished yet")
-        members = [self.load_model(self.oracle.get_trial(tid)) for tid in dict.fromkeys(ids)]
+        members = []
+        for tid in dict.fromkeys(ids):
+            model = self.load_model(self.oracle.get_trial(tid))
+            # Unique names: two steps' networks may have been built alike.
+            members.append(keras.Model(model.inputs[0], model.outputs[0], name=f"trial_{tid}"))
         inputs = keras.Input(members[0].input_shape[1:])
         outputs = [member(inputs) for member in members]
         average = outputs[0] if len(outputs) == 1 else keras.layers.Average()(outputs)
