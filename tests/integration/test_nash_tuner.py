@@ -86,3 +86,20 @@ def test_on_a_build_model_nash_hill_climbs_with_warm_starts(tmp_path, digits, bu
         assert "inherited_layers" in t["metrics"]
         assert "preservation_error" not in t["notes"]
     assert not math.isnan(trials[-1]["metrics"]["val_accuracy"])
+
+
+def test_the_ensemble_takes_members_built_alike(morph_search, digits):
+    # The parent trained further has its parent's network: Keras must not see
+    # two sub-models of one name (a CI failure once).
+    trials = _results(morph_search)["trials"]
+    continued = next(t for t in trials if t["notes"].get("morphisms") == [] and
+                     t["notes"]["origin"] == "neighbour")
+    state = morph_search.oracle.strategy._state
+    saved = list(state["step_bests"])
+    state["step_bests"] = [continued["parent_id"], continued["trial_id"]]
+    try:
+        ensemble = morph_search.snapshot_ensemble()
+    finally:
+        state["step_bests"] = saved
+    x, y, xv, yv = digits
+    assert ensemble.predict(xv[:8].reshape(-1, *SHAPE), verbose=0).shape == (8, 10)
