@@ -150,7 +150,7 @@ class Nash(BaseStrategy):
                 return Suggestion.wait()
             suggestion = self._start_suggestion()
         elif st["phase"] == "step":
-            if len(st["batch"]) >= self._neighbours_per_step():
+            if len(st["batch"]) >= self.n_neigh:
                 return Suggestion.wait()
             suggestion = self._neighbour(len(st["batch"]))
         else:  # final
@@ -163,9 +163,6 @@ class Nash(BaseStrategy):
 
     def _morph(self) -> bool:
         return self.network is not None
-
-    def _neighbours_per_step(self) -> int:
-        return self.n_neigh
 
     def _start_suggestion(self) -> Suggestion:
         notes = {"origin": "start"}

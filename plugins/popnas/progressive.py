@@ -80,8 +80,8 @@ class Progressive:
         if len(trained) < 2:
             st["done"] = "too few trained cells to fit the predictors"
             return
-        parents = [tuple(map(tuple, st["cells"][t])) for t in st["batch"]
-                   if any(o.trial_id == t for o, _ in trained)]
+        usable = {o.trial_id for o, _ in trained}
+        parents = [tuple(map(tuple, st["cells"][t])) for t in st["batch"] if t in usable]
         seen = {self.space.key(tuple(map(tuple, c))) for c in st["cells"].values()}
         children: dict[str, tuple] = {}
         for cell in parents:
