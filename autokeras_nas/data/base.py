@@ -5,16 +5,25 @@ take no argument; prefixed names (`npz:PATH`, `tfds:NAME`, `ucr:NAME`) pass
 the text after the first colon to the loader registered for the prefix:
 
 ```python
-@register("npz", prefix=True, usage="npz:PATH")
+@register("npz", prefix=True, usage="npz:PATH",
+          summary="arrays x_train, y_train[, x_test, y_test] from a .npz file")
 def load_npz(argument: str, *, seed: int, validation_split: float) -> Dataset:
     ...
 ```
+
+Options beyond `seed` and `validation_split` (`target` for `csv:PATH`,
+`data_dir` for `tfds:NAME`) reach only the loaders that declare them with
+`register(..., options=("target",))`, and only when given: `load_dataset`
+refuses an option the loader does not take (e.g. a target for `digits`).
+`summary` (a string, or a callable returning one) says in one line what a
+dataset holds and where it comes from, for `autokeras-nas datasets`: it must
+be cheap, reading no data and importing no TensorFlow.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence, Union
 
 import numpy as np
 
@@ -25,7 +34,9 @@ class Dataset:
 
     Attributes:
         name: The name the dataset was loaded by (e.g. `"digits"`).
-        kind: What the inputs are: `"image"` (arrays of shape `(H, W, C)`).
+        kind: What the inputs are: `"image"` (arrays of shape `(H, W, C)`),
+            `"timeseries"` (`(steps, channels)`) or `"tabular"`
+            (`(features,)`).
         x_train: Training inputs, float32.
         y_train: Training labels, integer class ids.
         x_val: Validation inputs (may hold zero samples).
@@ -35,6 +46,9 @@ class Dataset:
         num_classes: Number of classes; labels lie in `[0, num_classes)`.
         input_shape: Shape of one input, e.g. `(8, 8, 1)`.
         source: Where the data came from, in words.
+        class_names: The original label of each class id, in id order, when
+            the loader knows them (e.g. the strings of a CSV's target
+            column); `None` otherwise.
     """
 
     name: str
@@ -48,6 +62,7 @@ class Dataset:
     num_classes: int
     input_shape: tuple[int, ...]
     source: str = ""
+    class_names: tuple[str, ...] | None = None
 
     def describe(self) -> str:
         """One line: name, split sizes, classes and input shape."""
@@ -63,15 +78,30 @@ class Loader(Protocol):
 
     `argument` is the text after `prefix:` for a prefixed loader and `""` for
     a plain one; `seed` and `validation_split` are those of `load_dataset`.
+    `options` holds the given ones (not `None`) among those the loader
+    declared with `register(..., options=...)`: `target` (a column name)
+    and `data_dir` (a directory), both strings. A loader that declares none
+    is called with `seed` and `validation_split` only.
     """
 
-    def __call__(self, argument: str, *, seed: int, validation_split: float) -> Dataset: ...
+    def __call__(
+        self, argument: str, *, seed: int, validation_split: float, **options: Any
+    ) -> Dataset: ...
+
+
+#: A `summary`: one line, or a callable computing it (e.g. whether files exist).
+Summary = Union[str, Callable[[], str]]
+
+#: The options `load_dataset` can pass on, with the CLI flag that sets each.
+OPTIONS = {"target": "--target", "data_dir": "--data-dir"}
 
 
 @dataclass(frozen=True)
 class _Entry:
     loader: Loader
     usage: str
+    summary: Summary = ""
+    options: tuple[str, ...] = ()
 
 
 _PLAIN: dict[str, _Entry] = {}
@@ -79,7 +109,12 @@ _PREFIXED: dict[str, _Entry] = {}
 
 
 def register(
-    name: str, *, prefix: bool = False, usage: str | None = None
+    name: str,
+    *,
+    prefix: bool = False,
+    usage: str | None = None,
+    summary: Summary = "",
+    options: Sequence[str] = (),
 ) -> Callable[[Loader], Loader]:
     """Decorator registering a dataset loader.
 
@@ -88,16 +123,27 @@ def register(
         prefix: Whether the loader handles `name:ARGUMENT` names.
         usage: How the name is shown by `list_datasets()` (default `name`, or
             `name:ARG` for a prefix).
+        summary: One line on size and source for `dataset_summaries()`, or a
+            cheap callable returning it (no data read, no TensorFlow).
+        options: The keyword options of `load_dataset` the loader takes,
+            among `OPTIONS` (`"target"`, `"data_dir"`).
 
     Returns:
         The decorator, which returns the loader unchanged.
+
+    Raises:
+        ValueError: The name is taken or an option is unknown.
     """
     table = _PREFIXED if prefix else _PLAIN
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown loader options {unknown}; known: {', '.join(OPTIONS)}")
 
     def decorator(loader: Loader) -> Loader:
         if name in table:
             raise ValueError(f"a dataset loader named {name!r} is already registered")
-        table[name] = _Entry(loader, usage or (f"{name}:ARG" if prefix else name))
+        shown = usage or (f"{name}:ARG" if prefix else name)
+        table[name] = _Entry(loader, shown, summary, tuple(options))
         return loader
 
     return decorator
@@ -113,32 +159,77 @@ def list_datasets() -> list[str]:
     return sorted(e.usage for e in (*_PLAIN.values(), *_PREFIXED.values()))
 
 
-def _resolve(name: str) -> tuple[Loader, str]:
+def _summary_text(entry: _Entry) -> str:
+    if not callable(entry.summary):
+        return entry.summary
+    try:
+        text = entry.summary()
+    except Exception as e:  # a summary must never break the listing
+        text = f"unavailable: {e}"
+    return " ".join(str(text).split())
+
+
+def dataset_summaries() -> list[tuple[str, str]]:
+    """`(usage, summary)` of every registered dataset, sorted by usage.
+
+    Calls the summaries' callables (cheap by contract); a failing one shows
+    as `"unavailable: <error>"`.
+    """
+    entries = (*_PLAIN.values(), *_PREFIXED.values())
+    return sorted((e.usage, _summary_text(e)) for e in entries)
+
+
+def _resolve(name: str) -> tuple[_Entry, str]:
     if name in _PLAIN:
-        return _PLAIN[name].loader, ""
+        return _PLAIN[name], ""
     prefix, sep, argument = name.partition(":")
     if sep and prefix in _PREFIXED:
-        return _PREFIXED[prefix].loader, argument
+        return _PREFIXED[prefix], argument
     known = ", ".join(list_datasets()) or "none"
     raise ValueError(f"unknown dataset {name!r}; known datasets: {known}")
 
 
-def load_dataset(name: str, *, seed: int = 0, validation_split: float = 0.2) -> Dataset:
+def _check_options(name: str, entry: _Entry, given: dict[str, str]) -> None:
+    """Refuses an option the dataset's loader does not take."""
+    for option in given:
+        if option not in entry.options:
+            users = sorted(e.usage for e in (*_PLAIN.values(), *_PREFIXED.values())
+                           if option in e.options)
+            raise ValueError(
+                f"{OPTIONS[option]} is only used by {' and '.join(users) or 'no dataset'}, "
+                f"not by dataset {name!r}"
+            )
+
+
+def load_dataset(
+    name: str,
+    *,
+    seed: int = 0,
+    validation_split: float = 0.2,
+    target: str | None = None,
+    data_dir: str | None = None,
+) -> Dataset:
     """Loads a registered dataset and splits it reproducibly.
 
     Args:
-        name: A name from `list_datasets()`, e.g. `"digits"`.
+        name: A name from `list_datasets()`, e.g. `"digits"` or `"csv:data.csv"`.
         seed: Seed of the split (same seed, same split).
         validation_split: Fraction of the non-test data held out for
             validation, in `[0, 1)`.
+        target: The column of class labels, for `csv:PATH` (`--target`).
+        data_dir: Where TensorFlow Datasets keeps its data, for `tfds:NAME`
+            (`--data-dir`; default: tfds' own).
 
     Returns:
         The `Dataset`.
 
     Raises:
-        ValueError: Unknown name or invalid `validation_split`.
+        ValueError: Unknown name, invalid `validation_split`, an option the
+            dataset does not take, or the loader's own errors (one line).
     """
-    loader, argument = _resolve(name)
+    entry, argument = _resolve(name)
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-    return loader(argument, seed=seed, validation_split=validation_split)
+    given = {k: v for k, v in (("target", target), ("data_dir", data_dir)) if v is not None}
+    _check_options(name, entry, given)
+    return entry.loader(argument, seed=seed, validation_split=validation_split, **given)

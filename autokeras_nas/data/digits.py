@@ -11,7 +11,8 @@ from autokeras_nas.data.split import train_val_test_indices
 TEST_FRACTION = 0.2
 
 
-@register("digits")
+@register("digits", summary="1,797 8x8 grey images of handwritten digits, 10 classes; "
+                             "bundled with scikit-learn")
 def load_digits(argument: str, *, seed: int, validation_split: float) -> Dataset:
     """Loads the digits as (8, 8, 1) float32 images in [0, 1] with int labels.
 

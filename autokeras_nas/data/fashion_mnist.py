@@ -68,8 +68,27 @@ def data_dir() -> Path:
 def _missing(directory: Path) -> ValueError:
     return ValueError(
         f"fashion_mnist needs the Debian package {DEBIAN_PACKAGE} "
-        f"(apt-get install {DEBIAN_PACKAGE}), files expected in {directory}"
+        f"(apt-get install {DEBIAN_PACKAGE}), files expected in {directory} "
+        f"(set {ENV_VAR} to read them from another directory)"
     )
+
+
+def _files_present(directory: Path) -> bool:
+    stems = [stem for pair in FILES.values() for stem in pair]
+    return all((directory / s).is_file() or (directory / f"{s}.gz").is_file() for s in stems)
+
+
+def summary() -> str:
+    """One line for `autokeras-nas datasets`: size, source and whether the files are there."""
+    directory = data_dir()
+    state = (f"present in {directory}" if _files_present(directory) else
+             f"MISSING from {directory}: apt-get install {DEBIAN_PACKAGE} or set {ENV_VAR}")
+    return (f"70,000 28x28 grey clothing images, 10 classes; "
+            f"Debian package {DEBIAN_PACKAGE}, {state}")
+
+
+def _subset_summary() -> str:
+    return "fashion_mnist with at most MAX_TRAIN training images (seeded stratified subsample)"
 
 
 def _find(directory: Path, stem: str) -> Path:
@@ -148,8 +167,9 @@ def _parse_max_train(argument: str) -> int | None:
     return value
 
 
-@register("fashion_mnist", prefix=True, usage="fashion_mnist:MAX_TRAIN")
-@register("fashion_mnist")
+@register("fashion_mnist", prefix=True, usage="fashion_mnist:MAX_TRAIN",
+          summary=_subset_summary)
+@register("fashion_mnist", summary=summary)
 def load_fashion_mnist(
     argument: str = "",
     *,
@@ -209,4 +229,5 @@ def load_fashion_mnist(
         num_classes=NUM_CLASSES,
         input_shape=x_test.shape[1:],
         source=f"Zalando Fashion-MNIST, Debian package {DEBIAN_PACKAGE} ({directory})",
+        class_names=CLASS_NAMES,
     )

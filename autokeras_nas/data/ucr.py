@@ -304,7 +304,16 @@ def read_ucr(name: str, directory: str | os.PathLike[str] | None = None) -> UCRD
     )
 
 
-@register("ucr", prefix=True, usage="ucr:NAME")
+def summary() -> str:
+    """One line for `autokeras-nas datasets`: the problems found (file headers only)."""
+    override = os.environ.get(ENV_VAR)
+    origin = f"{ENV_VAR}={override}" if override else "bundled with sktime"
+    names = available_datasets()
+    listed = ", ".join(names) if names else "none found"
+    return f"UCR/UEA time-series classification, {origin}: {listed}"
+
+
+@register("ucr", prefix=True, usage="ucr:NAME", summary=summary)
 def load_ucr(argument: str, *, seed: int = 0, validation_split: float = 0.2) -> Dataset:
     """Loads `ucr:NAME` as z-normalised float32 `(steps, channels)` series with int labels.
 
@@ -345,4 +354,5 @@ def load_ucr(argument: str, *, seed: int = 0, validation_split: float = 0.2) -> 
             f"UCR/UEA {data.name}, {origin} ({data.directory}); each series "
             f"z-normalised{padding}; classes {classes}"
         ),
+        class_names=data.class_names,
     )

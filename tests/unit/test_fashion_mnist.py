@@ -153,7 +153,8 @@ def _assert_names_package(message: str, directory: Path) -> None:
     assert "\n" not in message
     assert message == (
         "fashion_mnist needs the Debian package dataset-fashion-mnist "
-        f"(apt-get install dataset-fashion-mnist), files expected in {directory}"
+        f"(apt-get install dataset-fashion-mnist), files expected in {directory} "
+        "(set AUTOKERAS_NAS_FASHION_MNIST_DIR to read them from another directory)"
     )
 
 
