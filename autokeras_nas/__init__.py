@@ -28,6 +28,7 @@ PUBLIC_MODULES = (
     "autokeras_nas.spaces",
     "autokeras_nas.data",
     "autokeras_nas.report",
+    "autokeras_nas.launch",
 )
 
 _LAZY = {
@@ -51,6 +52,8 @@ _LAZY = {
     "Suggestion": "autokeras_nas.core",
     "TrialStatus": "autokeras_nas.core",
     "read_results": "autokeras_nas.results",
+    # Parallel trials: a chief and workers (no TensorFlow in the launcher).
+    "run_parallel": "autokeras_nas.launch",
 }
 
 __all__ = sorted(_LAZY)

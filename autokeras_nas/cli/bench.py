@@ -212,3 +212,55 @@ def nash(dataset: str, budget: str, seed: int, batch_size: int, out: Path | None
                                batch_size=batch_size, progress=_progress(True))
     click.echo(format_nash_vs_start(result))
     _write_json(json_path, {"benchmark": "nash", "seed": seed, **result.to_dict()})
+
+
+@bench.command()
+@click.option("--trials", default=50, show_default=True, type=click.IntRange(min=1),
+              help="Tiny digits trials (1 epoch each) in this process.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the RSS after every trial as JSON.")
+@click.option("-v", "--verbose", is_flag=True, help="Report each trial on stderr.")
+def memory(trials: int, seed: int, json_path: Path | None, verbose: bool) -> None:
+    """Resident memory after each trial of a long search (imports TensorFlow)."""
+    from autokeras_nas.bench.memory import format_memory, memory_per_trial
+
+    result = memory_per_trial(trials, seed=seed, progress=_progress(verbose))
+    click.echo(format_memory(result))
+    _write_json(json_path, {"benchmark": "memory", "seed": seed, **result.to_dict()})
+
+
+@bench.command()
+@click.option("--workers", "workers_text", default="1,2", show_default=True,
+              help="Numbers of worker processes to compare (comma-separated).")
+@click.option("--trials", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Tiny digits trials (1 epoch each) per search.")
+@click.option("--threads", "threads_text", default="auto", show_default=True,
+              help="auto (TensorFlow threads = cores / workers), tf-default, or both "
+                   "comma-separated.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the results as JSON.")
+def workers(workers_text: str, trials: int, threads_text: str, seed: int,
+            json_path: Path | None) -> None:
+    """Trials per minute with 1, 2, ... parallel workers (chief and workers as processes)."""
+    from autokeras_nas.bench.throughput import (
+        THREAD_MODES,
+        format_throughput,
+        workers_throughput,
+    )
+    from autokeras_nas.launch import ParallelError
+
+    counts = _int_list(workers_text, "--workers")
+    modes = _names(threads_text)
+    unknown = [m for m in modes if m not in THREAD_MODES]
+    if unknown or not modes:
+        fail(f"--threads must be among {', '.join(THREAD_MODES)}, got {threads_text!r}")
+    try:
+        results = workers_throughput(counts, trials=trials, threads=modes, seed=seed,
+                                     progress=_progress(True))
+    except ParallelError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(format_throughput(results))
+    _write_json(json_path, {"benchmark": "workers", "seed": seed,
+                            "results": [r.to_dict() for r in results]})

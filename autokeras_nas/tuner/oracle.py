@@ -18,6 +18,17 @@ The mapping:
   `state_dict`, so `overwrite=False` resumes into exactly the saved state.
 * `get_best_trials(n)` ranks multi-objective searches by Pareto front
   (non-dominated first, then by crowding distance), not by a weighted sum.
+
+Crash safety: every JSON file (oracle.json, trial.json) is replaced
+atomically, and a reload drops a trial whose creation was never committed
+to oracle.json, so a search killed at any moment resumes with the same
+trial ids and proposals. On a distributed chief
+(`autokeras_nas.tuner.parallel.serve`), a worker not heard from for
+`worker_timeout` seconds is forgotten and its trial re-queued (workers send
+heartbeats while they train), live workers wait (IDLE) instead of leaving
+while trials are still running elsewhere, and reaching
+`max_consecutive_failed_trials` stops the workers instead of killing the
+request that hit it.
 """
 
 from __future__ import annotations
@@ -25,6 +36,9 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
+import tempfile
+import time
 from typing import Any, Mapping
 
 import keras_tuner
@@ -43,14 +57,19 @@ from autokeras_nas.core import (
     to_python,
 )
 from autokeras_nas import results as results_module
+from autokeras_nas.launch import WORKER_TIMEOUT_ENV, is_chief
+from autokeras_nas.tuner.parallel import HEARTBEAT_KEY, ChiefMixin
 
 #: Key of an intermediate report: the number of epochs completed so far.
 EPOCH_KEY = "nas/epoch"
+#: Seconds without a word from a worker before its trial is re-queued.
+DEFAULT_WORKER_TIMEOUT_S = 60.0
 #: Final metric set to 1.0 when the stopping rule ended the trial early.
 STOPPED_EARLY = "stopped_early"
 #: Metrics measured by the tuner that also belong in the trial's notes
-#: (set by a hypermodel's `inherit` hook, e.g. a network morphism's check).
-NOTE_METRICS = ("preservation_error",)
+#: (set by a hypermodel's `inherit` hook, e.g. a network morphism's check;
+#: the batch size a trial finished with after running out of memory).
+NOTE_METRICS = ("preservation_error", "batch_size")
 
 _KT = trial_module.TrialStatus
 
@@ -79,7 +98,7 @@ def to_keras_tuner_objective(objective: Any) -> Any:
     return objective
 
 
-class StrategyOracle(keras_tuner.Oracle):
+class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
     """A KerasTuner `Oracle` driven by a strategy plugin.
 
     Args:
@@ -94,6 +113,10 @@ class StrategyOracle(keras_tuner.Oracle):
         hyperparameters, allow_new_entries, tune_new_entries,
         max_retries_per_trial, max_consecutive_failed_trials: As for
             `keras_tuner.Oracle`.
+        worker_timeout: On a distributed chief, seconds without a request
+            or heartbeat from a worker before its running trial is re-queued
+            for another worker. Defaults to the environment variable
+            `AUTOKERAS_NAS_WORKER_TIMEOUT`, else 60.
     """
 
     def __init__(
@@ -108,9 +131,17 @@ class StrategyOracle(keras_tuner.Oracle):
         tune_new_entries: bool = True,
         max_retries_per_trial: int = 0,
         max_consecutive_failed_trials: int = 3,
+        worker_timeout: float | None = None,
     ) -> None:
         if max_trials is not None and (not isinstance(max_trials, int) or max_trials < 1):
             raise ValueError(f"max_trials must be a positive int or None, got {max_trials!r}")
+        if not isinstance(max_consecutive_failed_trials, int) or max_consecutive_failed_trials < 1:
+            raise ValueError("max_consecutive_failed_trials must be a positive int, "
+                             f"got {max_consecutive_failed_trials!r}")
+        if worker_timeout is None:
+            worker_timeout = float(os.environ.get(WORKER_TIMEOUT_ENV, DEFAULT_WORKER_TIMEOUT_S))
+        if not worker_timeout > 0:
+            raise ValueError(f"worker_timeout must be positive seconds, got {worker_timeout!r}")
         super().__init__(
             objective=to_keras_tuner_objective(objective),
             max_trials=max_trials,
@@ -131,6 +162,12 @@ class StrategyOracle(keras_tuner.Oracle):
         self._notes: dict[str, dict[str, Any]] = {}
         self._curves: dict[str, list[dict[str, float]]] = {}
         self._told: set[str] = set()
+        self.worker_timeout = float(worker_timeout)
+        self._chief = is_chief()
+        #: Distributed chief only: tuner id -> monotonic time last heard from.
+        self._seen_at: dict[str, float] = {}
+        #: Why the search stopped early on a distributed chief, or None.
+        self.failure: str | None = None
 
     # -- space -------------------------------------------------------------
     def _sync_space(self) -> HyperSpace:
@@ -164,7 +201,18 @@ class StrategyOracle(keras_tuner.Oracle):
 
     @keras_tuner.synchronized
     def create_trial(self, tuner_id: str) -> Any:
+        if self._chief:
+            self._seen_at[tuner_id] = time.monotonic()
+            self.requeue_lost_trials()
+            if self.failure is not None:
+                self.tuner_ids.discard(tuner_id)
+                return trial_module.Trial(self.get_space(), status=_KT.STOPPED)
         trial = super().create_trial(tuner_id)
+        if trial.status == _KT.STOPPED and self._chief and self.ongoing_trials:
+            # Trials still run elsewhere; one may be re-queued if its worker
+            # vanished, so this worker waits (it backs off) instead of leaving.
+            self.tuner_ids.add(tuner_id)
+            trial.status = _KT.IDLE
         if trial.status == _KT.RUNNING:
             self._curves.pop(trial.trial_id, None)  # a retried trial starts afresh
             self._write_results()
@@ -172,6 +220,9 @@ class StrategyOracle(keras_tuner.Oracle):
 
     @keras_tuner.synchronized
     def update_trial(self, trial_id: str, metrics: Mapping[str, Any], step: int = 0) -> Any:
+        self._heard_about(trial_id)
+        if HEARTBEAT_KEY in metrics:
+            return copy.copy(self.trials[trial_id])
         if EPOCH_KEY not in metrics:
             return super().update_trial(trial_id, dict(metrics), step)
         epoch = int(metrics[EPOCH_KEY])
@@ -187,13 +238,20 @@ class StrategyOracle(keras_tuner.Oracle):
 
     @keras_tuner.synchronized
     def end_trial(self, trial: Any) -> None:
+        self._heard_about(trial.trial_id)
+        if self._chief and not self._accept_end(trial.trial_id):
+            return
         try:
             super().end_trial(trial)
-        except BaseException:
+        except BaseException as e:
             # Raised when max_consecutive_failed_trials is reached, before
             # KerasTuner saves the trial: record it all the same.
             self._save_trial(self.trials[trial.trial_id])
-            raise
+            if not (self._chief and isinstance(e, RuntimeError)):
+                raise
+            # On a chief, the search stops: workers get STOPPED, `serve` raises.
+            self.failure = str(e)
+            self._forget_ongoing(trial.trial_id)
         finally:
             self._tell_final_trials()
             self.save()
@@ -273,6 +331,11 @@ class StrategyOracle(keras_tuner.Oracle):
         return state
 
     def set_state(self, state: Mapping[str, Any]) -> None:
+        # A trial file written just before a crash, for a trial whose creation
+        # oracle.json never recorded: forget it, its id is asked again.
+        started = set(state.get("start_order", ()))
+        for trial_id in [t for t in self.trials if t not in started]:
+            del self.trials[trial_id]
         super().set_state(state)
         nas = state.get("nas")
         if not nas:
@@ -286,6 +349,14 @@ class StrategyOracle(keras_tuner.Oracle):
         self._curves = {k: list(v) for k, v in nas["curves"].items()}
         self._told = set(nas["told"])
         self._tell_final_trials()
+
+    def save(self) -> None:
+        """Writes oracle.json atomically (KerasTuner truncates, then writes)."""
+        write_json_atomic(self._get_oracle_fname(), self.get_state())
+
+    def _save_trial(self, trial: Any) -> None:
+        path = os.path.join(self._get_trial_dir(trial.trial_id), "trial.json")
+        write_json_atomic(path, trial.get_state())
 
     # -- results export ----------------------------------------------------
     def results(self) -> dict[str, Any]:
@@ -325,6 +396,27 @@ class StrategyOracle(keras_tuner.Oracle):
 
     def _write_results(self) -> None:
         results_module.write_results(self._project_dir, self.results())
+
+
+def write_json_atomic(path: str, obj: Any) -> None:
+    """Writes `obj` as JSON to `path` through a temporary file and a rename, so
+    that a crash leaves either the old file or the new one, never half of one.
+    Remote paths (`gs://...`) are written by KerasTuner as before."""
+    if "://" in path:
+        from keras_tuner.src import utils as kt_utils
+
+        kt_utils.save_json(path, obj)
+        return
+    directory, name = os.path.split(path)
+    fd, tmp = tempfile.mkstemp(dir=directory or ".", prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def result_status(kt_status: str, metrics: Mapping[str, float]) -> str:
@@ -368,6 +460,12 @@ def _user_values(trial: Any) -> dict[str, Any]:
 
 
 def _reason(message: str | None) -> str:
-    """The last non-empty line of a trial's message (the error, not the traceback)."""
+    """The last non-empty line of a trial's message (the error, not the
+    traceback); the reason alone for a `FailedTrialError` (NaN loss,
+    timeout, out of memory)."""
     lines = [ln.strip() for ln in (message or "").splitlines() if ln.strip()]
-    return lines[-1] if lines else ""
+    reason = lines[-1] if lines else ""
+    head, sep, rest = reason.partition(": ")
+    if sep and head.rsplit(".", 1)[-1] == "FailedTrialError":
+        return rest
+    return reason

@@ -6,6 +6,11 @@ time of `fit`), `params`, `latency_ms` (median single-sample inference),
 early-stopping rules act, loads a parent's weights when a suggestion names
 one (layers whose names and shapes match), stops a trial at once on a NaN or
 infinite loss (failed, with the reason), and frees memory between trials.
+A trial over `trial_timeout` seconds fails, one that runs out of memory is
+retried with half the batch size (`autokeras_nas.tuner.failures`). As a
+distributed worker it sends heartbeats while it trains; as the chief it
+serves the oracle (`autokeras_nas.tuner.parallel`). Every file it writes
+is JSON or Keras weights, replaced atomically.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ import numpy as np
 from autokeras_nas import plugins
 from autokeras_nas.results import SearchDirectoryError, check_search_directory
 from autokeras_nas.core import EPOCHS, INITIAL_EPOCH, PARENT
-from autokeras_nas.tuner.oracle import EPOCH_KEY, StrategyOracle, result_status
+from autokeras_nas.tuner import failures, parallel
+from autokeras_nas.tuner.budget import STOPPED_BY_BUDGET, BudgetStop, SearchBudget, stopped_trial
+from autokeras_nas.tuner.oracle import EPOCH_KEY, StrategyOracle, result_status, write_json_atomic
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -51,6 +58,8 @@ class _EpochReporter(keras.callbacks.Callback):
         self.saved = saved
         self.epochs_run = 0
         self.bad_loss: str | None = None
+        #: The batch size after running out of memory (None: as given).
+        self.batch_size: int | None = None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
@@ -133,6 +142,17 @@ class NasTuner(keras_tuner.Tuner):
             (`trial_id`, `values`), `epoch_end` (`trial_id`, `epoch`, `logs`),
             `trial_end` (`trial_id`, `status`, `metrics`, `message`).
         latency_repeats: Timed single-sample predictions per trial.
+        trial_timeout: Seconds a trial may train (all its executions); past
+            them it stops at the next batch end and fails with the reason
+            "timeout after Ns". `None`: no limit.
+        time_budget: Wall-clock seconds for the whole `search()` call (the
+            clock starts anew on every call, so a resumed search gets the
+            full budget again): past them no new trial starts and the running
+            trial stops at its next epoch end, kept with its metrics so far
+            (`stopped_early` and `stopped_by_budget` set to 1). `None`: no
+            limit. See `autokeras_nas.tuner.budget`.
+        oom_retries: Times a trial that runs out of memory during `fit` is
+            retried, each time with half the batch size, before it fails.
         **kwargs: Passed to `keras_tuner.Tuner` (`directory`, `project_name`,
             `overwrite`, `distribution_strategy`, `executions_per_trial`,
             `max_model_size`, `optimizer`, `loss`, `metrics`, ...).
@@ -154,8 +174,14 @@ class NasTuner(keras_tuner.Tuner):
         max_consecutive_failed_trials: int = 3,
         progress: Progress | None = None,
         latency_repeats: int = 20,
+        trial_timeout: float | None = None,
+        oom_retries: int = 1,
+        time_budget: float | None = None,
         **kwargs: Any,
     ) -> None:
+        self.budget = SearchBudget(time_budget)
+        self.trial_timeout = failures.check_timeout(trial_timeout)
+        self.oom_retries = failures.check_retries(oom_retries)
         if oracle is None:
             if strategy is None:
                 raise ValueError("NasTuner needs a strategy (an instance or a plugin name)")
@@ -178,9 +204,15 @@ class NasTuner(keras_tuner.Tuner):
         self.latency_repeats = latency_repeats
         # Kept here: on a distributed worker `self.oracle` becomes a gRPC client.
         self.objectives = oracle.objectives
+        self._heartbeat: parallel.Heartbeat | None = None
+        if not kwargs.get("overwrite", False) and not parallel.is_worker():
+            parallel.prepare_resume(kwargs.get("directory"), kwargs.get("project_name"),
+                                    os.environ.get("KERASTUNER_TUNER_ID", "tuner0"))
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
         if os.environ.get("KERASTUNER_TUNER_ID") != "chief":
             self._add_idle_backoff()
+        if not self._is_worker():
+            self._add_budget_stop()
 
     def reload(self) -> None:
         """Reloads a search directory (`overwrite=False`), or raises
@@ -194,7 +226,25 @@ class NasTuner(keras_tuner.Tuner):
                 f"cannot resume the search in {self.project_dir}: {type(e).__name__}: {e}"
             ) from e
 
+    def save(self) -> None:
+        """As KerasTuner's, with every file replaced atomically."""
+        if not self._is_worker():
+            self.oracle.save()
+        write_json_atomic(self._get_tuner_fname(), self.get_state())
+
     # -- search loop ---------------------------------------------------------
+    def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
+        """As KerasTuner's; a distributed chief serves the oracle with
+        `autokeras_nas.tuner.parallel.serve` (re-queues the trials of lost
+        workers, stops as soon as the last worker leaves)."""
+        self.budget.start()
+        if not parallel.is_chief():
+            super().search(*fit_args, **fit_kwargs)
+            return
+        self.oracle.verbose = fit_kwargs.get("verbose", self.oracle.verbose)
+        self.save()
+        parallel.serve(self.oracle)
+
     def _add_idle_backoff(self) -> None:
         """Sleeps, with exponential back-off, after each IDLE answer.
 
@@ -217,16 +267,36 @@ class NasTuner(keras_tuner.Tuner):
 
         self.oracle.create_trial = create_trial_with_backoff
 
+    def _add_budget_stop(self) -> None:
+        """Answers STOPPED, once the time budget has passed, where trials are
+        created (the local oracle, or a distributed chief's, so that every
+        worker is told to stop as when `max_trials` is reached)."""
+        create_trial = self.oracle.create_trial
+        oracle = self.oracle
+
+        def create_trial_within_budget(tuner_id: str) -> Any:
+            if self.budget.exhausted and tuner_id not in oracle.ongoing_trials:
+                _forget_tuner(oracle, tuner_id)
+                return stopped_trial()
+            return create_trial(tuner_id)
+
+        self.oracle.create_trial = create_trial_within_budget
+
     def _emit(self, event: dict[str, Any]) -> None:
         if self.progress is not None:
             self.progress(event)
 
     def on_trial_begin(self, trial: Any) -> None:
         super().on_trial_begin(trial)
+        if self._is_worker():
+            self._heartbeat = parallel.Heartbeat(self.oracle, trial.trial_id)
         self._emit({"event": "trial_begin", "trial_id": trial.trial_id,
                     "values": dict(trial.hyperparameters.values)})
 
     def on_trial_end(self, trial: Any) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
         super().on_trial_end(trial)
         if self.progress is None:
             return
@@ -249,22 +319,33 @@ class NasTuner(keras_tuner.Tuner):
 
         parent = self._load_parent(hp.values.get(PARENT))
         runs, saved = [], [-math.inf]
+        timeout = None
+        if self.trial_timeout is not None:
+            timeout = failures.TrialTimeout(time.monotonic() + self.trial_timeout, self.trial_timeout)
         for execution in range(self.executions_per_trial):
+            if runs and self.budget.exhausted:
+                break
             callbacks = self._deepcopy_callbacks(user_callbacks)
             self._configure_tensorboard_dir(callbacks, trial, execution)
-            reporter = _EpochReporter(self, trial, self._get_checkpoint_fname(trial.trial_id), saved)
-            model = self._try_build(hp)
-            inherit_metrics = self._inherit(hp, model, parent, args, kwargs)
-            t0 = time.perf_counter()
-            self.hypermodel.fit(hp, model, *args, callbacks=callbacks + [reporter], **kwargs)
-            train_time = time.perf_counter() - t0
+            if timeout is not None:
+                callbacks.append(timeout)
+            budget_stop = BudgetStop(self.budget)
+            callbacks.append(budget_stop)
+            model, reporter, inherit_metrics, train_time = self._fit_execution(
+                trial, parent, callbacks, saved, args, kwargs)
+            if timeout is not None and timeout.timed_out:
+                raise keras_tuner.errors.FailedTrialError(timeout.message)
             if reporter.bad_loss:
                 raise keras_tuner.errors.FailedTrialError(reporter.bad_loss)
             metrics = dict(reporter.best_logs)
             metrics.update(train_time_s=train_time, params=float(model.count_params()),
                            epochs=float(reporter.epochs_run),
                            stopped_early=float(reporter.epochs_run < planned))
+            if budget_stop.stopped and reporter.epochs_run < planned:
+                metrics[STOPPED_BY_BUDGET] = 1.0
             metrics.update(inherit_metrics)
+            if reporter.batch_size is not None:  # halved after running out of memory
+                metrics["batch_size"] = float(reporter.batch_size)
             latency = measure_latency_ms(model, self.latency_repeats)
             if latency is not None:
                 metrics["latency_ms"] = latency
@@ -273,6 +354,40 @@ class NasTuner(keras_tuner.Tuner):
             del model
             gc.collect()
         return self._check_objectives(_average(runs))
+
+    def _fit_execution(self, trial: Any, parent: Any, callbacks: list, saved: list[float],
+                       args: tuple, kwargs: dict) -> tuple[Any, "_EpochReporter", dict, float]:
+        """Builds, inherits and fits one execution; on running out of memory,
+        retries with half the batch size (`oom_retries` times), then fails.
+
+        Returns:
+            (model, its epoch reporter, inheritance metrics, fit wall time).
+        """
+        hp = trial.hyperparameters
+        reduced = None
+        for attempt in range(self.oom_retries + 1):
+            reporter = _EpochReporter(self, trial, self._get_checkpoint_fname(trial.trial_id), saved)
+            reporter.batch_size = reduced
+            model = self._try_build(hp)
+            inherit_metrics = self._inherit(hp, model, parent, args, kwargs)
+            t0 = time.perf_counter()
+            try:
+                self.hypermodel.fit(hp, model, *args, callbacks=callbacks + [reporter], **kwargs)
+            except Exception as e:
+                if not failures.is_out_of_memory(e):
+                    raise
+                size = failures.current_batch_size(args, kwargs)
+                if attempt == self.oom_retries or size is None or size < 2:
+                    raise failures.out_of_memory_failure(e, size) from e
+                reduced = size // 2
+                print(f"trial {trial.trial_id}: out of memory at batch size {size}; "
+                      f"retrying with {reduced}", flush=True)
+                args, kwargs = failures.with_batch_size(reduced, args, kwargs)
+                del model
+                gc.collect()
+                continue
+            return model, reporter, inherit_metrics, time.perf_counter() - t0
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _check_objectives(self, metrics: dict[str, float]) -> dict[str, float]:
         missing = [o.name for o in self.objectives if o.name not in metrics]
@@ -330,6 +445,12 @@ class NasTuner(keras_tuner.Tuner):
 
     def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
         model.save_weights(self._get_checkpoint_fname(trial_id))
+
+
+@keras_tuner.synchronized
+def _forget_tuner(oracle: Any, tuner_id: str) -> None:
+    """What KerasTuner's oracle does when it tells a tuner to stop."""
+    oracle.tuner_ids.discard(tuner_id)
 
 
 def _sample_inputs(args: tuple, kwargs: dict, n: int = 32) -> Any:

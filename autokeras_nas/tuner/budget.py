@@ -1,0 +1,85 @@
+"""A wall-clock budget for a whole search: `NasTuner(time_budget=seconds)`.
+
+The clock starts when `search()` is called (a resumed search gets the whole
+budget again: it counts from this run's start, not from the first run's).
+Once the budget has passed
+
+* no new trial starts: the tuner's loop sees a STOPPED trial, as when the
+  oracle reaches `max_trials`, and `search()` returns normally;
+* the running trial stops at its next epoch end. It is final with the
+  metrics of its best epoch so far, like a trial stopped by an
+  early-stopping rule: status `stopped` in results.json, metrics
+  `stopped_early = 1` and `stopped_by_budget = 1`, ranked with the others.
+
+A trial always runs at least one epoch, so every run that starts a trial
+completes one. `max_trials` stays an upper bound. On a distributed search
+every worker keeps its own clock from its own `search()` call.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Mapping
+
+import keras
+import keras_tuner
+
+#: Final metric set to 1.0 on a trial the budget stopped before its last epoch.
+STOPPED_BY_BUDGET = "stopped_by_budget"
+
+
+def check_budget(value: Any) -> float | None:
+    """`time_budget` validated: None or a positive, finite number of seconds."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or not value > 0:
+        raise ValueError(f"time_budget must be None or positive seconds, got {value!r}")
+    return float(value)
+
+
+class SearchBudget:
+    """The clock of one `search()` call.
+
+    Args:
+        seconds: The budget; `None` for none (never exhausted).
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = check_budget(seconds)
+        self._started: float | None = None
+
+    def start(self) -> None:
+        """Starts (or restarts) the clock."""
+        self._started = time.monotonic()
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since `start()` (0 before)."""
+        return 0.0 if self._started is None else time.monotonic() - self._started
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether the clock runs and the budget has passed."""
+        return self.seconds is not None and self._started is not None \
+            and self.elapsed >= self.seconds
+
+
+class BudgetStop(keras.callbacks.Callback):
+    """Stops training at the end of the epoch during which the budget passed."""
+
+    def __init__(self, budget: SearchBudget) -> None:
+        super().__init__()
+        self.budget = budget
+        self.stopped = False
+
+    def on_epoch_end(self, epoch: int, logs: Mapping | None = None) -> None:
+        if self.budget.exhausted:
+            self.stopped = True
+            self.model.stop_training = True
+
+
+def stopped_trial() -> Any:
+    """A trial with status STOPPED: ends KerasTuner's search loop."""
+    return keras_tuner.engine.trial.Trial(keras_tuner.HyperParameters(), status="STOPPED")

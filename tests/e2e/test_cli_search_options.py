@@ -1,0 +1,178 @@
+"""`autokeras-nas search` options end to end, in a subprocess, on tiny real data:
+--space, --time-budget, --tensorboard, --target (csv), time series,
+--progress live, and the one-line errors found once TensorFlow is loaded."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tf
+
+USER_SPACE = """
+import keras
+
+def build_model(hp):
+    model = keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(hp.Int("units", 16, 64, step=16), activation="relu", name="hidden"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-2, sampling="log")),
+                  "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+def broken(hp):
+    raise ValueError("cannot build this one")
+
+def flat_inputs(hp):
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+"""
+
+
+def autokeras_nas(*args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).with_name("autokeras-nas")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "autokeras_nas.cli"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run(command + list(args), cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _ok(proc: subprocess.CompletedProcess) -> None:
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def _results(out: Path) -> dict:
+    return json.loads((out / "results.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with a user space, a CSV table and a time-series .npz."""
+    cwd = tmp_path_factory.mktemp("options")
+    (cwd / "my_space.py").write_text(USER_SPACE)
+    rng = np.random.default_rng(0)
+    with open(cwd / "table.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["a", "b", "colour", "label"])
+        for _ in range(240):
+            a, b = rng.normal(size=2)
+            writer.writerow([f"{a:.3f}", f"{b:.3f}", rng.choice(["red", "blue"]),
+                             "pos" if a + b > 0 else "neg"])
+    y = rng.integers(0, 2, 160)
+    x = rng.normal(size=(160, 24, 1)).astype("float32")
+    x[y == 1] += np.sin(np.linspace(0, 6, 24))[:, None]
+    np.savez(cwd / "series.npz", x_train=x, y_train=y, kind="timeseries")
+    return cwd
+
+
+def _hparams_sessions(log_dir: Path) -> dict[str, dict]:
+    """trial id -> the hyperparameters of its TensorBoard HParams session."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    sessions = {}
+    for path in glob.glob(str(log_dir / "*" / "execution0" / "events.out.tfevents.*")):
+        trial_id = Path(path).parent.parent.name
+        for event in EventFileLoader(path).Load():
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name != "hparams":
+                    continue
+                data = plugin_data_pb2.HParamsPluginData.FromString(
+                    value.metadata.plugin_data.content)
+                if data.HasField("session_start_info"):
+                    sessions[trial_id] = {k: v.number_value for k, v in
+                                          data.session_start_info.hparams.items()}
+    return sessions
+
+
+def test_a_user_space_from_a_file_with_tensorboard_hparams(files: Path) -> None:
+    proc = autokeras_nas("search", "--space", "my_space.py:build_model", "--max-trials", "2",
+                         "--epochs", "1", "--tensorboard", "tb", "--out", "user", cwd=files)
+    _ok(proc)
+    assert "strategy random on my_space.py:build_model, 2 trials x 1 epoch" in proc.stdout
+    trials = _results(files / "user")["trials"]
+    assert len(trials) == 2 and all(set(t["values"]) == {"units", "lr"} for t in trials)
+    summary = json.loads((files / "user" / "summary.json").read_text())
+    assert summary["space"] == "my_space.py:build_model"
+    assert (files / "user" / "best_model.keras").is_file()
+    sessions = _hparams_sessions(files / "tb")
+    assert set(sessions) == {t["trial_id"] for t in trials}
+    for trial in trials:
+        assert sessions[trial["trial_id"]]["units"] == trial["values"]["units"]
+    assert glob.glob(str(files / "tb" / trials[0]["trial_id"] / "execution0" / "validation" / "*"))
+
+
+def test_time_budget_stops_the_search_and_keeps_what_it_did(files: Path) -> None:
+    proc = autokeras_nas("search", "--time-budget", "4s", "--epochs", "100", "--out", "budget",
+                         cwd=files)
+    _ok(proc)
+    results = _results(files / "budget")
+    assert results["max_trials"] is None  # no --max-trials: the budget decides
+    trials = results["trials"]
+    assert trials and trials[-1]["status"] == "stopped"
+    assert trials[-1]["metrics"]["stopped_by_budget"] == 1.0 and trials[-1]["epochs"] < 100
+    assert "stopped by the time budget" in proc.stdout
+    assert "time budget 0:04 reached after" in proc.stdout
+    summary = json.loads((files / "budget" / "summary.json").read_text())
+    assert summary["time_budget_s"] == 4.0 and summary["best_trial_id"] == trials[0]["trial_id"]
+    assert (files / "budget" / "best_model.keras").is_file()
+
+
+def test_a_csv_table_gets_the_mlp_space_and_the_live_view_runs_in_a_pipe(files: Path) -> None:
+    proc = autokeras_nas("search", "--dataset", "csv:table.csv", "--target", "label",
+                         "--max-trials", "2", "--epochs", "2", "--progress", "live",
+                         "--out", "table", cwd=files)
+    _ok(proc)
+    assert "strategy random on tabular MLP" in proc.stdout
+    trials = _results(files / "table")["trials"]
+    assert len(trials) == 2 and all(t["status"] == "completed" for t in trials)
+    assert all({"layers", "units_0", "learning_rate"} <= set(t["values"]) for t in trials)
+    assert sum(line.startswith("trial ") and ": completed" in line
+               for line in proc.stdout.splitlines()) == 2
+    summary = json.loads((files / "table" / "summary.json").read_text())
+    assert summary["target"] == "label" and summary["test_accuracy"] > 0.6
+
+
+def test_time_series_get_the_1d_cnn_space_with_random_search(files: Path) -> None:
+    proc = autokeras_nas("search", "--dataset", "npz:series.npz", "--max-trials", "2",
+                         "--epochs", "1", "--out", "series", cwd=files)
+    _ok(proc)
+    assert "strategy random on 1-D CNN" in proc.stdout
+    trials = _results(files / "series")["trials"]
+    assert len(trials) == 2 and all("conv_blocks" in t["values"] for t in trials)
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--space", "my_space:broken"],
+     "--space my_space:broken: building a model with the default hyperparameters failed: "
+     "ValueError: cannot build this one"),
+    (["--space", "my_space:flat_inputs"],
+     "the model takes inputs of shape (64,), but digits (image data) has inputs of shape (8, 8, 1)"),
+    (["--space", "autokeras_nas.tuner:CellHyperModel"],
+     "is a cell space (CellHyperModel): --strategy random cannot search it; "
+     "use --strategy popnas or pnas"),
+    (["--space", "autokeras_nas.spaces.image:image_classifier", "--dataset", "npz:series.npz"],
+     "cannot be used with npz:series.npz (timeseries data, input (24, 1)): "
+     "input_shape must be (height, width, channels)"),
+])
+def test_spaces_that_do_not_fit_fail_in_one_line(files: Path, args: list[str], expected: str) -> None:
+    proc = autokeras_nas("search", *args, "--out", "never", cwd=files)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and expected in errors[0]
+    assert proc.stderr.strip().splitlines()[-1] == errors[0]
+    assert not (files / "never").exists()

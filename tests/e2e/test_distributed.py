@@ -1,0 +1,248 @@
+"""Parallel trials: a KerasTuner chief and workers as real processes on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from autokeras_nas.launch import (
+    HEARTBEAT_ENV,
+    ORACLE_IP_ENV,
+    ORACLE_PORT_ENV,
+    TUNER_ID_ENV,
+    ParallelError,
+    free_port,
+    gpus_for,
+    run_parallel,
+)
+
+pytestmark = pytest.mark.tf
+
+PY = sys.executable
+
+
+def _no_pickle_in(directory: Path) -> list[str]:
+    """Files that are pickles (by name or by the pickle protocol's first byte)."""
+    found = []
+    for path in directory.rglob("*"):
+        if path.is_file():
+            head = path.read_bytes()[:1]
+            if path.suffix in (".pkl", ".pickle") or head == b"\x80":
+                found.append(str(path.relative_to(directory)))
+    return found
+
+
+# -- the launcher alone (no TensorFlow in the children) -------------------------------------
+def test_launcher_gives_each_process_its_role_and_prefixes_its_output(tmp_path):
+    lines: list[str] = []
+    code = ("import os; print(os.environ['KERASTUNER_TUNER_ID'], os.environ['KERASTUNER_ORACLE_IP'],"
+            " os.environ.get('TF_NUM_INTRAOP_THREADS'), os.environ.get('CUDA_VISIBLE_DEVICES'))")
+    result = run_parallel([PY, "-c", code], workers=2, log_dir=tmp_path / "logs", gpus=[],
+                          echo=lines.append)
+    assert result.returncodes == {"chief": 0, "tuner0": 0, "tuner1": 0}
+    cores = str(max(1, (os.cpu_count() or 1) // 2))
+    assert sorted(lines) == sorted(["[chief] chief 127.0.0.1 None None",
+                                    f"[tuner0] tuner0 127.0.0.1 {cores} None",
+                                    f"[tuner1] tuner1 127.0.0.1 {cores} None"])
+    assert (tmp_path / "logs" / "tuner1.log").read_text().startswith("tuner1 127.0.0.1")
+
+
+def test_workers_get_their_own_gpus_and_the_chief_none(tmp_path):
+    code = "import os; print(os.environ['CUDA_VISIBLE_DEVICES'])"
+    lines: list[str] = []
+    run_parallel([PY, "-c", code], workers=2, log_dir=tmp_path, gpus=["0", "1", "2", "3"],
+                 echo=lines.append)
+    assert sorted(lines) == ["[chief] -1", "[tuner0] 0,2", "[tuner1] 1,3"]
+    assert gpus_for(2, 3, ["0"]) == ["0"] and gpus_for(1, 2, []) == []
+
+
+def test_a_dying_chief_stops_the_workers_with_a_clear_error(tmp_path):
+    t0 = time.monotonic()
+    with pytest.raises(ParallelError, match=r"the chief failed \(exit code 3\): cannot bind"):
+        run_parallel([PY, "-c", "import time; time.sleep(60)"], workers=2, log_dir=tmp_path,
+                     echo=None,
+                     chief_command=[PY, "-c", "import sys; print('cannot bind'); sys.exit(3)"])
+    assert time.monotonic() - t0 < 30  # the sleeping workers were stopped
+
+
+def test_killing_the_launcher_kills_the_chief_and_workers(tmp_path):
+    import psutil
+
+    code = ("import sys; from autokeras_nas.launch import run_parallel; "
+            "run_parallel([sys.executable, '-c', 'import time; time.sleep(120)'], workers=2, "
+            f"log_dir={str(tmp_path)!r}, echo=None)")
+    launcher = subprocess.Popen([PY, "-c", code])
+    try:
+        deadline = time.monotonic() + 60
+        children: list = []
+        while len(children) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            children = psutil.Process(launcher.pid).children()
+        assert len(children) == 3
+        launcher.kill()  # SIGKILL: no chance to clean up
+        launcher.wait()
+        gone, alive = psutil.wait_procs(children, timeout=10)
+        assert alive == []
+    finally:
+        for child in psutil.Process().children(recursive=True):
+            child.kill()
+
+
+def test_bad_arguments_are_value_errors(tmp_path):
+    with pytest.raises(ValueError, match="workers must be a positive int"):
+        run_parallel([PY, "-c", "pass"], workers=0, log_dir=tmp_path)
+    with pytest.raises(ValueError, match="threads must be"):
+        run_parallel([PY, "-c", "pass"], workers=1, log_dir=tmp_path, threads=0)
+
+
+# -- the chief's oracle over gRPC, in this process ----------------------------------------------
+def test_waiting_workers_back_off_instead_of_flooding_the_chief(tmp_path, monkeypatch):
+    from autokeras_nas.bench import NB201Table
+    from autokeras_nas.core import BaseStrategy, Suggestion
+    from autokeras_nas.tuner import parallel
+    from autokeras_nas.tuner.tabular import TabularTuner
+
+    class WaitForOthers(BaseStrategy):
+        name = "wait-for-others"
+
+        def propose(self, trial_id):
+            if self.asked and len(self.history) < len(self.asked):
+                return Suggestion.wait()  # needs every result so far
+            return Suggestion.run(self.space.sample(self.rng))
+
+    monkeypatch.setenv(ORACLE_IP_ENV, "127.0.0.1")
+    monkeypatch.setenv(ORACLE_PORT_ENV, str(free_port()))
+    monkeypatch.setenv(TUNER_ID_ENV, "chief")
+    table = NB201Table("cifar10")
+    chief = TabularTuner(strategy=WaitForOthers(seed=0), max_trials=2, table=table,
+                         directory=str(tmp_path), project_name="p")
+    oracle = chief.oracle
+    oracle.verbose = 0
+    oracle.worker_timeout = 6.0  # the fake worker below leaves without a word
+    stats: dict = {}
+    server = threading.Thread(target=lambda: stats.update(parallel.serve(oracle)))
+    server.start()
+
+    def finish_other():  # as a worker in another process would, 3 s later
+        time.sleep(3)
+        oracle.update_trial(other.trial_id, {"val_acc": 50.0})
+        other.status = "COMPLETED"
+        oracle.end_trial(other)
+
+    finisher = threading.Thread(target=finish_other)
+    monkeypatch.setenv(TUNER_ID_ENV, "tuner0")
+    worker = TabularTuner(strategy=WaitForOthers(seed=0), max_trials=2, table=table,
+                          directory=str(tmp_path), project_name="p")
+    assert type(worker.oracle).__name__ == "OracleClient"
+    other = oracle.create_trial("other-worker")  # a trial running on another worker
+    finisher.start()
+    t0 = time.monotonic()
+    worker.search(verbose=0)
+    waited = time.monotonic() - t0
+    finisher.join()
+    server.join(timeout=30)
+    assert not server.is_alive()
+    assert waited >= 3
+    assert [t.status for t in oracle.trials.values()] == ["COMPLETED", "COMPLETED"]
+    # ~3 s of IDLE answers with back-off from 50 ms: a handful of requests, not thousands
+    assert 3 <= stats["requests"]["CreateTrial"] <= 12, stats
+    assert max(stats["max_ms"].values()) < 1000, stats  # no request held the chief's thread
+    assert json.loads((tmp_path / "p" / "chief_stats.json").read_text()) == stats
+
+
+# -- real chief and workers ---------------------------------------------------------------------
+def _children_by_role() -> dict[str, int]:
+    import psutil
+
+    found = {}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            role = child.environ().get(TUNER_ID_ENV)
+        except (psutil.Error, OSError):
+            continue
+        if role:
+            found[role] = child.pid
+    return found
+
+
+def test_killing_a_worker_requeues_its_trial_and_the_search_completes(tmp_path):
+    out = tmp_path / "nb201"
+    command = [PY, "-m", "autokeras_nas.tuner.tabular", "--strategy", "random", "--seed", "3",
+               "--max-trials", "8", "--trial-seconds", "1.5", "--out", str(out)]
+    env = {**os.environ, HEARTBEAT_ENV: "0.5", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done: dict = {}
+
+    def launch():
+        try:
+            done["result"] = run_parallel(command, workers=2, log_dir=tmp_path / "logs",
+                                          worker_timeout=4, env=env, echo=None)
+        except BaseException as e:  # reported by the assertions below
+            done["error"] = e
+
+    launcher = threading.Thread(target=launch)
+    launcher.start()
+    killed = None
+    try:
+        deadline = time.monotonic() + 300
+        while killed is None and time.monotonic() < deadline and launcher.is_alive():
+            time.sleep(0.2)
+            try:
+                ongoing = json.loads((out / "oracle.json").read_text())["ongoing_trials"]
+            except (OSError, ValueError, KeyError):
+                continue
+            pid = _children_by_role().get("tuner0")
+            if "tuner0" in ongoing and pid:
+                os.kill(pid, signal.SIGKILL)
+                killed = ongoing["tuner0"]
+        launcher.join(timeout=300)
+    finally:
+        for pid in _children_by_role().values():
+            os.kill(pid, signal.SIGKILL)
+    assert killed is not None, "tuner0 never ran a trial"
+    assert "error" not in done, done.get("error")
+    result = done["result"]
+    assert result.returncodes["chief"] == 0 and result.failed_workers == ["tuner0"]
+    trials = json.loads((out / "results.json").read_text())["trials"]
+    assert len(trials) == 8 and all(t["status"] == "completed" for t in trials)
+    assert len({json.dumps(t["values"], sort_keys=True) for t in trials}) == 8
+    chief_log = (tmp_path / "logs" / "chief.log").read_text()
+    assert f"trial {killed} re-queued" in chief_log
+    assert _no_pickle_in(out) == []
+
+
+def test_cli_search_with_two_workers(tmp_path):
+    script = Path(PY).with_name("autokeras-nas")
+    command = [str(script)] if script.exists() else [PY, "-m", "autokeras_nas.cli"]
+    proc = subprocess.Popen(
+        command + ["search", "--dataset", "digits", "--max-trials", "4", "--epochs", "1",
+                   "--workers", "2", "--out", "par"],
+        cwd=tmp_path, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0, output[-3000:]
+    assert "Traceback" not in output
+    out = tmp_path / "par"
+    assert "[chief] chief: oracle listening on 127.0.0.1:" in output
+    assert "[chief] best trial" in output
+    trials = json.loads((out / "results.json").read_text())["trials"]
+    assert len(trials) == 4 and all(t["status"] == "completed" for t in trials)
+    for worker in ("tuner0", "tuner1"):  # both trained, each in its own log
+        assert ": completed" in (out / "logs" / f"{worker}.log").read_text()
+        assert f"[{worker}] trial " in output
+    assert _no_pickle_in(out) == []
+    import keras
+
+    model = keras.models.load_model(out / "best_model.keras", safe_mode=True)
+    assert model.output_shape == (None, 10)
