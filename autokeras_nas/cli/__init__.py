@@ -1,12 +1,16 @@
 """The `autokeras-nas` command line.
 
     autokeras-nas strategies
+    autokeras-nas datasets
     autokeras-nas bench nb201 --strategy aging-evolution --peers random,optuna-tpe
     autokeras-nas search --dataset digits --strategy random --max-trials 10 \
         --epochs 3 --out runs/digits
+    autokeras-nas report runs/digits --csv runs/digits.csv
+    autokeras-nas export runs/digits --format keras,tflite
 
 Importing this package, `--help` and the listing commands do not import
-TensorFlow; `search` imports it once its arguments are checked.
+TensorFlow (nor does `report`); `search` and `export` import it once
+their arguments are checked.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from __future__ import annotations
 import click
 
 from autokeras_nas.cli.bench import bench
+from autokeras_nas.cli.datasets import datasets
+from autokeras_nas.cli.export import export
+from autokeras_nas.cli.report import report
 from autokeras_nas.cli.search import search
 
 
@@ -39,5 +46,8 @@ def strategies() -> None:
 
 main.add_command(search)
 main.add_command(bench)
+main.add_command(datasets)
+main.add_command(report)
+main.add_command(export)
 
 __all__ = ["main"]

@@ -1,13 +1,17 @@
-"""Plain-text leaderboard of a search, from its `results.json` (no TensorFlow).
+"""Leaderboard of a search, from its `results.json` (no TensorFlow): a plain
+text table, and the same rows as records for JSON and CSV.
 
 ```python
 from autokeras_nas.results import read_results
 print(format_leaderboard(read_results("runs/digits"), limit=10))
+leaderboard_records(read_results("runs/digits"))  # [{"rank": 1, "trial_id": "3", ...}, ...]
 ```
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -19,6 +23,8 @@ COST_COLUMNS = {
     "train_time_s": "{:.1f}",
 }
 MISSING = "-"
+#: Cost columns that hold counts (integers in JSON and CSV).
+INTEGER_COLUMNS = ("epochs", "params")
 
 
 def format_value(value: Any) -> str:
@@ -114,3 +120,66 @@ def format_leaderboard(results: Mapping[str, Any], limit: int | None = None) -> 
     lines = _align(rows)
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
+
+
+def _number(value: Any) -> float | int | None:
+    """A metric as a JSON number, or None when missing or not finite."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def leaderboard_records(results: Mapping[str, Any], limit: int | None = None
+                        ) -> list[dict[str, Any]]:
+    """The leaderboard's rows as plain records, best first (as the table).
+
+    Each record: `rank` (None for unranked trials), `trial_id`, `status`,
+    one key per objective, `epochs`, `params`, `latency_ms`,
+    `train_time_s` (numbers, None when missing), `parent_id`, `message`
+    (why a trial failed) and `hyperparameters` (reserved `nas/` keys left
+    out).
+    """
+    from autokeras_nas.core import is_reserved
+
+    objectives = [o["name"] for o in results.get("objectives", [])]
+    trials = ordered_trials(results)
+    if limit is not None:
+        trials = trials[: max(0, limit)]
+    records = []
+    for rank, trial in trials:
+        metrics = dict(trial.get("metrics") or {})
+        if trial.get("epochs") is not None:
+            metrics.setdefault("epochs", trial["epochs"])
+        record: dict[str, Any] = {"rank": rank, "trial_id": str(trial["trial_id"]),
+                                  "status": str(trial.get("status", ""))}
+        for name in (*objectives, *_costs(objectives)):
+            value = _number(metrics.get(name))
+            if name in INTEGER_COLUMNS and isinstance(value, float) and value.is_integer():
+                value = int(value)
+            record[name] = value
+        parent = trial.get("parent_id")
+        record["parent_id"] = None if parent is None else str(parent)
+        record["message"] = str(trial.get("message") or "")
+        record["hyperparameters"] = {k: v for k, v in (trial.get("values") or {}).items()
+                                     if not is_reserved(k)}
+        records.append(record)
+    return records
+
+
+def leaderboard_csv(records: Sequence[Mapping[str, Any]]) -> str:
+    """Records of `leaderboard_records` as CSV text: one column per field,
+    hyperparameters as `hp.NAME` columns (the union over the rows; empty
+    where a trial has none of that name)."""
+    fixed = [k for k in (records[0] if records else {"rank": 0, "trial_id": 0, "status": 0})
+             if k != "hyperparameters"]
+    names: dict[str, None] = {}
+    for record in records:
+        names.update(dict.fromkeys(record.get("hyperparameters") or {}))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(fixed + [f"hp.{name}" for name in names])
+    for record in records:
+        hps = record.get("hyperparameters") or {}
+        row = ["" if record.get(k) is None else record[k] for k in fixed]
+        writer.writerow(row + ["" if hps.get(n) is None else hps[n] for n in names])
+    return out.getvalue()

@@ -1,6 +1,20 @@
 """Reports from a search's `results.json` (no TensorFlow): predictor
-correlations and the Pareto-front plot. Plots need matplotlib."""
+correlations, the Pareto-front plot, the search trajectory, the trials'
+lineage, and `write_plots`, which writes the plots a search calls for.
+Plots need matplotlib (Agg backend)."""
 
+from autokeras_nas.report.lineage import chain, has_lineage, lineage_plot
 from autokeras_nas.report.pareto import pareto_plot, predictor_correlations
+from autokeras_nas.report.plots import (
+    best_so_far,
+    prediction_pairs,
+    predictions_plot,
+    progress_plot,
+    trajectory,
+    write_plots,
+)
 
-__all__ = ["pareto_plot", "predictor_correlations"]
+__all__ = [
+    "best_so_far", "chain", "has_lineage", "lineage_plot", "pareto_plot", "prediction_pairs",
+    "predictions_plot", "predictor_correlations", "progress_plot", "trajectory", "write_plots",
+]

@@ -18,6 +18,11 @@ PREDICTIONS = (
 )
 
 
+def _finite(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     from scipy.stats import spearmanr
 
@@ -50,32 +55,36 @@ def predictor_correlations(results: Mapping[str, Any]) -> dict[str, dict[str, fl
 
 
 def pareto_plot(results: Mapping[str, Any], path: str | Path, *, x: str = "train_time_s",
-                y: str | None = None) -> int:
+                y: str | None = None, x_direction: str = "min",
+                y_direction: str = "max") -> int:
     """Writes a PNG of every completed trial's (x, y) with the Pareto front
-    (x down, y up) highlighted; returns the number of trials on the front."""
-    import matplotlib
+    highlighted (by default x minimised, y maximised); returns the number of
+    trials on the front."""
+    from autokeras_nas.report.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     y = y or results["objectives"][0]["name"]
+    for direction in (x_direction, y_direction):
+        if direction not in ("min", "max"):
+            raise ValueError(f"direction must be 'min' or 'max', got {direction!r}")
     points = [(t["metrics"][x], t["metrics"][y], t["trial_id"]) for t in results["trials"]
-              if t["status"] == "completed" and x in t["metrics"] and y in t["metrics"]]
+              if t["status"] == "completed" and _finite(t["metrics"].get(x))
+              and _finite(t["metrics"].get(y))]
     fig, ax = plt.subplots(figsize=(6, 4.5), dpi=120)
     front: list[int] = []
     if points:
         xy = np.array([(p[0], p[1]) for p in points], dtype=float)
-        front = sorted(non_dominated_sort(np.stack([-xy[:, 0], xy[:, 1]], axis=1))[0],
-                       key=lambda i: xy[i, 0])
+        signs = np.array([1.0 if d == "max" else -1.0 for d in (x_direction, y_direction)])
+        front = sorted(non_dominated_sort(xy * signs)[0], key=lambda i: xy[i, 0])
         ax.scatter(xy[:, 0], xy[:, 1], s=14, c="0.6", label="trials")
         ax.plot(xy[front, 0], xy[front, 1], "o-", c="C3", label=f"Pareto front ({len(front)})")
         for i in front:
             ax.annotate(points[i][2], xy[i], textcoords="offset points", xytext=(4, 4), fontsize=7)
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    ax.set_xlabel(f"{x} ({x_direction}imised)")
+    ax.set_ylabel(f"{y} ({y_direction}imised)")
     ax.set_title(f"{results.get('strategy', '')}: {y} against {x}")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
