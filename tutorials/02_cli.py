@@ -1,0 +1,153 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2. Searching a dataset from the command line
+#
+# No Python needed: `autokeras-nas search` loads a dataset by name, searches a default
+# space (a small CNN for images, a 1-D CNN for time series, an MLP for tables) or your
+# own, prints a leaderboard, and saves the best model. `autokeras-nas report` then reads
+# the search directory and draws its plots; `autokeras-nas export` writes the best model
+# for deployment.
+#
+# In a notebook you would type `!autokeras-nas search ...`; here each command runs through
+# a small `run` helper (Python's `subprocess`) so that the notebook also works as a plain
+# script and stops on the first failing command.
+#
+# **Budget.** About a minute and a half on 2 CPU cores; `AUTOKERAS_NAS_TUTORIAL_QUICK=1` (set by the
+# test suite) runs three one-epoch trials.
+
+# %%
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+QUICK = os.environ.get("AUTOKERAS_NAS_TUTORIAL_QUICK") == "1"
+MAX_TRIALS = 3 if QUICK else 12
+EPOCHS = 1 if QUICK else 4
+OUT = Path("runs_cli/digits")
+print(f"quick={QUICK}: {MAX_TRIALS} trials x {EPOCHS} epochs")
+
+# The console script next to this Python (or the module, if the script is not installed).
+script = Path(sys.executable).with_name("autokeras-nas")
+AUTOKERAS_NAS = [str(script)] if script.exists() else [sys.executable, "-m", "autokeras_nas.cli"]
+
+
+def run(*args):
+    """Runs `autokeras-nas ARGS`, prints its output, fails on a non-zero exit."""
+    print("$ autokeras-nas", " ".join(shlex.quote(str(a)) for a in args))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run([*AUTOKERAS_NAS, *map(str, args)], capture_output=True, text=True,
+                          env=env)
+    print(proc.stdout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"exit code {proc.returncode}: {proc.stderr.strip()[-2000:]}")
+
+
+# %% [markdown]
+# **On a GPU, raise** `--max-trials` (50+) and `--epochs` (10+), search a real dataset
+# (`--dataset fashion_mnist`, or `tfds:NAME` where a network exists), and add
+# `--workers N` for N trials in parallel, one per GPU (notebook 7).
+
+# %% [markdown]
+# ## What can be searched
+#
+# `autokeras-nas datasets` lists the dataset names: `digits` (bundled with scikit-learn),
+# `fashion_mnist`, `ucr:NAME` time series, `csv:PATH` tables, `npz:PATH` arrays, image
+# folders, `tfds:NAME`. `autokeras-nas strategies` lists the installed strategies.
+
+# %%
+run("datasets")
+run("strategies")
+
+# %% [markdown]
+# ## A search
+#
+# The options that matter most:
+#
+# * `--strategy`: `random`, `aging-evolution`, `nash`, `popnas`, `pnas` (or a plugin),
+# * `--max-trials`, `--epochs` (or `--time-budget 10m`): the budget,
+# * `--objective`: repeat it for a Pareto search, e.g. accuracy and latency,
+# * `--out`: the search directory; running the same command again *resumes* it
+#   (`--overwrite` starts afresh),
+# * `--progress plain`: one line per trial instead of the live terminal view.
+#
+# We ask for accuracy and latency, so the search keeps a Pareto front.
+
+# %%
+run("search", "--dataset", "digits", "--strategy", "aging-evolution",
+    "--max-trials", MAX_TRIALS, "--epochs", EPOCHS,
+    "--objective", "val_accuracy", "--objective", "latency_ms:min",
+    "--seed", 0, "--out", OUT, "--overwrite", "--progress", "plain")
+
+# %% [markdown]
+# The search directory holds `results.json` (every trial: hyperparameters, metrics,
+# learning curve), `summary.json`, the best model (`best_model.keras`) and KerasTuner's own
+# files, so `keras_tuner` tools and `overwrite=False` still work on it.
+
+# %%
+print(sorted(p.name for p in OUT.iterdir()))
+
+# %% [markdown]
+# ## The report
+#
+# `autokeras-nas report DIR` prints the leaderboard again and writes the plots the search
+# calls for: `progress.png` always, `pareto.png` for several objectives (and POPNAS),
+# `lineage.png` when trials have parents (NASH), `predictions.png` for POPNAS.
+# `--csv` / `--json` write the leaderboard for a spreadsheet or a script. It reads
+# `results.json` only and never imports TensorFlow, so it is quick and works on a copy of
+# the directory on any machine.
+
+# %%
+run("report", OUT, "--csv", OUT / "leaderboard.csv")
+
+# %%
+from IPython.display import Image, display
+
+plots = sorted(OUT.glob("*.png"))
+print([p.name for p in plots])
+for name in ("progress.png", "pareto.png"):
+    display(Image(str(OUT / name)))
+
+# %% [markdown]
+# How to read them: `progress.png` shows the best objective found so far against the trial
+# number and against the cumulative training time (when did the search stop improving?).
+# `pareto.png` shows every trial's accuracy against its latency, the non-dominated ones
+# joined. With the quick budget there are only three trials: read nothing into them.
+
+# %%
+import csv
+
+with open(OUT / "leaderboard.csv") as f:
+    rows = list(csv.DictReader(f))
+print(f"{len(rows)} rows; columns: {list(rows[0])}")
+
+# %% [markdown]
+# ## Export
+#
+# `autokeras-nas export DIR` writes the best model as `model.keras` (and, with the default
+# `--format all`, a SavedModel and a TFLite file), loads each back and checks its test
+# accuracy against the search's. `--trial ID` exports another trial, for example a faster
+# one from the Pareto front.
+
+# %%
+run("export", OUT, "--format", "keras", "--out", OUT / "export")
+
+# %%
+import keras
+import numpy as np
+from autokeras_nas.data import load_dataset
+
+data = load_dataset("digits", seed=0)  # the same seed: the same test split as the search
+model = keras.models.load_model(OUT / "export" / "model.keras")
+accuracy = float(np.mean(np.argmax(model.predict(data.x_test, verbose=0), axis=1) == data.y_test))
+print(f"exported model: test accuracy {accuracy:.3f}")
