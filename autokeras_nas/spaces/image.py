@@ -122,12 +122,18 @@ def image_classifier(input_shape: Sequence[int], num_classes: int) -> Callable[[
             x = _conv_block(x, hp, index, blocks)
         outputs = _head(x, hp, num_classes)
         model = keras.Model(inputs, outputs, name=f"cnn_{n_blocks}_blocks")
-        lr = hp.Float("learning_rate", 3e-4, 3e-2, sampling="log", default=1e-3)
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=lr),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        return model
+        return compile_classifier(model, hp)
 
     return build_model
+
+
+def compile_classifier(model: keras.Model, hp: Any) -> keras.Model:
+    """Compiles a classifier of the default spaces: Adam with a searched,
+    log-uniform `learning_rate`, sparse cross-entropy, accuracy."""
+    lr = hp.Float("learning_rate", 3e-4, 3e-2, sampling="log", default=1e-3)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=lr),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model

@@ -35,6 +35,8 @@ from typing import Any, Callable, Sequence
 import keras
 import numpy as np
 
+from autokeras_nas.spaces.image import compile_classifier
+
 MAX_LAYERS = 3
 UNITS = (32, 64, 128, 256)
 #: Batch-norm momentum: settles within the few hundred steps of a short trial.
@@ -115,12 +117,6 @@ def tabular_classifier(
             x = _hidden_layer(x, hp, index)
         outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(x)
         model = keras.Model(inputs, outputs, name=f"mlp_{n_layers}_layers")
-        lr = hp.Float("learning_rate", 3e-4, 3e-2, sampling="log", default=1e-3)
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=lr),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        return model
+        return compile_classifier(model, hp)
 
     return build_model

@@ -35,6 +35,8 @@ from typing import Any, Callable, Sequence
 
 import keras
 
+from autokeras_nas.spaces.image import compile_classifier
+
 MAX_BLOCKS = 3
 FILTERS = (16, 32, 64)
 BN_MOMENTUM = 0.9
@@ -114,12 +116,6 @@ def timeseries_classifier(
             x = _conv_block(x, hp, index, blocks)
         outputs = _head(x, hp, num_classes)
         model = keras.Model(inputs, outputs, name=f"cnn1d_{n_blocks}_blocks")
-        lr = hp.Float("learning_rate", 3e-4, 3e-2, sampling="log", default=1e-3)
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=lr),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        return model
+        return compile_classifier(model, hp)
 
     return build_model
