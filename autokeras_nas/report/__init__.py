@@ -1,12 +1,13 @@
 """Reports from a search's `results.json` (no TensorFlow): predictor
 correlations, the Pareto-front plot, the search trajectory, the trials'
 lineage, and `write_plots`, which writes the plots a search calls for.
-Plots need matplotlib (Agg backend)."""
+Plots need matplotlib; they never touch pyplot's backend."""
 
 from autokeras_nas.report.lineage import chain, has_lineage, lineage_plot
 from autokeras_nas.report.pareto import pareto_plot, predictor_correlations
 from autokeras_nas.report.plots import (
     best_so_far,
+    pareto_axes,
     prediction_pairs,
     predictions_plot,
     progress_plot,
@@ -15,6 +16,6 @@ from autokeras_nas.report.plots import (
 )
 
 __all__ = [
-    "best_so_far", "chain", "has_lineage", "lineage_plot", "pareto_plot", "prediction_pairs",
+    "best_so_far", "chain", "has_lineage", "lineage_plot", "pareto_axes", "pareto_plot", "prediction_pairs",
     "predictions_plot", "predictor_correlations", "progress_plot", "trajectory", "write_plots",
 ]

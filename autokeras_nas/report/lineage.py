@@ -124,10 +124,9 @@ def lineage_plot(results: Mapping[str, Any], path: str | Path, *,
     Returns:
         The highlighted chain of trial ids, root first (empty without trials).
     """
-    from autokeras_nas.report.plots import pyplot
-
-    plt = pyplot()
     from matplotlib.ticker import MaxNLocator
+
+    from autokeras_nas.report.plots import subplots
 
     trials = {str(t["trial_id"]): t for t in results.get("trials", [])}
     objective = results["objectives"][0]
@@ -138,8 +137,8 @@ def lineage_plot(results: Mapping[str, Any], path: str | Path, *,
     up = parents(results)
     pos = tree_layout(up)
     leaves = max([y for _, y in pos.values()] + [0.0]) + 1
-    fig, (ax, side) = plt.subplots(1, 2, figsize=(11, max(4.0, 0.32 * leaves + 1.5)), dpi=110,
-                                   gridspec_kw={"width_ratios": [2.2, 1.3]})
+    fig, (ax, side) = subplots(1, 2, figsize=(11, max(4.0, 0.32 * leaves + 1.5)), dpi=110,
+                               gridspec_kw={"width_ratios": [2.2, 1.3]})
     for tid, parent in up.items():
         if parent is not None:
             on_path = tid in highlight and parent in highlight
@@ -176,5 +175,4 @@ def lineage_plot(results: Mapping[str, Any], path: str | Path, *,
                   family="monospace", fontsize=7, transform=side.transAxes)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return highlight

@@ -60,9 +60,8 @@ def pareto_plot(results: Mapping[str, Any], path: str | Path, *, x: str = "train
     """Writes a PNG of every completed trial's (x, y) with the Pareto front
     highlighted (by default x minimised, y maximised); returns the number of
     trials on the front."""
-    from autokeras_nas.report.plots import pyplot
+    from autokeras_nas.report.plots import subplots
 
-    plt = pyplot()
     y = y or results["objectives"][0]["name"]
     for direction in (x_direction, y_direction):
         if direction not in ("min", "max"):
@@ -70,7 +69,7 @@ def pareto_plot(results: Mapping[str, Any], path: str | Path, *, x: str = "train
     points = [(t["metrics"][x], t["metrics"][y], t["trial_id"]) for t in results["trials"]
               if t["status"] == "completed" and _finite(t["metrics"].get(x))
               and _finite(t["metrics"].get(y))]
-    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=120)
+    fig, ax = subplots(figsize=(6, 4.5), dpi=120)
     front: list[int] = []
     if points:
         xy = np.array([(p[0], p[1]) for p in points], dtype=float)
@@ -87,5 +86,4 @@ def pareto_plot(results: Mapping[str, Any], path: str | Path, *, x: str = "train
     ax.legend(loc="best")
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return len(front)

@@ -1,6 +1,7 @@
-"""PNG plots of a search from its `results.json` (matplotlib's Agg backend, no
-TensorFlow): the search trajectory (best objective so far against trial
-number and against cumulative training time) and, for strategies that make
+"""PNG plots of a search from its `results.json` (matplotlib figures drawn
+without pyplot, so a notebook's backend is left alone; no TensorFlow): the
+search trajectory (best objective so far against trial number and against
+cumulative training time) and, for strategies that make
 predictions (`popnas`, `pnas`), predicted against actual values.
 
 `write_plots` chooses the plots a search calls for and writes them into a
@@ -33,19 +34,18 @@ LINEAGE_PNG = "lineage.png"
 PREDICTIONS_PNG = "predictions.png"
 
 
-def pyplot() -> Any:
-    """matplotlib's pyplot, on the non-interactive Agg backend unless pyplot
-    was imported already (a notebook keeps its backend: figures are closed
-    after saving either way)."""
-    import sys
+def subplots(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Any, Any]:
+    """A matplotlib `Figure` and its axes, made without pyplot: nothing is
+    registered with pyplot or a GUI backend, so callers just `savefig` and
+    drop the figure (and a notebook's `%matplotlib` backend is untouched).
 
-    import matplotlib
+    `figsize`, `dpi` go to the Figure; the rest (`squeeze`, `gridspec_kw`, ...)
+    to `Figure.subplots`.
+    """
+    from matplotlib.figure import Figure
 
-    if "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=kwargs.pop("figsize", None), dpi=kwargs.pop("dpi", None))
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def finite(value: Any) -> bool:
@@ -102,12 +102,11 @@ def progress_plot(results: Mapping[str, Any], path: str | Path) -> dict[str, flo
     Returns:
         The final best value of each objective (NaN when none was measured).
     """
-    plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
     objectives = list(results.get("objectives") or [])[:3]
-    fig, axes = plt.subplots(len(objectives), 2, figsize=(10, 3.4 * len(objectives)),
-                             dpi=110, squeeze=False)
+    fig, axes = subplots(len(objectives), 2, figsize=(10, 3.4 * len(objectives)),
+                         dpi=110, squeeze=False)
     finals: dict[str, float] = {}
     for row, objective in zip(axes, objectives):
         name, direction = objective["name"], objective.get("direction", "max")
@@ -128,7 +127,6 @@ def progress_plot(results: Mapping[str, Any], path: str | Path) -> dict[str, flo
                          f"({finals[name]:.4g})")
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return finals
 
 
@@ -157,11 +155,10 @@ def predictions_plot(results: Mapping[str, Any], path: str | Path) -> int:
     epoch when predicted), coloured by the cell's number of blocks, with the
     identity line and Spearman's rho in the title. Returns the number of
     points plotted."""
-    plt = pyplot()
     pairs = prediction_pairs(results)
     rhos = predictor_correlations(results)
-    fig, axes = plt.subplots(1, max(1, len(pairs)), figsize=(5.2 * max(1, len(pairs)), 4.6),
-                             dpi=110, squeeze=False)
+    fig, axes = subplots(1, max(1, len(pairs)), figsize=(5.2 * max(1, len(pairs)), 4.6),
+                         dpi=110, squeeze=False)
     for ax, (label, points) in zip(axes[0], pairs.items()):
         blocks = sorted({p[2] for p in points}, key=lambda b: (b is None, b))
         for i, b in enumerate(blocks):
@@ -183,12 +180,14 @@ def predictions_plot(results: Mapping[str, Any], path: str | Path) -> int:
     fig.suptitle(f"{results.get('strategy', '')}: predictors against measured results")
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return sum(len(p) for p in pairs.values())
 
 
-def _pareto_axes(results: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Arguments of `pareto_plot` for the search, or None when it has no front."""
+def pareto_axes(results: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Keyword arguments of `pareto_plot` for the search, or None when it has
+    no front: its first two objectives (the first up the y axis) for a
+    multi-objective search, else objective against training time for
+    `popnas`/`pnas`."""
     objectives = list(results.get("objectives") or [])
     if len(objectives) > 1:
         (y, x) = objectives[:2]
@@ -217,7 +216,7 @@ def write_plots(results: Mapping[str, Any], directory: str | Path) -> list[Path]
     written = []
     progress_plot(results, directory / PROGRESS_PNG)
     written.append(directory / PROGRESS_PNG)
-    axes = _pareto_axes(results)
+    axes = pareto_axes(results)
     if axes is not None:
         pareto_plot(results, directory / PARETO_PNG, **axes)
         written.append(directory / PARETO_PNG)

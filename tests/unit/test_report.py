@@ -23,6 +23,7 @@ from autokeras_nas.report import (
     best_so_far,
     chain,
     lineage_plot,
+    pareto_axes,
     pareto_plot,
     prediction_pairs,
     predictions_plot,
@@ -204,6 +205,31 @@ def test_write_plots_chooses_the_plots_of_the_search(tmp_path: Path, make, expec
     assert [p.name for p in written] == expected
     assert all(is_png(p) for p in written)
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(expected)
+
+
+def test_pareto_axes_are_the_objectives_or_training_time_for_popnas() -> None:
+    lat = ACC + [{"name": "latency_ms", "direction": "min"}]
+    assert pareto_axes(results([trial("0", 0.5, latency_ms=1.0)], strategy="popnas",
+                               objectives=lat)) == {
+        "x": "latency_ms", "y": "val_accuracy", "x_direction": "min", "y_direction": "max"}
+    assert pareto_axes(popnas_results())["x"] == "train_time_s"
+    assert pareto_axes(results([trial("0", 0.5)])) is None
+
+
+def test_plots_leave_pyplot_and_the_backend_alone(tmp_path: Path) -> None:
+    """A notebook that plots after `write_plots` must still get its inline
+    figures: the report draws on bare Figures and never imports pyplot."""
+    payload = json.dumps(nash_results())
+    code = (
+        "import json, sys, matplotlib\n"
+        "matplotlib.use('svg')\n"
+        "from autokeras_nas.report import write_plots\n"
+        f"written = write_plots(json.loads({payload!r}), {str(tmp_path)!r})\n"
+        "print(len(written), 'matplotlib.pyplot' in sys.modules, matplotlib.get_backend())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["2", "False", "svg"]
+    assert is_png(tmp_path / "lineage.png")
 
 
 # -- leaderboard records ------------------------------------------------------------
