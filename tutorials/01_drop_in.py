@@ -178,16 +178,12 @@ for name, curve in curves.items():
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import Image, display
 
 
 def show(fig, filename):
-    """Saves `fig` beside the notebook and displays the saved PNG. (Not `plt.show()`:
-    `autokeras_nas`'s own plots switch matplotlib to its non-interactive Agg backend,
-    after which `plt.show()` shows nothing in a notebook.)"""
+    """Saves `fig` beside the notebook (to open at full size) and shows it inline."""
     fig.savefig(filename, dpi=110)
-    plt.close(fig)
-    display(Image(filename))
+    plt.show()
 
 
 fig, ax = plt.subplots(figsize=(6.5, 4))

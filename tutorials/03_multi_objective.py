@@ -207,8 +207,7 @@ axes[0].legend(handles=[
 fig.suptitle("the same trials against two costs")
 fig.tight_layout()
 fig.savefig("03_fronts.png", dpi=110)
-plt.close(fig)
-display(Image("03_fronts.png"))
+plt.show()
 
 # %% [markdown]
 # The parameter count spans orders of magnitude: the first dense layer dominates it, so

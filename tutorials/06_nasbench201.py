@@ -114,16 +114,12 @@ print(format_quality([dataclasses.replace(q, scores={b: q.scores[b] for b in sho
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import Image, display
 
 
 def show(fig, filename):
-    """Saves `fig` beside the notebook and displays the saved PNG. (Not `plt.show()`:
-    `autokeras_nas`'s own plots switch matplotlib to its non-interactive Agg backend,
-    after which `plt.show()` shows nothing in a notebook.)"""
+    """Saves `fig` beside the notebook (to open at full size) and shows it inline."""
     fig.savefig(filename, dpi=110)
-    plt.close(fig)
-    display(Image(filename))
+    plt.show()
 
 
 COLORS = {"random": "C0", "aging-evolution": "C1", "nash": "C2", "popnas": "C3",

@@ -93,7 +93,6 @@ if proc.returncode != 0:
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import Image, display
 
 pattern = re.compile(r"^\[(tuner\d+)\] trial (\d+): (start|completed|stopped|failed)")
 spans = {}  # trial id -> [worker, start s, end s]
@@ -123,8 +122,7 @@ ax.set_title(f"autokeras-nas search --workers {WORKERS}: trials per worker")
 ax.grid(alpha=0.3, axis="x")
 fig.tight_layout()
 fig.savefig("07_timeline.png", dpi=110)
-plt.close(fig)
-display(Image("07_timeline.png"))
+plt.show()
 
 # %% [markdown]
 # The search directory is the same as a one-process search's: `results.json` with every

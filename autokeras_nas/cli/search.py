@@ -221,11 +221,12 @@ def _check_out_dir(run: SearchRun) -> bool:
 def _strategy_report(run: SearchRun, results: dict[str, Any]) -> None:
     """What a strategy adds: the Pareto-front plot of a POPNAS or a
     multi-objective search, and how well its predictors ranked."""
-    from autokeras_nas.report import pareto_plot, predictor_correlations
+    from autokeras_nas.report import pareto_axes, pareto_plot, predictor_correlations
 
-    if run.strategy in ("popnas", "pnas") or len(run.objectives) > 1:
+    axes = pareto_axes(results)
+    if axes is not None:
         path = run.out_dir / "pareto.png"
-        n = pareto_plot(results, path)
+        n = pareto_plot(results, path, **axes)
         click.echo(f"Pareto front ({n} trials): {path}")
     for quantity, row in predictor_correlations(results).items():
         parts = "  ".join(f"{k} {v:.2f}" for k, v in row.items() if k != "n")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from autokeras_nas import results as results_module
-from autokeras_nas.report import pareto_plot, predictor_correlations
-from autokeras_nas.tuner import CellHyperModel, NasTuner
 from autokeras_nas_plugins.popnas import strategy as strategy_module
+
+from autokeras_nas import results as results_module
+from autokeras_nas.report import pareto_axes, pareto_plot, predictor_correlations
+from autokeras_nas.tuner import CellHyperModel, NasTuner
 
 PLOT_FILENAME = "pareto.png"
 
@@ -19,8 +20,8 @@ class Popnas(NasTuner):
     With a `CellHyperModel` (or only `input_shape` and `num_classes`) the
     search is progressive over cells; with your own `build_model(hp)` it is
     Pareto SMBO over its hyperparameters. After `search`, `pareto.png` in
-    the search directory plots accuracy against training time with the
-    Pareto front, and `predictor_correlations()` reports how well the
+    the search directory plots the Pareto front: the first two objectives
+    of a multi-objective search, else accuracy against training time; and `predictor_correlations()` reports how well the
     predictors ranked the trained cells (Spearman).
 
     Args:
@@ -82,7 +83,9 @@ class Popnas(NasTuner):
 
     def search(self, *args: Any, **kwargs: Any) -> None:
         super().search(*args, **kwargs)
-        pareto_plot(self.oracle.results(), os.path.join(self.project_dir, PLOT_FILENAME))
+        results = self.oracle.results()
+        pareto_plot(results, os.path.join(self.project_dir, PLOT_FILENAME),
+                    **pareto_axes(results))
 
     def predictor_correlations(self) -> dict[str, dict[str, float]]:
         """Spearman correlations of predicted against actual accuracy and
