@@ -5,7 +5,8 @@ time of `fit`), `params`, `latency_ms` (median single-sample inference),
 `epochs` run and `stopped_early`. It reports every epoch to the oracle so
 early-stopping rules act, loads a parent's weights when a suggestion names
 one (layers whose names and shapes match), stops a trial at once on a NaN or
-infinite loss (failed, with the reason), and frees memory between trials.
+infinite loss (failed, with the reason), and frees memory between trials
+(its models and their traced graphs, `autokeras_nas.tuner.graphs`).
 A trial over `trial_timeout` seconds fails, one that runs out of memory is
 retried with half the batch size (`autokeras_nas.tuner.failures`). As a
 distributed worker it sends heartbeats while it trains; as the chief it
@@ -30,11 +31,22 @@ import keras_tuner
 import numpy as np
 
 from autokeras_nas import plugins
-from autokeras_nas.results import SearchDirectoryError, check_search_directory
 from autokeras_nas.core import EPOCHS, INITIAL_EPOCH, PARENT
+from autokeras_nas.results import SearchDirectoryError, check_search_directory
 from autokeras_nas.tuner import failures, parallel
-from autokeras_nas.tuner.budget import STOPPED_BY_BUDGET, BudgetStop, SearchBudget, stopped_trial
-from autokeras_nas.tuner.oracle import EPOCH_KEY, StrategyOracle, result_status, write_json_atomic
+from autokeras_nas.tuner.budget import (
+    STOPPED_BY_BUDGET,
+    BudgetStop,
+    SearchBudget,
+    stopped_trial,
+)
+from autokeras_nas.tuner.graphs import GraphRegistrations
+from autokeras_nas.tuner.oracle import (
+    EPOCH_KEY,
+    StrategyOracle,
+    result_status,
+    write_json_atomic,
+)
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -205,6 +217,7 @@ class NasTuner(keras_tuner.Tuner):
         # Kept here: on a distributed worker `self.oracle` becomes a gRPC client.
         self.objectives = oracle.objectives
         self._heartbeat: parallel.Heartbeat | None = None
+        self._graphs = GraphRegistrations()
         if not kwargs.get("overwrite", False) and not parallel.is_worker():
             parallel.prepare_resume(kwargs.get("directory"), kwargs.get("project_name"),
                                     os.environ.get("KERASTUNER_TUNER_ID", "tuner0"))
@@ -287,6 +300,7 @@ class NasTuner(keras_tuner.Tuner):
             self.progress(event)
 
     def on_trial_begin(self, trial: Any) -> None:
+        self._graphs.start()
         super().on_trial_begin(trial)
         if self._is_worker():
             self._heartbeat = parallel.Heartbeat(self.oracle, trial.trial_id)
@@ -298,6 +312,9 @@ class NasTuner(keras_tuner.Tuner):
             self._heartbeat.stop()
             self._heartbeat = None
         super().on_trial_end(trial)
+        # The trial's models are gone; free their traced graphs (see graphs.py).
+        self._graphs.release()
+        gc.collect()
         if self.progress is None:
             return
         final = self.oracle.get_trial(trial.trial_id)

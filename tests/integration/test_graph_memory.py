@@ -1,0 +1,83 @@
+"""A long search keeps no graph of a finished trial (bounded memory).
+
+TensorFlow registers every `tf.custom_gradient` traced in a `tf.function`
+globally, with a closure that keeps the traced graph alive after
+`clear_session` (tensorflow/tensorflow#97697); `NasTuner` drops the
+registrations of each finished trial (`autokeras_nas.tuner.graphs`).
+"""
+
+import gc
+
+from autokeras_nas.tuner import NasTuner
+from autokeras_nas.tuner.graphs import CUSTOM_GRADIENT_PREFIX, GraphRegistrations, _registry
+
+
+def custom_gradient_keys() -> set[str]:
+    return {k for k in _registry() if str(k).startswith(CUSTOM_GRADIENT_PREFIX)}
+
+
+def live_step_graphs() -> int:
+    """Keras' traced train/test/predict steps still alive."""
+    from tensorflow.python.framework.func_graph import FuncGraph
+
+    gc.collect()
+    return sum(1 for o in gc.get_objects()
+               if isinstance(o, FuncGraph) and o.name == "one_step_on_data")
+
+
+def traced_step():
+    """A fresh tf.function whose trace differentiates a custom gradient."""
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def double(x):
+        return 2.0 * x, lambda dy: 2.0 * dy
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = double(x)
+        return tape.gradient(y, x)
+
+    return step
+
+
+def test_release_drops_only_what_was_registered_since_start() -> None:
+    import tensorflow as tf
+
+    assert float(traced_step()(tf.constant(1.0))) == 2.0
+    kept = custom_gradient_keys()
+    guard = GraphRegistrations()
+    guard.start()
+    later = traced_step()
+    assert float(later(tf.constant(3.0))) == 2.0
+    added = custom_gradient_keys() - kept
+    assert added  # the TF leak this guards against is still there
+    assert guard.release() == len(added)
+    assert custom_gradient_keys() == kept
+    # A traced function keeps working: its gradient was built when it was traced.
+    assert float(later(tf.constant(5.0))) == 2.0
+    assert guard.release() == 0  # nothing without a new start
+
+
+def test_a_search_leaves_no_traced_graph_of_its_trials(tmp_path, digits, build_model) -> None:
+    x, y, xv, yv = digits
+    before_keys, before_graphs = custom_gradient_keys(), live_step_graphs()
+    tuner = NasTuner(build_model, strategy="random", objective="val_accuracy", max_trials=4,
+                     directory=str(tmp_path), project_name="mem")
+    tuner.search(x[:300], y[:300], validation_data=(xv[:100], yv[:100]), epochs=1,
+                 batch_size=64, verbose=0)
+    assert len(tuner.oracle.trials) == 4
+    assert custom_gradient_keys() == before_keys
+    # Without the release each trial would leave its train and test steps (8 graphs).
+    assert live_step_graphs() <= before_graphs
+
+
+def test_release_is_a_no_op_when_the_registry_moved(monkeypatch) -> None:
+    from autokeras_nas.tuner import graphs
+
+    monkeypatch.setattr(graphs, "_registry", lambda: None)
+    guard = GraphRegistrations()
+    guard.start()
+    assert guard.release() == 0
