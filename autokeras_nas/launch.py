@@ -52,6 +52,8 @@ _THREAD_ENVS = ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS")
 #: Seconds the chief may run on after every worker has gone, some of them
 #: having failed, before it is considered stuck.
 _STUCK_GRACE_S = 60.0
+#: Seconds the workers get to exit on their own after the chief finished.
+WORKER_EXIT_GRACE_S = 15.0
 
 
 class ParallelError(RuntimeError):
@@ -222,7 +224,11 @@ class ParallelResult:
     log_dir: Path
     wall_s: float
     port: int
+    #: Workers that exited with an error before the search ended.
     failed_workers: list[str] = field(default_factory=list)
+    #: Workers still running `worker_exit_grace` seconds after the chief
+    #: finished, stopped by the launcher (not failures).
+    stopped_workers: list[str] = field(default_factory=list)
 
 
 def _echo_stdout(line: str) -> None:
@@ -243,6 +249,7 @@ def run_parallel(
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
     chief_command: Sequence[str] | None = None,
+    worker_exit_grace: float = WORKER_EXIT_GRACE_S,
 ) -> ParallelResult:
     """Runs `command` as a KerasTuner chief and `workers` workers; waits.
 
@@ -265,6 +272,8 @@ def run_parallel(
         env: Base environment of the processes (default: this process's).
         cwd: Working directory of the processes.
         chief_command: The chief's program when it differs from `command`.
+        worker_exit_grace: Seconds the workers get to exit on their own
+            once the chief has finished, before they are stopped (SIGTERM).
 
     Returns:
         A `ParallelResult` (exit codes, log directory, wall time).
@@ -298,16 +307,24 @@ def run_parallel(
             threads=None if mine else cpu_threads, base=base)))
     started = time.monotonic()
     children: list[Child] = []
+    stopped: list[str] = []
     try:
         for name, cmd, child_env in specs:
             children.append(start_child(name, cmd, child_env, log_path, echo, cwd))
         _wait(children[0], children[1:], float(base.get(WORKER_TIMEOUT_ENV, 60)))
+        # The chief is done; workers told to stop are shutting TensorFlow down.
+        deadline = time.monotonic() + worker_exit_grace
+        while any(w.proc.poll() is None for w in children[1:]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stopped = [w.name for w in children[1:] if w.proc.poll() is None]
     finally:
         stop_children(children)
     return ParallelResult(
         returncodes={c.name: c.proc.returncode for c in children}, log_dir=log_path,
         wall_s=time.monotonic() - started, port=port,
-        failed_workers=[c.name for c in children[1:] if c.proc.returncode != 0],
+        failed_workers=[c.name for c in children[1:]
+                        if c.proc.returncode != 0 and c.name not in stopped],
+        stopped_workers=stopped,
     )
 
 

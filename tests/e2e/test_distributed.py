@@ -73,6 +73,23 @@ def test_a_dying_chief_stops_the_workers_with_a_clear_error(tmp_path):
     assert time.monotonic() - t0 < 30  # the sleeping workers were stopped
 
 
+def test_workers_finishing_after_the_chief_are_not_failures(tmp_path):
+    """The chief may end a moment before its workers have shut down."""
+    lines: list[str] = []
+    result = run_parallel([PY, "-c", "import time; time.sleep(1.5); print('done')"], workers=2,
+                          log_dir=tmp_path, gpus=[], echo=lines.append,
+                          chief_command=[PY, "-c", "pass"])
+    assert result.returncodes == {"chief": 0, "tuner0": 0, "tuner1": 0}
+    assert result.failed_workers == [] and result.stopped_workers == []
+    assert sorted(lines) == ["[tuner0] done", "[tuner1] done"]
+    # One that never ends is stopped after the grace period, still not a failure.
+    result = run_parallel([PY, "-c", "import time; time.sleep(60)"], workers=1, log_dir=tmp_path,
+                          gpus=[], echo=None, chief_command=[PY, "-c", "pass"],
+                          worker_exit_grace=0.5)
+    assert result.stopped_workers == ["tuner0"] and result.failed_workers == []
+    assert result.wall_s < 30
+
+
 def test_killing_the_launcher_kills_the_chief_and_workers(tmp_path):
     import psutil
 
