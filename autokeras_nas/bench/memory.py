@@ -18,6 +18,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from autokeras_nas import tfenv
+
 
 def rss_mb() -> float:
     """This process's resident set size, in MiB (psutil, else /proc)."""
@@ -61,7 +63,7 @@ def memory_per_trial(trials: int = 50, *, seed: int = 0, epochs: int = 1,
     """
     if trials < 1 or epochs < 1:
         raise ValueError(f"trials and epochs must be >= 1, got {trials}, {epochs}")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    tfenv.prepare()
     import keras
 
     from autokeras_nas.data import load_dataset

@@ -26,12 +26,12 @@ This module checks the arguments and the directory; the TensorFlow half,
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import click
 
+from autokeras_nas import tfenv
 from autokeras_nas.cli.errors import fail
 from autokeras_nas.cli.report import RESULT_STATUSES, load_search, require_completed
 
@@ -157,8 +157,8 @@ def export(directory: Path, trial_id: str | None, formats: list[str], out: Path 
     summary = read_summary(directory, retrain_epochs)
     out = (out or directory / "export").expanduser()
     check_out_dir(out, formats)
+    tfenv.prepare()
     dataset = load_search_dataset(summary)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from autokeras_nas.cli import exporting
 
     exporting.run_export(exporting.ExportJob(

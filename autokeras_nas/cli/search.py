@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from typing import Any, Mapping, NoReturn, Sequence
 
 import click
 
+from autokeras_nas import tfenv
 from autokeras_nas.cli import workers as parallel_cli
 from autokeras_nas.cli.errors import fail
 from autokeras_nas.cli.leaderboard import format_leaderboard, format_metric
@@ -302,7 +302,6 @@ def _budget_report(run: SearchRun, tuner: Any) -> None:
 
 def _import_training() -> ModuleType:
     """Imports the TensorFlow half of the command (`autokeras_nas.cli.training`)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from autokeras_nas.cli import training
 
     return training
@@ -369,6 +368,7 @@ def _import_training() -> ModuleType:
 @click.pass_context
 def search(ctx: click.Context, **opts: Any) -> None:
     """Search an architecture for a dataset and keep the best model."""
+    tfenv.prepare()  # before any TensorFlow import (a tfds dataset imports it)
     run = SearchRun.from_options(opts)
     ds = _load_dataset(run, opts["validation_split"])
     strategy = _make_strategy(run.strategy, run.seed, run.time_budget)

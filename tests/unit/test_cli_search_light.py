@@ -323,3 +323,17 @@ def test_live_display_context_starts_and_stops(tmp_path: Path) -> None:
     assert "trial 0: failed  val_loss=-" in out.getvalue()
     assert "ValueError: bad" in out.getvalue()
     assert "trials 1/no limit" in out.getvalue()
+
+
+def test_search_sets_tensorflows_defaults_but_keeps_the_users(monkeypatch, tmp_path) -> None:
+    """oneDNN off (its CPU kernels abort on some 1-D cells), quiet C++ logs;
+    set before anything imports TensorFlow, never over the user's value."""
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "1")
+    result = CliRunner().invoke(main, ["search", "--dataset", "no-such-dataset", "--out",
+                                         str(tmp_path / "out")])
+    assert result.exit_code != 0 and "no-such-dataset" in result.output
+    import os
+
+    assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "1"
