@@ -193,3 +193,19 @@ def test_predictor_fit_takes_under_five_seconds_with_500_cells():
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Popnas(**kwargs)
+
+
+def test_time_predictor_does_not_extrapolate_exponentially() -> None:
+    from autokeras_nas_plugins.popnas.predictors import RidgePredictor
+
+    X = np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])
+    y = np.array([0.1, 0.2, 0.4])  # doubles per feature unit: log-linear
+    model = RidgePredictor(alpha=1e-6).fit(X, y)
+    inside, _ = model.predict(X)
+    np.testing.assert_allclose(inside, y, rtol=1e-3)
+    far, sd = model.predict(np.array([[30.0, 0.0], [-30.0, 0.0]]))
+    # 2**27 x 0.4 unclipped; kept within 4x the range seen in training.
+    np.testing.assert_allclose(far, [1.6, 0.025], rtol=1e-6)
+    assert np.all(sd >= 0)
+    with pytest.raises(ValueError, match="max_ratio"):
+        RidgePredictor(max_ratio=0.5)
