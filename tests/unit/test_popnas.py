@@ -149,7 +149,7 @@ class _Recording:
         return np.zeros(len(X)), np.zeros(len(X))
 
 
-@pytest.mark.parametrize("floor_quantile", [0.0, 0.5])
+@pytest.mark.parametrize("floor_quantile", [0.0, 0.5, 0.7])
 def test_single_objective_model_is_fitted_on_values_floored_at_a_quantile(floor_quantile):
     _Recording.fitted = []
     strategy = Popnas(seed=0, n_init=6, floor_quantile=floor_quantile,
@@ -163,7 +163,7 @@ def test_single_objective_model_is_fitted_on_values_floored_at_a_quantile(floor_
     y = _Recording.fitted[-1]
     assert len(y) == 6
     if floor_quantile:
-        assert y.min() == pytest.approx(np.quantile(observed[:6], 0.5))
+        assert y.min() == pytest.approx(np.quantile(observed[:6], floor_quantile))
         assert y.max() == pytest.approx(max(observed[:6]))
     else:
         np.testing.assert_allclose(np.sort(y), np.sort(observed[:6]))
