@@ -90,6 +90,11 @@ def test_data_missing_and_no_network_names_data_dir(tmp_path: Path,
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
+    # tfds retries a refused connection 10 times with exponential back-off
+    # (about 200 s in all); once is enough to see the error.
+    from tensorflow_datasets.core.download import downloader
+
+    monkeypatch.setattr(downloader, "MAX_RETRIES", 0)
     message = _error("tfds:mnist", data_dir=str(tmp_path))
     assert message.startswith(f"tfds:mnist is not in {tmp_path} and could not be downloaded (")
     assert message.endswith(
