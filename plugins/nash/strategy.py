@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
-from autokeras_nas.core import BaseStrategy, Objective, Observation, Scalar, Suggestion
+from autokeras_nas.core import BaseStrategy, Observation, Scalar, Suggestion
 
 #: The paper's settings (CIFAR-10 on a GPU) and the CPU-scaled defaults.
 PAPER = {"n_steps": 8, "n_neigh": 8, "n_nm": 5, "epochs_start": 20, "epochs_neigh": 17,

@@ -178,7 +178,7 @@ class Popnas(BaseStrategy):
         else:
             best = _best_improvement(optimistic, np.array([v[:len(objectives)] for _, v in usable]))
         notes = {"origin": "model"}
-        for obj, (mean, std) in zip(objectives, predictions):
+        for obj, (mean, _std) in zip(objectives, predictions):
             notes[f"predicted_{obj.name}"] = float(obj.signed(mean[best]))
         return Suggestion.run(candidates[best], notes=notes)
 

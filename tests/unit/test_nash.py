@@ -61,7 +61,7 @@ def test_start_then_steps_of_neighbours_of_the_best_so_far():
 def test_a_neighbour_changes_at_most_n_nm_hyperparameters():
     strategy = Nash(n_neigh=4, n_nm=1, seed=3)
     runs = _drive(strategy, 9)
-    for tid, s in runs.items():
+    for s in runs.values():
         if s.parent_id is None:
             continue
         parent = runs[s.parent_id].values
