@@ -4,13 +4,11 @@ and a NASH trial rebuilt with its morphisms (in process)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from autokeras_nas.testing.cli import run_cli
 
 pytestmark = pytest.mark.tf
 
@@ -20,12 +18,7 @@ SEARCH = ["search", "--dataset", "digits", "--strategy", "random", "--max-trials
 TOLERANCE = 0.005
 
 
-def autokeras_nas(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    script = Path(sys.executable).with_name("autokeras-nas")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "autokeras_nas.cli"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run(command + list(args), cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
+autokeras_nas = run_cli
 
 
 def snapshot(directory: Path, skip: str = "\0") -> dict[str, bytes]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from autokeras_nas.testing.cli import run_cli
 
 pytestmark = pytest.mark.tf
 
@@ -18,13 +17,7 @@ ARGS = ["search", "--dataset", "digits", "--strategy", "random", "--max-trials",
         "--epochs", "1", "--out", "tmp"]
 
 
-def autokeras_nas(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """Runs the console script (or `python -m autokeras_nas.cli` without one)."""
-    script = Path(sys.executable).with_name("autokeras-nas")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "autokeras_nas.cli"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run(command + list(args), cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
+autokeras_nas = run_cli
 
 
 @pytest.fixture(scope="module")

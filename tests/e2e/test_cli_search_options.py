@@ -7,13 +7,13 @@ from __future__ import annotations
 import csv
 import glob
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from autokeras_nas.testing.cli import run_cli
 
 pytestmark = pytest.mark.tf
 
@@ -41,12 +41,7 @@ def flat_inputs(hp):
 """
 
 
-def autokeras_nas(*args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    script = Path(sys.executable).with_name("autokeras-nas")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "autokeras_nas.cli"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(command + list(args), cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+autokeras_nas = run_cli
 
 
 def _ok(proc: subprocess.CompletedProcess) -> None:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from autokeras_nas.testing.cli import cli_command
 
 pytestmark = pytest.mark.tf
 
@@ -106,9 +107,7 @@ def test_killed_and_resumed_tabular_search_makes_the_same_proposals(tmp_path, ta
 
 
 def test_killed_cli_search_resumes_the_interrupted_trial_and_loses_nothing(tmp_path):
-    script = Path(PY).with_name("autokeras-nas")
-    command = [str(script)] if script.exists() else [PY, "-m", "autokeras_nas.cli"]
-    command += ["search", "--dataset", "digits", "--max-trials", "3", "--epochs", "2",
+    command = cli_command() + ["search", "--dataset", "digits", "--max-trials", "3", "--epochs", "2",
                 "--seed", "4", "--out", "run"]
     results = tmp_path / "run" / "results.json"
     proc = _spawn(command, cwd=tmp_path)

@@ -23,6 +23,7 @@ from autokeras_nas.launch import (
     gpus_for,
     run_parallel,
 )
+from autokeras_nas.testing.cli import cli_command
 
 pytestmark = pytest.mark.tf
 
@@ -236,10 +237,8 @@ def test_killing_a_worker_requeues_its_trial_and_the_search_completes(tmp_path):
 
 
 def test_cli_search_with_two_workers(tmp_path):
-    script = Path(PY).with_name("autokeras-nas")
-    command = [str(script)] if script.exists() else [PY, "-m", "autokeras_nas.cli"]
     proc = subprocess.Popen(
-        command + ["search", "--dataset", "digits", "--max-trials", "4", "--epochs", "1",
+        cli_command() + ["search", "--dataset", "digits", "--max-trials", "4", "--epochs", "1",
                    "--workers", "2", "--out", "par"],
         cwd=tmp_path, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)

@@ -11,6 +11,7 @@ import sys
 import textwrap
 
 import pytest
+from autokeras_nas.testing.cli import cli_env, run_cli
 
 pytestmark = pytest.mark.tf
 
@@ -90,15 +91,9 @@ def test_trials_train_under_mirrored_strategy_with_every_tuner(tmp_path):
 
 
 def test_cli_distribute_mirrored_trains_each_trial_under_the_strategy(tmp_path):
-    from pathlib import Path
-
-    script = Path(sys.executable).with_name("autokeras-nas")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "autokeras_nas.cli"]
-    proc = subprocess.run(
-        command + ["search", "--dataset", "digits", "--max-trials", "1", "--epochs", "1",
-                   "--distribute", "mirrored", "--out", "m"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "-1"})
+    proc = run_cli("search", "--dataset", "digits", "--max-trials", "1", "--epochs", "1",
+                   "--distribute", "mirrored", "--out", "m", cwd=tmp_path,
+                   env=cli_env(CUDA_VISIBLE_DEVICES="-1"))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("each trial trains on"))
     assert line.startswith("each trial trains on 1 replica(s):") and "CPU:0" in line

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from autokeras_nas.tuner import NasTuner
+from autokeras_nas.testing.cli import run_cli
 
 pytestmark = pytest.mark.tf
 
@@ -166,17 +167,8 @@ def test_the_search_stops_after_max_consecutive_failed_trials(tmp_path, digits):
 
 
 def test_cli_trial_timeout_and_max_failures_reach_the_search(tmp_path):
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = Path(sys.executable).with_name("autokeras-nas")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "autokeras_nas.cli"]
-    proc = subprocess.run(
-        command + ["search", "--dataset", "digits", "--max-trials", "5", "--epochs", "1",
-                   "--trial-timeout", "0.001", "--max-failures", "2", "--out", "t"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    proc = run_cli("search", "--dataset", "digits", "--max-trials", "5", "--epochs", "1",
+                   "--trial-timeout", "0.001", "--max-failures", "2", "--out", "t", cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
     last = proc.stderr.strip().splitlines()[-1]
     assert "Number of consecutive failures exceeded the limit of 2" in last
