@@ -9,34 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from autokeras_nas.testing.cli import HEAVY_MODULES, one_line_error, probe_cli
+
 CLI = [sys.executable, "-m", "autokeras_nas.cli"]
 
-# Runs the CLI in a fresh interpreter, then reports the exit code and which
-# heavy modules got imported.
-PROBE = """
-import json, sys
-from autokeras_nas.cli import main
-try:
-    main(sys.argv[1:], prog_name="autokeras-nas")
-    code = 0
-except SystemExit as e:
-    code = e.code
-loaded = [m for m in ("tensorflow", "keras", "keras_tuner", "optuna") if m in sys.modules]
-print("PROBE " + json.dumps({"code": code, "loaded": loaded}))
-"""
+#: Modules `bench nb201` and `bench nash` must not import.
+WATCH = HEAVY_MODULES + ("optuna",)
 
 
 def bench(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, "bench", *args], check=False, capture_output=True, text=True,
                           timeout=120)
-
-
-def one_line_error(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    assert len(lines) == 1, text
-    assert "Traceback" not in text
-    assert lines[0].startswith("Error: ")
-    return lines[0]
 
 
 def row(stdout: str, label: str) -> list[str]:
@@ -66,13 +49,10 @@ def test_nb201_prints_a_regret_table() -> None:
 
 
 def test_nb201_imports_no_tensorflow() -> None:
-    proc = subprocess.run([sys.executable, "-c", PROBE, "bench", "nb201", "--strategy",
-                           "aging-evolution", "--peers", "random", *SMALL],
-                          check=False, capture_output=True, text=True, timeout=120)
-    report = json.loads(next(l for l in proc.stdout.splitlines()
-                             if l.startswith("PROBE "))[len("PROBE "):])
-    assert report == {"code": 0, "loaded": []}, proc.stderr
-    assert "random (peer)" in proc.stdout
+    report, stdout, stderr = probe_cli("bench", "nb201", "--strategy", "aging-evolution",
+                                       "--peers", "random", *SMALL, watch=WATCH)
+    assert report == {"code": 0, "loaded": []}, stderr
+    assert "random (peer)" in stdout
 
 
 def test_nb201_two_objectives_prints_hypervolume() -> None:
@@ -140,13 +120,10 @@ def test_nb201_bad_input(args: list[str], word: str) -> None:
 
 
 def test_kt_random_with_two_objectives_fails_before_keras_tuner() -> None:
-    proc = subprocess.run([sys.executable, "-c", PROBE, "bench", "nb201", "--strategy", "random",
-                           "--peers", "kt-random", "--objectives", "val_acc,latency"],
-                          check=False, capture_output=True, text=True, timeout=120)
-    report = json.loads(next(l for l in proc.stdout.splitlines()
-                             if l.startswith("PROBE "))[len("PROBE "):])
+    report, _, stderr = probe_cli("bench", "nb201", "--strategy", "random", "--peers",
+                                  "kt-random", "--objectives", "val_acc,latency", watch=WATCH)
     assert report == {"code": 2, "loaded": []}
-    one_line_error(proc.stderr)
+    one_line_error(stderr)
 
 
 def test_param_passes_constructor_arguments_to_the_strategy(tmp_path: Path) -> None:
@@ -176,8 +153,6 @@ def test_bad_param_is_one_line(param: str, message: str) -> None:
     (("--dataset", "nope"), "nope"),
 ])
 def test_bench_nash_bad_input_is_one_line_before_tensorflow(args, message) -> None:
-    proc = subprocess.run([sys.executable, "-c", PROBE, "bench", "nash", *args],
-                          capture_output=True, text=True, timeout=120)
-    probe = json.loads(proc.stdout.split("PROBE ", 1)[1])
+    probe, _, stderr = probe_cli("bench", "nash", *args, watch=WATCH)
     assert probe["code"] == 2 and probe["loaded"] == []
-    assert message in one_line_error(proc.stderr)
+    assert message in one_line_error(stderr)

@@ -11,43 +11,18 @@ import pytest
 from click.testing import CliRunner
 
 from autokeras_nas.cli import main
+from autokeras_nas.testing.cli import HEAVY_MODULES, one_line_error, probe_cli
 from autokeras_nas.cli.leaderboard import format_leaderboard, format_values, ordered_trials
 from autokeras_nas.cli.search import ProgressPrinter, parse_objective
 
-HEAVY = ("tensorflow", "keras", "keras_tuner")
+HEAVY = HEAVY_MODULES
 
-# Runs the CLI in a fresh interpreter, then reports the exit code and which
-# heavy modules (and strategy plugins) got imported.
-PROBE = """
-import json, sys
-from autokeras_nas.cli import main
-try:
-    main(sys.argv[1:], prog_name="autokeras-nas")
-    code = 0
-except SystemExit as e:
-    code = e.code
-loaded = [m for m in ("tensorflow", "keras", "keras_tuner", "autokeras_nas_plugins.random_search")
-          if m in sys.modules]
-print("PROBE " + json.dumps({"code": code, "loaded": loaded}))
-"""
+WATCH = HEAVY + ("autokeras_nas_plugins.random_search",)
 
 
 def probe(*args: str, cwd: Path | None = None) -> tuple[dict, str, str]:
     """Runs `autokeras-nas ARGS` in a subprocess; returns (probe report, stdout, stderr)."""
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True,
-                          text=True, timeout=120, cwd=cwd)
-    lines = proc.stdout.splitlines()
-    report = json.loads(next(l for l in lines if l.startswith("PROBE "))[len("PROBE "):])
-    stdout = "\n".join(l for l in lines if not l.startswith("PROBE "))
-    return report, stdout, proc.stderr
-
-
-def one_line_error(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    assert len(lines) == 1, text
-    assert "Traceback" not in text
-    assert lines[0].startswith("Error: ")
-    return lines[0]
+    return probe_cli(*args, cwd=cwd, watch=WATCH)
 
 
 # -- help and listing -----------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from autokeras_nas.cli import main
+from autokeras_nas.testing.cli import HEAVY_MODULES, one_line_error, probe_cli
 from autokeras_nas.cli.progress import (
     LiveDisplay,
     ProgressPrinter,
@@ -25,35 +25,12 @@ from autokeras_nas.cli.progress import (
 from autokeras_nas.cli.search import SearchRun, parse_duration
 from autokeras_nas.cli.userspace import SpaceError, factory_arguments, load_space, parse_space
 
-HEAVY = ("tensorflow", "keras", "keras_tuner")
-
-PROBE = """
-import json, sys
-from autokeras_nas.cli import main
-try:
-    main(sys.argv[1:], prog_name="autokeras-nas")
-    code = 0
-except SystemExit as e:
-    code = e.code
-print("PROBE " + json.dumps({"code": code,
-                             "loaded": [m for m in %r if m in sys.modules]}))
-""" % (HEAVY,)
-
+HEAVY = HEAVY_MODULES
 
 def probe(*args: str, cwd: Path) -> tuple[int, list[str], str]:
     """`autokeras-nas ARGS` in a fresh interpreter: (exit code, heavy modules loaded, stderr)."""
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
-                          timeout=120, cwd=cwd)
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("PROBE "))
-    report = json.loads(line[len("PROBE "):])
-    return report["code"], report["loaded"], proc.stderr
-
-
-def one_line_error(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    assert len(lines) == 1, text
-    assert "Traceback" not in text and lines[0].startswith("Error: ")
-    return lines[0]
+    report, _, stderr = probe_cli(*args, cwd=cwd, watch=HEAVY)
+    return report["code"], report["loaded"], stderr
 
 
 # -- --time-budget -------------------------------------------------------------------

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from autokeras_nas.cli import main
+from autokeras_nas.testing.cli import one_line_error, probe_cli
 from autokeras_nas.cli.leaderboard import leaderboard_csv, leaderboard_records
 from autokeras_nas.report import (
     best_so_far,
@@ -76,13 +77,6 @@ def nash_results() -> dict[str, Any]:
 
 def is_png(path: Path) -> bool:
     return path.is_file() and path.read_bytes()[:8] == PNG_MAGIC and path.stat().st_size > 5000
-
-
-def one_line_error(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    assert len(lines) == 1, text
-    assert lines[0].startswith("Error: ") and "Traceback" not in text
-    return lines[0]
 
 
 # -- trajectory ---------------------------------------------------------------------
@@ -398,24 +392,9 @@ def test_trial_ids_also_match_as_numbers(tmp_path: Path) -> None:
 
 
 # -- no TensorFlow ----------------------------------------------------------------------
-PROBE = """
-import json, sys
-from autokeras_nas.cli import main
-try:
-    main(sys.argv[1:], prog_name="autokeras-nas")
-    code = 0
-except SystemExit as e:
-    code = e.code
-print("PROBE " + json.dumps({"code": code, "loaded": [
-    m for m in ("tensorflow", "keras", "keras_tuner") if m in sys.modules]}))
-"""
-
-
 def probe(*args: str) -> tuple[dict, str]:
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
-                          timeout=120)
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("PROBE "))
-    return json.loads(line[len("PROBE "):]), proc.stderr
+    report, _, stderr = probe_cli(*args)
+    return report, stderr
 
 
 def test_report_imports_no_tensorflow(tmp_path: Path) -> None:
