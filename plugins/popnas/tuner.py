@@ -21,8 +21,9 @@ class Popnas(NasTuner):
     search is progressive over cells; with your own `build_model(hp)` it is
     Pareto SMBO over its hyperparameters. After `search`, `pareto.png` in
     the search directory plots the Pareto front: the first two objectives
-    of a multi-objective search, else accuracy against training time; and `predictor_correlations()` reports how well the
-    predictors ranked the trained cells (Spearman).
+    of a multi-objective search, else accuracy against training time; and
+    `predictor_correlations()` reports how well the predictors ranked the
+    trained cells (Spearman).
 
     Args:
         hypermodel: A `CellHyperModel`, a `build_model(hp)` or a HyperModel;
@@ -30,8 +31,8 @@ class Popnas(NasTuner):
         objective, max_trials, seed, hyperparameters, tune_new_entries,
         allow_new_entries, max_retries_per_trial,
         max_consecutive_failed_trials: As for `keras_tuner.RandomSearch`.
-        k, k_initial, n_explore, n_init, n_candidates, kappa,
-        accuracy_predictor, time_predictor: See the strategy.
+        k, k_initial, n_explore, n_init, n_candidates, kappa, floor_quantile,
+        restart_patience, accuracy_predictor, time_predictor: See the strategy.
         input_shape, num_classes, max_blocks: For the default CellHyperModel.
         **kwargs: As for `autokeras_nas.NasTuner`.
     """
@@ -54,7 +55,9 @@ class Popnas(NasTuner):
         n_explore: int = 2,
         n_init: int = 10,
         n_candidates: int = 200,
-        kappa: float = 0.5,
+        kappa: float = 2.0,
+        floor_quantile: float = 0.5,
+        restart_patience: int | None = 20,
         accuracy_predictor: Any = None,
         time_predictor: Any = None,
         input_shape: Any = None,
@@ -69,7 +72,8 @@ class Popnas(NasTuner):
             hypermodel = CellHyperModel(input_shape, num_classes, max_blocks=max_blocks)
         strategy = strategy_module.Popnas(
             mode=self.mode, k=k, k_initial=k_initial, n_explore=n_explore, n_init=n_init,
-            n_candidates=n_candidates, kappa=kappa, accuracy_predictor=accuracy_predictor,
+            n_candidates=n_candidates, kappa=kappa, floor_quantile=floor_quantile,
+            restart_patience=restart_patience, accuracy_predictor=accuracy_predictor,
             time_predictor=time_predictor, seed=seed,
             cells=hypermodel.cells if isinstance(hypermodel, CellHyperModel) else None,
         )

@@ -24,6 +24,13 @@ def test_conformance_on_generic_spaces_with_early_model_use():
     check_strategy(Popnas, make_kwargs=lambda seed: {"seed": seed, "n_init": 5, "n_candidates": 50})
 
 
+def test_conformance_with_restarts_within_the_run():
+    # patience 3, n_init 3: a phase can end after 6 results, so the resume
+    # and determinism checks cross several restarts.
+    check_strategy(Popnas, make_kwargs=lambda seed: {
+        "seed": seed, "n_init": 3, "n_candidates": 30, "restart_patience": 3})
+
+
 def _cell_score(cell) -> dict[str, float]:
     """Convolutions help, more blocks help a little; time grows with convs."""
     convs = sum((b[1] == "conv3x3") + (b[3] == "conv3x3") for b in cell)
@@ -186,9 +193,47 @@ def test_predictor_fit_takes_under_five_seconds_with_500_cells():
     assert time.perf_counter() - start < 5.0
 
 
+def _drive_generic(strategy, values_to_score, n):
+    strategy.setup(nb201_space(), SCORE, n)
+    proposals = []
+    for i in range(n):
+        s = strategy.ask(str(i))
+        proposals.append(s)
+        strategy.tell(Observation(str(i), dict(s.values), TrialStatus.COMPLETED,
+                                  {"score": values_to_score(s.values, i)}))
+    return proposals
+
+
+def test_a_stalled_phase_restarts_with_random_configurations_and_a_fresh_model():
+    # The best result comes first, so the phase stalls: patience 4 and
+    # n_init 3 give a phase of max(2 x 4, 3 + 4) = 8 results, then a new one.
+    _Recording.fitted = []
+    strategy = Popnas(seed=0, n_init=3, restart_patience=4, floor_quantile=0.0,
+                      accuracy_predictor=lambda seed: _Recording())
+    proposals = _drive_generic(strategy, lambda values, i: 1.0 if i == 0 else 0.5 - 0.01 * i, 14)
+    origins = [p.notes["origin"] for p in proposals]
+    assert origins == ["random"] * 3 + ["model"] * 5 + ["restart"] * 3 + ["model"] * 3
+    # The model of the new phase is fitted on that phase's results only.
+    assert [len(y) for y in _Recording.fitted] == [3, 4, 5, 6, 7, 3, 4, 5]
+    assert _Recording.fitted[-1].max() < 1.0
+
+
+def test_an_improving_phase_does_not_restart():
+    strategy = Popnas(seed=0, n_init=3, restart_patience=4, accuracy_predictor=lambda seed: _Recording())
+    proposals = _drive_generic(strategy, lambda values, i: float(i), 20)
+    assert "restart" not in [p.notes["origin"] for p in proposals]
+
+
+def test_restarts_can_be_switched_off():
+    strategy = Popnas(seed=0, n_init=3, restart_patience=None, accuracy_predictor=lambda seed: _Recording())
+    proposals = _drive_generic(strategy, lambda values, i: 1.0 if i == 0 else 0.0, 20)
+    assert "restart" not in [p.notes["origin"] for p in proposals]
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"mode": "fast"}, "mode"), ({"k": 0}, "k must"), ({"kappa": -1}, "kappa"),
     ({"k_initial": 0}, "k_initial"), ({"floor_quantile": 1.0}, "floor_quantile"),
+    ({"restart_patience": 0}, "restart_patience"),
 ])
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -209,3 +254,46 @@ def test_time_predictor_does_not_extrapolate_exponentially() -> None:
     assert np.all(sd >= 0)
     with pytest.raises(ValueError, match="max_ratio"):
         RidgePredictor(max_ratio=0.5)
+
+
+def _one_hot_rows(rng, n, choices=6, options=5):
+    idx = rng.integers(options, size=(n, choices))
+    X = np.zeros((n, choices * options))
+    for c in range(choices):
+        X[np.arange(n), c * options + idx[:, c]] = 1.0
+    return idx, X
+
+
+def test_gaussian_process_ranks_held_out_configurations_and_knows_what_it_has_not_seen():
+    from scipy.stats import spearmanr
+
+    from autokeras_nas_plugins.popnas.predictors import GaussianProcessPredictor
+
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(6, 5))
+    idx, X = _one_hot_rows(rng, 300)
+    y = weights[np.arange(6), idx].sum(axis=1) + 0.1 * rng.normal(size=300)
+    model = GaussianProcessPredictor().fit(X[:150], y[:150])
+    mean, std = model.predict(X[150:])
+    assert spearmanr(mean, y[150:]).correlation > 0.8
+    assert model.theta in model.thetas and model.noise in model.noises
+    # The spread is smallest on a trained row, larger one choice away, and
+    # largest far from every trained row.
+    near = X[:1].copy()
+    block = near[0, :5].copy()
+    near[0, :5] = np.roll(block, 1)
+    far = np.zeros_like(near)
+    _, s_trained = model.predict(X[:1])
+    _, s_near = model.predict(near)
+    _, s_far = model.predict(far)
+    assert s_trained[0] < s_near[0] < s_far[0]
+
+
+def test_gaussian_process_is_the_generic_default_and_the_forest_the_progressive_one():
+    from autokeras_nas_plugins.popnas.predictors import ForestPredictor, GaussianProcessPredictor
+
+    strategy = Popnas(seed=0)
+    assert isinstance(strategy._make_generic(0), GaussianProcessPredictor)
+    assert isinstance(strategy._make_accuracy(0), ForestPredictor)
+    custom = Popnas(seed=0, accuracy_predictor=lambda seed: _Recording())
+    assert isinstance(custom._make_generic(0), _Recording) and isinstance(custom._make_accuracy(0), _Recording)
