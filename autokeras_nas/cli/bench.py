@@ -3,6 +3,7 @@
     autokeras-nas bench nb201 --strategy aging-evolution --peers random,optuna-tpe
     autokeras-nas bench nb201 --objectives val_acc,latency --peers random,optuna-nsga2,optuna-tpe
     autokeras-nas bench overhead --trials 1000,10000
+    autokeras-nas bench predictors --sizes 50,150,500
 
 Strategies run through the numpy core (no TensorFlow); a peer's library is
 imported only when that peer is asked for.
@@ -212,6 +213,59 @@ def nash(dataset: str, budget: str, seed: int, batch_size: int, out: Path | None
                                batch_size=batch_size, progress=_progress(True))
     click.echo(format_nash_vs_start(result))
     _write_json(json_path, {"benchmark": "nash", "seed": seed, **result.to_dict()})
+
+
+@bench.command()
+@click.option("--predictor", "predictor_specs", multiple=True, metavar="LABEL=MODULE:ATTR",
+              help="A predictor factory to compare (repeatable; default: POPNAS's forest "
+                   "and Gaussian process).")
+@click.option("--sizes", default="50,150,500", show_default=True,
+              help="Training cells per fit (comma-separated).")
+@click.option("--repeats", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option("--test-size", default=2000, show_default=True, type=click.IntRange(min=10))
+@click.option("--floor-quantile", default=0.5, show_default=True, type=click.FloatRange(0, 1, max_open=True),
+              help="Floor the training targets at this quantile, as POPNAS does (0: no floor).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option("--dataset", default="cifar10", show_default=True,
+              type=click.Choice(["cifar10", "cifar100", "imagenet"]))
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the results as JSON.")
+@click.option("-v", "--verbose", is_flag=True, help="Report each fit on stderr.")
+def predictors(predictor_specs: tuple[str, ...], sizes: str, repeats: int, test_size: int,
+               floor_quantile: float, seed: int, dataset: str, json_path: Path | None,
+               verbose: bool) -> None:
+    """How well accuracy predictors rank NAS-Bench-201 cells (Spearman, fit time)."""
+    from autokeras_nas.bench import BenchmarkError, NB201Table
+    from autokeras_nas.bench.predictors import (
+        DEFAULT_PREDICTORS,
+        format_ranking,
+        load_predictor,
+        predictor_ranking,
+    )
+
+    n_values = _int_list(sizes, "--sizes")
+    specs = dict(DEFAULT_PREDICTORS)
+    if predictor_specs:
+        specs = {}
+        for item in predictor_specs:
+            label, sep, spec = item.partition("=")
+            if not sep or not label or not spec:
+                fail(f"--predictor takes LABEL=MODULE:ATTR, got {item!r}")
+            specs[label] = spec
+    try:
+        factories = {label: load_predictor(spec) for label, spec in specs.items()}
+        table = NB201Table(dataset)
+        results = predictor_ranking(table, factories, n_values, repeats=repeats, test_size=test_size,
+                                    floor_quantile=floor_quantile, seed=seed,
+                                    progress=_progress(verbose))
+    except BenchmarkError as e:
+        fail(str(e))
+    click.echo(format_ranking(results, table, repeats, floor_quantile))
+    _write_json(json_path, {
+        "benchmark": "predictors", "dataset": dataset, "repeats": repeats, "test_size": test_size,
+        "floor_quantile": floor_quantile, "seed": seed, "predictors": specs,
+        "results": [r.to_dict() for r in results],
+    })
 
 
 @bench.command()

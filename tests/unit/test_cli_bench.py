@@ -156,3 +156,32 @@ def test_bench_nash_bad_input_is_one_line_before_tensorflow(args, message) -> No
     probe, _, stderr = probe_cli("bench", "nash", *args, watch=WATCH)
     assert probe["code"] == 2 and probe["loaded"] == []
     assert message in one_line_error(stderr)
+
+
+
+# -- predictors -------------------------------------------------------------------------
+def test_predictors_prints_a_spearman_table_and_writes_json(tmp_path) -> None:
+    out = tmp_path / "ranking.json"
+    proc = bench("predictors", "--sizes", "30,60", "--repeats", "2", "--test-size", "300",
+                 "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines()[2:6]]
+    assert [(r[0], r[1]) for r in rows] == [("forest", "30"), ("gaussian-process", "30"),
+                                            ("forest", "60"), ("gaussian-process", "60")]
+    payload = json.loads(out.read_text())
+    assert payload["floor_quantile"] == 0.5
+    for r in payload["results"]:
+        assert len(r["spearman"]) == 2 and all(0.2 < rho <= 1 for rho in r["spearman"])
+        assert all(t > 0 for t in r["fit_seconds"])
+
+
+def test_predictors_takes_any_predictor_factory_and_refuses_bad_ones() -> None:
+    ridge = "ridge=autokeras_nas_plugins.popnas.predictors:RidgePredictor"
+    proc = bench("predictors", "--predictor", ridge, "--sizes", "40", "--repeats", "1",
+                 "--test-size", "200", "--floor-quantile", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert "no floor" in proc.stdout and proc.stdout.splitlines()[2].split()[0] == "ridge"
+    for bad, message in (("nolabel", "LABEL=MODULE:ATTR"), ("x=nomodule", "module:attribute"),
+                         ("x=autokeras_nas:NoSuchThing", "cannot load predictor")):
+        proc = bench("predictors", "--predictor", bad)
+        assert proc.returncode != 0 and message in one_line_error(proc.stderr), proc.stderr
