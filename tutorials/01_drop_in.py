@@ -27,7 +27,7 @@
 # | `autokeras_nas.RandomSearch` | random search without repeats (optionally with ASHA early stopping) |
 # | `autokeras_nas.AgingEvolution` | regularized evolution: mutate the winner of a small tournament, retire the oldest |
 # | `autokeras_nas.Nash` | hill climbing: neighbours of the best model, warm-started from its weights |
-# | `autokeras_nas.Popnas` | model-based (SMBO): a random forest predicts which configuration to try next |
+# | `autokeras_nas.Popnas` | model-based (SMBO): a Gaussian process predicts which configuration to try next |
 #
 # This notebook runs all four on the same `build_model(hp)` and the same data
 # (scikit-learn's bundled 8x8 digits) and compares how fast each finds a good model.
@@ -108,7 +108,8 @@ def build_model(hp):
 #   uses the `default` of every hyperparameter (hence `default=1e-3` for the learning
 #   rate above: without it, the default of a `Float` is its minimum).
 # * `Popnas(n_init=I)`: I random trials, then each trial is the configuration with the
-#   best optimistic prediction of a random forest fitted on the results so far.
+#   best optimistic prediction of a Gaussian process fitted on the results so far; when
+#   20 trials in a row bring no new best, it restarts with fresh random trials.
 
 # %%
 import autokeras_nas

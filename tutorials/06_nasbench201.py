@@ -36,7 +36,7 @@ import os
 QUICK = os.environ.get("AUTOKERAS_NAS_TUTORIAL_QUICK") == "1"
 RUNS = 5 if QUICK else 30          # independent runs (seeds) per searcher
 N = 40 if QUICK else 150           # evaluations per run
-SLOW_RUNS = 2 if QUICK else 5      # runs of POPNAS, whose random forests take seconds per run
+SLOW_RUNS = 2 if QUICK else 5      # runs of POPNAS, whose model fits take seconds per run
 MO_RUNS = 3 if QUICK else 20       # runs per searcher in the two-objective comparison
 MO_N = 40 if QUICK else 100
 print(f"quick={QUICK}: {RUNS} runs x {N} evaluations")
@@ -86,7 +86,7 @@ searchers = [
     strategy_searcher("random"),
     strategy_searcher("aging-evolution", {"population_size": 20, "sample_size": 5}),
     strategy_searcher("nash"),
-    # POPNAS fits a random forest at every step: seconds per run, so fewer runs.
+    # POPNAS fits a Gaussian process at every step: seconds per run, so fewer runs.
     dataclasses.replace(strategy_searcher("popnas"), max_runs=SLOW_RUNS),
     peer_searcher("random"),
     peer_searcher("optuna-tpe"),
