@@ -81,9 +81,9 @@ def build_model(hp):
 # ## The search
 #
 # `objective` takes a list. `Popnas` on your own `build_model` is Pareto SMBO: after
-# `n_init` random trials, a Gaussian process per objective predicts every candidate
+# `n_init` random trials, a random forest per objective predicts every candidate
 # configuration, and the next trial is the one whose optimistic prediction (mean +
-# `kappa` x predicted spread) adds the most to the hypervolume of the front found so
+# `kappa` x spread of the trees) adds the most to the hypervolume of the front found so
 # far. `kappa=0` trusts the predictions; larger values explore more.
 
 # %%
@@ -95,7 +95,7 @@ tuner = autokeras_nas.Popnas(
     objective=["val_accuracy", "latency_ms:min"],
     max_trials=MAX_TRIALS,
     n_init=N_INIT,
-    kappa=2.0,
+    kappa=0.5,
     seed=0,
     directory="runs_multi_objective",
     project_name="popnas",

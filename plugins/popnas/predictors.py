@@ -17,19 +17,22 @@ fit time on 2 busy cores):
 The random forest is best or close at every size and fits in well under a
 second at 500 cells; it is the default of the progressive (cell-space)
 search. On generic spaces the search fits its model on values floored at
-their median (see `Popnas`); measured the same way with that floor by
-`autokeras-nas bench predictors` (5 repetitions, 2 busy cores):
+their median (see `Popnas`). `autokeras-nas bench predictors --sizes
+50,150,500` measures the same protocol with that floor (5 repetitions; one
+NAS-Bench-201 benchmark beside it on the 2 cores):
 
     n     random forest (30)   Gaussian process (Hamming kernel)
-    50    0.55  185 ms         0.62    4 ms
-    150   0.72   66 ms         0.79  284 ms
-    500   0.80  108 ms         0.87  1.1 s
+    50    0.53   27 ms         0.67    2 ms
+    150   0.73   30 ms         0.81   13 ms
+    500   0.80   49 ms         0.87  189 ms
 
-(unfloored: 0.51 / 0.69 / 0.82 against 0.53 / 0.69 / 0.76). The Gaussian
-process ranks better, and its spread grows with the distance from every
-trained configuration, where a forest's spread over trees does not; with
-it, mean regret at N = 50 / 150 on NAS-Bench-201 fell from 0.273 / 0.170 to
-0.155 / 0.101 (seeds 100..123, no restarts), so it is the default there.
+(`--floor-quantile 0`: 0.49 / 0.66 / 0.82 against 0.61 / 0.66 / 0.76). The
+Gaussian process ranks better, and its spread grows with the distance from
+every trained configuration, where a forest's spread over trees does not;
+with it, mean regret at N = 50 / 150 on NAS-Bench-201 fell from 0.273 /
+0.170 to 0.155 / 0.101 (seeds 100..123, no restarts), so it is the default
+of single-objective generic searches. With two objectives the forest gave
+the larger hypervolume (see `Popnas`).
 
 POPNASv3 used an ensemble of small LSTM/attention models over the cell's
 tokens; that needs TensorFlow in the strategy (which here
@@ -97,7 +100,8 @@ def _one_blas_thread() -> Any:
 
 class GaussianProcessPredictor:
     """Gaussian-process regression on the encoded rows, the default for
-    generic spaces (NAS-Bench-201's choices, a user's `build_model`).
+    single-objective generic spaces (NAS-Bench-201's choices, a user's
+    `build_model`).
 
     The kernel is exp(-theta * |x - x'|^2 / 2) plus a noise term: on one-hot
     encoded choices |x - x'|^2 / 2 is the number of choices that differ, so

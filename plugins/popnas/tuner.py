@@ -55,7 +55,7 @@ class Popnas(NasTuner):
         n_explore: int = 2,
         n_init: int = 10,
         n_candidates: int = 200,
-        kappa: float = 2.0,
+        kappa: float | None = None,
         floor_quantile: float = 0.5,
         restart_patience: int | None = 20,
         accuracy_predictor: Any = None,

@@ -289,11 +289,16 @@ def test_gaussian_process_ranks_held_out_configurations_and_knows_what_it_has_no
     assert s_trained[0] < s_near[0] < s_far[0]
 
 
-def test_gaussian_process_is_the_generic_default_and_the_forest_the_progressive_one():
+def test_default_models_gaussian_process_for_one_objective_forest_otherwise():
     from autokeras_nas_plugins.popnas.predictors import ForestPredictor, GaussianProcessPredictor
 
     strategy = Popnas(seed=0)
-    assert isinstance(strategy._make_generic(0), GaussianProcessPredictor)
-    assert isinstance(strategy._make_accuracy(0), ForestPredictor)
-    custom = Popnas(seed=0, accuracy_predictor=lambda seed: _Recording())
-    assert isinstance(custom._make_generic(0), _Recording) and isinstance(custom._make_accuracy(0), _Recording)
+    assert isinstance(strategy._generic_predictor(1)(0), GaussianProcessPredictor)
+    assert isinstance(strategy._generic_predictor(2)(0), ForestPredictor)
+    assert isinstance(strategy._make_accuracy(0), ForestPredictor)  # progressive
+    assert (strategy._kappa(1), strategy._kappa(2)) == (2.0, 0.5)
+    custom = Popnas(seed=0, kappa=1.5, accuracy_predictor=lambda seed: _Recording())
+    assert isinstance(custom._generic_predictor(1)(0), _Recording)
+    assert isinstance(custom._make_accuracy(0), _Recording)
+    assert (custom._kappa(1), custom._kappa(2)) == (1.5, 1.5)
+    assert Popnas(seed=0, accuracy_predictor=lambda seed: _Recording())._kappa(1) == 0.5
