@@ -108,8 +108,9 @@ def build_model(hp):
 #   uses the `default` of every hyperparameter (hence `default=1e-3` for the learning
 #   rate above: without it, the default of a `Float` is its minimum).
 # * `Popnas(n_init=I)`: I random trials, then each trial is the configuration with the
-#   best optimistic prediction of a Gaussian process fitted on the results so far; when
-#   20 trials in a row bring no new best, it restarts with fresh random trials.
+#   best optimistic prediction of a Gaussian process fitted on the results so far; once 40
+#   trials have run and 20 in a row brought no new best, it restarts with fresh random
+#   trials and a new model (`restart_patience=20`).
 
 # %%
 import autokeras_nas
