@@ -19,7 +19,9 @@ class Popnas(NasTuner):
 
     With a `CellHyperModel` (or only `input_shape` and `num_classes`) the
     search is progressive over cells; with your own `build_model(hp)` it is
-    Pareto SMBO over its hyperparameters. After `search`, `pareto.png` in
+    Pareto SMBO over its hyperparameters (one objective: a Gaussian process,
+    restarted with fresh random trials when `restart_patience` trials bring
+    no new best). After `search`, `pareto.png` in
     the search directory plots the Pareto front: the first two objectives
     of a multi-objective search, else accuracy against training time; and
     `predictor_correlations()` reports how well the predictors ranked the
