@@ -160,7 +160,7 @@ class GaussianProcessPredictor:
             return self._predict(np.asarray(X, float))
 
     def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        Ks = np.exp(-self.theta * self._half_sq_distances(np.asarray(X, float), self._X))
+        Ks = np.exp(-self.theta * self._half_sq_distances(X, self._X))
         v = Ks @ self._basis
         variance = np.maximum(1.0 - (v * v).sum(axis=1), 1e-12)
         return self._mean + self._scale * (Ks @ self._alpha), self._scale * np.sqrt(variance)

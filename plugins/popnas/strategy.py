@@ -179,7 +179,7 @@ class Popnas(BaseStrategy):
         self._user_predictor = accuracy_predictor
         self._make_accuracy = accuracy_predictor or default_accuracy_predictor
         self._make_time = time_predictor or default_time_predictor
-        self._fit_cache: tuple[tuple[str, int], list[Predictor]] | None = None
+        self._fit_cache: tuple[tuple[str, int], list[Predictor], np.ndarray] | None = None
         self._progressive: Any = None
 
     def use_cells(self, cells: Mapping[str, Any]) -> None:
@@ -234,8 +234,8 @@ class Popnas(BaseStrategy):
         usable = usable[start:]
         if len(usable) < self.n_init:
             return self._random("restart" if start else "random")
-        models = self._fitted(usable, len(objectives))
-        candidates = self._candidates(usable, models)
+        models, trained = self._fitted(usable, len(objectives))
+        candidates = self._candidates(usable, models, trained)
         if not candidates:
             return self._random("random")
         X = np.stack([self.space.encode(c) for c in candidates])
@@ -267,15 +267,15 @@ class Popnas(BaseStrategy):
     def _kappa(self, n_objectives: int) -> float:
         if self.kappa is not None:
             return self.kappa
-        default_gp = self._user_predictor is None and n_objectives == 1
-        return 2.0 if default_gp else 0.5
+        return 2.0 if self._generic_predictor(n_objectives) is default_generic_predictor else 0.5
 
-    def _fitted(self, usable: list[tuple[Observation, tuple[float, ...]]], n_objectives: int) -> list[Predictor]:
+    def _fitted(self, usable: list[tuple[Observation, tuple[float, ...]]],
+                n_objectives: int) -> tuple[list[Predictor], np.ndarray]:
         """One predictor per objective (larger-is-better), refitted when new
-        results arrived."""
+        results arrived, and the encoded rows they were fitted on."""
         key = (usable[0][0].trial_id, len(usable))
         if self._fit_cache is not None and self._fit_cache[0] == key:
-            return self._fit_cache[1]
+            return self._fit_cache[1], self._fit_cache[2]
         X = np.stack([self.space.encode(o.values) for o, _ in usable])
         models = []
         for i in range(n_objectives):
@@ -283,17 +283,17 @@ class Popnas(BaseStrategy):
             if n_objectives == 1 and self.floor_quantile > 0:
                 y = np.maximum(y, np.quantile(y, self.floor_quantile))
             models.append(self._generic_predictor(n_objectives)(self.seed + i).fit(X, y))
-        self._fit_cache = (key, models)
-        return models
+        self._fit_cache = (key, models, X)
+        return models, X
 
     def _candidates(self, usable: list[tuple[Observation, tuple[float, ...]]],
-                    models: list[Predictor]) -> list[dict[str, Scalar]]:
+                    models: list[Predictor], trained: np.ndarray) -> list[dict[str, Scalar]]:
         """New configurations: the new neighbours of the best trained ones
         (best by the model's denoised prediction, so one lucky noisy result
-        does not hold the search), and random ones."""
+        does not hold the search), and random ones. `trained`: the encoded
+        rows of `usable`."""
         out: dict[str, dict[str, Scalar]] = {}
-        X = np.stack([self.space.encode(o.values) for o, _ in usable])
-        predicted = np.stack([m.predict(X)[0] for m in models], axis=1)
+        predicted = np.stack([m.predict(trained)[0] for m in models], axis=1)
         if predicted.shape[1] > 1:
             top = [i for front in non_dominated_sort(predicted) for i in front][:N_TOP]
         else:
