@@ -44,6 +44,33 @@ EPOCHS = "nas/epochs"
 INITIAL_EPOCH = "nas/initial_epoch"
 #: A structured architecture, as a JSON string.
 ARCH = "nas/arch"
+#: What the trial does (a trainer's name); absent means `TASK_TRAIN`.
+TASK = "nas/task"
+#: The task's options, as a JSON object string (e.g. `{"recalibrate": true}`).
+TASK_CONFIG = "nas/task_config"
+
+#: Build the model and fit it: every trial of the first strategies.
+TASK_TRAIN = "train"
+#: Build the model, load the parent's weights, evaluate it (zero epochs).
+TASK_EVALUATE = "evaluate"
+
+
+class SpaceKind(str, enum.Enum):
+    """The kind of search space a strategy searches (`BaseStrategy.space_kinds`).
+
+    * `HYPERPARAMETERS`: any KerasTuner space (`build_model(hp)`), searched
+      through its hyperparameter values.
+    * `NETWORK`: a morphable network (`autokeras_nas.tuner.MorphHyperModel`);
+      the strategy is given the start network (`use_space`).
+    * `CELLS`: a cell space (`autokeras_nas.tuner.CellHyperModel`); the
+      strategy is given the cell space's configuration.
+    * `SUPERNET`: a weight-sharing supernet (one-shot search).
+    """
+
+    HYPERPARAMETERS = "hyperparameters"
+    NETWORK = "network"
+    CELLS = "cells"
+    SUPERNET = "supernet"
 
 
 def is_reserved(name: str) -> bool:
@@ -104,6 +131,8 @@ class Suggestion:
     initial_epoch: int | None = None
     notes: Mapping[str, Any] = field(default_factory=dict)
     arch: str | None = None
+    task: str | None = None
+    task_config: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("run", "wait", "done"):
@@ -135,6 +164,17 @@ class Suggestion:
             raise ValueError(
                 f"initial_epoch ({self.initial_epoch}) must be below epochs ({self.epochs})"
             )
+        if self.task is not None and (self.kind != "run" or not isinstance(self.task, str)
+                                      or not self.task):
+            raise ValueError("task is a trainer's name, and only a 'run' suggestion carries one")
+        if self.task_config is not None:
+            if self.kind != "run" or not isinstance(self.task_config, Mapping):
+                raise ValueError("task_config is a mapping, and only a 'run' suggestion "
+                                 "carries one")
+            try:
+                json.dumps(dict(self.task_config), allow_nan=False)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"task_config must be JSON: {e}") from None
 
     @classmethod
     def run(
@@ -146,10 +186,15 @@ class Suggestion:
         initial_epoch: int | None = None,
         notes: Mapping[str, Any] | None = None,
         arch: str | None = None,
+        task: str | None = None,
+        task_config: Mapping[str, Any] | None = None,
     ) -> "Suggestion":
         """A trial to run with `values` (validated: plain Python scalars) and,
-        for a structured space, the architecture `arch` as a JSON string."""
-        return cls("run", dict(values), parent_id, epochs, initial_epoch, dict(notes or {}), arch)
+        for a structured space, the architecture `arch` as a JSON string.
+        `task` names the trainer that runs the trial (default `TASK_TRAIN`:
+        build and fit), `task_config` its options (JSON)."""
+        return cls("run", dict(values), parent_id, epochs, initial_epoch, dict(notes or {}), arch,
+                   task, None if task_config is None else dict(task_config))
 
     @classmethod
     def wait(cls) -> "Suggestion":
@@ -172,6 +217,10 @@ class Suggestion:
             out[INITIAL_EPOCH] = int(self.initial_epoch)
         if self.arch is not None:
             out[ARCH] = self.arch
+        if self.task is not None:
+            out[TASK] = self.task
+        if self.task_config is not None:
+            out[TASK_CONFIG] = json.dumps(dict(self.task_config), sort_keys=True)
         return out
 
 
@@ -187,6 +236,9 @@ class Observation:
             (`train_time_s`, `params`, `latency_ms`) where measured.
         epochs: Epochs actually trained.
         message: Why a trial failed.
+        outputs: JSON outputs of the trial beside its metrics (a derived
+            architecture, per-edge operation probabilities, ...).
+        arch: The trial's structured architecture (JSON string), if any.
     """
 
     trial_id: str
@@ -195,6 +247,8 @@ class Observation:
     metrics: Mapping[str, float] = field(default_factory=dict)
     epochs: int | None = None
     message: str = ""
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    arch: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -204,6 +258,8 @@ class Observation:
             "metrics": dict(self.metrics),
             "epochs": self.epochs,
             "message": self.message,
+            "outputs": dict(self.outputs),
+            "arch": self.arch,
         }
 
     @classmethod
@@ -215,6 +271,8 @@ class Observation:
             metrics=dict(d.get("metrics", {})),
             epochs=d.get("epochs"),
             message=d.get("message", ""),
+            outputs=dict(d.get("outputs") or {}),
+            arch=d.get("arch"),
         )
 
     def objective_vector(self, objectives: Sequence[Objective]) -> tuple[float, ...] | None:
@@ -254,6 +312,10 @@ class Strategy(Protocol):
 class BaseStrategy(abc.ABC):
     """Bookkeeping shared by strategies: seed, RNG, history, de-duplication.
 
+    `asked` maps each trial id to its values, with the architecture under
+    `ARCH` when the suggestion carried one; de-duplication (`is_new`,
+    `sample_new`) compares values and architecture.
+
     Subclasses implement `propose(trial_id)` and, when they keep state of
     their own, `extra_state()` / `load_extra_state()`. They may override
     `observe(observation)` to learn from results.
@@ -265,8 +327,10 @@ class BaseStrategy(abc.ABC):
 
     #: Plugin name (the entry-point name).
     name: ClassVar[str] = ""
-    #: "module:Class" of the KerasTuner-style convenience tuner, if any.
-    tuner: ClassVar[str | None] = None
+    #: The kinds of space the strategy searches, the one it prefers first:
+    #: the command line and the tuners pick the default space, and refuse a
+    #: user's space, by this declaration (see `use_space`).
+    space_kinds: ClassVar[tuple[SpaceKind, ...]] = (SpaceKind.HYPERPARAMETERS,)
     #: Whether `propose` may suggest values already tried (rarely wanted).
     allow_repeats: ClassVar[bool] = False
 
@@ -281,7 +345,7 @@ class BaseStrategy(abc.ABC):
         #: Observations in the order told.
         self.history: list[Observation] = []
         self._told: set[str] = set()
-        self._seen: set[str] = set()
+        self._seen: set[tuple[str, str | None]] = set()
 
     # -- protocol -----------------------------------------------------------
     def setup(
@@ -292,7 +356,29 @@ class BaseStrategy(abc.ABC):
         self.space = space
         self.objectives = tuple(objectives)
         self.max_trials = max_trials
-        self._seen = {space.key(v) for v in self.asked.values()}
+        self._seen = {self._identity(v) for v in self.asked.values()}
+
+    def use_space(self, kind: SpaceKind | str, structure: Any = None) -> None:
+        """Binds the strategy to a structured space of a kind it declares in
+        `space_kinds`, before the search starts: `structure` is the start
+        network (`NETWORK`), the cell space's configuration (`CELLS`), ...
+        A hyperparameter space needs nothing (its values come in `setup`).
+
+        Raises:
+            ValueError: the strategy does not search spaces of this kind.
+        """
+        kind = SpaceKind(kind)
+        if kind not in self.space_kinds:
+            kinds = ", ".join(k.value for k in self.space_kinds)
+            raise ValueError(f"strategy {self.name!r} cannot search a {kind.value} space; "
+                             f"it searches: {kinds}")
+        if kind is not SpaceKind.HYPERPARAMETERS:
+            self.bind_structure(kind, structure)
+
+    def bind_structure(self, kind: SpaceKind, structure: Any) -> None:
+        """Hook of `use_space` for a structured kind the strategy declares."""
+        raise NotImplementedError(f"{type(self).__name__} declares {kind.value} spaces "
+                                  "but does not implement bind_structure()")
 
     def ask(self, trial_id: str) -> Suggestion:
         """The suggestion for `trial_id`. After "wait" or "done" the same id
@@ -305,8 +391,11 @@ class BaseStrategy(abc.ABC):
             return Suggestion.done("max_trials reached")
         suggestion = self.propose(trial_id)
         if suggestion.kind == "run":
-            self.asked[trial_id] = dict(suggestion.values)
-            self._seen.add(self.space.key(suggestion.values))
+            asked = dict(suggestion.values)
+            if suggestion.arch is not None:
+                asked[ARCH] = suggestion.arch
+            self.asked[trial_id] = asked
+            self._seen.add(self._identity(asked))
         return suggestion
 
     def tell(self, observation: Observation) -> None:
@@ -339,7 +428,7 @@ class BaseStrategy(abc.ABC):
         self.history = [Observation.from_dict(o) for o in state["history"]]
         self._told = {o.trial_id for o in self.history}
         if self.space is not None:
-            self._seen = {self.space.key(v) for v in self.asked.values()}
+            self._seen = {self._identity(v) for v in self.asked.values()}
         self.load_extra_state(state.get("extra") or {})
 
     # -- for subclasses -----------------------------------------------------
@@ -357,9 +446,23 @@ class BaseStrategy(abc.ABC):
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         """Restores what `extra_state` returned."""
 
-    def is_new(self, values: Mapping[str, Scalar]) -> bool:
-        """Whether `values` (active part) has not been proposed yet."""
-        return self.space.key(values) not in self._seen
+    def is_new(self, values: Mapping[str, Scalar], arch: str | None = None) -> bool:
+        """Whether `values` (active part) with the architecture `arch` (a
+        JSON string, compared by content) has not been proposed yet."""
+        if arch is not None:
+            values = {**values, ARCH: arch}
+        return self._identity(values) not in self._seen
+
+    def _identity(self, asked: Mapping[str, Any]) -> tuple[str, str | None]:
+        """What de-duplication compares: the active values and, for a
+        structured space, the architecture (canonical JSON)."""
+        arch = asked.get(ARCH)
+        if arch is not None:
+            try:
+                arch = json.dumps(json.loads(arch), sort_keys=True, separators=(",", ":"))
+            except (TypeError, ValueError):
+                pass
+        return self.space.key(asked), arch
 
     def sample_new(self, max_tries: int = 100) -> dict[str, Scalar] | None:
         """Samples values not proposed before, or None when there are none.
@@ -370,7 +473,7 @@ class BaseStrategy(abc.ABC):
         infinite one `max_tries` draws are made.
         """
         size = self.space.size()
-        unseen = size - len(self._seen)
+        unseen = size - sum(1 for _, arch in self._seen if arch is None)
         if unseen <= 0:
             return None
         if not math.isinf(size):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
-from autokeras_nas.core import BaseStrategy, Observation, Scalar, Suggestion
+from autokeras_nas.core import BaseStrategy, Observation, Scalar, SpaceKind, Suggestion
 
 #: The paper's settings (CIFAR-10 on a GPU) and the CPU-scaled defaults.
 PAPER = {"n_steps": 8, "n_neigh": 8, "n_nm": 5, "epochs_start": 20, "epochs_neigh": 17,
@@ -78,6 +78,7 @@ class Nash(BaseStrategy):
     """
 
     name = "nash"
+    space_kinds = (SpaceKind.NETWORK, SpaceKind.HYPERPARAMETERS)
     tuner = "autokeras_nas_plugins.nash.tuner:Nash"
 
     def __init__(
@@ -119,6 +120,10 @@ class Nash(BaseStrategy):
         self._nets: dict[str, Any] = {}
         #: trial id -> observation.
         self._told_by_id: dict[str, Observation] = {}
+
+    def bind_structure(self, kind: SpaceKind, structure: Any) -> None:
+        """`use_space(SpaceKind.NETWORK, start_network)`: see `use_network`."""
+        self.use_network(structure)
 
     def use_network(self, network: Mapping[str, Any] | str) -> None:
         """Searches a morphable network from this start network (a spec of

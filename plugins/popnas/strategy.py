@@ -12,6 +12,7 @@ from autokeras_nas.core import (
     Objective,
     Observation,
     Scalar,
+    SpaceKind,
     Suggestion,
     hypervolume,
     non_dominated_sort,
@@ -135,6 +136,7 @@ class Popnas(BaseStrategy):
     """
 
     name = "popnas"
+    space_kinds = (SpaceKind.CELLS, SpaceKind.HYPERPARAMETERS)
     tuner = "autokeras_nas_plugins.popnas.tuner:Popnas"
 
     def __init__(
@@ -181,6 +183,10 @@ class Popnas(BaseStrategy):
         self._make_time = time_predictor or default_time_predictor
         self._fit_cache: tuple[tuple[str, int], list[Predictor], np.ndarray] | None = None
         self._progressive: Any = None
+
+    def bind_structure(self, kind: SpaceKind, structure: Any) -> None:
+        """`use_space(SpaceKind.CELLS, cells)`: see `use_cells`."""
+        self.use_cells(structure)
 
     def use_cells(self, cells: Mapping[str, Any]) -> None:
         """Searches a cell space progressively (before the search starts)."""
