@@ -126,7 +126,7 @@ def lineage_plot(results: Mapping[str, Any], path: str | Path, *,
     """
     from matplotlib.ticker import MaxNLocator
 
-    from autokeras_nas.report.plots import subplots
+    from autokeras_nas.report.figures import subplots
 
     trials = {str(t["trial_id"]): t for t in results.get("trials", [])}
     objective = results["objectives"][0]

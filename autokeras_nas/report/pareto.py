@@ -60,7 +60,7 @@ def pareto_plot(results: Mapping[str, Any], path: str | Path, *, x: str = "train
     """Writes a PNG of every completed trial's (x, y) with the Pareto front
     highlighted (by default x minimised, y maximised); returns the number of
     trials on the front."""
-    from autokeras_nas.report.plots import subplots
+    from autokeras_nas.report.figures import subplots
 
     y = y or results["objectives"][0]["name"]
     for direction in (x_direction, y_direction):

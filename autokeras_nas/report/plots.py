@@ -22,6 +22,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from autokeras_nas.report.figures import subplots
 from autokeras_nas.report.lineage import has_lineage, lineage_plot
 from autokeras_nas.report.pareto import PREDICTIONS, pareto_plot, predictor_correlations
 
@@ -32,20 +33,6 @@ PROGRESS_PNG = "progress.png"
 PARETO_PNG = "pareto.png"
 LINEAGE_PNG = "lineage.png"
 PREDICTIONS_PNG = "predictions.png"
-
-
-def subplots(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Any, Any]:
-    """A matplotlib `Figure` and its axes, made without pyplot: nothing is
-    registered with pyplot or a GUI backend, so callers just `savefig` and
-    drop the figure (and a notebook's `%matplotlib` backend is untouched).
-
-    `figsize`, `dpi` go to the Figure; the rest (`squeeze`, `gridspec_kw`, ...)
-    to `Figure.subplots`.
-    """
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=kwargs.pop("figsize", None), dpi=kwargs.pop("dpi", None))
-    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def finite(value: Any) -> bool:
