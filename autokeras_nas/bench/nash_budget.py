@@ -82,9 +82,9 @@ def nash_vs_start(
     """Runs the comparison; the search directory is `out_dir/nash`."""
     import keras
 
+    from autokeras_nas import plugins
     from autokeras_nas.data import load_dataset
-    from autokeras_nas.tuner import MorphHyperModel
-    from autokeras_nas_plugins.nash.tuner import Nash
+    from autokeras_nas.tuner import MorphHyperModel, NasTuner
 
     say = progress or (lambda message: None)
     ds = load_dataset(dataset, seed=seed, validation_split=0.2)
@@ -92,12 +92,13 @@ def nash_vs_start(
     keras.utils.set_random_seed(seed)
     hypermodel = MorphHyperModel(ds.input_shape, ds.num_classes)
     started = time.perf_counter()
-    tuner = Nash(hypermodel, objective="val_accuracy", max_trials=10_000, seed=seed,
-                 time_budget_s=budget_s * TRAIN_SHARE, directory=str(out_dir), project_name="nash",
-                 overwrite=True,
-                 progress=lambda e: e["event"] == "trial_end" and say(
-                     f"nash trial {e['trial_id']}: {e['status']} "
-                     f"val_accuracy {e['metrics'].get('val_accuracy', float('nan')):.4f}"))
+    strategy = plugins.load("nash")(network=hypermodel.start, seed=seed,
+                                    time_budget_s=budget_s * TRAIN_SHARE)
+    tuner = NasTuner(hypermodel, strategy=strategy, objective="val_accuracy", max_trials=10_000,
+                     directory=str(out_dir), project_name="nash", overwrite=True,
+                     progress=lambda e: e["event"] == "trial_end" and say(
+                         f"nash trial {e['trial_id']}: {e['status']} "
+                         f"val_accuracy {e['metrics'].get('val_accuracy', float('nan')):.4f}"))
     tuner.search(ds.x_train, ds.y_train, validation_data=(ds.x_val, ds.y_val),
                  batch_size=batch_size, verbose=0)
     wall = time.perf_counter() - started
