@@ -1,9 +1,12 @@
-"""Discovering and loading strategy plugins.
+"""Discovering and loading plugins: strategies and trainers.
 
 Strategies register under the entry-point group `autokeras_nas.strategies`
-(name -> a class implementing `autokeras_nas.core.Strategy`). First-party
-strategies register the same way as third-party ones. Listing reads only the
-installed metadata; loading a plugin imports that plugin alone.
+(name -> a class implementing `autokeras_nas.core.Strategy`); trainers, which
+run one kind of trial task (`nas/task`: "train", "evaluate", ...), under
+`autokeras_nas.trainers` (name -> a subclass of
+`autokeras_nas.tuner.Trainer`). First-party plugins register the same way as
+third-party ones. Listing reads only the installed metadata; loading a plugin
+imports that plugin alone.
 """
 
 from __future__ import annotations
@@ -12,14 +15,19 @@ from importlib import metadata
 from typing import Any
 
 GROUP = "autokeras_nas.strategies"
+TRAINER_GROUP = "autokeras_nas.trainers"
 
 
 class UnknownStrategyError(ValueError):
     """Raised for a strategy name no installed plugin provides."""
 
 
-def _entry_points() -> dict[str, metadata.EntryPoint]:
-    eps = metadata.entry_points(group=GROUP)
+class UnknownTrainerError(ValueError):
+    """Raised for a trial task no installed trainer runs."""
+
+
+def _entry_points(group: str = GROUP) -> dict[str, metadata.EntryPoint]:
+    eps = metadata.entry_points(group=group)
     return {ep.name: ep for ep in sorted(eps, key=lambda e: e.name)}
 
 
@@ -39,5 +47,25 @@ def load(name: str) -> Any:
         installed = ", ".join(eps) or "none"
         raise UnknownStrategyError(
             f"unknown strategy {name!r}; installed strategies: {installed}"
+        )
+    return eps[name].load()
+
+
+def available_trainers() -> dict[str, str]:
+    """Installed trainers: task name -> "module:attribute", without importing them."""
+    return {name: ep.value for name, ep in _entry_points(TRAINER_GROUP).items()}
+
+
+def load_trainer(name: str) -> Any:
+    """Imports and returns the trainer class registered for the task `name`.
+
+    Raises:
+        UnknownTrainerError: no installed trainer runs that task.
+    """
+    eps = _entry_points(TRAINER_GROUP)
+    if name not in eps:
+        installed = ", ".join(eps) or "none"
+        raise UnknownTrainerError(
+            f"unknown trainer {name!r} (nas/task); installed trainers: {installed}"
         )
     return eps[name].load()
