@@ -365,15 +365,24 @@ class BaseStrategy(abc.ABC):
         A hyperparameter space needs nothing (its values come in `setup`).
 
         Raises:
-            ValueError: the strategy does not search spaces of this kind.
+            ValueError: an unknown kind, a kind the strategy does not search,
+                or a structured kind without its structure.
         """
-        kind = SpaceKind(kind)
+        try:
+            kind = SpaceKind(kind)
+        except ValueError:
+            known = ", ".join(k.value for k in SpaceKind)
+            raise ValueError(f"unknown kind of space {kind!r}; one of: {known}") from None
         if kind not in self.space_kinds:
-            kinds = ", ".join(k.value for k in self.space_kinds)
+            kinds = ", ".join(SpaceKind(k).value for k in self.space_kinds)
             raise ValueError(f"strategy {self.name!r} cannot search a {kind.value} space; "
                              f"it searches: {kinds}")
-        if kind is not SpaceKind.HYPERPARAMETERS:
-            self.bind_structure(kind, structure)
+        if kind is SpaceKind.HYPERPARAMETERS:
+            return
+        if structure is None:
+            raise ValueError(f"a {kind.value} space needs its structure: "
+                             f"use_space({kind.value!r}, structure)")
+        self.bind_structure(kind, structure)
 
     def bind_structure(self, kind: SpaceKind, structure: Any) -> None:
         """Hook of `use_space` for a structured kind the strategy declares."""
@@ -458,11 +467,13 @@ class BaseStrategy(abc.ABC):
         structured space, the architecture (canonical JSON)."""
         arch = asked.get(ARCH)
         if arch is not None:
+            if not isinstance(arch, str):
+                raise TypeError(f"an architecture is a JSON string, got {type(arch).__name__}")
             try:
                 arch = json.dumps(json.loads(arch), sort_keys=True, separators=(",", ":"))
-            except (TypeError, ValueError):
-                pass
-        return self.space.key(asked), arch
+            except ValueError:
+                pass  # not JSON (a hand-edited state): compared as written
+        return self.space.key({k: v for k, v in asked.items() if k != ARCH}), arch
 
     def sample_new(self, max_tries: int = 100) -> dict[str, Scalar] | None:
         """Samples values not proposed before, or None when there are none.

@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from autokeras_nas.core import (
+    ARCH,
+    BaseStrategy,
+    Choice,
+    HyperSpace,
     Objective,
     Observation,
+    SpaceKind,
     Suggestion,
     TrialStatus,
     make_rng,
@@ -112,3 +117,108 @@ def test_a_trial_is_told_once():
     strategy.tell(obs)
     with pytest.raises(ValueError, match="already told"):
         strategy.tell(obs)
+
+
+# ---------------------------------------------------------------------------
+# architectures in asked, de-duplication and state; kinds of space
+# ---------------------------------------------------------------------------
+class _Scripted(BaseStrategy):
+    """Proposes the (values, arch) pairs it is given, in order."""
+
+    name = "test-scripted"
+    space_kinds = (SpaceKind.NETWORK, SpaceKind.HYPERPARAMETERS)
+
+    def __init__(self, *, seed=0, script=()):
+        super().__init__(seed=seed)
+        self.script = list(script)
+        self.bound = []
+
+    def propose(self, trial_id):
+        values, arch = self.script[len(self.asked)]
+        return Suggestion.run(values, arch=arch)
+
+    def bind_structure(self, kind, structure):
+        self.bound.append((kind, structure))
+
+
+def _scripted(script, space=None):
+    strategy = _Scripted(script=script)
+    strategy.setup(space or HyperSpace([Choice("a", [1, 2])]), [Objective("score", "max")], None)
+    return strategy
+
+
+NET_A = '{"net": {"nodes": 3, "kind": "2d"}, "morphisms": []}'
+NET_A_REORDERED = '{"morphisms":[],"net":{"kind":"2d","nodes":3}}'
+NET_B = '{"net": {"nodes": 4, "kind": "2d"}, "morphisms": []}'
+
+
+def test_asked_holds_the_architecture_and_survives_the_state_round_trip():
+    strategy = _scripted([({"a": 1}, NET_A), ({"a": 1}, None)])
+    strategy.ask("0")
+    strategy.ask("1")
+    assert strategy.asked == {"0": {"a": 1, ARCH: NET_A}, "1": {"a": 1}}
+    state = json.loads(json.dumps(strategy.state_dict(), allow_nan=False))
+    fresh = _scripted([])
+    fresh.load_state_dict(state)
+    assert fresh.asked == strategy.asked
+    assert not fresh.is_new({"a": 1}, NET_A)  # de-duplication restored with the state
+    assert not fresh.is_new({"a": 1})
+    assert fresh.is_new({"a": 1}, NET_B) and fresh.is_new({"a": 2})
+
+
+def test_same_values_with_different_architectures_are_both_new():
+    strategy = _scripted([({"a": 1}, NET_A)])
+    assert strategy.is_new({"a": 1}, NET_A) and strategy.is_new({"a": 1}, NET_B)
+    strategy.ask("0")
+    assert not strategy.is_new({"a": 1}, NET_A)
+    assert strategy.is_new({"a": 1}, NET_B)
+    assert strategy.is_new({"a": 1})  # the values alone, without architecture, are not seen
+
+
+def test_the_same_architecture_written_in_another_key_order_is_not_new():
+    strategy = _scripted([({"a": 1}, NET_A)])
+    strategy.ask("0")
+    assert json.loads(NET_A) == json.loads(NET_A_REORDERED) and NET_A != NET_A_REORDERED
+    assert not strategy.is_new({"a": 1}, NET_A_REORDERED)
+    assert not strategy.is_new({"a": 1, ARCH: NET_A_REORDERED})  # as asked stores it
+
+
+def test_architecture_trials_do_not_use_up_the_values_sample_new_draws_from():
+    strategy = _scripted([({"a": 1}, NET_A), ({"a": 2}, NET_A)])
+    strategy.ask("0")
+    strategy.ask("1")
+    drawn = {strategy.sample_new()["a"] for _ in range(20)}
+    assert drawn == {1, 2}
+
+
+def test_an_architecture_must_be_a_json_string_for_is_new():
+    strategy = _scripted([])
+    with pytest.raises(TypeError, match="JSON string"):
+        strategy.is_new({"a": 1}, {"net": {}})
+
+
+def test_use_space_binds_declared_structured_kinds_only():
+    strategy = _Scripted()
+    strategy.use_space("network", {"nodes": []})
+    strategy.use_space(SpaceKind.HYPERPARAMETERS)  # nothing to bind
+    assert strategy.bound == [(SpaceKind.NETWORK, {"nodes": []})]
+    with pytest.raises(ValueError) as info:
+        strategy.use_space(SpaceKind.CELLS, {"ops": []})
+    message = str(info.value)
+    assert "'test-scripted' cannot search a cells space" in message
+    assert "it searches: network, hyperparameters" in message and "\n" not in message
+    with pytest.raises(ValueError, match="unknown kind of space 'graph'; one of: hyperparameters"):
+        strategy.use_space("graph", {})
+    with pytest.raises(ValueError, match="needs its structure"):
+        strategy.use_space(SpaceKind.NETWORK)
+    assert strategy.bound == [(SpaceKind.NETWORK, {"nodes": []})]
+
+
+def test_a_declared_kind_without_bind_structure_says_so():
+    class Undeclared(_Scripted):
+        name = "test-undeclared"
+        space_kinds = (SpaceKind.CELLS,)
+        bind_structure = BaseStrategy.bind_structure
+
+    with pytest.raises(NotImplementedError, match="declares cells spaces but does not implement"):
+        Undeclared().use_space(SpaceKind.CELLS, {"ops": ["identity"]})
