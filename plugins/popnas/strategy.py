@@ -189,17 +189,24 @@ class Popnas(BaseStrategy):
         self.use_cells(structure)
 
     def use_cells(self, cells: Mapping[str, Any]) -> None:
-        """Searches a cell space progressively (before the search starts)."""
+        """Searches a cell space progressively (before the first trial,
+        before or after `setup`)."""
         if self.asked:
             raise RuntimeError("use_cells() must be called before the first trial")
         self.cells = dict(cells)
+        self._progressive = None
+        if self.space is not None:
+            self._start_progressive()
 
     def setup(self, space: Any, objectives: Sequence[Objective], max_trials: int | None = None) -> None:
         super().setup(space, objectives, max_trials)
         if self.cells is not None and self._progressive is None:
-            from autokeras_nas_plugins.popnas.progressive import Progressive
+            self._start_progressive()
 
-            self._progressive = Progressive(self)
+    def _start_progressive(self) -> None:
+        from autokeras_nas_plugins.popnas.progressive import Progressive
+
+        self._progressive = Progressive(self)
 
     # -- proposals ---------------------------------------------------------------
     def propose(self, trial_id: str) -> Suggestion:
@@ -322,9 +329,7 @@ class Popnas(BaseStrategy):
         self._fit_cache = None
         if state.get("progressive") is not None:
             if self._progressive is None:
-                from autokeras_nas_plugins.popnas.progressive import Progressive
-
-                self._progressive = Progressive(self)
+                self._start_progressive()
             self._progressive.load(json.loads(json.dumps(state["progressive"])))
 
 
