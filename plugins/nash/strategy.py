@@ -11,7 +11,7 @@ from autokeras_nas.core import BaseStrategy, Observation, Scalar, SpaceKind, Sug
 PAPER = {"n_steps": 8, "n_neigh": 8, "n_nm": 5, "epochs_start": 20, "epochs_neigh": 17,
          "epochs_final": 20}
 MORPHISM_KINDS = ("deeper", "wider", "skip_add", "skip_concat")
-#: Tries to find a child not proposed before (generic spaces).
+#: Tries to find a child not proposed before.
 _CHILD_TRIES = 20
 
 
@@ -190,7 +190,7 @@ class Nash(BaseStrategy):
                 notes["morphisms"] = []  # the parent, trained further
                 net, morphisms = best["net"], []
             else:
-                net, morphisms = self._morph_child(best["net"])
+                net, morphisms = self._new_morph_child(best["net"])
                 notes["morphisms"] = [_describe(m) for m in morphisms]
             return Suggestion.run(self.space.complete({}), parent_id=best["trial_id"],
                                   epochs=self.epochs_neigh, notes=notes,
@@ -199,6 +199,16 @@ class Nash(BaseStrategy):
         if values is None:
             return Suggestion.done("search space exhausted")
         return Suggestion.run(values, parent_id=best["trial_id"], epochs=self.epochs_neigh, notes=notes)
+
+    def _new_morph_child(self, net: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """A child of `net` whose architecture was not proposed before (a
+        sibling drawn alike would train the same network from the same
+        weights); after `_CHILD_TRIES` draws, the last one."""
+        for _ in range(_CHILD_TRIES):
+            child, morphisms = self._morph_child(net)
+            if self.is_new(self.space.complete({}), _arch(child, morphisms)):
+                break
+        return child, morphisms
 
     def _morph_child(self, net: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         from autokeras_nas.spaces import apply_morphism, random_morphism
