@@ -246,13 +246,15 @@ def _document(cls: type, strategy_args: Mapping[str, inspect.Parameter],
     entries = dict(_COMMON_DOC)
     summary = inspect.getdoc(cls.default_hypermodel) or ""
     if extra_args:
-        entries["hypermodel"] = (entries["hypermodel"][:-1] + "; `None`: "
-                                 + summary.split("\n\n")[0].replace("\n", " "))
+        first = summary.split("\n\n")[0].replace("\n", " ")
+        entries["hypermodel"] = f"{entries['hypermodel'][:-1]}; `None`: {first[:1].lower()}{first[1:]}"
     entries.update(_grouped(strategy_args, strategy_docs, f"See {where}."))
     entries.update(_grouped(extra_args, extra_docs, ""))
     entries["**kwargs"] = _KWARGS_DOC
-    lines = [inspect.cleandoc(cls.__doc__ or cls.__name__), "",
-             f"Its strategy is {where}; the strategy's arguments are keyword-only.", "", "Args:"]
+    about = f"Its strategy is {where}" + ("; the strategy's arguments are keyword-only."
+                                          if strategy_args else ".")
+    lines = [inspect.cleandoc(cls.__doc__ or cls.__name__), "", *textwrap.wrap(about, _WIDTH), "",
+             "Args:"]
     for name, text in entries.items():
         lines += textwrap.wrap(f"{name}: {text}", _WIDTH, initial_indent="    ",
                                subsequent_indent="        ", break_on_hyphens=False)
@@ -301,15 +303,14 @@ def arg_docs(obj: Any) -> dict[str, str]:
             entries[-1].append(line.strip())
     out: dict[str, str] = {}
     pending = ""
-    for head, *more in entries:
-        head = pending + head
-        names, sep, text = head.partition(": ")
-        if not sep and head.endswith(":"):
-            names, sep, text = head[:-1], ":", ""
-        if not sep:  # the names go on to the next line
-            pending = head + " "
+    for entry in entries:
+        line = pending + " ".join(entry)
+        names, sep, text = line.partition(": ")
+        if not sep and line.endswith(":"):
+            names, sep, text = line[:-1], ":", ""
+        if not sep:  # the names go on to the next entry's line
+            pending = line + " "
             continue
         pending = ""
-        out.update(dict.fromkeys((n.strip() for n in names.split(",") if n.strip()),
-                                 " ".join([text, *more]).strip()))
+        out.update(dict.fromkeys((n.strip() for n in names.split(",") if n.strip()), text.strip()))
     return out

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Sequence
 
 from autokeras_nas_plugins.popnas import strategy as strategy_module
 
 from autokeras_nas import results as results_module
 from autokeras_nas.report import pareto_axes, pareto_plot, predictor_correlations
-from autokeras_nas.tuner import CellHyperModel, NasTuner
+from autokeras_nas.tuner import CellHyperModel, StrategyTuner
 
 PLOT_FILENAME = "pareto.png"
 
 
-class Popnas(NasTuner):
+class Popnas(StrategyTuner):
     """POPNAS as a drop-in for `keras_tuner.RandomSearch`.
 
     With a `CellHyperModel` (or only `input_shape` and `num_classes`) the
@@ -26,66 +26,29 @@ class Popnas(NasTuner):
     of a multi-objective search, else accuracy against training time; and
     `predictor_correlations()` reports how well the predictors ranked the
     trained cells (Spearman).
-
-    Args:
-        hypermodel: A `CellHyperModel`, a `build_model(hp)` or a HyperModel;
-            `None` with `input_shape` and `num_classes` builds a CellHyperModel.
-        objective, max_trials, seed, hyperparameters, tune_new_entries,
-        allow_new_entries, max_retries_per_trial,
-        max_consecutive_failed_trials: As for `keras_tuner.RandomSearch`.
-        k, k_initial, n_explore, n_init, n_candidates, kappa, floor_quantile,
-        restart_patience, accuracy_predictor, time_predictor: See the strategy.
-        input_shape, num_classes, max_blocks: For the default CellHyperModel.
-        **kwargs: As for `autokeras_nas.NasTuner`.
     """
 
-    mode = "popnas"
+    strategy_class = strategy_module.Popnas
+    #: The cells come from the `CellHyperModel` (`use_space`); the class fixes the mode.
+    hidden_arguments = ("mode", "cells")
 
-    def __init__(
-        self,
-        hypermodel: Any = None,
-        objective: Any = "val_accuracy",
-        max_trials: int = 100,
-        seed: int | None = None,
-        hyperparameters: Any = None,
-        tune_new_entries: bool = True,
-        allow_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
-        k: int = 8,
-        k_initial: int | None = None,
-        n_explore: int = 2,
-        n_init: int = 10,
-        n_candidates: int = 200,
-        kappa: float | None = None,
-        floor_quantile: float = 0.5,
-        restart_patience: int | None = 20,
-        accuracy_predictor: Any = None,
-        time_predictor: Any = None,
-        input_shape: Any = None,
-        num_classes: int | None = None,
-        max_blocks: int = 3,
-        early_stopping: Any = None,
-        **kwargs: Any,
-    ) -> None:
-        if hypermodel is None:
-            if input_shape is None or num_classes is None:
-                raise ValueError(f"{type(self).__name__} needs a hypermodel, or input_shape and num_classes")
-            hypermodel = CellHyperModel(input_shape, num_classes, max_blocks=max_blocks)
-        strategy = strategy_module.Popnas(
-            mode=self.mode, k=k, k_initial=k_initial, n_explore=n_explore, n_init=n_init,
-            n_candidates=n_candidates, kappa=kappa, floor_quantile=floor_quantile,
-            restart_patience=restart_patience, accuracy_predictor=accuracy_predictor,
-            time_predictor=time_predictor, seed=seed,
-            cells=hypermodel.cells if isinstance(hypermodel, CellHyperModel) else None,
-        )
-        super().__init__(
-            hypermodel, strategy=strategy, objective=objective, max_trials=max_trials,
-            early_stopping=early_stopping, hyperparameters=hyperparameters,
-            tune_new_entries=tune_new_entries, allow_new_entries=allow_new_entries,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials, **kwargs,
-        )
+    @classmethod
+    def default_hypermodel(cls, *, input_shape: Sequence[int] | None = None,
+                           num_classes: int | None = None,
+                           max_blocks: int | None = None) -> CellHyperModel | None:
+        """A `CellHyperModel` for `input_shape` and `num_classes`.
+
+        Args:
+            input_shape: `(height, width, channels)` or `(steps, channels)`,
+                for the default `CellHyperModel`.
+            num_classes: Number of classes, for the default `CellHyperModel`.
+            max_blocks: B, the most blocks of a cell of the default
+                `CellHyperModel`; `None`: its default.
+        """
+        if input_shape is None or num_classes is None:
+            return None
+        options = {} if max_blocks is None else {"max_blocks": max_blocks}
+        return CellHyperModel(input_shape, num_classes, **options)
 
     def search(self, *args: Any, **kwargs: Any) -> None:
         super().search(*args, **kwargs)
@@ -101,6 +64,6 @@ class Popnas(NasTuner):
 
 class Pnas(Popnas):
     """POPNAS in PNAS mode: the top `k` cells by predicted accuracy, no
-    time objective. Same arguments as `Popnas`."""
+    time objective."""
 
-    mode = "pnas"
+    strategy_class = strategy_module.Pnas
