@@ -40,25 +40,11 @@ class AgingEvolution(BaseStrategy):
     the metrics they reached. With several objectives the tournament winner
     is the first of the sample by Pareto rank, then crowding distance.
 
-    Defaults, measured on NAS-Bench-201 CIFAR-10 (`autokeras-nas bench nb201
-    --strategy aging-evolution --param population_size=P --param
-    sample_size=S --runs 400 --seed 2000`; seeds kept apart from the 0..99 of the published figures).
-    Mean regret at 50 / 150 evaluations, standard errors about 0.017 / 0.007:
-
-        P=8,  S=5:  0.37 / 0.12     P=8,  S=8:  0.31 / 0.10
-        P=12, S=7:  0.37 / 0.11     P=12, S=10: 0.33 / 0.11
-        P=12, S=12: 0.31 / 0.11     P=16, S=10: 0.33 / 0.11
-        P=20, S=12: 0.35 / 0.14     P=20, S=20: 0.30 / 0.14
-
-    The paper's sizes (P=100, S=25, for 20,000 models) adapt too slowly for
-    budgets of tens to hundreds of trials; the naive P=20, S=5 measured
-    0.62 / 0.14 before the package existed. Strong selection pressure
-    pays: S = P was about 0.03 better at 50 evaluations (under two standard
-    errors) and no better at 150, but it makes the tournament deterministic,
-    i.e. greedy search from the best recent result. P=12, S=10 keeps a
-    sampled tournament at no measurable cost. For budgets of thousands of
-    trials a larger P (the paper used 100) keeps more diversity; that regime
-    is not measured here.
+    The defaults P=12, S=10 are within the noise of the best small sizes
+    measured on NAS-Bench-201 at 50 and 150 evaluations and keep the
+    tournament sampled rather than greedy; the paper's P=100, S=25 adapts
+    too slowly for budgets of tens to hundreds of trials (measurements in
+    docs/benchmarks.md, "Aging evolution").
 
     Args:
         population_size: P, the number of most recent results kept.
