@@ -70,38 +70,19 @@ class Popnas(BaseStrategy):
     - the model is fitted on values floored at their `floor_quantile`
       quantile, so that it separates good configurations from each other
       rather than from the useless ones (on NAS-Bench-201, cells cut off
-      from the output score 10 % and dominate the variance; the median
-      floor beat none and ranks, the 0.7 and 0.8 quantiles were no better);
+      from the output score 10 % and dominate the variance);
     - the search restarts when it stalls (TuRBO-style): once a phase has
       max(2 x `restart_patience`, `n_init` + `restart_patience`) results and
       its best is `restart_patience` results old, a new phase begins with
       `n_init` random configurations and a model fitted on its own results
-      only. Without restarts about 20 % of NAS-Bench-201 runs settled in a
-      basin 0.47 below the best cell (a residual path through two skips
-      instead of a skip on edge 0->3, 4-5 edits from the optimum) that no
-      model fitted on the basin's results leaves. The answer is the best
-      result of all phases.
-
-    The benchmark, `autokeras-nas bench nb201 --strategy popnas --peers
-    optuna-tpe --runs 100` (CIFAR-10, seeds 0..99, mean regret at N = 50 /
-    150): 0.171 +- 0.024 / 0.048 +- 0.005 against Optuna TPE's 0.309 +-
-    0.029 / 0.105 +- 0.014. The choices were made on other seeds with the
-    benchmark's runs: forest + floor, no restarts, 0.273 / 0.170 (seeds
-    100..123) and 0.231 / 0.165 (1000..1029); forest + restarts, 0.292 /
-    0.056 and 0.242 / 0.059; Gaussian process, no restarts, seeds 100..123:
-    kappa 0.5 0.237 / 0.156, kappa 1 0.169 / 0.120, kappa 2 0.155 / 0.101;
-    Gaussian process with kappa 2 + restarts (the defaults), 0.157 / 0.060
-    and 0.212 / 0.049. Optuna's TPE on the same seeds: 0.358 / 0.076 and
-    0.410 / 0.121.
+      only, because a model fitted on a basin's results does not leave it.
+      The answer is the best result of all phases.
 
     With several objectives the default model is a random forest per
-    objective (kappa 0.5), without restarts: on NAS-Bench-201 (validation
-    accuracy, latency), 30 runs, seeds 0..29, its hypervolume ratio at N =
-    50 / 150 was 0.873 / 0.937 against the Gaussian process's 0.859 / 0.928
-    (kappa 2). `autokeras-nas bench nb201 --strategy popnas --peers
-    optuna-nsga2,optuna-tpe --objectives val_acc,latency --runs 100`: 0.864
-    +- 0.005 / 0.941 +- 0.003; NSGA-II 0.794 / 0.910, multi-objective TPE
-    0.827 / 0.911.
+    objective (kappa 0.5), without restarts: it gave the larger hypervolume
+    on NAS-Bench-201 (validation accuracy, latency). The measurements behind
+    these defaults, and the commands that repeat them, are in
+    docs/benchmarks.md ("POPNAS").
 
     Predictors are replaceable (`accuracy_predictor`, `time_predictor`:
     factories `seed -> predictor` with `fit(X, y)` and `predict(X) -> (mean,
