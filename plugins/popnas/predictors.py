@@ -4,42 +4,15 @@ A predictor has `fit(X, y)` and `predict(X) -> (mean, std)` on numeric
 feature rows (the space's encoding of a configuration, or a cell's
 encoding). Any object with those two methods can replace the defaults.
 
-Choice of the default accuracy predictor, by measured Spearman rank
-correlation with NAS-Bench-201 CIFAR-10 mean accuracies (models fitted on n
-random cells with one noisy seed each, tested on 2,000 others, 5 repetitions;
-fit time on 2 busy cores):
-
-    n     random forest (30)  extra trees (30)  extra trees (100)  grad. boosting  ridge
-    50    0.47  48 ms         0.40  27 ms       0.42  95 ms        -               0.42
-    150   0.69  50 ms         0.56  36 ms       0.62  134 ms       0.68  1.0 s     0.70
-    500   0.81  47 ms         0.74  53 ms       0.73  417 ms       0.77  91 ms     0.67
-
-The random forest is best or close at every size and fits in well under a
-second at 500 cells; it is the default of the progressive (cell-space)
-search. On generic spaces the search fits its model on values floored at
-their median (see `Popnas`). `autokeras-nas bench predictors --sizes
-50,150,500` measures the same protocol with that floor (5 repetitions; one
-NAS-Bench-201 benchmark beside it on the 2 cores):
-
-    n     random forest (30)   Gaussian process (Hamming kernel)
-    50    0.53   27 ms         0.67    2 ms
-    150   0.73   30 ms         0.81   13 ms
-    500   0.80   49 ms         0.87  189 ms
-
-(`--floor-quantile 0`: 0.49 / 0.66 / 0.82 against 0.61 / 0.66 / 0.76). The
-Gaussian process ranks better, and its spread grows with the distance from
-every trained configuration, where a forest's spread over trees does not;
-with it, mean regret at N = 50 / 150 on NAS-Bench-201 fell from 0.273 /
-0.170 to 0.155 / 0.101 (seeds 100..123, no restarts), so it is the default
-of single-objective generic searches. With two objectives the forest gave
-the larger hypervolume (see `Popnas`).
-
-POPNASv3 used an ensemble of small LSTM/attention models over the cell's
-tokens; that needs TensorFlow in the strategy (which here
-runs in the oracle's process, numpy only) and seconds per fit, so it is not
-the default. The time predictor is a ridge regression on structural
-features (in the paper, a CatBoost model on similar features): training
-time is close to linear in them.
+The defaults: a random forest for the progressive (cell-space) search, as
+it ranked NAS-Bench-201 cells best or close to best at every training size
+and fits in well under a second; a Gaussian process for single-objective
+generic searches, as it ranks floored values better and its spread grows
+away from what was trained; a ridge regression on structural features for
+the training time, which is close to linear in them. The paper's ensemble
+of small LSTM/attention models would need TensorFlow in the strategy and
+seconds per fit. Measurements and commands (`autokeras-nas bench
+predictors`): docs/benchmarks.md.
 """
 
 from __future__ import annotations
