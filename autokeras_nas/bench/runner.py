@@ -1,8 +1,8 @@
 """The benchmark runner: search quality on NAS-Bench-201 and strategy overhead.
 
-Protocols of BENCHMARKS.md §1 and §2. Every searcher runs with the same run
-seeds; run `r` uses seed `seed + r` for the searcher and for the table's
-noise, so every searcher faces the same noise stream. One run proposes
+The protocols of docs/benchmarks.md, sections 1 and 2. Every searcher runs
+with the same run seeds; run `r` uses seed `seed + r` for the searcher and
+for the table's noise, so every searcher faces the same noise stream. One run proposes
 `max(budgets)` cells; the score at a smaller budget N uses the run's first
 N proposals (what a run stopped at N would have seen).
 """
