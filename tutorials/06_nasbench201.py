@@ -43,8 +43,8 @@ print(f"quick={QUICK}: {RUNS} runs x {N} evaluations")
 
 # %% [markdown]
 # **On a GPU, raise** nothing here: the benchmark never trains a network. On any machine,
-# raise `RUNS` (100 is the protocol of the project's BENCHMARKS.md) and `SLOW_RUNS` for
-# tighter error bars, at the cost of minutes of CPU.
+# raise `RUNS` (100 is the protocol of the project's docs/benchmarks.md, which holds the
+# measured tables) and `SLOW_RUNS` for tighter error bars, at the cost of minutes of CPU.
 
 # %% [markdown]
 # ## The table
