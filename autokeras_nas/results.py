@@ -1,7 +1,8 @@
 """The results export: `results.json` in every search directory.
 
-Written by the oracle after every trial (atomically: a crash never leaves a
-half-written file) and readable without TensorFlow by the CLI or anyone.
+Written by the oracle after every trial (atomically, by `write_json_atomic`,
+the one writer of every JSON file of a search directory: a crash never
+leaves a half-written file) and readable without TensorFlow by the CLI or anyone.
 
 Schema (version 1)::
 
@@ -19,9 +20,10 @@ Schema (version 1)::
                     "latency_ms": 0.8, "epochs": 2, "stopped_early": 0.0, ...},
         "score": 0.9, "parent_id": null, "epochs": 2, "stopped_early": false,
         "arch": null,                         # a structured architecture (nas/arch), parsed
-        "notes": {...},                       # the strategy's notes for this trial, plus
-                                              # what the tuner measured for them
-                                              # (preservation_error of a morphism)
+        "notes": {...},                       # the strategy's notes for this trial
+        "outputs": {...},                     # JSON the trial's trainer returned beside its
+                                              # metrics (a morphism's preservation_error,
+                                              # the batch size after running out of memory)
         "message": "",                        # why it failed
         "curve": [{"epoch": 1, "val_accuracy": 0.8, ...}, ...]
       }, ...]
@@ -113,19 +115,33 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def write_results(directory: str, results: Mapping[str, Any]) -> str:
-    """Atomically writes `results` to `directory/results.json`; returns the path."""
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, FILENAME)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".results.", suffix=".tmp")
+def write_json_atomic(path: str, obj: Any, *, indent: int | None = None,
+                      allow_nan: bool = True) -> None:
+    """Writes `obj` as JSON to the local file `path` through a temporary file
+    in the same directory and a rename, so that a crash leaves either the
+    old file or the new one, never half of one.
+
+    Raises:
+        ValueError: `obj` is not JSON (or holds NaN with `allow_nan=False`).
+    """
+    directory, name = os.path.split(path)
+    text = json.dumps(obj, indent=indent, allow_nan=allow_nan)
+    fd, tmp = tempfile.mkstemp(dir=directory or ".", prefix=f".{name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(_json_safe(results), f, indent=1, allow_nan=False)
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_results(directory: str, results: Mapping[str, Any]) -> str:
+    """Atomically writes `results` to `directory/results.json`; returns the path."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, FILENAME)
+    write_json_atomic(path, _json_safe(results), indent=1, allow_nan=False)
     return path
 
 

@@ -123,8 +123,8 @@ tuner.search(x_train, y_train, validation_data=(data.x_val, data.y_val),
 # ## What `results.json` records
 #
 # Every trial names its `parent_id`; its `notes` say where it came from (`origin`: start,
-# neighbour or final), its hill-climbing `step`, the `morphisms` applied to the parent,
-# and the measured `preservation_error`; its `arch` holds the network spec.
+# neighbour or final), its hill-climbing `step` and the `morphisms` applied to the parent;
+# its `outputs` hold the measured `preservation_error`; its `arch` holds the network spec.
 
 # %%
 import autokeras_nas
@@ -235,8 +235,8 @@ print("final network:", layers(final["arch"]["net"]))
 # images. Up to float32 round-off it should be 0; the tests hold it below 1e-4.
 
 # %%
-children = [t for t in trials.values() if "preservation_error" in t["notes"]]
-errors = np.array([t["notes"]["preservation_error"] for t in children])
+children = [t for t in trials.values() if "preservation_error" in t["outputs"]]
+errors = np.array([t["outputs"]["preservation_error"] for t in children])
 ids = np.array([int(t["trial_id"]) for t in children])
 trained_further = np.array([not t["notes"].get("morphisms") for t in children])
 print(f"{len(children)} children: largest preservation error {errors.max():.2e}, "

@@ -6,7 +6,8 @@ A trial's architecture travels under `nas/arch` as JSON
 morphisms that turn the parent trial's network into it. The tuner loads the
 parent's saved model from the search directory and calls `inherit`, which
 transfers the weights through the morphisms and measures that the child
-computes the parent's function.
+computes the parent's function: `preservation_error` is an output of the
+trial (results.json's `"outputs"`, `Observation.outputs`).
 """
 
 from __future__ import annotations
@@ -123,8 +124,9 @@ class MorphHyperModel(keras_tuner.HyperModel):
     def inherit(self, hp: Any, model: keras.Model, parent_model: keras.Model, parent_hp: Any,
                 x: Any) -> dict[str, float]:
         """Transfers the parent's weights through the trial's morphisms and
-        returns `preservation_error`, the largest absolute difference of the
-        two models' outputs on `x` (inference mode; NaN without `x`)."""
+        returns the trial's outputs: `preservation_error`, the largest
+        absolute difference of the two models' outputs on `x` (inference
+        mode; NaN without `x`)."""
         parent_net = self.network(parent_hp)
         morphisms = json.loads(hp.values[ARCH])["morphisms"] if ARCH in hp.values else []
         net, weights = parent_net, morph.get_weights(parent_model, parent_net)

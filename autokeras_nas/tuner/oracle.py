@@ -13,7 +13,21 @@ The mapping:
   final report.
 * `end_trial` -> `strategy.tell(Observation)` once a trial is final
   (completed, stopped early, or failed; not while it waits for a retry), then
-  `results.json` is rewritten.
+  `results.json` is rewritten. The observation carries the trial's metrics,
+  its architecture (`nas/arch`) and its JSON outputs.
+* Outputs: a trial's trainer may return JSON beside its metrics
+  (`autokeras_nas.tuner.Trainer`). KerasTuner's gRPC protocol carries only
+  the `Trial` proto (numbers), so the tuner that ran the trial writes them,
+  atomically, to `outputs.json` in the trial's directory before it ends the
+  trial, and the oracle reads that file when the trial ends: the search
+  directory is shared by a distributed chief and its workers anyway (parent
+  weights and checkpoints live there), and a file written before the
+  `end_trial` request is complete when the request arrives. The oracle
+  keeps them in its state and results.json records them per trial
+  (`"outputs"`).
+* `create_trial` answers STOPPED, as when `max_trials` is reached, once the
+  search's time budget (`budget`, set by `NasTuner`) has passed, to the
+  local tuner or to every worker of a distributed chief.
 * `get_state` / `set_state` carry the strategy's and the stopping rule's
   `state_dict`, so `overwrite=False` resumes into exactly the saved state.
 * `get_best_trials(n)` ranks multi-objective searches by Pareto front
@@ -37,7 +51,6 @@ import copy
 import json
 import math
 import os
-import tempfile
 import time
 from typing import Any, Mapping
 
@@ -57,6 +70,7 @@ from autokeras_nas.core import (
     to_python,
 )
 from autokeras_nas import results as results_module
+from autokeras_nas.results import write_json_atomic
 from autokeras_nas.launch import WORKER_TIMEOUT_ENV, is_chief
 from autokeras_nas.tuner.parallel import HEARTBEAT_KEY, ChiefMixin
 
@@ -66,10 +80,8 @@ EPOCH_KEY = "nas/epoch"
 DEFAULT_WORKER_TIMEOUT_S = 60.0
 #: Final metric set to 1.0 when the stopping rule ended the trial early.
 STOPPED_EARLY = "stopped_early"
-#: Metrics measured by the tuner that also belong in the trial's notes
-#: (set by a hypermodel's `inherit` hook, e.g. a network morphism's check;
-#: the batch size a trial finished with after running out of memory).
-NOTE_METRICS = ("preservation_error", "batch_size")
+#: A trial's JSON outputs, in its directory (written by the tuner that ran it).
+OUTPUTS_FILENAME = "outputs.json"
 
 _KT = trial_module.TrialStatus
 
@@ -117,6 +129,11 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             or heartbeat from a worker before its running trial is re-queued
             for another worker. Defaults to the environment variable
             `AUTOKERAS_NAS_WORKER_TIMEOUT`, else 60.
+
+    Attributes:
+        budget: The search's time budget (an object with a boolean
+            `exhausted`, e.g. `autokeras_nas.tuner.budget.SearchBudget`), or
+            None. `NasTuner` sets it; once exhausted, no new trial starts.
     """
 
     def __init__(
@@ -161,7 +178,9 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         self._space_signature: Any = None
         self._notes: dict[str, dict[str, Any]] = {}
         self._curves: dict[str, list[dict[str, float]]] = {}
+        self._outputs: dict[str, dict[str, Any]] = {}
         self._told: set[str] = set()
+        self.budget: Any = None
         self.worker_timeout = float(worker_timeout)
         self._chief = is_chief()
         #: Distributed chief only: tuner id -> monotonic time last heard from.
@@ -201,6 +220,10 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
 
     @keras_tuner.synchronized
     def create_trial(self, tuner_id: str) -> Any:
+        if self.budget is not None and self.budget.exhausted \
+                and tuner_id not in self.ongoing_trials:
+            self.tuner_ids.discard(tuner_id)  # as KerasTuner does when it stops a tuner
+            return trial_module.Trial(self.get_space(), status=_KT.STOPPED)
         if self._chief:
             self._seen_at[tuner_id] = time.monotonic()
             self.requeue_lost_trials()
@@ -214,7 +237,9 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             self.tuner_ids.add(tuner_id)
             trial.status = _KT.IDLE
         if trial.status == _KT.RUNNING:
-            self._curves.pop(trial.trial_id, None)  # a retried trial starts afresh
+            # A retried trial starts afresh (one resumed inside replays its epochs).
+            self._curves.pop(trial.trial_id, None)
+            self._outputs.pop(trial.trial_id, None)
             self._write_results()
         return trial
 
@@ -282,6 +307,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         else:
             status = TrialStatus.COMPLETED
         epochs = metrics.get("epochs")
+        arch = trial.hyperparameters.values.get(ARCH)
         return Observation(
             trial_id=trial.trial_id,
             values=_user_values(trial),
@@ -289,7 +315,20 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             metrics=metrics,
             epochs=None if epochs is None else int(epochs),
             message=_reason(trial.message),
+            outputs=self._outputs_of(trial),
+            arch=arch if isinstance(arch, str) else None,
         )
+
+    def _outputs_of(self, trial: Any) -> dict[str, Any]:
+        """The outputs of a final trial (read once from its `outputs.json`,
+        then kept in the oracle's state); {} while it runs."""
+        if trial.trial_id in self._outputs:
+            return self._outputs[trial.trial_id]
+        if trial.status not in (_KT.COMPLETED, _KT.FAILED):
+            return {}
+        outputs = read_outputs(self._get_trial_dir(trial.trial_id))
+        self._outputs[trial.trial_id] = outputs
+        return outputs
 
     def score_trial(self, trial: Any) -> None:
         metrics = _final_metrics(trial)
@@ -326,6 +365,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             "stopping": None if self.stopping is None else self.stopping.state_dict(),
             "notes": self._notes,
             "curves": self._curves,
+            "outputs": self._outputs,
             "told": sorted(self._told),
         }
         return state
@@ -347,16 +387,17 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             self.stopping.load_state_dict(nas["stopping"])
         self._notes = {k: dict(v) for k, v in nas["notes"].items()}
         self._curves = {k: list(v) for k, v in nas["curves"].items()}
+        self._outputs = {k: dict(v) for k, v in nas.get("outputs", {}).items()}
         self._told = set(nas["told"])
         self._tell_final_trials()
 
     def save(self) -> None:
         """Writes oracle.json atomically (KerasTuner truncates, then writes)."""
-        write_json_atomic(self._get_oracle_fname(), self.get_state())
+        save_json(self._get_oracle_fname(), self.get_state())
 
     def _save_trial(self, trial: Any) -> None:
         path = os.path.join(self._get_trial_dir(trial.trial_id), "trial.json")
-        write_json_atomic(path, trial.get_state())
+        save_json(path, trial.get_state())
 
     # -- results export ----------------------------------------------------
     def results(self) -> dict[str, Any]:
@@ -388,8 +429,8 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             "arch": _arch(values.get(ARCH)),
             "epochs": None if epochs is None else int(epochs),
             "stopped_early": stopped,
-            "notes": {**self._notes.get(trial.trial_id, {}),
-                      **{k: metrics[k] for k in NOTE_METRICS if k in metrics}},
+            "notes": dict(self._notes.get(trial.trial_id, {})),
+            "outputs": self._outputs_of(trial),
             "message": _reason(trial.message),
             "curve": self._curves.get(trial.trial_id, []),
         }
@@ -398,25 +439,47 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         results_module.write_results(self._project_dir, self.results())
 
 
-def write_json_atomic(path: str, obj: Any) -> None:
-    """Writes `obj` as JSON to `path` through a temporary file and a rename, so
-    that a crash leaves either the old file or the new one, never half of one.
-    Remote paths (`gs://...`) are written by KerasTuner as before."""
+def save_json(path: str, obj: Any) -> None:
+    """Writes a search-directory file: atomically (`write_json_atomic`) on a
+    local path; remote paths (`gs://...`) are written by KerasTuner."""
     if "://" in path:
         from keras_tuner.src import utils as kt_utils
 
         kt_utils.save_json(path, obj)
         return
-    directory, name = os.path.split(path)
-    fd, tmp = tempfile.mkstemp(dir=directory or ".", prefix=f".{name}.", suffix=".tmp")
+    write_json_atomic(path, obj)
+
+
+def write_outputs(trial_dir: str, outputs: Mapping[str, Any]) -> None:
+    """Writes a trial's outputs to its directory (see `OUTPUTS_FILENAME`).
+
+    Raises:
+        ValueError: `outputs` is not a JSON object.
+    """
+    if not isinstance(outputs, Mapping):
+        raise ValueError(f"outputs must be a mapping, got {type(outputs).__name__}")
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        write_json_atomic(os.path.join(trial_dir, OUTPUTS_FILENAME), dict(outputs))
+    except TypeError as e:
+        raise ValueError(f"outputs must be JSON: {e}") from None
+
+
+def remove_outputs(trial_dir: str) -> None:
+    """Deletes the outputs of an earlier run of the trial, if any."""
+    try:
+        os.unlink(os.path.join(trial_dir, OUTPUTS_FILENAME))
+    except FileNotFoundError:
+        pass
+
+
+def read_outputs(trial_dir: str) -> dict[str, Any]:
+    """A trial's outputs; {} when it wrote none (or they are unreadable)."""
+    try:
+        with open(os.path.join(trial_dir, OUTPUTS_FILENAME)) as f:
+            outputs = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return outputs if isinstance(outputs, dict) else {}
 
 
 def result_status(kt_status: str, metrics: Mapping[str, float]) -> str:

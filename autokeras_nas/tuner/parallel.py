@@ -15,8 +15,8 @@ long search needs:
 * `ChiefMixin`: the oracle's side of the above (`StrategyOracle` uses it).
 
 The chief's gRPC server has one request thread: no oracle method may sleep
-or wait in it. Waiting is the worker's job (`NasTuner` backs off after an
-IDLE answer).
+or wait in it. Waiting is the asking side's job: `IdleBackoff`, which
+`NasTuner` runs before each request for a trial, sleeps after an IDLE answer.
 
     from autokeras_nas.launch import run_parallel   # also exported here
     run_parallel([sys.executable, "search.py"], workers=2, log_dir="runs/logs")
@@ -24,7 +24,6 @@ IDLE answer).
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -41,6 +40,7 @@ from autokeras_nas.launch import (
     is_worker,
     run_parallel,
 )
+from autokeras_nas.results import write_json_atomic
 
 #: Key of a worker's heartbeat: an `update_trial` that records nothing.
 HEARTBEAT_KEY = "nas/heartbeat"
@@ -50,8 +50,12 @@ DEFAULT_HEARTBEAT_S = 10.0
 SLOW_REQUEST_S = 1.0
 STATS_FILENAME = "chief_stats.json"
 
+#: Back-off while the oracle has no trial to give: first and longest sleep (s).
+IDLE_SLEEP_S = (0.05, 2.0)
+
 __all__ = [
-    "ChiefMixin", "Heartbeat", "HEARTBEAT_KEY", "ParallelError", "distribution_strategy",
+    "ChiefMixin", "Heartbeat", "HEARTBEAT_KEY", "IdleBackoff", "ParallelError",
+    "distribution_strategy",
     "is_chief", "is_worker", "prepare_resume", "run_parallel", "serve",
 ]
 
@@ -228,12 +232,45 @@ def serve(oracle: Any, *, poll_s: float = 0.5) -> dict[str, Any]:
     finally:
         server.stop(grace=2).wait()
         stats = servicer.stats()
-        path = os.path.join(oracle._project_dir, STATS_FILENAME)
-        with open(path, "w") as f:
-            json.dump(stats, f, indent=1)
+        write_json_atomic(os.path.join(oracle._project_dir, STATS_FILENAME), stats, indent=1)
     if oracle.failure is not None:
         raise RuntimeError(oracle.failure)
     return stats
+
+
+class IdleBackoff:
+    """Sleeps, with exponential back-off, between requests for a trial that
+    were answered IDLE.
+
+    KerasTuner's `search` asks again at once when the oracle is IDLE; on a
+    worker that would flood the chief. The tuner calls `before_request()`
+    from KerasTuner's `pre_create_trial` hook, which runs before every
+    request, and `trial_began()` from `on_trial_begin`: a request follows
+    another without a trial in between only after an IDLE answer (a STOPPED
+    one ends the loop), so the sleep happens exactly then, on the asking
+    side (a local tuner, or a worker whose oracle is KerasTuner's gRPC
+    client), never inside the oracle's lock or the chief's request thread.
+
+    Args:
+        first, longest: The first sleep and the cap of the doubling, in seconds.
+    """
+
+    def __init__(self, first: float = IDLE_SLEEP_S[0], longest: float = IDLE_SLEEP_S[1]) -> None:
+        self.first, self.longest = float(first), float(longest)
+        self.delay = self.first
+        self._asked = False
+
+    def before_request(self) -> None:
+        """Sleeps if the previous request gave no trial; then notes a request."""
+        if self._asked:
+            time.sleep(self.delay)
+            self.delay = min(self.delay * 2, self.longest)
+        self._asked = True
+
+    def trial_began(self) -> None:
+        """A request gave a trial: the next one is asked at once."""
+        self._asked = False
+        self.delay = self.first
 
 
 class Heartbeat:
@@ -281,8 +318,7 @@ def prepare_resume(directory: str | None, project_name: str | None, tuner_id: st
     project = os.path.join(directory or ".", project_name or "untitled_project")
     tuner_file = os.path.join(project, f"{tuner_id}.json")
     if os.path.isfile(os.path.join(project, "oracle.json")) and not os.path.exists(tuner_file):
-        with open(tuner_file, "w") as f:
-            f.write("{}")
+        write_json_atomic(tuner_file, {})
 
 
 def distribution_strategy(name: str | None) -> Any:

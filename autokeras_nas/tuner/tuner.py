@@ -1,135 +1,56 @@
-"""`NasTuner`: a `keras_tuner.Tuner` that trains what a strategy suggests.
+"""`NasTuner`: a `keras_tuner.Tuner` that runs what a strategy suggests.
 
-Besides the user's metrics it records, for every trial, `train_time_s` (wall
-time of `fit`), `params`, `latency_ms` (median single-sample inference),
-`epochs` run and `stopped_early`. It reports every epoch to the oracle so
-early-stopping rules act, loads a parent's weights when a suggestion names
-one (layers whose names and shapes match), stops a trial at once on a NaN or
-infinite loss (failed, with the reason), and frees memory between trials
-(its models and their traced graphs, `autokeras_nas.tuner.graphs`).
-A trial over `trial_timeout` seconds fails, one that runs out of memory is
-retried with half the batch size (`autokeras_nas.tuner.failures`). As a
-distributed worker it sends heartbeats while it trains; as the chief it
-serves the oracle (`autokeras_nas.tuner.parallel`). Every file it writes
+A trial is a task (`nas/task`, "train" when absent, with options in
+`nas/task_config`): `run_trial` hands it to the trainer registered for the
+task (entry-point group `autokeras_nas.trainers`; see
+`autokeras_nas.tuner.trainers`). The standard trainer ("train") builds the
+model and fits it, recording besides the user's metrics `train_time_s`,
+`params`, `latency_ms`, `epochs` and `stopped_early`, reporting every epoch
+to the oracle (early stopping), starting from a parent's weights, failing a
+trial on a NaN loss or past `trial_timeout`, retrying one that runs out of
+memory with half the batch size, and resuming a trial killed after some
+epochs at its last finished epoch when the search is resumed; "evaluate"
+scores an architecture with its parent's weights and no training. A
+trainer returns metrics and JSON outputs; the tuner writes the outputs to
+the trial's directory, where the oracle reads them when the trial ends
+(`autokeras_nas.tuner.oracle`), so they reach the strategy and results.json
+from a distributed worker too.
+
+The tuner frees memory between trials (its models and their traced graphs,
+`autokeras_nas.tuner.graphs`), backs off while the oracle has no trial to
+give (`autokeras_nas.tuner.parallel.IdleBackoff`), gives the oracle the
+search's time budget (`autokeras_nas.tuner.budget`), sends heartbeats as a
+distributed worker and serves the oracle as the chief. Every file it writes
 is JSON or Keras weights, replaced atomically.
 """
 
 from __future__ import annotations
 
-import copy
 import gc
-import json
-import math
 import os
-import statistics
-import time
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
-import keras
 import keras_tuner
-import numpy as np
 
 from autokeras_nas import plugins
-from autokeras_nas.core import EPOCHS, INITIAL_EPOCH, PARENT
 from autokeras_nas.results import SearchDirectoryError, check_search_directory
 from autokeras_nas.tuner import failures, parallel
-from autokeras_nas.tuner.budget import (
-    STOPPED_BY_BUDGET,
-    BudgetStop,
-    SearchBudget,
-    stopped_trial,
-)
+from autokeras_nas.tuner.budget import SearchBudget
 from autokeras_nas.tuner.graphs import GraphRegistrations
 from autokeras_nas.tuner.oracle import (
     EPOCH_KEY,
     StrategyOracle,
+    remove_outputs,
     result_status,
-    write_json_atomic,
+    save_json,
+    write_outputs,
 )
+from autokeras_nas.tuner.trainers import Trainer, TrialContext
+from autokeras_nas.tuner.trainers.base import check_trainers
+from autokeras_nas.tuner.trainers.weights import save_weights_atomic
 
 Progress = Callable[[dict[str, Any]], None]
-
-#: Back-off while the oracle has no trial to give (KerasTuner would spin).
-_IDLE_SLEEP_S = (0.05, 2.0)
-
-
-class _EpochReporter(keras.callbacks.Callback):
-    """Reports each epoch to the oracle, keeps the best epoch's weights and logs,
-    and stops training on a stop request or a non-finite loss."""
-
-    def __init__(self, tuner: "NasTuner", trial: Any, checkpoint: str, saved: list[float]):
-        super().__init__()
-        self.tuner = tuner
-        self.trial = trial
-        self.checkpoint = checkpoint
-        self.primary = tuner.objectives[0]
-        self.best_value = -math.inf
-        self.best_logs: dict[str, float] = {}
-        #: Best value saved to the checkpoint so far, shared across executions.
-        self.saved = saved
-        self.epochs_run = 0
-        self.bad_loss: str | None = None
-        #: The batch size after running out of memory (None: as given).
-        self.batch_size: int | None = None
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
-        self.epochs_run += 1
-        for name in ("loss", "val_loss"):
-            if name in logs and not math.isfinite(logs[name]):
-                self.bad_loss = f"non-finite {name} ({logs[name]}) at epoch {epoch + 1}"
-                self.model.stop_training = True
-                return
-        self._keep_if_best(logs)
-        done = epoch + 1
-        reply = self.tuner.oracle.update_trial(
-            self.trial.trial_id, {EPOCH_KEY: done, **logs}, step=epoch
-        )
-        if getattr(reply, "status", None) == "STOPPED":
-            self.model.stop_training = True
-        self.tuner._emit({"event": "epoch_end", "trial_id": self.trial.trial_id,
-                          "epoch": done, "logs": logs})
-
-    def _keep_if_best(self, logs: dict[str, float]) -> None:
-        """Keeps this execution's best epoch's logs; saves the weights when
-        they beat every execution so far (the last epoch when the first
-        objective is not a per-epoch metric, e.g. `latency_ms`)."""
-        value = math.inf
-        if self.primary.name in logs:
-            value = self.primary.signed(logs[self.primary.name])
-            if not value > self.best_value:
-                return
-        self.best_value = value
-        self.best_logs = dict(logs)
-        if value >= self.saved[0]:
-            self.saved[0] = value
-            self.model.save_weights(self.checkpoint)
-
-
-def measure_latency_ms(model: Any, repeats: int = 20) -> float | None:
-    """Median wall time, in ms, of predicting one zero-filled sample.
-
-    Returns None for models whose input shapes are not fully known.
-    """
-    inputs = getattr(model, "inputs", None)
-    if not inputs:
-        return None
-    batch = []
-    for t in inputs:
-        shape = tuple(t.shape[1:])
-        if any(d is None for d in shape):
-            return None
-        batch.append(np.zeros((1,) + shape, dtype=t.dtype))
-    x = batch[0] if len(batch) == 1 else batch
-    for _ in range(3):  # trace and warm up
-        model.predict_on_batch(x)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        model.predict_on_batch(x)
-        times.append((time.perf_counter() - t0) * 1000.0)
-    return float(statistics.median(times))
 
 
 class NasTuner(keras_tuner.Tuner):
@@ -165,6 +86,9 @@ class NasTuner(keras_tuner.Tuner):
             limit. See `autokeras_nas.tuner.budget`.
         oom_retries: Times a trial that runs out of memory during `fit` is
             retried, each time with half the batch size, before it fails.
+        trainers: Trainer instances by task name, used before the installed
+            ones (entry-point group `autokeras_nas.trainers`). `None`: the
+            installed trainers only.
         **kwargs: Passed to `keras_tuner.Tuner` (`directory`, `project_name`,
             `overwrite`, `distribution_strategy`, `executions_per_trial`,
             `max_model_size`, `optimizer`, `loss`, `metrics`, ...).
@@ -189,11 +113,13 @@ class NasTuner(keras_tuner.Tuner):
         trial_timeout: float | None = None,
         oom_retries: int = 1,
         time_budget: float | None = None,
+        trainers: Mapping[str, Trainer] | None = None,
         **kwargs: Any,
     ) -> None:
         self.budget = SearchBudget(time_budget)
         self.trial_timeout = failures.check_timeout(trial_timeout)
         self.oom_retries = failures.check_retries(oom_retries)
+        self._trainers = check_trainers(trainers)
         if oracle is None:
             if strategy is None:
                 raise ValueError("NasTuner needs a strategy (an instance or a plugin name)")
@@ -218,14 +144,15 @@ class NasTuner(keras_tuner.Tuner):
         self.objectives = oracle.objectives
         self._heartbeat: parallel.Heartbeat | None = None
         self._graphs = GraphRegistrations()
+        self._idle = parallel.IdleBackoff()
         if not kwargs.get("overwrite", False) and not parallel.is_worker():
             parallel.prepare_resume(kwargs.get("directory"), kwargs.get("project_name"),
                                     os.environ.get("KERASTUNER_TUNER_ID", "tuner0"))
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
-        if os.environ.get("KERASTUNER_TUNER_ID") != "chief":
-            self._add_idle_backoff()
         if not self._is_worker():
-            self._add_budget_stop()
+            # Trials are created here (or on this chief): the oracle stops
+            # handing them out once the budget has passed.
+            self.oracle.budget = self.budget
 
     def reload(self) -> None:
         """Reloads a search directory (`overwrite=False`), or raises
@@ -243,7 +170,7 @@ class NasTuner(keras_tuner.Tuner):
         """As KerasTuner's, with every file replaced atomically."""
         if not self._is_worker():
             self.oracle.save()
-        write_json_atomic(self._get_tuner_fname(), self.get_state())
+        save_json(self._get_tuner_fname(), self.get_state())
 
     # -- search loop ---------------------------------------------------------
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
@@ -258,50 +185,23 @@ class NasTuner(keras_tuner.Tuner):
         self.save()
         parallel.serve(self.oracle)
 
-    def _add_idle_backoff(self) -> None:
-        """Sleeps, with exponential back-off, after each IDLE answer.
+    def on_search_begin(self) -> None:
+        super().on_search_begin()
+        self._idle = parallel.IdleBackoff()
 
-        KerasTuner's `search` asks again at once when the oracle is IDLE; on a
-        worker that would flood the chief. The sleep happens here, on the
-        asking side, never inside the oracle's lock or the chief's only
-        request thread.
-        """
-        create_trial = self.oracle.create_trial
-        delay = [_IDLE_SLEEP_S[0]]
-
-        def create_trial_with_backoff(tuner_id: str) -> Any:
-            trial = create_trial(tuner_id)
-            if trial.status == "IDLE":
-                time.sleep(delay[0])
-                delay[0] = min(delay[0] * 2, _IDLE_SLEEP_S[1])
-            else:
-                delay[0] = _IDLE_SLEEP_S[0]
-            return trial
-
-        self.oracle.create_trial = create_trial_with_backoff
-
-    def _add_budget_stop(self) -> None:
-        """Answers STOPPED, once the time budget has passed, where trials are
-        created (the local oracle, or a distributed chief's, so that every
-        worker is told to stop as when `max_trials` is reached)."""
-        create_trial = self.oracle.create_trial
-        oracle = self.oracle
-
-        def create_trial_within_budget(tuner_id: str) -> Any:
-            if self.budget.exhausted and tuner_id not in oracle.ongoing_trials:
-                _forget_tuner(oracle, tuner_id)
-                return stopped_trial()
-            return create_trial(tuner_id)
-
-        self.oracle.create_trial = create_trial_within_budget
+    def pre_create_trial(self) -> None:
+        """Before each request for a trial: back off after an IDLE answer."""
+        self._idle.before_request()
 
     def _emit(self, event: dict[str, Any]) -> None:
         if self.progress is not None:
             self.progress(event)
 
     def on_trial_begin(self, trial: Any) -> None:
+        self._idle.trial_began()
         self._graphs.start()
         super().on_trial_begin(trial)
+        remove_outputs(self.get_trial_dir(trial.trial_id))
         if self._is_worker():
             self._heartbeat = parallel.Heartbeat(self.oracle, trial.trial_id)
         self._emit({"event": "trial_begin", "trial_id": trial.trial_id,
@@ -325,86 +225,40 @@ class NasTuner(keras_tuner.Tuner):
 
     # -- one trial -------------------------------------------------------------
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
-        hp = trial.hyperparameters
-        kwargs = copy.copy(kwargs)
-        if EPOCHS in hp.values:
-            kwargs["epochs"] = int(hp.values[EPOCHS])
-        if INITIAL_EPOCH in hp.values:
-            kwargs["initial_epoch"] = int(hp.values[INITIAL_EPOCH])
-        planned = int(kwargs.get("epochs", 1)) - int(kwargs.get("initial_epoch", 0))
-        user_callbacks = kwargs.pop("callbacks", [])
+        """Runs the trial's task with its trainer; returns its metrics and
+        writes its outputs to the trial's directory."""
+        context = TrialContext(self, trial, args, kwargs)
+        result = self.trainer(context.task).run(context)
+        metrics = self._check_objectives({k: float(v) for k, v in result.metrics.items()})
+        try:
+            write_outputs(self.get_trial_dir(trial.trial_id), result.outputs)
+        except ValueError as e:
+            raise keras_tuner.errors.FailedTrialError(
+                f"trainer {context.task!r} returned bad outputs: {e}") from None
+        return metrics
 
-        parent = self._load_parent(hp.values.get(PARENT))
-        runs, saved = [], [-math.inf]
-        timeout = None
-        if self.trial_timeout is not None:
-            timeout = failures.TrialTimeout(time.monotonic() + self.trial_timeout, self.trial_timeout)
-        for execution in range(self.executions_per_trial):
-            if runs and self.budget.exhausted:
-                break
-            callbacks = self._deepcopy_callbacks(user_callbacks)
-            self._configure_tensorboard_dir(callbacks, trial, execution)
-            if timeout is not None:
-                callbacks.append(timeout)
-            budget_stop = BudgetStop(self.budget)
-            callbacks.append(budget_stop)
-            model, reporter, inherit_metrics, train_time = self._fit_execution(
-                trial, parent, callbacks, saved, args, kwargs)
-            if timeout is not None and timeout.timed_out:
-                raise keras_tuner.errors.FailedTrialError(timeout.message)
-            if reporter.bad_loss:
-                raise keras_tuner.errors.FailedTrialError(reporter.bad_loss)
-            metrics = dict(reporter.best_logs)
-            metrics.update(train_time_s=train_time, params=float(model.count_params()),
-                           epochs=float(reporter.epochs_run),
-                           stopped_early=float(reporter.epochs_run < planned))
-            if budget_stop.stopped and reporter.epochs_run < planned:
-                metrics[STOPPED_BY_BUDGET] = 1.0
-            metrics.update(inherit_metrics)
-            if reporter.batch_size is not None:  # halved after running out of memory
-                metrics["batch_size"] = float(reporter.batch_size)
-            latency = measure_latency_ms(model, self.latency_repeats)
-            if latency is not None:
-                metrics["latency_ms"] = latency
-            self._save_build_config(trial.trial_id, model)
-            runs.append(metrics)
-            del model
-            gc.collect()
-        return self._check_objectives(_average(runs))
+    def trainer(self, task: str) -> Trainer:
+        """The trainer of `task` (made once per tuner).
 
-    def _fit_execution(self, trial: Any, parent: Any, callbacks: list, saved: list[float],
-                       args: tuple, kwargs: dict) -> tuple[Any, "_EpochReporter", dict, float]:
-        """Builds, inherits and fits one execution; on running out of memory,
-        retries with half the batch size (`oom_retries` times), then fails.
-
-        Returns:
-            (model, its epoch reporter, inheritance metrics, fit wall time).
+        Raises:
+            keras_tuner.errors.FailedTrialError: no trainer runs `task`, or
+                it cannot be loaded (the trial fails with that reason).
         """
-        hp = trial.hyperparameters
-        reduced = None
-        for attempt in range(self.oom_retries + 1):
-            reporter = _EpochReporter(self, trial, self._get_checkpoint_fname(trial.trial_id), saved)
-            reporter.batch_size = reduced
-            model = self._try_build(hp)
-            inherit_metrics = self._inherit(hp, model, parent, args, kwargs)
-            t0 = time.perf_counter()
+        if task not in self._trainers:
             try:
-                self.hypermodel.fit(hp, model, *args, callbacks=callbacks + [reporter], **kwargs)
+                self._trainers[task] = plugins.load_trainer(task)()
+            except plugins.UnknownTrainerError as e:
+                raise keras_tuner.errors.FailedTrialError(str(e)) from None
             except Exception as e:
-                if not failures.is_out_of_memory(e):
-                    raise
-                size = failures.current_batch_size(args, kwargs)
-                if attempt == self.oom_retries or size is None or size < 2:
-                    raise failures.out_of_memory_failure(e, size) from e
-                reduced = size // 2
-                print(f"trial {trial.trial_id}: out of memory at batch size {size}; "
-                      f"retrying with {reduced}", flush=True)
-                args, kwargs = failures.with_batch_size(reduced, args, kwargs)
-                del model
-                gc.collect()
-                continue
-            return model, reporter, inherit_metrics, time.perf_counter() - t0
-        raise AssertionError("unreachable")  # pragma: no cover
+                raise keras_tuner.errors.FailedTrialError(
+                    f"cannot load the trainer {task!r}: {failures.first_line(e)}") from e
+        return self._trainers[task]
+
+    def report_epoch(self, trial_id: str, epoch: int, logs: Mapping[str, float]) -> bool:
+        """Reports a trial's logs after `epoch` completed epochs to the oracle
+        (see `TrialContext.report_epoch`); False when the trial should stop."""
+        reply = self.oracle.update_trial(trial_id, {EPOCH_KEY: epoch, **logs}, step=epoch - 1)
+        return getattr(reply, "status", None) != "STOPPED"
 
     def _check_objectives(self, metrics: dict[str, float]) -> dict[str, float]:
         missing = [o.name for o in self.objectives if o.name not in metrics]
@@ -421,36 +275,7 @@ class NasTuner(keras_tuner.Tuner):
         return metrics
 
     def _save_build_config(self, trial_id: str, model: Any) -> None:
-        with open(self._get_build_config_fname(trial_id), "w") as f:
-            json.dump(model.get_build_config(), f)
-
-    def _load_parent(self, parent_id: Any) -> tuple[Any, Any] | None:
-        """(model with the best checkpoint's weights, hyperparameters) of the
-        parent trial, loaded from the search directory; None without one."""
-        if parent_id is None:
-            return None
-        parent = self.oracle.get_trial(str(parent_id))
-        return self.load_model(parent), parent.hyperparameters
-
-    def _inherit(self, hp: Any, model: Any, parent: tuple[Any, Any] | None,
-                 args: tuple, kwargs: dict) -> dict[str, float]:
-        """Starts `model` from its parent's weights; returns metrics about it.
-
-        A hypermodel with a method `inherit(hp, model, parent_model,
-        parent_hp, x)` does it itself (network morphisms transfer weights
-        exactly and measure on `x`, a batch of training inputs, that the
-        function is preserved); otherwise the layers whose name and weight
-        shapes match are copied.
-        """
-        if parent is None:
-            return {}
-        parent_model, parent_hp = parent
-        hook = getattr(self.hypermodel, "inherit", None)
-        if callable(hook):
-            found = hook(hp, model, parent_model, parent_hp, _sample_inputs(args, kwargs))
-            return {k: float(v) for k, v in (found or {}).items()}
-        weights = {layer.name: layer.get_weights() for layer in parent_model.layers}
-        return {"inherited_layers": float(_set_matching_weights(model, weights))}
+        save_json(self._get_build_config_fname(trial_id), model.get_build_config())
 
     def load_model(self, trial: Any) -> Any:
         """The trial's model with its best epoch's weights (optimizer state,
@@ -461,47 +286,6 @@ class NasTuner(keras_tuner.Tuner):
             return super().load_model(trial)
 
     def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
-        model.save_weights(self._get_checkpoint_fname(trial_id))
+        """Saves `model`'s weights as the trial's checkpoint, atomically."""
+        save_weights_atomic(model, self._get_checkpoint_fname(trial_id))
 
-
-@keras_tuner.synchronized
-def _forget_tuner(oracle: Any, tuner_id: str) -> None:
-    """What KerasTuner's oracle does when it tells a tuner to stop."""
-    oracle.tuner_ids.discard(tuner_id)
-
-
-def _sample_inputs(args: tuple, kwargs: dict, n: int = 32) -> Any:
-    """Up to `n` training inputs from `fit`'s arguments (arrays or a
-    tf.data.Dataset of batches), or None."""
-    x = args[0] if args else kwargs.get("x")
-    if isinstance(x, np.ndarray):
-        return x[:n]
-    if hasattr(x, "take") and hasattr(x, "element_spec"):
-        batch = next(iter(x.take(1)), None)
-        if isinstance(batch, (tuple, list)):
-            batch = batch[0]
-        return None if batch is None else np.asarray(batch)[:n]
-    return None
-
-
-def _set_matching_weights(model: Any, weights: dict[str, list[np.ndarray]] | None) -> int:
-    """Copies weights into the layers whose name and weight shapes match."""
-    if not weights:
-        return 0
-    n = 0
-    for layer in model.layers:
-        source = weights.get(layer.name)
-        target = layer.get_weights()
-        if source and len(source) == len(target) and all(
-            s.shape == t.shape for s, t in zip(source, target)
-        ):
-            layer.set_weights(source)
-            n += 1
-    return n
-
-
-def _average(runs: list[dict[str, float]]) -> dict[str, float]:
-    if len(runs) == 1:
-        return runs[0]
-    keys = set.intersection(*(set(r) for r in runs))
-    return {k: float(np.mean([r[k] for r in runs])) for k in sorted(keys)}

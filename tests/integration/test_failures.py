@@ -90,7 +90,7 @@ def test_out_of_memory_is_retried_with_half_the_batch_size(tmp_path, digits, dat
     assert hypermodel.sizes == [64, 32]
     (trial,) = _results(tuner)["trials"]
     assert trial["status"] == "completed"
-    assert trial["metrics"]["batch_size"] == 32 and trial["notes"]["batch_size"] == 32
+    assert trial["outputs"]["batch_size"] == 32 and "batch_size" not in trial["metrics"]
     assert trial["metrics"]["epochs"] == 1 and "val_accuracy" in trial["metrics"]
 
 

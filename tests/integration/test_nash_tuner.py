@@ -43,7 +43,7 @@ def test_children_name_parent_morphisms_and_preservation_error(morph_search):
         assert t["arch"]["net"]["nodes"] and isinstance(t["arch"]["morphisms"], list)
         assert [str(m) for m in t["notes"]["morphisms"]] == t["notes"]["morphisms"]
         # every child computed its parent's function when it started
-        assert t["notes"]["preservation_error"] < 1e-4
+        assert t["outputs"]["preservation_error"] < 1e-4
     morphed = [t for t in trials if t["arch"] and t["arch"]["morphisms"]]
     assert morphed and all(len(t["notes"]["morphisms"]) == len(t["arch"]["morphisms"])
                            for t in morphed)
@@ -84,7 +84,7 @@ def test_on_a_build_model_nash_hill_climbs_with_warm_starts(tmp_path, digits, bu
     for t in trials[1:]:
         assert t["parent_id"] is not None and t["arch"] is None
         assert "inherited_layers" in t["metrics"]
-        assert "preservation_error" not in t["notes"]
+        assert "preservation_error" not in t["outputs"]
     assert not math.isnan(trials[-1]["metrics"]["val_accuracy"])
 
 

@@ -1,0 +1,214 @@
+"""The trainer interface: what runs one trial's task.
+
+A trial's task travels in the reserved key `nas/task` ("train" when absent),
+its options in `nas/task_config` (a JSON object). `NasTuner.run_trial`
+builds a `TrialContext` and hands it to the trainer registered for the task
+(entry-point group `autokeras_nas.trainers`, see `autokeras_nas.plugins`);
+the trainer returns a `TrialResult`: the trial's final metrics (numbers,
+sent to the oracle like any KerasTuner trial's) and its JSON outputs (a
+derived architecture, operation probabilities, ...), which reach the
+strategy in `Observation.outputs` and results.json under `"outputs"`.
+
+A third-party trainer subclasses `Trainer`:
+
+    from autokeras_nas.tuner import Trainer, TrialResult
+
+    class ScoreTrainer(Trainer):
+        def run(self, context):
+            model = context.build_model()
+            score = my_proxy(model, context.fit_args[0][:64])
+            context.save_checkpoint(model)
+            return TrialResult({"score": score}, {"proxy": "my_proxy"})
+
+and registers it in its package metadata:
+
+    [options.entry_points]
+    autokeras_nas.trainers =
+        score = my_package:ScoreTrainer
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import json
+from typing import Any, ClassVar, Mapping
+
+import keras_tuner
+
+from autokeras_nas.core import (
+    EPOCHS,
+    INITIAL_EPOCH,
+    PARENT,
+    TASK,
+    TASK_CONFIG,
+    TASK_TRAIN,
+    Objective,
+)
+from autokeras_nas.tuner.failures import first_line
+from autokeras_nas.tuner.trainers.measure import measure_latency_ms
+
+
+@dataclasses.dataclass
+class TrialResult:
+    """What a trainer returns.
+
+    Args:
+        metrics: Final metrics, name -> number; they must include the search's
+            objectives.
+        outputs: JSON outputs beside the metrics (any JSON object).
+    """
+
+    metrics: Mapping[str, float]
+    outputs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Parent:
+    """The parent trial's model (its best checkpoint) and hyperparameters."""
+
+    model: Any
+    hyperparameters: Any
+
+
+class TrialContext:
+    """One trial as its trainer sees it.
+
+    Args:
+        tuner: The running `NasTuner` (its hypermodel, oracle, settings).
+        trial: KerasTuner's `Trial`.
+        fit_args: The positional arguments of `search()` (training data).
+        fit_kwargs: Its keyword arguments; `epochs` and `initial_epoch` are
+            replaced by the trial's `nas/epochs` and `nas/initial_epoch`.
+
+    Raises:
+        keras_tuner.errors.FailedTrialError: `nas/task_config` is not a JSON
+            object.
+    """
+
+    def __init__(self, tuner: Any, trial: Any, fit_args: tuple, fit_kwargs: Mapping[str, Any]):
+        self.tuner = tuner
+        self.trial = trial
+        values = trial.hyperparameters.values
+        #: The task (a trainer's name).
+        self.task: str = str(values.get(TASK, TASK_TRAIN))
+        #: The task's options (`nas/task_config`), {} when none.
+        self.config: dict[str, Any] = _task_config(values.get(TASK_CONFIG))
+        kwargs = dict(fit_kwargs)
+        if EPOCHS in values:
+            kwargs["epochs"] = int(values[EPOCHS])
+        if INITIAL_EPOCH in values:
+            kwargs["initial_epoch"] = int(values[INITIAL_EPOCH])
+        self.fit_args = tuple(fit_args)
+        self.fit_kwargs = kwargs
+        self._parent: Parent | None = None
+
+    @property
+    def trial_id(self) -> str:
+        return self.trial.trial_id
+
+    @property
+    def hyperparameters(self) -> Any:
+        return self.trial.hyperparameters
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        """The search's objectives, the one early stopping watches first."""
+        return self.tuner.objectives
+
+    @property
+    def directory(self) -> str:
+        """The trial's directory (shared by a distributed chief and workers)."""
+        return self.tuner.get_trial_dir(self.trial_id)
+
+    def build_model(self) -> Any:
+        """A fresh model of the trial's hyperparameters, built under the
+        tuner's distribution strategy (KerasTuner's checks included: a
+        model over `max_model_size` fails the trial)."""
+        return self.tuner._try_build(self.hyperparameters)
+
+    def parent(self) -> Parent | None:
+        """The parent trial (`nas/parent`) with its best weights, loaded once;
+        None when the trial names no parent.
+
+        Raises:
+            keras_tuner.errors.FailedTrialError: the parent cannot be loaded.
+        """
+        parent_id = self.hyperparameters.values.get(PARENT)
+        if parent_id is None:
+            return None
+        if self._parent is None:
+            try:
+                trial = self.tuner.oracle.get_trial(str(parent_id))
+                model = self.tuner.load_model(trial)
+            except Exception as e:
+                raise keras_tuner.errors.FailedTrialError(
+                    f"cannot load the parent trial {parent_id}: {first_line(e)}") from e
+            self._parent = Parent(model, trial.hyperparameters)
+        return self._parent
+
+    def report_epoch(self, epoch: int, logs: Mapping[str, float]) -> bool:
+        """Reports the logs after `epoch` completed epochs (1-based) to the
+        oracle, which feeds the early-stopping rule and the trial's curve.
+
+        Returns:
+            False when the trial should stop (early stopping), else True.
+        """
+        return self.tuner.report_epoch(self.trial_id, epoch, logs)
+
+    def save_checkpoint(self, model: Any) -> None:
+        """Saves `model`'s weights as the trial's checkpoint (what
+        `get_best_models` and a child trial load), atomically."""
+        self.tuner.save_model(self.trial_id, model)
+
+    def measure_latency_ms(self, model: Any) -> float | None:
+        """Median single-sample inference time of `model` (see
+        `autokeras_nas.tuner.measure_latency_ms`)."""
+        return measure_latency_ms(model, self.tuner.latency_repeats)
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Sends a progress event to the tuner's `progress` callable."""
+        self.tuner._emit(event)
+
+
+class Trainer(abc.ABC):
+    """Runs one kind of trial task (`nas/task`) and returns its metrics and
+    outputs. The tuner makes one instance per task, with no arguments, and
+    calls `run` for every trial of that task.
+
+    A trial fails, with a one-line reason in results.json, when `run` raises
+    `keras_tuner.errors.FailedTrialError(reason)`; any other exception
+    makes it invalid (KerasTuner retries it `max_retries_per_trial` times).
+    """
+
+    #: The task name (the entry-point name).
+    name: ClassVar[str] = ""
+
+    @abc.abstractmethod
+    def run(self, context: TrialContext) -> TrialResult:
+        """Runs the trial described by `context`."""
+
+
+def _task_config(text: Any) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        config = json.loads(text)
+    except (TypeError, ValueError) as e:
+        raise keras_tuner.errors.FailedTrialError(f"nas/task_config is not JSON: {e}") from None
+    if not isinstance(config, dict):
+        raise keras_tuner.errors.FailedTrialError("nas/task_config must be a JSON object")
+    return config
+
+
+def check_trainers(trainers: Mapping[str, Trainer] | None) -> dict[str, Trainer]:
+    """`NasTuner`'s `trainers` validated: task name -> `Trainer` instance."""
+    if trainers is None:
+        return {}
+    if not isinstance(trainers, Mapping):
+        raise ValueError(f"trainers must map task names to Trainer instances, got {trainers!r}")
+    for name, trainer in trainers.items():
+        if not isinstance(name, str) or not name or not isinstance(trainer, Trainer):
+            raise ValueError(f"trainers must map task names to Trainer instances, "
+                             f"got {name!r}: {trainer!r}")
+    return dict(trainers)

@@ -1,0 +1,155 @@
+"""`FitTrainer`: the "train" task, build a model and fit it (the default).
+
+Besides the user's metrics it records `train_time_s` (wall time of `fit`),
+`params`, `latency_ms` (median single-sample inference), `epochs` run and
+`stopped_early`; with `executions_per_trial` > 1 the executions' metrics are
+averaged and the checkpoint holds the best epoch of all. It starts from the
+parent's weights when the trial names one (`autokeras_nas.tuner.trainers.
+weights.inherit`), reports every epoch to the oracle, stops at once on a NaN
+or infinite loss (failed, with the reason), fails a trial over the tuner's
+`trial_timeout`, retries one that runs out of memory with half the batch
+size (the batch size it finished with is the output `batch_size`), stops at
+the end of the epoch during which the search's time budget passed, and
+resumes inside a trial of several epochs after a crash
+(`autokeras_nas.tuner.trainers.epochs`).
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import os
+import time
+from typing import Any
+
+import keras_tuner
+import numpy as np
+
+from autokeras_nas.tuner import failures
+from autokeras_nas.tuner.budget import STOPPED_BY_BUDGET, BudgetStop
+from autokeras_nas.tuner.trainers.base import Trainer, TrialContext, TrialResult
+from autokeras_nas.tuner.trainers.epochs import BACKUP_DIR, EpochReporter, TrialBackup
+from autokeras_nas.tuner.trainers.weights import inherit
+
+
+class FitTrainer(Trainer):
+    """Builds the trial's model and fits it (see the module docstring)."""
+
+    name = "train"
+
+    def run(self, context: TrialContext) -> TrialResult:
+        kwargs = dict(context.fit_kwargs)
+        user_callbacks = kwargs.pop("callbacks", [])
+        planned = int(kwargs.get("epochs", 1)) - int(kwargs.get("initial_epoch", 0))
+        # A trial of one epoch has nothing to resume inside.
+        backup = TrialBackup(os.path.join(context.directory, BACKUP_DIR)) if planned > 1 else None
+        try:
+            result = self._run(context, backup, planned, user_callbacks, kwargs)
+        except Exception:
+            if backup is not None:
+                backup.remove()
+            raise
+        if backup is not None:
+            backup.remove()
+        return result
+
+    def _run(self, context: TrialContext, backup: TrialBackup | None, planned: int,
+             user_callbacks: list, kwargs: dict) -> TrialResult:
+        tuner = context.tuner
+        parent = context.parent()
+        runs, outputs, saved = [], {}, [-math.inf]
+        if backup is not None:
+            backup.restore_checkpoint(tuner._get_checkpoint_fname(context.trial_id))
+            runs, outputs, saved = backup.runs, backup.outputs, [backup.saved]
+        timeout = None
+        if tuner.trial_timeout is not None:
+            timeout = failures.TrialTimeout(time.monotonic() + tuner.trial_timeout,
+                                            tuner.trial_timeout)
+        for execution in range(len(runs), tuner.executions_per_trial):
+            if runs and tuner.budget.exhausted:
+                break
+            callbacks = tuner._deepcopy_callbacks(user_callbacks)
+            tuner._configure_tensorboard_dir(callbacks, context.trial, execution)
+            if timeout is not None:
+                callbacks.append(timeout)
+            budget_stop = BudgetStop(tuner.budget)
+            callbacks.append(budget_stop)
+            model, reporter, inherited, train_time = self._fit_execution(
+                context, execution, parent, callbacks, saved, backup, kwargs)
+            if timeout is not None and timeout.timed_out:
+                raise keras_tuner.errors.FailedTrialError(timeout.message)
+            if reporter.bad_loss:
+                raise keras_tuner.errors.FailedTrialError(reporter.bad_loss)
+            metrics = dict(reporter.best_logs)
+            metrics.update(train_time_s=train_time, params=float(model.count_params()),
+                           epochs=float(reporter.epochs_run),
+                           stopped_early=float(reporter.epochs_run < planned))
+            if budget_stop.stopped and reporter.epochs_run < planned:
+                metrics[STOPPED_BY_BUDGET] = 1.0
+            metrics.update(inherited[0])
+            run_outputs = dict(inherited[1])
+            if reporter.batch_size is not None:  # halved after running out of memory
+                run_outputs["batch_size"] = reporter.batch_size
+            latency = context.measure_latency_ms(model)
+            if latency is not None:
+                metrics["latency_ms"] = latency
+            tuner._save_build_config(context.trial_id, model)
+            runs.append(metrics)
+            outputs.update(run_outputs)
+            if backup is not None:
+                backup.finish_execution(metrics, run_outputs)
+            del model
+            gc.collect()
+        return TrialResult(_average(runs), outputs)
+
+    def _fit_execution(self, context: TrialContext, execution: int, parent: Any,
+                       callbacks: list, saved: list[float], backup: TrialBackup | None,
+                       kwargs: dict) -> tuple[Any, EpochReporter, tuple[dict, dict], float]:
+        """Builds, inherits and fits (or resumes) one execution; on running
+        out of memory, retries with half the batch size (`oom_retries`
+        times), then fails.
+
+        Returns:
+            (model, its epoch reporter, (inheritance metrics, outputs), fit time).
+        """
+        tuner, hp = context.tuner, context.hyperparameters
+        args = context.fit_args
+        current = backup.current(execution) if backup is not None else None
+        reduced = current.get("batch_size") if current else None
+        if reduced is not None:
+            args, kwargs = failures.with_batch_size(reduced, args, kwargs)
+        for attempt in range(tuner.oom_retries + 1):
+            reporter = EpochReporter(context, saved, backup, execution)
+            reporter.batch_size = reduced
+            model = context.build_model()
+            inherited = inherit(tuner.hypermodel, hp, model, parent, args, kwargs)
+            fit_kwargs = reporter.resume(model, kwargs)
+            t0 = time.perf_counter()
+            try:
+                if not reporter.stopped:
+                    tuner.hypermodel.fit(hp, model, *args, callbacks=callbacks + [reporter],
+                                         **fit_kwargs)
+            except Exception as e:
+                if not failures.is_out_of_memory(e):
+                    raise
+                size = failures.current_batch_size(args, kwargs)
+                if attempt == tuner.oom_retries or size is None or size < 2:
+                    raise failures.out_of_memory_failure(e, size) from e
+                reduced = size // 2
+                print(f"trial {context.trial_id}: out of memory at batch size {size}; "
+                      f"retrying with {reduced}", flush=True)
+                args, kwargs = failures.with_batch_size(reduced, args, kwargs)
+                if backup is not None:
+                    backup.discard_current()
+                del model
+                gc.collect()
+                continue
+            return model, reporter, inherited, reporter.prior_seconds + time.perf_counter() - t0
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _average(runs: list[dict[str, float]]) -> dict[str, float]:
+    if len(runs) == 1:
+        return runs[0]
+    keys = set.intersection(*(set(r) for r in runs))
+    return {k: float(np.mean([r[k] for r in runs])) for k in sorted(keys)}
