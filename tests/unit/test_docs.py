@@ -1,0 +1,120 @@
+"""No file of the project refers to a document the project does not contain.
+
+Every text file of the tree (tracked, or new and not ignored: README.md,
+docs/, the modules' docstrings and comments, the tutorials, setup.cfg, ...)
+is read for references to documents: a `*.md` name, a `docs/...` path, a
+relative Markdown link. Each must exist in the project. Documents that live
+beside the project and never ship with it are refused outright.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Documents a user of the package never has (the developers' shared folder),
+#: spelled in pieces so that this file does not name them itself.
+OUTSIDE = ("../" + "shared", "BENCHMARKS" + ".md", "DESIGN" + ".md")
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+")
+_MD_NAME = re.compile(r"(?<![\w./-])((?:\.{1,2}/)*[\w-][\w./-]*\.md)\b")
+_DOCS_PATH = re.compile(r"(?<![\w./-])(docs/[\w./-]*[\w-])")
+_MD_LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
+
+
+def project_files(root: Path) -> list[Path]:
+    """The project's files: tracked or new and not ignored by git (every
+    file under `root` when it is not a git work tree)."""
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=root, capture_output=True, text=True, check=True, timeout=60,
+        ).stdout
+        files = [root / name for name in out.split("\0") if name]
+    except (OSError, subprocess.CalledProcessError):
+        files = [p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts]
+    return sorted(p for p in files if p.is_file())
+
+
+def _text(path: Path) -> str | None:
+    data = path.read_bytes()
+    if b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _exists(reference: str, source: Path, root: Path, names: set[str]) -> bool:
+    """A bare document name exists anywhere in the project; a path, from
+    the referring file's folder or from the project root."""
+    reference = reference.rstrip("/.")
+    if "/" not in reference:
+        return reference in names
+    return any((base / reference).resolve().exists() for base in (source.parent, root))
+
+
+def missing_references(root: Path, exempt: tuple[Path, ...] = ()) -> list[str]:
+    """`file:line: reference` for every reference to a document the project
+    at `root` does not contain, and every one to a document outside it; the
+    `exempt` files are not read."""
+    files = project_files(root)
+    names = {p.name for p in files}
+    problems = []
+    for path in files:
+        text = None if path in exempt else _text(path)
+        if text is None:
+            continue
+        rel = path.relative_to(root)
+        for number, line in enumerate(text.splitlines(), 1):
+            for outside in OUTSIDE:
+                if outside in line:
+                    problems.append(f"{rel}:{number}: {outside} (not part of the project)")
+            line = _URL.sub("", line)
+            found = set(_MD_NAME.findall(line)) | set(_DOCS_PATH.findall(line))
+            if path.suffix == ".md":
+                found |= {link for link in _MD_LINK.findall(line) if ":" not in link}
+            for reference in sorted(found):
+                if reference not in OUTSIDE and not _exists(reference, path, root, names):
+                    problems.append(f"{rel}:{number}: {reference} does not exist")
+    return problems
+
+
+def test_every_referenced_document_exists() -> None:
+    # This file is exempt: its last test writes references to missing documents.
+    problems = missing_references(ROOT, exempt=(Path(__file__).resolve(),))
+    assert not problems, "references to documents the project does not contain:\n" + "\n".join(problems)
+
+
+def test_the_benchmarks_page_and_license_exist() -> None:
+    assert (ROOT / "docs" / "benchmarks.md").is_file()
+    assert "Apache License" in (ROOT / "LICENSE").read_text()
+
+
+def test_the_check_finds_missing_and_outside_documents(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "guide.md").write_text("See [the benchmarks](benchmarks.md#top).\n")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text(
+        '"""Protocols: docs/guide.md and docs/protocols.md."""\n'
+        f"# as in {OUTSIDE[1]} and {OUTSIDE[0]}/notes\n"
+        "# https://example.org/CHANGES.md is a web page, not a project file\n"
+    )
+    (tmp_path / "README.md").write_text(
+        "[Guide](docs/guide.md), [license](LICENSE), see pkg/mod.py and HISTORY.md.\n"
+        "[site](https://example.org/x.md)\n"
+    )
+    problems = missing_references(tmp_path)
+    assert problems == [
+        "README.md:1: HISTORY.md does not exist",
+        "README.md:1: LICENSE does not exist",
+        "docs/guide.md:1: benchmarks.md does not exist",
+        "pkg/mod.py:1: docs/protocols.md does not exist",
+        f"pkg/mod.py:2: {OUTSIDE[0]} (not part of the project)",
+        f"pkg/mod.py:2: {OUTSIDE[1]} (not part of the project)",
+    ]
+    (tmp_path / "docs" / "benchmarks.md").write_text("# Benchmarks\n")
+    (tmp_path / "LICENSE").write_text("Apache License\n")
+    assert len(missing_references(tmp_path)) == 4
