@@ -1,12 +1,18 @@
 """setup.cfg lists every package, and its entry points name existing objects.
 
-Checked on the files (configparser and ast), so nothing heavy is imported.
+Checked on the files (configparser and ast), so nothing heavy is imported;
+the last tests build the wheel and the sdist (setuptools, a few seconds) and
+check that they carry the LICENSE, the `py.typed` markers and the docs.
 """
 
 from __future__ import annotations
 
 import ast
 import configparser
+import subprocess
+import sys
+import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -242,3 +248,72 @@ def test_checks_fail_on_a_broken_tree(tmp_path: Path, monkeypatch: pytest.Monkey
         test_strategy_entry_point_names_a_class("renamed", eps["renamed"])
     with pytest.raises(AssertionError, match="is not defined"):
         test_strategy_entry_point_names_a_class("missing", eps["missing"])
+
+
+# ---------------------------------------------------------------------------
+# what the built distributions carry
+# ---------------------------------------------------------------------------
+_BUILD = (
+    "import sys\n"
+    "from setuptools import build_meta\n"
+    "out = sys.argv[1]  # setuptools rewrites sys.argv while it builds\n"
+    "build_meta.build_wheel(out)\n"
+    "build_meta.build_sdist(out)\n"
+)
+
+
+def _copy_project(target: Path) -> None:
+    """The project's files (tracked, or new and not ignored) copied to `target`."""
+    names = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.split("\0")
+    for name in filter(None, names):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            (target / name).write_bytes(source.read_bytes())
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """File names in the wheel and in the sdist, built from a copy of the
+    project with the installed setuptools (no network)."""
+    source, out = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("dist")
+    _copy_project(source)
+    proc = subprocess.run([sys.executable, "-c", _BUILD, str(out)], cwd=source,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (wheel,), (sdist,) = out.glob("*.whl"), out.glob("*.tar.gz")
+    with zipfile.ZipFile(wheel) as z:
+        wheel_names = z.namelist()
+        metadata = next(z.read(n).decode() for n in wheel_names if n.endswith(".dist-info/METADATA"))
+    with tarfile.open(sdist) as t:
+        sdist_names = [n.split("/", 1)[1] for n in t.getnames() if "/" in n]
+    return {"wheel": wheel_names, "sdist": sdist_names, "metadata": metadata.splitlines()}
+
+
+def test_license_file_is_the_declared_license() -> None:
+    cfg = _config()
+    assert cfg["metadata"]["license"] == "Apache-2.0"
+    assert _lines(cfg["metadata"]["license_files"]) == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text  # the full text, not a notice
+
+
+def test_wheel_installs_the_license_and_type_markers(built: dict[str, list[str]]) -> None:
+    wheel = built["wheel"]
+    assert "autokeras_nas/py.typed" in wheel and "autokeras_nas_plugins/py.typed" in wheel
+    assert any(n.split("/")[0].endswith(".dist-info") and n.endswith("/LICENSE") for n in wheel), wheel
+    assert "License: Apache-2.0" in built["metadata"]
+    assert "autokeras_nas/tuner/convenience.py" in wheel
+
+
+def test_sdist_carries_the_license_and_the_docs(built: dict[str, list[str]]) -> None:
+    sdist = built["sdist"]
+    for name in ("LICENSE", "README.md", "docs/benchmarks.md", "autokeras_nas/py.typed",
+                 "plugins/py.typed"):
+        assert name in sdist, f"{name} is missing from the sdist"
+    docs = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").rglob("*.md"))
+    assert docs and set(docs) <= set(sdist)
