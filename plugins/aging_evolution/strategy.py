@@ -72,7 +72,6 @@ class AgingEvolution(BaseStrategy):
     """
 
     name = "aging-evolution"
-    tuner = "autokeras_nas_plugins.aging_evolution.tuner:AgingEvolution"
 
     def __init__(
         self,

@@ -79,7 +79,6 @@ class Nash(BaseStrategy):
 
     name = "nash"
     space_kinds = (SpaceKind.NETWORK, SpaceKind.HYPERPARAMETERS)
-    tuner = "autokeras_nas_plugins.nash.tuner:Nash"
 
     def __init__(
         self,

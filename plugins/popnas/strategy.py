@@ -118,7 +118,6 @@ class Popnas(BaseStrategy):
 
     name = "popnas"
     space_kinds = (SpaceKind.CELLS, SpaceKind.HYPERPARAMETERS)
-    tuner = "autokeras_nas_plugins.popnas.tuner:Popnas"
 
     def __init__(
         self,
@@ -333,7 +332,6 @@ class Pnas(Popnas):
     as `Popnas` except `mode`."""
 
     name = "pnas"
-    tuner = "autokeras_nas_plugins.popnas.tuner:Pnas"
 
     def __init__(self, **kwargs: Any) -> None:
         if kwargs.pop("mode", "pnas") != "pnas":

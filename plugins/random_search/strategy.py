@@ -20,7 +20,6 @@ class RandomStrategy(BaseStrategy):
     """
 
     name = "random"
-    tuner = "autokeras_nas_plugins.random_search.tuner:RandomSearch"
 
     def propose(self, trial_id: str) -> Suggestion:
         values = self.sample_new()
