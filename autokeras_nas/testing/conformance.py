@@ -12,22 +12,47 @@ scenario (space, driver, seed) it failed in. An exception raised by the
 strategy itself inside a check is reported the same way.
 
 Every check builds its strategies with `strategy_cls(**make_kwargs(seed))`
-and drives them with `autokeras_nas.testing.driver.Driver` on the spaces of
-`standard_spaces()` with their analytic objectives; no Keras is involved.
+and drives them with `autokeras_nas.testing.driver.Driver`, on every kind of
+space the strategy declares in `space_kinds`: hyperparameters on the spaces
+of `standard_spaces()`, a morphable network (`SpaceKind.NETWORK`) and a cell
+space (`SpaceKind.CELLS`) on the toy spaces of `structured_spaces()`, to
+which the strategy is bound with `use_space(kind, structure)` before
+`setup`. Every space has an analytic objective; no Keras is involved. Runs
+are compared by `describe`: values, architecture, parent, budget and task.
+Each check takes the same arguments as `check_strategy` (`kinds=` limits it
+to some of the declared kinds) and returns the scenarios it ran, as
+`(SpaceKind, description)`.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import math
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-from autokeras_nas.core import Strategy, TrialStatus, is_python_scalar, is_reserved
-from autokeras_nas.testing.driver import SCORE, Driver, Step, describe, failure_pattern
+from autokeras_nas.core import ARCH, SpaceKind, Strategy, TrialStatus
+from autokeras_nas.testing.driver import (
+    SCORE,
+    Driver,
+    Step,
+    canonical_arch,
+    describe,
+    failure_pattern,
+    late_failure_pattern,
+)
 from autokeras_nas.testing.spaces import objective_for, standard_spaces
+from autokeras_nas.testing.structured import (
+    DRIVEN_KINDS,
+    StructuredSpace,
+    structured_space_for,
+    structured_spaces,
+)
+from autokeras_nas.testing.validity import suggestion_problems
 
 MakeKwargs = Callable[[int], Mapping[str, Any]]
+#: What a check returns: the kind of space and the description of every
+#: scenario it ran, in order.
+Scenarios = list[tuple[SpaceKind, str]]
 
 #: Number of trials the checks run by default.
 DEFAULT_TRIALS = 30
@@ -45,21 +70,82 @@ def strategy_label(strategy_cls: Any) -> str:
     return f"{name!r} ({qual})" if name else qual
 
 
+def declared_kinds(strategy_cls: Any) -> tuple[SpaceKind, ...]:
+    """The kinds of space a strategy class declares (`space_kinds`; a class
+    without the attribute searches hyperparameters)."""
+    declared = getattr(strategy_cls, "space_kinds", (SpaceKind.HYPERPARAMETERS,))
+    try:
+        return tuple(SpaceKind(k) for k in declared)
+    except (TypeError, ValueError) as exc:
+        raise AssertionError(f"space_kinds {declared!r} are not SpaceKind values: {exc}") from None
+
+
+def _space(space_name: str) -> tuple[Any, Any, StructuredSpace | None]:
+    """(hyperparameter space, objective, structured space or None) of a name
+    of `standard_spaces()` or `structured_spaces()`."""
+    structured = structured_spaces().get(space_name)
+    if structured is None:
+        return standard_spaces()[space_name], objective_for(space_name), None
+
+    def objective(values: Mapping[str, Any]) -> Mapping[str, float]:
+        if ARCH not in values:
+            raise AssertionError(f"a trial without an architecture on a {structured.kind.value} "
+                                 f"space (values {dict(values)}): the model to build is unknown")
+        return structured.objective(values)
+
+    return structured.hyperspace(), objective, structured
+
+
 class _Context:
     """What a check is doing, for its failure message."""
 
-    def __init__(self, strategy_cls: Any, make_kwargs: MakeKwargs) -> None:
+    def __init__(self, strategy_cls: Any, make_kwargs: MakeKwargs,
+                 only: Iterable[SpaceKind | str] | None = None) -> None:
         self.strategy_cls = strategy_cls
         self.make_kwargs = make_kwargs
         self.scenario = ""
+        #: Every scenario started, with the kind of its space.
+        self.ran: Scenarios = []
+        kinds = declared_kinds(strategy_cls)
+        if only is not None:
+            only = [SpaceKind(k) for k in only]
+            undeclared = [k.value for k in only if k not in kinds]
+            if undeclared:
+                raise ValueError(f"kinds {undeclared} are not among the strategy's space_kinds "
+                                 f"{[k.value for k in kinds]}")
+            kinds = tuple(k for k in kinds if k in only)
+        driven = [k for k in kinds if k in DRIVEN_KINDS]
+        if not driven:
+            raise AssertionError(
+                f"declares no kind of space the conformance suite can drive (space_kinds "
+                f"{[k.value for k in kinds]}; driven: {[k.value for k in DRIVEN_KINDS]})")
+        #: Whether to run the hyperparameter scenarios.
+        self.hyperparameters = SpaceKind.HYPERPARAMETERS in driven
+        #: Names of the structured spaces to run, in the declared order.
+        self.structured = [structured_space_for(k).name for k in driven
+                           if k is not SpaceKind.HYPERPARAMETERS]
 
-    def new(self, seed: int) -> Any:
+    def new(self, seed: int, space_name: str | None = None) -> Any:
+        """A new strategy, bound to the structured space `space_name` if it is one."""
         strategy = self.strategy_cls(**dict(self.make_kwargs(seed)))
         if not isinstance(strategy, Strategy):
             missing = [m for m in ("name", "setup", "ask", "tell", "state_dict", "load_state_dict")
                        if not hasattr(strategy, m)]
             raise AssertionError(f"does not implement the Strategy protocol (missing {missing})")
+        if space_name is not None:
+            self.bind(strategy, space_name)
         return strategy
+
+    @staticmethod
+    def bind(strategy: Any, space_name: str) -> None:
+        """`use_space` with the structured space `space_name`, if it is one."""
+        structured = structured_spaces().get(space_name)
+        if structured is None:
+            return
+        if not hasattr(strategy, "use_space"):
+            raise AssertionError(f"declares {structured.kind.value} spaces but has no "
+                                 "use_space(kind, structure)")
+        structured.bind(strategy)
 
     def driver(
         self,
@@ -69,30 +155,49 @@ class _Context:
         *,
         parallel: int = 1,
         max_trials: int | None = None,
+        bind_after_setup: bool = False,
         **kwargs: Any,
     ) -> Driver:
+        """A driver of a new strategy on a standard or structured space; the
+        strategy is bound to a structured space before `setup`, or after it
+        with `bind_after_setup`."""
         mode = "sequential" if parallel == 1 else f"async, {parallel} pending"
+        space, objective, structured = _space(space_name)
+        kind = SpaceKind.HYPERPARAMETERS if structured is None else structured.kind
         self.scenario = (
-            f"space {space_name!r}, {mode}, seed {seed}, n_trials {n_trials}, "
+            f"space {space_name!r} ({kind.value}), {mode}, seed {seed}, n_trials {n_trials}, "
             f"max_trials {max_trials}"
         )
-        space = standard_spaces()[space_name]
+        if structured is not None and bind_after_setup:
+            self.scenario += ", use_space after setup"
+        self.ran.append((kind, self.scenario))
+        if not bind_after_setup:
+            strategy = self.new(seed, space_name)
+        else:
+            strategy = self.new(seed)
+            strategy.setup(space, [SCORE], max_trials)
+            self.bind(strategy, space_name)
+            space = None  # set up already
         return Driver(
-            self.new(seed), objective_for(space_name), n_trials, space=space,
+            strategy, objective, n_trials, space=space,
             objectives=[SCORE], max_trials=max_trials, parallel=parallel,
             seed=seed, **kwargs,
         )
 
 
-def _conformance_check(fn: Callable[[_Context, int], None]) -> Callable[..., None]:
+def _conformance_check(fn: Callable[[_Context, int], None]) -> Callable[..., Scenarios]:
     @functools.wraps(fn)
     def check(
-        strategy_cls: Any, *, make_kwargs: MakeKwargs | None = None, n_trials: int = DEFAULT_TRIALS
-    ) -> None:
+        strategy_cls: Any, *, make_kwargs: MakeKwargs | None = None, n_trials: int = DEFAULT_TRIALS,
+        kinds: Iterable[SpaceKind | str] | None = None,
+    ) -> Scenarios:
         if n_trials < 10:
             raise ValueError(f"the conformance checks need n_trials >= 10, got {n_trials}")
-        ctx = _Context(strategy_cls, make_kwargs or default_make_kwargs)
         head = f"{fn.__name__} failed for strategy {strategy_label(strategy_cls)}"
+        try:
+            ctx = _Context(strategy_cls, make_kwargs or default_make_kwargs, kinds)
+        except AssertionError as exc:
+            raise AssertionError(f"{head}: {exc}") from exc
         try:
             fn(ctx, n_trials)
         except AssertionError as exc:
@@ -103,6 +208,7 @@ def _conformance_check(fn: Callable[[_Context, int], None]) -> Callable[..., Non
             raise AssertionError(
                 f"{head}{where}: the strategy raised {type(exc).__name__}: {exc}"
             ) from exc
+        return ctx.ran
 
     check.__doc__ = fn.__doc__
     return check
@@ -112,118 +218,47 @@ def _first_difference(a: list[Step], b: list[Step]) -> str | None:
     da, db = [describe(s) for s in a], [describe(s) for s in b]
     for i, (x, y) in enumerate(zip(da, db)):
         if x != y:
-            return f"ask #{i} differs:\n  expected {_fmt(x)}\n  got      {_fmt(y)}"
+            return (f"ask #{i} differs:\n  expected {_fmt(x)}\n  got      {_fmt(y)}"
+                    + _arch_difference(x[3], y[3]))
     if len(da) != len(db):
         return f"{len(da)} asks expected, got {len(db)} (the shorter one is a prefix of the other)"
     return None
 
 
 def _fmt(desc: tuple[Any, ...]) -> str:
-    trial_id, kind, values, parent, epochs, initial = desc
+    trial_id, kind, values, arch, parent, epochs, initial, task, config = desc
     vals = {k: v for k, _, v in values}
-    return (
+    out = (
         f"trial {trial_id} {kind} values={vals} parent_id={parent} epochs={epochs}"
         f" initial_epoch={initial}"
     )
+    if task is not None or config is not None:
+        out += f" task={task} task_config={config}"
+    return out if arch is None else f"{out} arch={_short(arch)}"
 
 
-# ---------------------------------------------------------------------------
-# validity of one suggestion
-# ---------------------------------------------------------------------------
-def _json_ok(obj: Any) -> str | None:
-    try:
-        json.dumps(obj, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
+def _arch_difference(a: str | None, b: str | None, context: int = 80) -> str:
+    """Where two architectures (canonical JSON) first differ, when they do
+    and both exist (the messages shorten long ones)."""
+    if a is None or b is None or a == b:
+        return ""
+    at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    lo = max(0, at - context)
+    return (f"\n  the architectures differ at character {at}:"
+            f"\n  expected ...{a[lo:at + context]}...\n  got      ...{b[lo:at + context]}...")
 
 
-def _same(a: Any, b: Any) -> bool:
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return a == b
-
-
-def suggestion_problems(space: Any, step: Step, driver: Driver) -> list[str]:
-    """Why a suggestion breaks the contract (empty when it is valid).
-
-    Checked: the kind; values are a dict of plain Python scalars under
-    non-reserved string keys; `space.complete(values) == values` with equal
-    types (exactly the active hyperparameters, legal values); values and
-    notes are strict JSON; the parent, if any, is a trial asked and reported
-    (completed or stopped, not failed) before; epochs is a positive int and
-    initial_epoch a non-negative int.
-    """
-    s = step.suggestion
-    where = f"ask({step.trial_id!r}) -> {s.kind}"
-    out: list[str] = []
-    if s.kind not in ("run", "wait", "done"):
-        return [f"{where}: unknown kind {s.kind!r}"]
-    if not isinstance(s.notes, Mapping):
-        out.append(f"{where}: notes is a {type(s.notes).__name__}, not a mapping")
-    elif (err := _json_ok(dict(s.notes))) is not None:
-        out.append(f"{where}: notes are not JSON ({err}): {dict(s.notes)!r}")
-    if s.kind != "run":
-        return out
-    if not isinstance(s.values, Mapping):
-        return out + [f"{where}: values is a {type(s.values).__name__}, not a mapping"]
-    values = dict(s.values)
-    bad = {
-        k: f"{type(v).__module__}.{type(v).__name__}"
-        for k, v in values.items()
-        if not is_python_scalar(v)
-    }
-    if bad:
-        out.append(f"{where}: values are not plain Python scalars: {bad}")
-    keys = [k for k in values if not isinstance(k, str) or is_reserved(k)]
-    if keys:
-        out.append(f"{where}: non-string or reserved keys in values: {keys}")
-    if (err := _json_ok(values)) is not None:
-        out.append(f"{where}: values are not JSON ({err}): {values!r}")
-    try:
-        completed = dict(space.complete(values))
-    except Exception as exc:  # illegal values
-        out.append(f"{where}: space.complete(values) rejected {values!r}: {type(exc).__name__}: {exc}")
-    else:
-        if set(completed) != set(values) or not all(_same(completed[k], values[k]) for k in values):
-            missing = sorted(set(completed) - set(values))
-            extra = sorted(set(values) - set(completed))
-            changed = {
-                k: (values[k], completed[k])
-                for k in set(values) & set(completed)
-                if not _same(values[k], completed[k])
-            }
-            out.append(
-                f"{where}: values are not exactly the active, legal hyperparameters "
-                f"(space.complete(values) != values): missing {missing}, inactive/unknown "
-                f"{extra}, changed (proposed, legal) {changed}"
-            )
-    if s.parent_id is not None:
-        asked_before = {x.trial_id for x in driver.steps[:-1] if x.kind == "run"}
-        if not isinstance(s.parent_id, str):
-            out.append(f"{where}: parent_id {s.parent_id!r} is not a str")
-        elif s.parent_id not in asked_before:
-            out.append(f"{where}: parent_id {s.parent_id!r} is not a previously asked trial id")
-        elif s.parent_id not in driver.told:
-            out.append(f"{where}: parent {s.parent_id!r} is still running (no weights yet)")
-        elif driver.told[s.parent_id] is TrialStatus.FAILED:
-            out.append(f"{where}: parent {s.parent_id!r} failed (it has no weights)")
-    if s.epochs is not None and (type(s.epochs) is not int or s.epochs < 1):
-        out.append(f"{where}: epochs must be a positive int, got {s.epochs!r}")
-    if s.initial_epoch is not None and (type(s.initial_epoch) is not int or s.initial_epoch < 0):
-        out.append(f"{where}: initial_epoch must be a non-negative int, got {s.initial_epoch!r}")
-    return out
+def _short(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _run_validated(ctx: _Context, space_name: str, seed: int, n: int, **kwargs: Any) -> Driver:
     """Runs a driver whose every suggestion must pass `suggestion_problems`."""
     driver = ctx.driver(space_name, seed, n, **kwargs)
-    space = standard_spaces()[space_name]
+    space, _, structured = _space(space_name)
 
     def on_step(step: Step) -> None:
-        problems = suggestion_problems(space, step, driver)
+        problems = suggestion_problems(space, step, driver, structured)
         if problems:
             raise AssertionError("; ".join(problems))
 
@@ -232,38 +267,50 @@ def _run_validated(ctx: _Context, space_name: str, seed: int, n: int, **kwargs: 
     return driver
 
 
+def _proposals(steps: list[Step]) -> list[tuple[Any, ...]]:
+    """The values and architecture of every run suggestion."""
+    return [describe(s)[2:4] for s in steps if s.kind == "run"]
+
+
 # ---------------------------------------------------------------------------
 # the checks
 # ---------------------------------------------------------------------------
 @_conformance_check
 def check_same_seed_same_proposals(ctx: _Context, n_trials: int) -> None:
     """Two instances built with the same seed and driven identically make
-    identical suggestions (ids, kinds, values with their types, parent ids,
-    epochs, initial epochs): on the mixed space sequentially, on the
-    NAS-Bench-201-like space with 3 pending trials, and on the
-    finite space past exhaustion. Instances built with different seeds
-    (1 and 2) propose different values on the mixed space."""
+    identical suggestions (ids, kinds, values with their types,
+    architectures, parent ids, epochs, initial epochs, tasks): on the mixed
+    space sequentially, on the NAS-Bench-201-like space with 3 pending
+    trials, on the finite space past exhaustion, and on each structured
+    space the strategy declares sequentially and with 3 pending trials (the
+    first instance bound to it with `use_space` before `setup`, the second
+    after).
+    Instances built with different seeds (1 and 2) propose different values
+    or architectures on the mixed space and on each structured space."""
     finite = standard_spaces()["finite"].size()
-    scenarios = [
-        ("mixed", 0, n_trials, {}),
-        ("nb201", 7, n_trials, {"parallel": 3}),
-        ("finite", 3, finite + 3, {}),
-    ]
+    scenarios = []
+    if ctx.hyperparameters:
+        scenarios += [
+            ("mixed", 0, n_trials, {}),
+            ("nb201", 7, n_trials, {"parallel": 3}),
+            ("finite", 3, finite + 3, {}),
+        ]
+    for name in ctx.structured:
+        scenarios += [(name, 0, n_trials, {}), (name, 7, n_trials, {"parallel": 3})]
     for space_name, seed, n, kwargs in scenarios:
         first = ctx.driver(space_name, seed, n, **kwargs).run()
-        second = ctx.driver(space_name, seed, n, **kwargs).run()
+        # On a structured space, the second instance is bound after setup.
+        second = ctx.driver(space_name, seed, n, bind_after_setup=True, **kwargs).run()
         diff = _first_difference(first, second)
         if diff is not None:
             raise AssertionError(f"same seed, different suggestions: {diff}")
-    runs = []
-    for seed in (1, 2):
-        steps = ctx.driver("mixed", seed, n_trials).run()
-        runs.append([describe(s)[2] for s in steps if s.kind == "run"])
-    ctx.scenario = f"space 'mixed', sequential, seeds 1 and 2, n_trials {n_trials}"
-    if runs[0] == runs[1]:
-        raise AssertionError(
-            f"seeds 1 and 2 gave the same {len(runs[0])} proposals: the seed is ignored"
-        )
+    for space_name in (["mixed"] if ctx.hyperparameters else []) + ctx.structured:
+        runs = [_proposals(ctx.driver(space_name, seed, n_trials).run()) for seed in (1, 2)]
+        ctx.scenario = f"space {space_name!r}, sequential, seeds 1 and 2, n_trials {n_trials}"
+        if runs[0] == runs[1]:
+            raise AssertionError(
+                f"seeds 1 and 2 gave the same {len(runs[0])} proposals: the seed is ignored"
+            )
 
 
 def _resume_at(ctx: _Context, space_name: str, seed: int, n: int, event: int, kwargs: dict) -> list[Step]:
@@ -277,7 +324,8 @@ def _resume_at(ctx: _Context, space_name: str, seed: int, n: int, event: int, kw
     except (TypeError, ValueError) as exc:
         raise AssertionError(f"state_dict() is not strict JSON: {type(exc).__name__}: {exc}") from exc
     fresh = ctx.new(seed + RESUME_SEED_OFFSET)
-    fresh.setup(standard_spaces()[space_name], [SCORE], kwargs.get("max_trials"))
+    fresh.setup(_space(space_name)[0], [SCORE], kwargs.get("max_trials"))
+    ctx.bind(fresh, space_name)  # after setup here, before it in every other run
     fresh.load_state_dict(json.loads(text))
     driver.strategy = fresh
     return driver.run()
@@ -287,23 +335,38 @@ def _resume_at(ctx: _Context, space_name: str, seed: int, n: int, event: int, kw
 def check_resume_equivalence(ctx: _Context, n_trials: int) -> None:
     """A strategy saved with `state_dict()` at any point, passed through
     `json.dumps`/`json.loads` (strict JSON, no NaN/Infinity) and loaded into
-    a fresh instance (built with a different seed, then `setup` with an
-    equal space, then `load_state_dict`) makes exactly the later suggestions
-    of an uninterrupted run. Saved before the first ask, with asked-but-not-
-    told trials pending, between trials, and at the exhaustion of the finite
-    space; sequentially and with 3 pending trials, failures and max_trials."""
+    a fresh instance (built with a different seed, `setup` with an equal
+    space, bound to an equal structured space with `use_space` if any, then
+    `load_state_dict`) makes exactly the later suggestions of an
+    uninterrupted run, architectures included. Saved before the first ask,
+    with asked-but-not-told trials pending, between trials, and at the
+    exhaustion of the finite space; sequentially and with 3 pending trials,
+    failures and max_trials; on each structured space also between the
+    strategy's steps (after 5 and 10 trials, and after the 11th was asked:
+    the first progressive step of the toy cell space has 10 cells)."""
     finite = standard_spaces()["finite"].size()
     half = n_trials // 2
-    scenarios = [
-        # (space, seed, n, driver kwargs, save points as event counts)
-        ("mixed", 0, n_trials, {}, [0, 1, 2, 9, 2 * half + 1]),
-        (
-            "nb201", 5, n_trials,
-            {"parallel": 3, "outcome": failure_pattern, "max_trials": n_trials - 2},
-            [0, 2, 7, n_trials + 1, 2 * n_trials - 6],
-        ),
-        ("finite", 2, finite + 3, {}, [2 * finite - 1, 2 * finite]),
-    ]
+    scenarios = []
+    if ctx.hyperparameters:
+        scenarios += [
+            # (space, seed, n, driver kwargs, save points as event counts)
+            ("mixed", 0, n_trials, {}, [0, 1, 2, 9, 2 * half + 1]),
+            (
+                "nb201", 5, n_trials,
+                {"parallel": 3, "outcome": failure_pattern, "max_trials": n_trials - 2},
+                [0, 2, 7, n_trials + 1, 2 * n_trials - 6],
+            ),
+            ("finite", 2, finite + 3, {}, [2 * finite - 1, 2 * finite]),
+        ]
+    for name in ctx.structured:
+        scenarios += [
+            (name, 0, n_trials, {}, [1, 10, 20, 21, 2 * n_trials - 3]),
+            (
+                name, 5, n_trials,
+                {"parallel": 3, "outcome": late_failure_pattern, "max_trials": n_trials - 2},
+                [7, n_trials + 1, 2 * n_trials - 6],
+            ),
+        ]
     for space_name, seed, n, kwargs, events in scenarios:
         reference = ctx.driver(space_name, seed, n, **kwargs).run()
         for event in events:
@@ -313,31 +376,50 @@ def check_resume_equivalence(ctx: _Context, n_trials: int) -> None:
                 raise AssertionError(f"the resumed run differs from the uninterrupted one: {diff}")
 
 
+def _repeats(space: Any, steps: list[Step], limit: int | None = None) -> str | None:
+    """The first run suggestion that repeats an earlier one: the same active
+    values, architecture (canonical JSON) and parent (a trial that continues
+    training a parent, such as NASH's parent trained further, is a new trial
+    even with the parent's architecture), before `limit` distinct ones."""
+    seen: dict[Any, str] = {}
+    for step in steps:
+        if step.kind != "run":
+            continue
+        if limit is not None and len(seen) >= limit:
+            return None
+        s = step.suggestion
+        key = (space.key(dict(s.values)), canonical_arch(s.arch), s.parent_id)
+        if key in seen:
+            arch = "" if s.arch is None else f", arch {_short(canonical_arch(s.arch) or '')}"
+            parent = "" if s.parent_id is None else f", parent {s.parent_id}"
+            return (f"trial {step.trial_id} repeats trial {seen[key]} ({dict(s.values)}{arch}"
+                    f"{parent}) when only {len(seen)} distinct trials had been proposed")
+        seen[key] = step.trial_id
+    return None
+
+
 @_conformance_check
 def check_no_duplicates_until_exhausted(ctx: _Context, n_trials: int) -> None:
     """On the finite space (12 configurations) no configuration
     (`space.key(values)`) is proposed twice before every configuration was
     proposed, sequentially and with 3 pending trials, for two seeds. After
-    exhaustion the strategy may say "done" or go on proposing."""
-    space = standard_spaces()["finite"]
-    size = space.size()
-    for parallel in (1, 3):
-        for seed in (0, 1):
-            steps = ctx.driver("finite", seed, size + 4, parallel=parallel).run()
-            seen: dict[Any, str] = {}
-            for step in steps:
-                if step.kind != "run":
-                    continue
-                if len(seen) >= size:
-                    break
-                key = space.key(dict(step.suggestion.values))
-                if key in seen:
-                    raise AssertionError(
-                        f"trial {step.trial_id} repeats trial {seen[key]} "
-                        f"({dict(step.suggestion.values)}) when only {len(seen)} of the "
-                        f"{size} configurations had been proposed"
-                    )
-                seen[key] = step.trial_id
+    exhaustion the strategy may say "done" or go on proposing. On each
+    structured space, no trial repeats an earlier one (the same values,
+    architecture and parent) within `n_trials`, in the same four runs."""
+    runs: list[tuple[str, int]] = []
+    if ctx.hyperparameters:
+        runs.append(("finite", standard_spaces()["finite"].size()))
+    runs += [(name, n_trials) for name in ctx.structured]
+    for space_name, size in runs:
+        structured = space_name in ctx.structured
+        space = _space(space_name)[0]
+        for parallel in (1, 3):
+            for seed in (0, 1):
+                n = size if structured else size + 4
+                steps = ctx.driver(space_name, seed, n, parallel=parallel).run()
+                found = _repeats(space, steps, None if structured else size)
+                if found is not None:
+                    raise AssertionError(found)
 
 
 @_conformance_check
@@ -346,19 +428,31 @@ def check_failed_observations(ctx: _Context, n_trials: int) -> None:
     metrics, fewer epochs) mixed in (`failure_pattern`: the first 4 trials
     fail) do not crash the strategy, and it keeps proposing valid
     suggestions (as in `check_python_scalars`) up to `n_trials` on the large
-    spaces; also when every trial fails."""
+    spaces; also when every trial fails. On the structured spaces, where a
+    search grows from its first trials and may end when they fail, the
+    same runs (with `late_failure_pattern`: the first trial completes) must
+    not crash and must stay valid, but may end with "done"."""
 
     def always_fail(index: int, trial_id: str, values: Any) -> TrialStatus:
         return TrialStatus.FAILED
 
-    scenarios = [
-        ("mixed", 0, n_trials, {"outcome": failure_pattern}),
-        ("nb201", 1, n_trials, {"outcome": failure_pattern, "parallel": 3}),
-        ("mixed", 2, min(n_trials, 12), {"outcome": always_fail}),
-    ]
+    scenarios = []
+    if ctx.hyperparameters:
+        scenarios += [
+            ("mixed", 0, n_trials, {"outcome": failure_pattern}),
+            ("nb201", 1, n_trials, {"outcome": failure_pattern, "parallel": 3}),
+            ("mixed", 2, min(n_trials, 12), {"outcome": always_fail}),
+        ]
+    for name in ctx.structured:
+        scenarios += [
+            (name, 0, n_trials, {"outcome": late_failure_pattern}),
+            (name, 1, n_trials, {"outcome": late_failure_pattern, "parallel": 3}),
+            (name, 2, min(n_trials, 12), {"outcome": failure_pattern, "parallel": 3}),
+            (name, 3, min(n_trials, 12), {"outcome": always_fail}),
+        ]
     for space_name, seed, n, kwargs in scenarios:
         driver = _run_validated(ctx, space_name, seed, n, **kwargs)
-        if driver.n_run < n:
+        if driver.n_run < n and space_name not in ctx.structured:
             last = driver.steps[-1].suggestion if driver.steps else None
             raise AssertionError(
                 f"stopped proposing after {driver.n_run} of {n} trials on a large space "
@@ -372,13 +466,19 @@ def check_max_trials(ctx: _Context, n_trials: int) -> None:
     m "run" suggestions, even when asked again after saying "done":
     m = 1 and 5 on the mixed/NAS-Bench-201-like spaces (sequential and with
     3-4 pending trials, also m smaller than the number of workers), and
-    m = 15 on the 12-configuration space."""
-    scenarios = [
-        ("mixed", 0, 1, {}),
-        ("nb201", 1, 5, {"parallel": 3}),
-        ("mixed", 2, 3, {"parallel": 4}),
-        ("finite", 3, 15, {}),
-    ]
+    m = 15 on the 12-configuration space; on each structured space m = 1, 3
+    (4 pending), 5 (3 pending) and 15."""
+    scenarios = []
+    if ctx.hyperparameters:
+        scenarios += [
+            ("mixed", 0, 1, {}),
+            ("nb201", 1, 5, {"parallel": 3}),
+            ("mixed", 2, 3, {"parallel": 4}),
+            ("finite", 3, 15, {}),
+        ]
+    for name in ctx.structured:
+        scenarios += [(name, 0, 1, {}), (name, 1, 5, {"parallel": 3}),
+                      (name, 2, 3, {"parallel": 4}), (name, 3, 15, {})]
     for space_name, seed, m, kwargs in scenarios:
         driver = ctx.driver(space_name, seed, m + 10, max_trials=m, asks_after_done=3, **kwargs)
         driver.run()
@@ -388,22 +488,26 @@ def check_max_trials(ctx: _Context, n_trials: int) -> None:
 
 @_conformance_check
 def check_python_scalars(ctx: _Context, n_trials: int) -> None:
-    """Every suggestion on every standard space (sequential and with 3
-    pending trials) is valid: values are plain Python scalars
+    """Every suggestion on every standard space and every structured space
+    the strategy declares (sequential and with 3 pending trials) is valid
+    (`suggestion_problems`): values are plain Python scalars
     (`is_python_scalar`, not numpy types) under non-reserved keys and are
     exactly the active, legal hyperparameters (`space.complete(values) ==
-    values`, types included); values and notes pass strict `json.dumps`; a
-    parent id names a trial asked and reported (not failed) before; epochs
-    is a positive int, initial_epoch a non-negative int."""
+    values`, types included); values, notes, architecture and task
+    configuration pass strict JSON; a parent id names a trial asked and
+    reported (not failed) before; epochs is a positive int, initial_epoch a
+    non-negative int; on a structured space every trial carries an
+    architecture of that space."""
     finite = standard_spaces()["finite"].size()
-    for space_name in ("finite", "mixed", "nb201"):
+    names = ["finite", "mixed", "nb201"] if ctx.hyperparameters else []
+    for space_name in names + ctx.structured:
         n = finite + 3 if space_name == "finite" else n_trials
         for parallel in (1, 3):
             _run_validated(ctx, space_name, 11, n, parallel=parallel)
 
 
 #: Every check, in the order `check_strategy` runs them.
-CHECKS: tuple[Callable[..., None], ...] = (
+CHECKS: tuple[Callable[..., Scenarios], ...] = (
     check_same_seed_same_proposals,
     check_resume_equivalence,
     check_no_duplicates_until_exhausted,
@@ -414,24 +518,33 @@ CHECKS: tuple[Callable[..., None], ...] = (
 
 
 def check_strategy(
-    strategy_cls: Any, *, make_kwargs: MakeKwargs | None = None, n_trials: int = DEFAULT_TRIALS
-) -> None:
-    """Runs every conformance check on a strategy class.
+    strategy_cls: Any, *, make_kwargs: MakeKwargs | None = None, n_trials: int = DEFAULT_TRIALS,
+    kinds: Iterable[SpaceKind | str] | None = None,
+) -> dict[str, Scenarios]:
+    """Runs every conformance check on a strategy class, on every kind of
+    space it declares that the suite has a toy space for.
 
     Args:
         strategy_cls: A class implementing the Strategy protocol.
         make_kwargs: `make_kwargs(seed)` -> constructor keyword arguments
             (default `{"seed": seed}`).
         n_trials: Trials per run on the large spaces (at least 10).
+        kinds: Only these of the declared kinds of space (default: all;
+            e.g. the hyperparameter mode alone, for make_kwargs that tune
+            only that mode).
+
+    Returns:
+        Check name -> the scenarios it ran (`(SpaceKind, description)`).
 
     Raises:
         AssertionError: naming every failed check, the strategy and the
             scenario each failed in.
     """
-    failures = []
+    failures, ran = [], {}
     for check in CHECKS:
         try:
-            check(strategy_cls, make_kwargs=make_kwargs, n_trials=n_trials)
+            ran[check.__name__] = check(strategy_cls, make_kwargs=make_kwargs, n_trials=n_trials,
+                                        kinds=kinds)
         except AssertionError as exc:
             failures.append(str(exc))
     if failures:
@@ -439,3 +552,4 @@ def check_strategy(
             f"{len(failures)} of {len(CHECKS)} conformance checks failed for strategy "
             f"{strategy_label(strategy_cls)}:\n- " + "\n- ".join(failures)
         )
+    return ran

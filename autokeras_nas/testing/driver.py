@@ -19,12 +19,13 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from autokeras_nas.core import Objective, Observation, Suggestion, TrialStatus, make_rng
+from autokeras_nas.core import ARCH, Objective, Observation, Suggestion, TrialStatus, make_rng
 
 #: The objective the drivers report by default.
 SCORE = Objective("score", "max")
 
-#: `objective_fn(values)` returns the score, or a dict of metrics.
+#: `objective_fn(values)` returns the score, or a dict of metrics; a trial's
+#: architecture, if it has one, is in `values` under `ARCH` (JSON text).
 ObjectiveFn = Callable[[Mapping[str, Any]], "float | Mapping[str, float]"]
 #: `outcome(index, trial_id, values)` decides how the `index`-th run trial ends.
 OutcomeFn = Callable[[int, str, Mapping[str, Any]], TrialStatus]
@@ -73,23 +74,29 @@ def make_observation(
 ) -> Observation:
     """Evaluates `objective_fn` on a suggestion and builds its Observation.
 
-    A FAILED trial has no metrics and a message; a STOPPED trial trained half
-    its epochs (at least one) and has valid metrics.
+    The objective and the cost metrics see the values and, for a trial with
+    an architecture, the architecture under `ARCH`; the observation carries
+    the architecture in `arch`. A FAILED trial has no metrics and a message;
+    a STOPPED trial trained half its epochs (at least one) and has valid
+    metrics.
     """
     values = dict(suggestion.values)
+    arch = suggestion.arch
     epochs = suggestion.epochs or 1
     if status is TrialStatus.FAILED:
-        return Observation(trial_id, values, status, {}, epochs=0, message=FAILURE_MESSAGE)
+        return Observation(trial_id, values, status, {}, epochs=0, message=FAILURE_MESSAGE,
+                           arch=arch)
     if status is TrialStatus.STOPPED:
         epochs = max(1, epochs // 2)
-    result = objective_fn(values)
+    seen = values if arch is None else {**values, ARCH: arch}
+    result = objective_fn(seen)
     if isinstance(result, Mapping):
         metrics = {str(k): float(v) for k, v in result.items()}
     else:
         metrics = {SCORE.name: float(result)}
-    for k, v in cost_metrics(values, epochs).items():
+    for k, v in cost_metrics(seen, epochs).items():
         metrics.setdefault(k, v)
-    return Observation(trial_id, values, status, metrics, epochs=epochs)
+    return Observation(trial_id, values, status, metrics, epochs=epochs, arch=arch)
 
 
 def failure_pattern(
@@ -98,6 +105,19 @@ def failure_pattern(
     """A standard mix of outcomes: the first 4 trials fail, then every 3rd
     fails and every 4th is stopped early; the rest complete."""
     if index < 4 or index % 3 == 1:
+        return TrialStatus.FAILED
+    if index % 4 == 2:
+        return TrialStatus.STOPPED
+    return TrialStatus.COMPLETED
+
+
+def late_failure_pattern(
+    index: int, trial_id: str = "", values: Mapping[str, Any] | None = None
+) -> TrialStatus:
+    """`failure_pattern` without the early failures: the first trial
+    completes (a structured search grows from it), then every 3rd trial
+    fails (the 2nd, 5th, ...) and every 4th is stopped early."""
+    if index % 3 == 1:
         return TrialStatus.FAILED
     if index % 4 == 2:
         return TrialStatus.STOPPED
@@ -326,12 +346,31 @@ def run_async(
 
 def describe(step: Step) -> tuple[Any, ...]:
     """What must be identical between two runs: the id, kind, values (with
-    their types), parent id and training budget (not the notes)."""
+    their types), architecture (canonical JSON), parent id, training budget
+    and task with its configuration (not the notes)."""
     s = step.suggestion
     values = tuple(
         sorted(((k, type(v).__name__, _canon(v)) for k, v in s.values.items()), key=lambda t: t[0])
     )
-    return (step.trial_id, s.kind, values, s.parent_id, s.epochs, s.initial_epoch)
+    config = None if s.task_config is None else canonical_json(s.task_config)
+    return (step.trial_id, s.kind, values, canonical_arch(s.arch), s.parent_id, s.epochs,
+            s.initial_epoch, s.task, config)
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON text with sorted keys and compact separators."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+def canonical_arch(arch: str | None) -> str | None:
+    """An architecture's JSON text in canonical form (equal architectures
+    written with their keys in another order compare equal)."""
+    if arch is None:
+        return None
+    try:
+        return canonical_json(json.loads(arch))
+    except (TypeError, ValueError):
+        return arch
 
 
 def _canon(v: Any) -> Any:

@@ -10,8 +10,10 @@ import pytest
 
 from autokeras_nas import plugins
 from autokeras_nas.core import (
+    ARCH,
     BaseStrategy,
     Observation,
+    SpaceKind,
     Suggestion,
     TrialStatus,
     fresh_seed,
@@ -21,6 +23,7 @@ from autokeras_nas.core import (
 )
 from autokeras_nas.testing import (
     CHECKS,
+    DRIVEN_KINDS,
     SCORE,
     Driver,
     check_failed_observations,
@@ -36,6 +39,8 @@ from autokeras_nas.testing import (
     run_sequential,
     standard_spaces,
 )
+from autokeras_nas_plugins.nash import Nash
+from autokeras_nas_plugins.popnas import Pnas, Popnas
 
 INSTALLED = sorted(plugins.available())
 
@@ -50,7 +55,33 @@ def test_some_strategy_is_installed() -> None:
 @pytest.mark.parametrize("check", CHECKS, ids=[c.__name__ for c in CHECKS])
 @pytest.mark.parametrize("name", INSTALLED)
 def test_installed_strategy_conforms(name: str, check: Any) -> None:
-    check(plugins.load(name))
+    cls = plugins.load(name)
+    ran = check(cls)
+    assert {kind for kind, _ in ran} == set(cls.space_kinds) & set(DRIVEN_KINDS)
+
+
+#: The kinds of space the first-party strategies are driven on.
+FIRST_PARTY_KINDS = {
+    "random": {SpaceKind.HYPERPARAMETERS},
+    "aging-evolution": {SpaceKind.HYPERPARAMETERS},
+    "nash": {SpaceKind.HYPERPARAMETERS, SpaceKind.NETWORK},
+    "popnas": {SpaceKind.HYPERPARAMETERS, SpaceKind.CELLS},
+    "pnas": {SpaceKind.HYPERPARAMETERS, SpaceKind.CELLS},
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIRST_PARTY_KINDS))
+def test_structured_modes_of_first_party_strategies_are_driven(name: str) -> None:
+    """Every check runs nash on the toy network and popnas/pnas on the toy
+    cells, sequentially and with pending trials (max_trials: from 1 up)."""
+    ran = check_max_trials(plugins.load(name))
+    assert {kind for kind, _ in ran} == FIRST_PARTY_KINDS[name]
+    structured = [text for kind, text in ran if kind is not SpaceKind.HYPERPARAMETERS]
+    assert bool(structured) == (name in ("nash", "popnas", "pnas"))
+    for text in structured:
+        assert ("space 'network' (network)" in text) == (name == "nash")
+        assert ("space 'cells' (cells)" in text) == (name != "nash")
+    assert any("async" in text for text in structured) or not structured
 
 
 # ---------------------------------------------------------------------------
@@ -308,6 +339,152 @@ def test_check_strategy_passes_make_kwargs() -> None:
 def test_unseeded_strategy_also_fails_resume() -> None:
     with pytest.raises(AssertionError, match="check_resume_equivalence"):
         check_resume_equivalence(Unseeded)
+
+
+# ---------------------------------------------------------------------------
+# structured strategies broken only in their structured mode
+# ---------------------------------------------------------------------------
+class NashUnseededMorphisms(Nash):
+    """Draws its morphisms from a generator seeded by the OS."""
+
+    name = "test-nash-unseeded-morphisms"
+
+    def _morph_child(self, net: Any) -> Any:
+        saved, self.rng = self.rng, make_rng(fresh_seed())
+        try:
+            return super()._morph_child(net)
+        finally:
+            self.rng = saved
+
+
+class NashLosesMorphismRng(Nash):
+    """Draws its morphisms from a second generator it does not save."""
+
+    name = "test-nash-loses-morphism-rng"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.morph_rng = make_rng(self.seed + 1)
+
+    def _morph_child(self, net: Any) -> Any:
+        saved, self.rng = self.rng, self.morph_rng
+        try:
+            return super()._morph_child(net)
+        finally:
+            self.rng = saved
+
+
+class NashOrphanChildren(Nash):
+    """Proposes morphed children without their parent (nothing to morph)."""
+
+    name = "test-nash-orphan-children"
+
+    def propose(self, trial_id: str) -> Suggestion:
+        s = super().propose(trial_id)
+        if s.kind == "run" and s.arch is not None and json.loads(s.arch)["morphisms"]:
+            return Suggestion.run(s.values, epochs=s.epochs, notes=s.notes, arch=s.arch)
+        return s
+
+
+class PnasRepeatsCells(Pnas):
+    """Trains the previous cell again on every 4th trial."""
+
+    name = "test-pnas-repeats-cells"
+
+    def propose(self, trial_id: str) -> Suggestion:
+        if self.cells is not None and len(self.asked) % 4 == 3:
+            previous = list(self.asked.values())[-1]
+            return Suggestion.run({}, arch=previous[ARCH])
+        return super().propose(trial_id)
+
+
+class PopnasForgetsCellsOnResume(Popnas):
+    """Saves its progressive state without the trained cells, which it
+    keeps for the next step's expansion."""
+
+    name = "test-popnas-forgets-cells"
+
+    def extra_state(self) -> dict[str, Any]:
+        state = super().extra_state()
+        if "progressive" in state:
+            trained = {o.trial_id for o in self.history}
+            cells = state["progressive"]["cells"]
+            state["progressive"] = {**state["progressive"],
+                                    "cells": {t: c for t, c in cells.items() if t not in trained}}
+        return state
+
+
+class PopnasDropsArch(Popnas):
+    """Proposes its cells without the architecture."""
+
+    name = "test-popnas-drops-arch"
+
+    def propose(self, trial_id: str) -> Suggestion:
+        s = super().propose(trial_id)
+        if s.kind == "run" and s.arch is not None:
+            return Suggestion.run(s.values, notes=s.notes)
+        return s
+
+
+#: Trials per run for the broken structured strategies: two NASH steps, the
+#: first progressive step of POPNAS and its expansion (keeps the runs short).
+STRUCTURED_TRIALS = 12
+BROKEN_STRUCTURED = [
+    (NashUnseededMorphisms, check_same_seed_same_proposals, "network",
+     "same seed, different suggestions"),
+    (NashLosesMorphismRng, check_resume_equivalence, "network", "resumed run differs"),
+    (NashOrphanChildren, check_python_scalars, "network", "morphisms without a parent"),
+    (PnasRepeatsCells, check_no_duplicates_until_exhausted, "cells", "repeats trial"),
+    (PopnasForgetsCellsOnResume, check_resume_equivalence, "cells", "resumed run differs"),
+    (PopnasDropsArch, check_python_scalars, "cells", "no arch on a cells space"),
+]
+
+
+@pytest.mark.parametrize("strategy_cls, check, space, fragment", BROKEN_STRUCTURED,
+                         ids=[b[0].__name__ for b in BROKEN_STRUCTURED])
+def test_check_catches_broken_structured_strategy(
+    strategy_cls: Any, check: Any, space: str, fragment: str
+) -> None:
+    with pytest.raises(AssertionError) as info:
+        check(strategy_cls, n_trials=STRUCTURED_TRIALS)
+    message = str(info.value)
+    assert message.startswith(f"{check.__name__} failed for strategy {strategy_cls.name!r}")
+    assert f"[space {space!r} ({space})" in message
+    assert fragment in message
+
+
+@pytest.mark.parametrize("strategy_cls, check", [b[:2] for b in BROKEN_STRUCTURED],
+                         ids=[b[0].__name__ for b in BROKEN_STRUCTURED])
+def test_structured_breakage_is_invisible_on_hyperparameter_spaces(
+    strategy_cls: Any, check: Any
+) -> None:
+    """What the checks caught above needs the structured mode: driven on
+    hyperparameter spaces only, the same strategy passes."""
+    ran = check(strategy_cls, n_trials=STRUCTURED_TRIALS, kinds=["hyperparameters"])
+    assert {kind for kind, _ in ran} == {SpaceKind.HYPERPARAMETERS}
+
+
+def test_kinds_must_be_declared() -> None:
+    with pytest.raises(ValueError, match=r"kinds \['network'\] are not among the strategy's "
+                       r"space_kinds \['hyperparameters'\]"):
+        check_max_trials(Good, kinds=[SpaceKind.NETWORK])
+
+
+def test_nash_siblings_are_distinct_architectures() -> None:
+    """With one morphism per child, siblings drawn alike are drawn again
+    (two trained the same network from the same weights before)."""
+    check_no_duplicates_until_exhausted(Nash, make_kwargs=lambda seed: {"seed": seed, "n_nm": 1})
+
+
+def test_a_strategy_without_a_driven_kind_of_space_is_refused() -> None:
+    class SupernetOnly(Good):
+        name = "test-supernet-only"
+        space_kinds = (SpaceKind.SUPERNET,)
+
+    with pytest.raises(AssertionError, match="check_max_trials failed for strategy "
+                       "'test-supernet-only'.*declares no kind of space the conformance suite "
+                       "can drive"):
+        check_max_trials(SupernetOnly)
 
 
 # ---------------------------------------------------------------------------
