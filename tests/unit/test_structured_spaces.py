@@ -80,10 +80,10 @@ def test_cells_objective_ignores_how_a_cell_is_written():
     cell = ((-2, "identity", -1, "conv3x3"), (0, "conv3x3", -1, "identity"))
     swapped = ((-1, "conv3x3", -2, "identity"), (-1, "identity", 0, "conv3x3"))
     assert space.key(cell) == space.key(swapped)
-    assert cells_objective({ARCH: _cells_arch(cell)}) == cells_objective({ARCH: _cells_arch(swapped)})
+    score = cells_objective({ARCH: _cells_arch(cell)})
+    assert score == cells_objective({ARCH: _cells_arch(swapped)})
     worse = ((-2, "identity", -1, "identity"),)
-    assert cells_objective({ARCH: _cells_arch(worse)})["score"] < \
-        cells_objective({ARCH: _cells_arch(cell)})["score"]
+    assert cells_objective({ARCH: _cells_arch(worse)})["score"] < score["score"]
 
 
 # ---------------------------------------------------------------------------
