@@ -157,9 +157,11 @@ class TrialContext:
         return self.tuner.report_epoch(self.trial_id, epoch, logs)
 
     def save_checkpoint(self, model: Any) -> None:
-        """Saves `model`'s weights as the trial's checkpoint (what
-        `get_best_models` and a child trial load), atomically."""
+        """Saves `model`'s weights, atomically, and its build configuration
+        as the trial's checkpoint: what `get_best_models` and a child trial
+        load."""
         self.tuner.save_model(self.trial_id, model)
+        self.tuner._save_build_config(self.trial_id, model)
 
     def measure_latency_ms(self, model: Any) -> float | None:
         """Median single-sample inference time of `model` (see

@@ -75,7 +75,6 @@ class EvaluateTrainer(Trainer):
         if latency is not None:
             metrics["latency_ms"] = latency
         context.save_checkpoint(model)
-        context.tuner._save_build_config(context.trial_id, model)
         return TrialResult(metrics, outputs)
 
 

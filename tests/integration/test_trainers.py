@@ -1,0 +1,138 @@
+"""Trial tasks on tiny real models: the "evaluate" trainer, failures of a
+task with their one-line reason, and trainers given to the tuner."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from autokeras_nas.core import BaseStrategy, Suggestion
+from autokeras_nas.tuner import NasTuner, Trainer, TrialResult
+from autokeras_nas.tuner.trainers import recalibrate_batch_norm
+
+pytestmark = pytest.mark.tf
+
+
+class _Scripted(BaseStrategy):
+    """Trial i runs the defaults with the i-th suggestion's options."""
+
+    name = "scripted"
+    allow_repeats = True
+
+    def __init__(self, script, **kwargs):
+        super().__init__(**kwargs)
+        self.script = script
+
+    def propose(self, trial_id):
+        return Suggestion.run(self.space.complete({}), **self.script[int(trial_id)])
+
+
+def _build(hp):
+    model = keras.Sequential([
+        keras.Input((64,)),
+        keras.layers.Dense(hp.Choice("units", [24, 32]), activation="relu", name="hidden"),
+        keras.layers.BatchNormalization(name="norm"),
+        keras.layers.Dense(10, activation="softmax", name="out"),
+    ])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _search(script, tmp_path, digits, validation=True, objective="val_accuracy", **kwargs):
+    tuner = NasTuner(_build, strategy=_Scripted(script, seed=0), objective=objective,
+                     max_trials=len(script), max_consecutive_failed_trials=len(script) + 1,
+                     directory=str(tmp_path), project_name="p", **kwargs)
+    x, y, xv, yv = digits
+    extra = {"validation_data": (xv, yv)} if validation else {}
+    tuner.search(x, y, epochs=2, batch_size=64, verbose=0, **extra)
+    with open(os.path.join(tuner.project_dir, "results.json")) as f:
+        return tuner, json.load(f)["trials"]
+
+
+def test_evaluate_scores_the_parents_weights_with_zero_epochs(tmp_path, digits):
+    tuner, (parent, child, recalibrated) = _search([
+        {},
+        {"parent_id": "0", "task": "evaluate"},
+        {"parent_id": "0", "task": "evaluate", "task_config": {"recalibrate_batches": 4}},
+    ], tmp_path, digits)
+    assert [t["status"] for t in (parent, child, recalibrated)] == ["completed"] * 3
+    m = child["metrics"]
+    # the same architecture with the parent's best weights: the parent's best epoch
+    assert m["val_accuracy"] == pytest.approx(parent["metrics"]["val_accuracy"], abs=1e-4)
+    assert m["val_loss"] == pytest.approx(parent["metrics"]["val_loss"], rel=1e-4)
+    assert m["epochs"] == 0 and m["train_time_s"] == 0 and child["curve"] == []
+    assert m["inherited_layers"] == 3 and m["params"] == parent["metrics"]["params"]
+    assert m["latency_ms"] > 0 and m["eval_time_s"] > 0
+    assert "loss" not in m  # nothing was trained
+    assert child["outputs"] == {} and recalibrated["outputs"] == {"recalibrated_batches": 4}
+    assert recalibrated["metrics"]["val_accuracy"] > 0.5  # statistics of real batches
+    x, y, xv, yv = digits
+    evaluated = tuner.load_model(tuner.oracle.get_trial(child["trial_id"]))
+    assert evaluated.evaluate(xv, yv, verbose=0)[1] == pytest.approx(m["val_accuracy"], abs=1e-4)
+
+
+def test_a_task_that_cannot_run_fails_with_a_one_line_reason(tmp_path, digits):
+    _, trials = _search([
+        {"task": "evaluate"},
+        {"parent_id": "7", "task": "evaluate"},
+        {"task": "no-such-task"},
+        {"parent_id": "0", "task": "evaluate", "task_config": {"recalibrate_batches": -1}},
+    ], tmp_path, digits)
+    assert [t["status"] for t in trials] == ["failed"] * 4
+    messages = [t["message"] for t in trials]
+    assert messages[0] == "evaluate needs a parent trial (nas/parent) to inherit weights from"
+    assert messages[1].startswith("cannot load the parent trial 7: KeyError")
+    assert messages[2].startswith("unknown trainer 'no-such-task' (nas/task); installed "
+                                  "trainers: ") and "evaluate" in messages[2]
+    assert messages[3] == "recalibrate_batches must be an int >= 0, got -1"
+    assert all("\n" not in m for m in messages)
+
+
+def test_evaluate_without_validation_data_fails_with_its_reason(tmp_path, digits):
+    _, (trained, evaluated) = _search([{}, {"parent_id": "0", "task": "evaluate"}], tmp_path,
+                                      digits, validation=False, objective="loss:min")
+    assert trained["status"] == "completed"
+    assert evaluated["status"] == "failed"
+    assert evaluated["message"] == "evaluate needs validation data: pass validation_data to search()"
+
+
+class _Probe(Trainer):
+    """Returns a fixed score and whatever outputs it was made with."""
+
+    def __init__(self, outputs):
+        self.outputs = outputs
+
+    def run(self, context):
+        model = context.build_model()
+        context.save_checkpoint(model)
+        return TrialResult({"val_accuracy": 0.5, "n": len(context.config)}, self.outputs)
+
+
+def test_trainers_given_to_the_tuner_run_their_task_and_outputs_must_be_json(tmp_path, digits):
+    tuner, (good, bad) = _search(
+        [{"task": "probe", "task_config": {"a": 1}}, {"task": "bad"}], tmp_path, digits,
+        trainers={"probe": _Probe({"probabilities": [[0.25, 0.75]]}), "bad": _Probe({"x": {1, 2}})})
+    assert good["status"] == "completed"
+    assert good["metrics"]["n"] == 1 and good["outputs"] == {"probabilities": [[0.25, 0.75]]}
+    assert tuner.oracle.strategy.history[0].outputs == good["outputs"]
+    assert bad["status"] == "failed"
+    assert bad["message"].startswith("trainer 'bad' returned bad outputs: outputs must be JSON")
+    with pytest.raises(ValueError, match="trainers must map task names to Trainer instances"):
+        NasTuner(_build, strategy="random", trainers={"probe": object()},
+                 directory=str(tmp_path), project_name="q")
+
+
+def test_recalibration_sets_batch_norm_statistics_to_the_average_of_the_batches():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, name="d"),
+                              keras.layers.BatchNormalization(momentum=0.9, name="bn")])
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(loc=i, scale=1 + i, size=(16, 3)).astype("float32") for i in range(4)]
+    assert recalibrate_batch_norm(model, iter(batches)) == 4
+    inputs = [model.get_layer("d")(b).numpy() for b in batches]
+    norm = model.get_layer("bn")
+    assert np.allclose(norm.moving_mean.numpy(), np.mean([h.mean(0) for h in inputs], 0), atol=1e-4)
+    assert np.allclose(norm.moving_variance.numpy(), np.mean([h.var(0) for h in inputs], 0),
+                       rtol=1e-3)
+    assert norm.momentum == 0.9
