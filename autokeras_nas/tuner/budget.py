@@ -4,8 +4,9 @@ The clock starts when `search()` is called (a resumed search gets the whole
 budget again: it counts from this run's start, not from the first run's).
 Once the budget has passed
 
-* no new trial starts: the tuner's loop sees a STOPPED trial, as when the
-  oracle reaches `max_trials`, and `search()` returns normally;
+* no new trial starts: the oracle (`StrategyOracle.budget`, which `NasTuner`
+  sets) answers STOPPED, as when it reaches `max_trials`, and `search()`
+  returns normally;
 * the running trial stops at its next epoch end. It is final with the
   metrics of its best epoch so far, like a trial stopped by an
   early-stopping rule: status `stopped` in results.json, metrics
@@ -13,7 +14,8 @@ Once the budget has passed
 
 A trial always runs at least one epoch, so every run that starts a trial
 completes one. `max_trials` stays an upper bound. On a distributed search
-every worker keeps its own clock from its own `search()` call.
+the chief's oracle stops handing out trials by the chief's clock, and every
+worker stops its running trial by its own clock from its own `search()` call.
 """
 
 from __future__ import annotations

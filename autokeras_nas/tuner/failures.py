@@ -4,7 +4,10 @@ A trial fails (KerasTuner's `FailedTrialError`: recorded as `failed` with
 its reason in results.json, told to the strategy, counted towards
 `max_consecutive_failed_trials`) when
 
-* its model does not build, or its loss becomes NaN or infinite (`NasTuner`);
+* its model does not build, or its loss becomes NaN or infinite (the
+  standard trainer, `autokeras_nas.tuner.trainers.fit`);
+* its task cannot run: no trainer is installed for it, or the task's
+  own checks fail (e.g. "evaluate" without a parent trial);
 * it runs longer than the tuner's `trial_timeout`: `TrialTimeout` stops
   training at the next batch end and the reason is "timeout after Ns";
 * it runs out of memory (`tf.errors.ResourceExhaustedError`, `MemoryError`)
