@@ -5,6 +5,7 @@ import json
 import os
 
 import keras
+import keras_tuner
 import numpy as np
 import pytest
 
@@ -136,3 +137,50 @@ def test_recalibration_sets_batch_norm_statistics_to_the_average_of_the_batches(
     assert np.allclose(norm.moving_variance.numpy(), np.mean([h.var(0) for h in inputs], 0),
                        rtol=1e-3)
     assert norm.momentum == 0.9
+
+
+class _Interrupt(keras.callbacks.Callback):
+    """Counts epochs per execution; raises KeyboardInterrupt (as Ctrl-C would)
+    after epoch `at` of the `execution`-th fit it sees (0-based; -1: never)."""
+
+    def __init__(self, log, execution, at):
+        super().__init__()
+        self.log, self.execution, self.at = log, execution, at
+
+    def on_train_begin(self, logs=None):
+        self.log.append([])
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.log[-1].append(epoch + 1)
+        if len(self.log) == self.execution + 1 and epoch + 1 == self.at:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_trial_resumes_inside_its_second_execution(tmp_path, digits):
+    runs = []
+
+    def tuner(interrupt, overwrite):
+        class Model(keras_tuner.HyperModel):
+            def build(self, hp):
+                return _build(hp)
+
+            def fit(self, hp, model, *args, callbacks=(), **kwargs):
+                return model.fit(*args, callbacks=list(callbacks) + [interrupt], **kwargs)
+
+        return NasTuner(Model(), strategy="random", objective="val_accuracy", max_trials=1,
+                        executions_per_trial=2, overwrite=overwrite, directory=str(tmp_path),
+                        project_name="p")
+
+    x, y, xv, yv = digits
+    fit = dict(validation_data=(xv, yv), epochs=3, batch_size=64, verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        tuner(_Interrupt(runs, execution=1, at=2), overwrite=True).search(x, y, **fit)
+    assert runs == [[1, 2, 3], [1, 2]]
+    resumed = tuner(_Interrupt(runs, execution=-1, at=0), overwrite=False)
+    resumed.search(x, y, **fit)
+    assert runs == [[1, 2, 3], [1, 2], [3]]  # execution 0 kept, execution 1 from epoch 3
+    with open(os.path.join(resumed.project_dir, "results.json")) as f:
+        (trial,) = json.load(f)["trials"]
+    assert trial["status"] == "completed" and trial["metrics"]["epochs"] == 3
+    assert [c["epoch"] for c in trial["curve"]] == [1, 2, 3]
+    assert not os.path.exists(os.path.join(resumed.project_dir, "trial_0", "backup"))
