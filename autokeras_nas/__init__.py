@@ -29,6 +29,7 @@ PUBLIC_MODULES = (
     "autokeras_nas.data",
     "autokeras_nas.report",
     "autokeras_nas.launch",
+    "autokeras_nas.workflow",
 )
 
 _LAZY = {

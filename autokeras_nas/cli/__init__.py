@@ -8,6 +8,8 @@
     autokeras-nas report runs/digits --csv runs/digits.csv
     autokeras-nas export runs/digits --format keras,tflite
 
+Each command parses its options, calls the workflow the library owns
+(`autokeras_nas.workflow`: dataset, space, tuner, export) and prints.
 Importing this package, `--help` and the listing commands do not import
 TensorFlow (nor does `report`); `search` and `export` import it once
 their arguments are checked.

@@ -1,4 +1,4 @@
-"""`autokeras-nas bench`: benchmarks as commands (BENCHMARKS.md).
+"""`autokeras-nas bench`: benchmarks as commands (protocols and figures: docs/benchmarks.md).
 
     autokeras-nas bench nb201 --strategy aging-evolution --peers random,optuna-tpe
     autokeras-nas bench nb201 --objectives val_acc,latency --peers random,optuna-nsga2,optuna-tpe
@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 import click
 
-from autokeras_nas.cli.errors import fail
+from autokeras_nas.cli.errors import fail, workflow_errors
+from autokeras_nas.workflow.config import parse_params
 
 
 def _int_list(text: str, what: str) -> list[int]:
@@ -36,17 +37,9 @@ def _names(text: str) -> list[str]:
 
 
 def _params(items: tuple[str, ...]) -> dict[str, Any]:
-    """`NAME=VALUE` pairs; VALUE is read as JSON when it parses (12, 0.5, true)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        name, sep, text = item.partition("=")
-        if not sep or not name.strip().isidentifier():
-            fail(f"--param must be NAME=VALUE, got {item!r}")
-        try:
-            out[name.strip()] = json.loads(text)
-        except ValueError:
-            out[name.strip()] = text
-    return out
+    """`--param NAME=VALUE` pairs (`autokeras_nas.workflow.parse_params`)."""
+    with workflow_errors():
+        return parse_params(items)
 
 
 def _strategies(names: tuple[str, ...]) -> list[str]:
@@ -80,7 +73,11 @@ def _write_json(path: Path | None, payload: dict[str, Any]) -> None:
 
 @click.group()
 def bench() -> None:
-    """Benchmarks: search quality on NAS-Bench-201, strategy overhead."""
+    """Benchmarks: search quality on NAS-Bench-201, strategy overhead, ...
+
+    The protocols, the measured tables and the command behind each figure
+    are in the project's docs/benchmarks.md.
+    """
 
 
 @bench.command()
@@ -109,8 +106,8 @@ def bench() -> None:
 def nb201(strategies: tuple[str, ...], params: tuple[str, ...], peers: str, evaluations: str, runs: int,
           slow_peer_runs: int | None, seed: int, dataset: str, objectives: str,
           json_path: Path | None, verbose: bool) -> None:
-    """Search quality on NAS-Bench-201 (BENCHMARKS.md §1): mean regret, or
-    hypervolume ratio with two objectives, per strategy and peer."""
+    """Search quality on NAS-Bench-201: mean regret, or hypervolume ratio with
+    two objectives, per strategy and peer (see docs/benchmarks.md)."""
     from autokeras_nas.bench import BenchmarkError, NB201Table, SearcherError, format_quality, nb201_quality
     from autokeras_nas.bench.nb201 import check_objectives
 
@@ -148,7 +145,7 @@ def nb201(strategies: tuple[str, ...], params: tuple[str, ...], peers: str, eval
               help="Also write the results as JSON.")
 def overhead(strategies: tuple[str, ...], params: tuple[str, ...], peers: str, trials: str, spaces: tuple[str, ...],
              seed: int, json_path: Path | None) -> None:
-    """Strategy overhead (BENCHMARKS.md §2): ask + tell per trial, no training."""
+    """Strategy overhead: ask + tell per trial, no training (see docs/benchmarks.md)."""
     from autokeras_nas.bench import SearcherError, format_overhead
     from autokeras_nas.bench import overhead as measure
 
@@ -185,7 +182,8 @@ def parse_duration(text: str) -> float:
 
 @bench.command()
 @click.option("--dataset", default="fashion_mnist:25000", show_default=True,
-              help="Dataset (BENCHMARKS.md §3: 20,000 training and 5,000 validation images).")
+              help="Dataset (the default: 20,000 training and 5,000 validation images of "
+                   "Fashion-MNIST).")
 @click.option("--budget", default="10m", show_default=True,
               help="Wall-clock budget of the NASH search (e.g. 600, 10m).")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
@@ -199,13 +197,11 @@ def nash(dataset: str, budget: str, seed: int, batch_size: int, out: Path | None
     """NASH against its start network trained from scratch for the same wall time."""
     import tempfile
 
-    from autokeras_nas.data import load_dataset
+    from autokeras_nas.workflow import load_dataset
 
     seconds = parse_duration(budget)
-    try:
+    with workflow_errors():
         load_dataset(dataset, seed=seed, validation_split=0.2)  # fail fast, before TensorFlow
-    except ValueError as e:
-        fail(str(e))
     from autokeras_nas.bench.nash_budget import format_nash_vs_start, nash_vs_start
 
     with tempfile.TemporaryDirectory(prefix="akn-nash-") as tmp:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+import contextlib
+from typing import Iterator, NoReturn
 
 import click
+
+from autokeras_nas.workflow.base import SearchFailedError, WorkflowError
 
 #: Exit code of bad input (as click uses for usage errors).
 USAGE_EXIT_CODE = 2
@@ -19,3 +22,15 @@ class CliError(click.ClickException):
 def fail(message: str) -> NoReturn:
     """Stops the command with a one-line error and exit code 2."""
     raise CliError(" ".join(str(message).split()))
+
+
+@contextlib.contextmanager
+def workflow_errors() -> Iterator[None]:
+    """The workflow's errors as the command's: bad input exits with 2, a
+    search that kept nothing (`SearchFailedError`) with 1."""
+    try:
+        yield
+    except SearchFailedError as e:
+        raise click.ClickException(str(e)) from None
+    except WorkflowError as e:
+        fail(str(e))

@@ -9,8 +9,7 @@ that document and everything else goes to stderr). The plots chosen by
 searches, `lineage.png` when trials have parents (NASH), `predictions.png`
 when trials hold predictions (POPNAS/PNAS). Nothing else in DIR is changed.
 
-The helpers `load_search` and `require_completed` are shared with
-`autokeras-nas export`.
+The search is read with `autokeras_nas.workflow.load_search`.
 """
 
 from __future__ import annotations
@@ -21,46 +20,11 @@ from typing import Any, Mapping
 
 import click
 
-from autokeras_nas.cli.errors import fail
+from autokeras_nas import workflow
+from autokeras_nas.cli.errors import fail, workflow_errors
 from autokeras_nas.cli.leaderboard import format_leaderboard, leaderboard_csv, leaderboard_records
 
-#: Statuses of trials that produced a model and measured results.
-RESULT_STATUSES = ("completed", "stopped")
 STDOUT = "-"
-
-
-def load_search(directory: Path) -> dict[str, Any]:
-    """`directory/results.json`, parsed; stops with a one-line error when the
-    directory is missing, not a search directory, or the file is corrupted."""
-    from autokeras_nas.results import FILENAME, ResultsError, read_results
-
-    if not directory.exists():
-        fail(f"search directory {directory} does not exist")
-    if not directory.is_dir():
-        fail(f"{directory} is not a directory; pass a search directory (the --out of a search)")
-    if not (directory / FILENAME).exists():
-        fail(f"{directory} is not a search directory: it has no {FILENAME}")
-    try:
-        return read_results(str(directory))
-    except ResultsError as e:
-        fail(str(e))
-
-
-def require_completed(results: Mapping[str, Any], directory: Path) -> list[dict[str, Any]]:
-    """The trials with results (completed or stopped early); stops with a
-    one-line error naming the first failure when there is none."""
-    trials = list(results.get("trials", []))
-    done = [t for t in trials if t.get("status") in RESULT_STATUSES]
-    if done:
-        return done
-    if not trials:
-        fail(f"no completed trial in {directory}: the search has no trials yet")
-    failed = [t for t in trials if t.get("status") == "failed"]
-    detail = f"{len(failed)} failed, {len(trials) - len(failed)} unfinished"
-    if failed:
-        reason = str(failed[0].get("message") or "no reason recorded")[:200]
-        detail += f"; trial {failed[0]['trial_id']}: {reason}"
-    fail(f"no completed trial in {directory} ({detail})")
 
 
 def _write_text(target: str, text: str, what: str) -> None:
@@ -124,8 +88,9 @@ def report(directory: Path, top: int | None, json_path: str | None, csv_path: st
     if json_path == STDOUT and csv_path == STDOUT:
         fail("--json and --csv cannot both write to standard output ('-')")
     directory = directory.expanduser()
-    results = load_search(directory)
-    require_completed(results, directory)
+    with workflow_errors():
+        results = workflow.load_search(directory).results
+        workflow.require_completed(results, directory)
     quiet = STDOUT in (json_path, csv_path)  # stdout holds one document only
     if not quiet:
         click.echo(format_leaderboard(results, limit=top))

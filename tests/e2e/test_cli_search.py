@@ -116,16 +116,20 @@ def test_a_corrupted_search_directory_is_one_line_and_loses_nothing(searched, tm
     assert _snapshot(tmp_path / "tmp") == before
 
 
-def test_aging_evolution_searches_digits_end_to_end(tmp_path: Path) -> None:
+def test_aging_evolution_searches_digits_end_to_end_with_its_params(tmp_path: Path) -> None:
     result = autokeras_nas("search", "--dataset", "digits", "--strategy", "aging-evolution",
-                           "--max-trials", "12", "--epochs", "1", "--out", "ae", cwd=tmp_path)
+                           "--param", "population_size=6", "--max-trials", "8", "--epochs", "1",
+                           "--out", "ae", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     results = json.loads((tmp_path / "ae" / "results.json").read_text())
     assert results["strategy"] == "aging-evolution"
     trials = results["trials"]
-    assert len(trials) == 12 and all(t["status"] == "completed" for t in trials)
+    assert len(trials) == 8 and all(t["status"] == "completed" for t in trials)
     origins = [t["notes"]["origin"] for t in trials]
-    assert "mutation" in origins  # the population (12 by default) fills as results arrive
+    # A population of 6 (--param; 8 trials alone would give 2): 6 random, then mutations.
+    assert origins[:6] == ["random"] * 6 and "mutation" in origins[6:]
+    summary = json.loads((tmp_path / "ae" / "summary.json").read_text())
+    assert summary["params"] == {"population_size": 6}
     assert (tmp_path / "ae" / "best_model.keras").is_file()
 
 
@@ -137,7 +141,7 @@ def test_nash_searches_a_morphable_network_by_default(tmp_path: Path) -> None:
     assert [t["notes"]["origin"] for t in trials][:1] == ["start"]
     assert all(t["arch"] and t["arch"]["net"]["nodes"] for t in trials)
     children = [t for t in trials if t["parent_id"] is not None]
-    assert children and all(t["notes"]["preservation_error"] < 1e-4 for t in children)
+    assert children and all(t["outputs"]["preservation_error"] < 1e-4 for t in children)
 
 
 def test_bench_nash_compares_with_the_start_network_for_the_same_time(tmp_path: Path) -> None:

@@ -158,7 +158,7 @@ def test_time_series_get_the_1d_cnn_space_with_random_search(files: Path) -> Non
      "the model takes inputs of shape (64,), but digits (image data) has inputs of shape (8, 8, 1)"),
     (["--space", "autokeras_nas.tuner:CellHyperModel"],
      "is a cell space (CellHyperModel): --strategy random cannot search it; "
-     "use --strategy popnas or pnas"),
+     "use --strategy pnas or popnas"),
     (["--space", "autokeras_nas.spaces.image:image_classifier", "--dataset", "npz:series.npz"],
      "cannot be used with npz:series.npz (timeseries data, input (24, 1)): "
      "input_shape must be (height, width, channels)"),

@@ -1,14 +1,20 @@
-"""The CLI's search spaces on tiny real models: the tabular MLP and 1-D CNN
-defaults, `--space` resolution and checks, and the tf.data pipeline."""
+"""The workflow's search spaces on tiny real models: the tabular MLP and 1-D
+CNN defaults, the default chosen by the strategy's declared space kinds,
+`--space` resolution and checks, and the tf.data pipeline."""
+
+import json
 
 import keras
 import keras_tuner
 import numpy as np
 import pytest
 
-from autokeras_nas.cli import training
-from autokeras_nas.cli.userspace import SpaceError
+from autokeras_nas import workflow
+from autokeras_nas.core import SpaceKind
 from autokeras_nas.data import Dataset
+from autokeras_nas.workflow import SpaceError, default_space, make_space
+from autokeras_nas.workflow.hypermodels import bind_space, check_space_builds, resolve_space
+from autokeras_nas.workflow.training import make_pipeline
 from autokeras_nas.spaces.image import image_classifier
 from autokeras_nas.spaces.tabular import tabular_classifier
 from autokeras_nas.spaces.timeseries import timeseries_classifier
@@ -51,7 +57,7 @@ def test_tabular_space_registers_every_hyperparameter_and_names_its_layers():
 
 def test_tabular_space_learns_a_tiny_problem():
     ds = _dataset("tabular", (6,))
-    build, name = training.default_space(ds, RandomStrategy(seed=0))
+    build, name, _ = default_space(ds, RandomStrategy(seed=0))
     assert name == "tabular MLP"
     model = build(keras_tuner.HyperParameters())
     model.fit(ds.x_train, ds.y_train, epochs=20, batch_size=16, verbose=0)
@@ -86,17 +92,17 @@ def test_timeseries_space_builds_and_fits(shape):
 def test_default_space_by_kind_and_strategy():
     series, table, images = (_dataset("timeseries", (16, 1)), _dataset("tabular", (5,)),
                              _dataset("image", (8, 8, 1)))
-    assert training.default_space(images, RandomStrategy(seed=0))[1] == "CNN"
-    assert training.default_space(series, RandomStrategy(seed=0))[1] == "1-D CNN"
+    assert default_space(images, RandomStrategy(seed=0))[1] == "CNN"
+    assert default_space(series, RandomStrategy(seed=0))[1] == "1-D CNN"
     nash = Nash(seed=0)
-    space, name = training.default_space(series, nash)
+    space, name, kind = default_space(series, nash)
     assert isinstance(space, MorphHyperModel) and nash.network is not None
     popnas = Popnas(seed=0)
-    assert isinstance(training.default_space(series, popnas)[0], CellHyperModel)
+    assert isinstance(default_space(series, popnas)[0], CellHyperModel)
     assert popnas.cells is not None
     # Tables: the MLP for every strategy; nash and popnas search it generically.
     for strategy in (Nash(seed=0), Popnas(seed=0)):
-        assert training.default_space(table, strategy)[1] == "tabular MLP"
+        assert default_space(table, strategy)[1] == "tabular MLP"
         assert getattr(strategy, "network", None) is None and getattr(strategy, "cells", None) is None
 
 
@@ -117,16 +123,16 @@ class Wide(keras_tuner.HyperModel):
 
 def test_resolve_space_calls_factories_and_classes_with_the_data():
     images = _dataset("image", (8, 8, 1))
-    made = training.resolve_space(Wide, "m:Wide", images)
+    made = resolve_space(Wide, "m:Wide", images)
     assert isinstance(made, Wide) and made.shape == (8, 8, 1) and made.classes == 3
     instance = Wide((8, 8, 1), 3)
-    assert training.resolve_space(instance, "m:instance", images) is instance
-    assert callable(training.resolve_space(image_classifier, "m:image_classifier", images))
+    assert resolve_space(instance, "m:instance", images) is instance
+    assert callable(resolve_space(image_classifier, "m:image_classifier", images))
 
     def build_model(hp):
         return None
 
-    assert training.resolve_space(build_model, "m:build_model", images) is build_model
+    assert resolve_space(build_model, "m:build_model", images) is build_model
 
 
 @pytest.mark.parametrize("obj, match", [
@@ -137,22 +143,72 @@ def test_resolve_space_calls_factories_and_classes_with_the_data():
 ])
 def test_resolve_space_errors(obj, match):
     with pytest.raises(SpaceError) as info:
-        training.resolve_space(obj, "m:x", _dataset("timeseries", (16, 1)))
+        resolve_space(obj, "m:x", _dataset("timeseries", (16, 1)))
     assert match in str(info.value)
 
 
 def test_spaces_of_their_own_need_their_strategy():
     with pytest.raises(SpaceError, match="cell space .* --strategy random cannot search it; "
-                                         "use --strategy popnas or pnas"):
-        training.bind_strategy(CellHyperModel((8, 8, 1), 10), RandomStrategy(seed=0), "random", "s")
+                                         "use --strategy pnas or popnas"):
+        bind_space(CellHyperModel((8, 8, 1), 10), RandomStrategy(seed=0), "s")
     with pytest.raises(SpaceError, match="morphable network .* use --strategy nash"):
-        training.bind_strategy(MorphHyperModel((8, 8, 1), 10), Popnas(seed=0), "popnas", "s")
+        bind_space(MorphHyperModel((8, 8, 1), 10), Popnas(seed=0), "s")
     popnas = Popnas(seed=0)
-    training.bind_strategy(CellHyperModel((8, 8, 1), 10), popnas, "popnas", "s")
+    assert bind_space(CellHyperModel((8, 8, 1), 10), popnas, "s") is SpaceKind.CELLS
     assert popnas.cells["max_blocks"] == 3
     nash = Nash(seed=0)
-    training.bind_strategy(Wide((8, 8, 1), 10), nash, "nash", "s")  # generic: nothing bound
+    # generic: nothing bound
+    assert bind_space(Wide((8, 8, 1), 10), nash, "s") is SpaceKind.HYPERPARAMETERS
     assert nash.network is None
+
+
+class _Declares(RandomStrategy):
+    """A random strategy declaring other space kinds; records what it is bound to."""
+
+    name = "declares"
+
+    def __init__(self, kinds, **kwargs):
+        super().__init__(**kwargs)
+        self.space_kinds = tuple(kinds)
+        self.bound = []
+
+    def bind_structure(self, kind, structure):
+        self.bound.append(kind)
+
+
+@pytest.mark.parametrize("kinds, data_kind, name, bound", [
+    ((SpaceKind.SUPERNET, SpaceKind.CELLS, SpaceKind.HYPERPARAMETERS), "image", "cell space",
+     [SpaceKind.CELLS]),
+    ((SpaceKind.HYPERPARAMETERS, SpaceKind.NETWORK), "timeseries", "1-D CNN", []),
+    ((SpaceKind.CELLS, SpaceKind.NETWORK), "timeseries", "cell space", [SpaceKind.CELLS]),
+    ((SpaceKind.NETWORK, SpaceKind.HYPERPARAMETERS), "tabular", "tabular MLP", []),
+])
+def test_the_default_space_is_the_first_declared_kind_the_data_has(kinds, data_kind, name, bound):
+    shape = {"image": (8, 8, 1), "timeseries": (16, 1), "tabular": (5,)}[data_kind]
+    strategy = _Declares(kinds, seed=0)
+    space = default_space(_dataset(data_kind, shape), strategy)
+    assert (space.name, strategy.bound) == (name, bound)
+    assert space.kind is (bound[0] if bound else SpaceKind.HYPERPARAMETERS)
+
+
+def test_no_default_space_for_kinds_the_data_has_none_of():
+    strategy = _Declares((SpaceKind.SUPERNET,), seed=0)
+    with pytest.raises(SpaceError, match="no default search space for image data that "
+                                         "strategy 'declares' can search .*supernet.*--space"):
+        default_space(_dataset("image", (8, 8, 1)), strategy)
+    cells_only = _Declares((SpaceKind.CELLS,), seed=0)
+    with pytest.raises(SpaceError, match="tabular data"):
+        default_space(_dataset("tabular", (5,)), cells_only)
+
+
+def test_a_hyperparameter_space_needs_a_strategy_that_declares_it():
+    strategy = _Declares((SpaceKind.NETWORK,), seed=0)
+    with pytest.raises(SpaceError) as info:
+        make_space(_dataset("image", (8, 8, 1)), strategy, Wide, label="m:Wide")
+    message = str(info.value)
+    assert message.startswith("--space m:Wide is a hyperparameter space: --strategy declares "
+                              "cannot search it; use --strategy ")
+    assert all(name in message for name in ("aging-evolution", "nash", "random"))
 
 
 def _sequential(shape, compiled=True):
@@ -178,18 +234,18 @@ def _fails(hp):
 ])
 def test_check_space_builds_errors(space, match):
     with pytest.raises(SpaceError) as info:
-        training.check_space_builds(space, "m:s", _dataset("image", (8, 8, 1)))
+        check_space_builds(space, "m:s", _dataset("image", (8, 8, 1)))
     assert match in str(info.value) and "\n" not in str(info.value)
 
 
 def test_check_space_builds_accepts_good_spaces():
     images = _dataset("image", (8, 8, 1))
-    training.check_space_builds(_sequential((8, 8, 1)), "m:s", images)
-    training.check_space_builds(_sequential(None), "m:s", images)  # no Input: built on the data
-    training.check_space_builds(Wide((8, 8, 1), 3), "m:s", images)
+    check_space_builds(_sequential((8, 8, 1)), "m:s", images)
+    check_space_builds(_sequential(None), "m:s", images)  # no Input: built on the data
+    check_space_builds(Wide((8, 8, 1), 3), "m:s", images)
 
 
-def test_build_space_rebuilds_a_user_space_by_its_spec(tmp_path, monkeypatch):
+def test_make_space_loads_a_user_space_by_its_spec(tmp_path, monkeypatch):
     (tmp_path / "rebuilt_space.py").write_text(
         "import keras\n"
         "def build_model(hp):\n"
@@ -198,19 +254,39 @@ def test_build_space_rebuilds_a_user_space_by_its_spec(tmp_path, monkeypatch):
         "    return m\n")
     monkeypatch.chdir(tmp_path)
     table = _dataset("tabular", (5,))
-    space = training.build_space(table, RandomStrategy(seed=0), "rebuilt_space.py:build_model")
-    assert space(keras_tuner.HyperParameters()).output_shape == (None, 2)
-    assert training.build_space(table, RandomStrategy(seed=0)) is not None  # the default
+    space = make_space(table, RandomStrategy(seed=0), "rebuilt_space.py:build_model")
+    assert space.name == "rebuilt_space.py:build_model"
+    assert space.hypermodel(keras_tuner.HyperParameters()).output_shape == (None, 2)
+    assert make_space(table, RandomStrategy(seed=0)).name == "tabular MLP"  # the default
 
 
 # -- the tf.data pipeline ---------------------------------------------------------------------
 def test_pipeline_batches_everything_and_reshuffles_each_epoch():
     x = np.arange(50, dtype="float32").reshape(50, 1)
     y = np.arange(50)
-    train = training.make_pipeline(x, y, 8, shuffle=True, seed=0)
+    train = make_pipeline(x, y, 8, shuffle=True, seed=0)
     epochs = [np.concatenate([b[1].numpy() for b in train]) for _ in range(2)]
     assert [len(b[1]) for b in train][:6] == [8] * 6
     assert all(sorted(e) == list(range(50)) for e in epochs)
     assert list(epochs[0]) != list(epochs[1]) and list(epochs[0]) != list(range(50))
-    val = training.make_pipeline(x, y, 8, shuffle=False, seed=0)
+    val = make_pipeline(x, y, 8, shuffle=False, seed=0)
     assert list(np.concatenate([b[1].numpy() for b in val])) == list(range(50))
+
+
+# -- export rebuilds the search's space with the search's strategy params ---------------------
+def test_export_rebuilds_the_strategy_with_the_params_of_summary_json(tmp_path):
+    search = tmp_path / "s"
+    (search / "trial_0").mkdir(parents=True)
+    for name in ("trial.json", "checkpoint.weights.h5"):
+        (search / "trial_0" / name).write_text("{}")
+    (search / "results.json").write_text(json.dumps({
+        "format": "autokeras_nas.results", "version": 1, "strategy": "nash",
+        "objectives": [{"name": "val_accuracy", "direction": "max"}], "best_trial_ids": ["0"],
+        "trials": [{"trial_id": "0", "status": "completed", "values": {}, "metrics": {}}]}))
+    summary = {"dataset": "digits", "strategy": "nash", "seed": 0, "params": {"n_neigh": 0}}
+    (search / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(workflow.WorkflowError) as info:
+        workflow.export(search, formats=["keras"])
+    assert str(info.value).startswith("cannot rebuild the search space: cannot create strategy "
+                                      "'nash' with n_neigh=0: n_neigh must be")
+    assert not (search / "export").exists()

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from autokeras_nas.cli import main
 from autokeras_nas.testing.cli import HEAVY_MODULES, one_line_error, probe_cli
 from autokeras_nas.cli.leaderboard import format_leaderboard, format_values, ordered_trials
-from autokeras_nas.cli.search import ProgressPrinter, parse_objective
+from autokeras_nas.cli.progress import ProgressPrinter
+from autokeras_nas.workflow import parse_objective
 
 HEAVY = HEAVY_MODULES
 

@@ -8,7 +8,6 @@ import json
 import sys
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
@@ -22,8 +21,8 @@ from autokeras_nas.cli.progress import (
     make_progress,
     trial_end_line,
 )
-from autokeras_nas.cli.search import SearchRun, parse_duration
-from autokeras_nas.cli.userspace import SpaceError, factory_arguments, load_space, parse_space
+from autokeras_nas.workflow import SearchConfig, WorkflowError, parse_duration
+from autokeras_nas.workflow.userspace import SpaceError, factory_arguments, load_space, parse_space
 
 HEAVY = HEAVY_MODULES
 
@@ -48,26 +47,24 @@ def test_parse_duration_refuses(text: str) -> None:
         parse_duration(text)
 
 
-def _options(**over: object) -> dict:
-    opts = {"dataset": "digits", "strategy": "random", "seed": 0, "objectives": ["val_accuracy:max"],
-            "max_trials": None, "epochs": 2, "batch_size": 32, "early_stopping": "none",
-            "out": Path("runs/x"), "overwrite": False, "time_budget": None}
-    opts.update(over)
-    return opts
+def _config(**over: object) -> SearchConfig:
+    return SearchConfig(**{"out_dir": Path("runs/x"), "epochs": 2, **over})
 
 
 def test_max_trials_default_depends_on_the_time_budget() -> None:
-    assert SearchRun.from_options(_options()).max_trials == 10
-    unlimited = SearchRun.from_options(_options(time_budget="3m"))
+    assert _config().max_trials == 10
+    unlimited = _config(time_budget="3m")
     assert unlimited.max_trials is None and unlimited.time_budget == 180.0
-    both = SearchRun.from_options(_options(time_budget="90s", max_trials=4))
+    both = _config(time_budget="90s", max_trials=4)
     assert both.max_trials == 4 and both.time_budget == 90.0
 
 
-def test_a_bad_time_budget_is_a_usage_error() -> None:
-    with pytest.raises(click.ClickException) as info:
-        SearchRun.from_options(_options(time_budget="soon"))
-    assert info.value.exit_code == 2 and "'soon' is not a duration" in info.value.message
+def test_a_bad_time_budget_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(WorkflowError, match="'soon' is not a duration"):
+        _config(time_budget="soon")
+    result = CliRunner().invoke(main, ["search", "--time-budget", "soon",
+                                       "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "'soon' is not a duration" in one_line_error(result.output)
 
 
 # -- --space loading ---------------------------------------------------------------
@@ -170,6 +167,8 @@ def test_factory_arguments() -> None:
     (["--space", "no_such_module_xyz:build_model"], "no module named 'no_such_module_xyz'"),
     (["--space", "light_space.py:nothing"], "has no attribute 'nothing'; it defines build_model"),
     (["--space", "light_space.py:VALUE"], "VALUE is of type int"),
+    (["--strategy", "aging-evolution", "--param", "no_such=1"],
+     "cannot create strategy 'aging-evolution': it takes no argument 'no_such'"),
 ])
 def test_bad_input_fails_in_one_line_before_tensorflow(tmp_path: Path, args, expected) -> None:
     (tmp_path / "light_space.py").write_text("VALUE = 1\n\ndef build_model(hp):\n    pass\n")
@@ -178,6 +177,36 @@ def test_bad_input_fails_in_one_line_before_tensorflow(tmp_path: Path, args, exp
     assert expected in one_line_error(stderr)
     assert not [m for m in loaded if m in HEAVY]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("param, expected", [
+    ("no_such=1", "cannot create strategy 'aging-evolution': it takes no argument 'no_such' "
+                  "(its arguments: population_size, sample_size, mutations, inherit_weights)"),
+    ("population_size", "--param must be NAME=VALUE, got 'population_size'"),
+    ("population_size=0", "cannot create strategy 'aging-evolution' with population_size=0: "
+                          "population_size must be an int >= 1, got 0"),
+    ("sample_size=many", "sample_size must be an int >= 1, got 'many'"),
+    ("seed=3", "pass the seed as --seed"),
+])
+def test_a_bad_param_is_one_line_with_exit_code_2(tmp_path: Path, param: str, expected: str
+                                                  ) -> None:
+    result = CliRunner().invoke(main, ["search", "--strategy", "aging-evolution",
+                                       "--param", "population_size=6", "--param", param,
+                                       "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert expected in one_line_error(result.output)
+    assert not (tmp_path / "o").exists()
+
+
+def test_resuming_with_other_params_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "results.json").write_text(json.dumps({"strategy": "aging-evolution"}))
+    (tmp_path / "summary.json").write_text(json.dumps(
+        {"dataset": "digits", "space": None, "params": {"population_size": 6}}))
+    result = CliRunner().invoke(main, ["search", "--strategy", "aging-evolution", "--param",
+                                       "population_size=8", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "holds a search with params {'population_size': 6}, not {'population_size': 8}" in \
+        one_line_error(result.output)
 
 
 def test_a_bad_objective_is_a_usage_error(tmp_path: Path) -> None:
@@ -212,7 +241,7 @@ def test_resuming_with_another_space_is_refused(tmp_path: Path) -> None:
 def test_help_lists_the_new_options() -> None:
     output = CliRunner().invoke(main, ["search", "--help"]).output
     for option in ("--space", "--target", "--data-dir", "--time-budget", "--tensorboard",
-                   "--progress"):
+                   "--progress", "--param"):
         assert option in output
 
 

@@ -384,7 +384,7 @@ def test_export_refuses_a_trial_without_weights_and_a_broken_summary(tmp_path: P
 
 
 def test_trial_ids_also_match_as_numbers(tmp_path: Path) -> None:
-    from autokeras_nas.cli.export import choose_trial
+    from autokeras_nas.workflow import choose_trial
 
     res = popnas_results()
     assert choose_trial(res, "3", tmp_path)["trial_id"] == "03"

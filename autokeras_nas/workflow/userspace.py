@@ -1,4 +1,4 @@
-"""`--space MODULE:NAME` or `--space FILE.py:NAME`: a user's search space.
+"""A user's search space by name: `MODULE:NAME` or `FILE.py:NAME` (`--space`).
 
 NAME (a dotted path inside the module is allowed) may be
 
@@ -13,8 +13,8 @@ first on `sys.path` (so `--space my_space:build_model` finds `./my_space.py`);
 a file is loaded from its path, with its directory on `sys.path`. This
 module only imports the user's code (no TensorFlow of its own); every
 problem is a `SpaceError` with a one-line message. Which kind NAME is, and
-whether it fits the data and the strategy, is decided by
-`autokeras_nas.cli.training.resolve_space` once TensorFlow is imported.
+whether it fits the data and the strategy, is decided by `make_space`
+(`autokeras_nas.workflow.hypermodels.resolve_space`, with TensorFlow).
 """
 
 from __future__ import annotations
@@ -27,13 +27,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from autokeras_nas.workflow.base import WorkflowError, first_line
+
 #: Parameters that make a callable a factory of spaces rather than build_model(hp).
 FACTORY_PARAMETERS = ("input_shape", "num_classes")
 USAGE = "MODULE:NAME or FILE.py:NAME"
 
 
-class SpaceError(ValueError):
-    """`--space` cannot be loaded or used (one-line message)."""
+class SpaceError(WorkflowError):
+    """A search space cannot be loaded or used (one-line message)."""
 
 
 def parse_space(text: str) -> tuple[str, str]:
@@ -53,11 +55,6 @@ def is_file_target(target: str) -> bool:
     return target.endswith(".py") or "/" in target or os.sep in target
 
 
-def _first_line(error: BaseException) -> str:
-    lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
-    return f"{type(error).__name__}: {lines[0][:300]}" if lines else type(error).__name__
-
-
 def _import_file(path: Path, text: str) -> Any:
     if not path.is_file():
         raise SpaceError(f"--space {text}: no such file {path}")
@@ -75,7 +72,7 @@ def _import_file(path: Path, text: str) -> Any:
         sys.modules.pop(name, None)
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
-        raise SpaceError(f"--space {text}: loading {path} failed: {_first_line(e)}") from None
+        raise SpaceError(f"--space {text}: loading {path} failed: {first_line(e)}") from None
     return module
 
 
@@ -90,9 +87,9 @@ def _import_module(target: str, text: str) -> Any:
         if missing and (target == missing or target.startswith(missing + ".")):
             raise SpaceError(f"--space {text}: no module named {target!r} "
                              f"(looked in the current directory and sys.path)") from None
-        raise SpaceError(f"--space {text}: importing {target} failed: {_first_line(e)}") from None
+        raise SpaceError(f"--space {text}: importing {target} failed: {first_line(e)}") from None
     except Exception as e:  # the user's module raised while importing
-        raise SpaceError(f"--space {text}: importing {target} failed: {_first_line(e)}") from None
+        raise SpaceError(f"--space {text}: importing {target} failed: {first_line(e)}") from None
 
 
 def _callables(module: Any) -> list[str]:

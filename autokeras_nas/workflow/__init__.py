@@ -1,0 +1,73 @@
+"""The workflow of a search, as a Python API: dataset -> space -> tuner ->
+best model -> export. `autokeras-nas search`, `report` and `export` are thin
+commands over it; scripts, notebooks and dashboards use the same functions.
+
+    from autokeras_nas import workflow
+
+    config = workflow.SearchConfig(out_dir="runs/digits", dataset="digits",
+                                   strategy="aging-evolution",
+                                   params={"population_size": 6}, max_trials=8)
+    outcome = workflow.search(config)          # the whole search
+    outcome.best["trial_id"], outcome.test_accuracy
+
+    found = workflow.load_search("runs/digits")    # results.json + summary.json
+    exported = workflow.export("runs/digits", formats=["keras"])
+    exported.manifest["test_accuracy"]
+
+Step by step, as the command line does it:
+
+* `load_dataset(name, seed=, validation_split=, target=, data_dir=)`: a
+  `autokeras_nas.data.Dataset`.
+* `make_strategy(name, seed=, params=, time_budget=)`: an installed strategy
+  plugin with its constructor arguments (`parse_params` reads `NAME=VALUE`).
+* `make_space(dataset, strategy, space=None)`: the search space bound to the
+  strategy: the default for the data, of the first kind the strategy
+  declares (`space_kinds`), or the user's (`MODULE:NAME` or an object).
+* `check_out_dir(config)`, `run_search(dataset, strategy, hypermodel,
+  config, progress=)`, `finish_search(tuner, dataset, config)`: the tuner in
+  `config.out_dir`, then best_model.keras and summary.json.
+* `load_search(directory)`, `plan_export(...)`, `export(...)`: a finished
+  search read back, and a trial's model rebuilt, written as .keras,
+  SavedModel and TFLite, and evaluated.
+
+Bad input raises `WorkflowError` (a `ValueError`) with a one-line message;
+`SearchFailedError` when a search ran and kept nothing. Importing this
+package imports no TensorFlow; the functions that build or train models
+import it when called (after their arguments are checked).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_MODULES = {
+    "base": ("MODEL_FILENAME", "SUMMARY_FILENAME", "SearchFailedError", "WorkflowError"),
+    "config": ("DEFAULT_MAX_TRIALS", "SearchConfig", "parse_duration", "parse_objective",
+               "parse_params"),
+    "datasets": ("load_dataset", "search_dataset"),
+    "strategies": ("declared_kinds", "make_strategy", "strategies_searching"),
+    "userspace": ("SpaceError", "load_space"),
+    "spaces": ("BoundSpace", "default_space", "make_space"),
+    "searching": ("SearchOutcome", "check_out_dir", "finish_search", "run_search", "search"),
+    "searchdir": ("Search", "choose_trial", "load_search", "require_completed"),
+    "exportplan": ("FORMATS", "Comparison", "ExportJob", "ExportResult", "parse_formats",
+                   "plan_export"),
+    "exports": ("export",),
+    "training": ("accuracy",),  # imports TensorFlow
+}
+_LAZY = {name: f"{__name__}.{module}" for module, names in _MODULES.items() for name in names}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,189 @@
+"""The settings of a search, checked: `SearchConfig` and the parsers of its
+text forms (durations, objectives, `NAME=VALUE` strategy arguments).
+
+No TensorFlow, no plugins: the command line parses its options with these.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from autokeras_nas.workflow.base import WorkflowError
+
+__all__ = ["DEFAULT_MAX_TRIALS", "MINIMISED", "SearchConfig", "parse_duration",
+           "parse_objective", "parse_params"]
+
+#: Trials of a search given neither `max_trials` nor `time_budget`: a first
+#: look at a dataset in minutes on a CPU.
+DEFAULT_MAX_TRIALS = 10
+#: Substrings of metric names that are minimised when no direction is given.
+MINIMISED = ("loss", "error", "mse", "mae", "mape", "crossentropy", "hinge",
+             "latency", "time", "params")
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([hms]?)")
+_UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "": 1.0}
+
+
+def parse_duration(text: str) -> float:
+    """`90`, `90s`, `3m`, `1.5h`, `1h30m` -> seconds.
+
+    Raises:
+        WorkflowError: anything else, or a duration that is not positive.
+    """
+    compact = text.strip().lower().replace(" ", "")
+    parts = _DURATION.findall(compact)
+    if not compact or "".join(n + u for n, u in parts) != compact \
+            or (len(parts) > 1 and any(not u for _, u in parts)):
+        raise WorkflowError(f"--time-budget {text!r} is not a duration: give seconds, "
+                            "or e.g. 90s, 3m, 1h, 1h30m")
+    seconds = sum(float(n) * _UNIT_S[u] for n, u in parts)
+    if not seconds > 0:
+        raise WorkflowError(f"--time-budget must be positive, got {text!r}")
+    return seconds
+
+
+def parse_objective(text: str) -> str:
+    """`NAME` or `NAME:min|max` -> `NAME:direction`; a missing direction is
+    `min` for names that contain one of `MINIMISED`, else `max`.
+
+    Raises:
+        WorkflowError: empty name or a direction other than min/max.
+    """
+    name, sep, direction = text.partition(":")
+    if not name or (sep and direction not in ("min", "max")):
+        raise WorkflowError(f"{text!r} is not NAME or NAME:min|max")
+    if not sep:
+        direction = "min" if any(word in name.lower() for word in MINIMISED) else "max"
+    return f"{name}:{direction}"
+
+
+def parse_params(items: Iterable[str]) -> dict[str, Any]:
+    """`NAME=VALUE` texts -> strategy constructor arguments; VALUE is read as
+    JSON when it parses (`12`, `0.5`, `true`, `null`, `[1, 2]`), else kept as text.
+
+    Raises:
+        WorkflowError: an item without `=` or whose NAME is not an identifier.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise WorkflowError(f"--param must be NAME=VALUE, got {item!r}")
+        try:
+            out[name] = json.loads(text)
+        except ValueError:
+            out[name] = text
+    return out
+
+
+def _positive(name: str, value: Any, *, allow_none: bool = False, minimum: int = 1) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise WorkflowError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchConfig:
+    """The settings of one search, normalised and checked on creation.
+
+    Args:
+        out_dir: The search directory (results.json, best_model.keras,
+            summary.json); resolved to an absolute path.
+        dataset: A dataset name of `autokeras_nas.data` (e.g. `digits`).
+        strategy: An installed strategy plugin (`autokeras-nas strategies`).
+        params: The strategy's constructor arguments (JSON values).
+        space: The user's search space as `MODULE:NAME` or `FILE.py:NAME`
+            (see `load_space`), or None for the default of the data and
+            the strategy (`make_space`).
+        seed: Seed of the data split, the strategy and Keras.
+        objectives: `NAME` or `NAME:min|max` each; several make a Pareto search.
+        max_trials: Most trials; None gives `DEFAULT_MAX_TRIALS`, or no
+            limit when there is a `time_budget`.
+        time_budget: Wall-clock budget in seconds (or a text such as `3m`),
+            counted from this run's start; None: no budget.
+        epochs: Epochs per trial (a strategy may set its own budget).
+        batch_size: Batch size of training and evaluation.
+        validation_split: Fraction of the non-test data held out for validation.
+        early_stopping: `asha`, `median` or None (`none`).
+        overwrite: Start afresh instead of resuming the search in `out_dir`.
+        tensorboard: Folder for TensorBoard logs, or None.
+        target: The class column of a `csv:PATH` dataset.
+        data_dir: Where `tfds:NAME` datasets are kept.
+        distribute: `none` or `mirrored` (MirroredStrategy inside each trial).
+        trial_timeout: Seconds after which a trial fails, or None.
+        max_failures: Failed trials in a row that stop the search.
+
+    Raises:
+        WorkflowError: a bad objective, duration, count or parameter.
+    """
+
+    out_dir: Path
+    dataset: str = "digits"
+    strategy: str = "random"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    space: str | None = None
+    seed: int = 0
+    objectives: Sequence[str] = ("val_accuracy",)
+    max_trials: int | None = None
+    time_budget: float | str | None = None
+    epochs: int = 3
+    batch_size: int = 32
+    validation_split: float = 0.2
+    early_stopping: str | None = None
+    overwrite: bool = False
+    tensorboard: Path | None = None
+    target: str | None = None
+    data_dir: str | None = None
+    distribute: str = "none"
+    trial_timeout: float | None = None
+    max_failures: int = 3
+    #: `time.perf_counter()` when the run started (for the wall time).
+    started: float = field(default_factory=time.perf_counter, compare=False)
+
+    def __post_init__(self) -> None:
+        budget = self.time_budget
+        if isinstance(budget, str):
+            budget = parse_duration(budget)
+        elif budget is not None and not float(budget) > 0:
+            raise WorkflowError(f"--time-budget must be positive, got {budget!r}")
+        max_trials = self.max_trials
+        if max_trials is None and budget is None:
+            max_trials = DEFAULT_MAX_TRIALS
+        for name in ("epochs", "batch_size", "max_failures"):
+            _positive(name, getattr(self, name))
+        _positive("max_trials", max_trials, allow_none=True)
+        _positive("seed", self.seed, minimum=0)
+        if self.space is not None and not isinstance(self.space, str):
+            raise WorkflowError("space must be MODULE:NAME or FILE.py:NAME text, which export "
+                                "can load again; pass a space object to make_space instead")
+        params = dict(self.params)
+        try:
+            json.dumps(params, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise WorkflowError(f"strategy params must be JSON values: {e}") from None
+        objectives = [parse_objective(o) for o in (self.objectives or ("val_accuracy",))]
+        normalised = {
+            "out_dir": Path(self.out_dir).expanduser().resolve(),
+            "params": params,
+            "objectives": objectives,
+            "max_trials": max_trials,
+            "time_budget": None if budget is None else float(budget),
+            "early_stopping": None if self.early_stopping in (None, "none")
+            else self.early_stopping,
+            "tensorboard": None if self.tensorboard is None
+            else Path(self.tensorboard).expanduser().resolve(),
+            "data_dir": None if self.data_dir is None else str(Path(self.data_dir).expanduser()),
+        }
+        for name, value in normalised.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def objective_names(self) -> list[str]:
+        """The objectives' metric names, without directions."""
+        return [o.partition(":")[0] for o in self.objectives]

@@ -1,0 +1,238 @@
+"""The Keras side of `export` (see `autokeras_nas.workflow.exports`): imports
+TensorFlow.
+
+Rebuilds a trial's model without a tuner and without writing to the search
+directory, optionally retrains its architecture from scratch, writes the
+chosen formats, loads each file back and evaluates it on the test split.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import keras
+import keras_tuner
+import numpy as np
+import tensorflow as tf
+
+from autokeras_nas.workflow.base import WorkflowError, write_json
+from autokeras_nas.workflow.exportplan import Comparison, ExportJob, ExportResult
+from autokeras_nas.workflow.hypermodels import FunctionHyperModel
+from autokeras_nas.workflow.spaces import make_space
+from autokeras_nas.workflow.strategies import make_strategy
+from autokeras_nas.workflow.training import accuracy, make_pipeline
+
+__all__ = ["convert_tflite", "load_trial_model", "make_hypermodel", "retrain", "run_export",
+           "save_keras", "save_savedmodel", "trial_hyperparameters"]
+
+KERAS_FILENAME = "model.keras"
+SAVEDMODEL_DIRNAME = "saved_model"
+TFLITE_FILENAME = "model.tflite"
+MANIFEST_FILENAME = "export.json"
+Step = Callable[[str], None]
+
+
+def make_hypermodel(job: ExportJob, dataset: Any) -> keras_tuner.HyperModel:
+    """The search space the search used, as summary.json records it (its
+    `space`, else the default for the dataset and strategy, with the
+    strategy's `params`), bound to the strategy as in the search.
+
+    Raises:
+        WorkflowError: the strategy or the space cannot be made again.
+    """
+    name = str(job.summary.get("strategy") or job.results.get("strategy"))
+    try:
+        strategy = make_strategy(name, seed=job.seed, params=job.summary.get("params"))
+        space = make_space(dataset, strategy, job.summary.get("space") or None).hypermodel
+    except WorkflowError as e:
+        raise WorkflowError(f"cannot rebuild the search space: {e}") from None
+    return space if isinstance(space, keras_tuner.HyperModel) else FunctionHyperModel(space)
+
+
+def trial_hyperparameters(trial_dir: Path) -> Any:
+    """The trial's `keras_tuner.HyperParameters` (reserved `nas/` keys included)."""
+    from keras_tuner.engine import trial as trial_module
+
+    try:
+        return trial_module.Trial.load(str(trial_dir / "trial.json")).hyperparameters
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise WorkflowError(f"cannot read {trial_dir.name}/trial.json: "
+                            f"{type(e).__name__}: {e}") from None
+
+
+def load_trial_model(hypermodel: Any, hp: Any, trial_dir: Path) -> keras.Model:
+    """The trial's model with its best checkpoint's weights, as KerasTuner's
+    `Tuner.load_model` builds it."""
+    model = hypermodel.build(hp)
+    config = trial_dir / "build_config.json"
+    if not model.built and config.is_file():
+        model.build_from_config(json.loads(config.read_text()))
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(str(trial_dir / "checkpoint.weights.h5"))
+    except (ValueError, OSError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise WorkflowError(f"the weights of {trial_dir.name} do not fit the rebuilt model: "
+                            f"{first}") from None
+    return model
+
+
+def retrain(job: ExportJob, dataset: Any, hypermodel: Any, hp: Any) -> tuple[keras.Model, float]:
+    """The trial's architecture trained from scratch on train + validation
+    data (seeded by the search's seed); returns (model, seconds)."""
+    keras.utils.set_random_seed(job.seed)
+    model = hypermodel.build(hp)
+    data = make_pipeline(np.concatenate([dataset.x_train, dataset.x_val]),
+                         np.concatenate([dataset.y_train, dataset.y_val]), job.batch_size,
+                         shuffle=True, seed=job.seed)
+    t0 = time.perf_counter()
+    hypermodel.fit(hp, model, data, epochs=job.retrain_epochs, shuffle=False, verbose=0)
+    return model, time.perf_counter() - t0
+
+
+def save_keras(model: keras.Model, path: Path) -> None:
+    """`model.save` with the optimizer's slots built (no mismatch warning on load)."""
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    model.save(path)
+
+
+def save_savedmodel(model: keras.Model, path: Path) -> None:
+    """A TF SavedModel with a `serve` endpoint (replacing a previous export)."""
+    if path.exists():
+        shutil.rmtree(path)  # checked to be a SavedModel by plan_export
+    model.export(str(path), format="tf_saved_model", verbose=False)
+
+
+def convert_tflite(saved_model: Path, path: Path) -> float:
+    """Converts a SavedModel to TFLite; returns the conversion's seconds."""
+    t0 = time.perf_counter()
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+    path.write_bytes(converter.convert())
+    return time.perf_counter() - t0
+
+
+def _top1(predictions: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(np.argmax(predictions, axis=-1) == y))
+
+
+def savedmodel_accuracy(path: Path, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
+    loaded = tf.saved_model.load(str(path))
+    batches = [loaded.serve(tf.constant(x[i:i + batch_size])).numpy()
+               for i in range(0, len(x), batch_size)]
+    return _top1(np.concatenate(batches), y)
+
+
+def tflite_accuracy(path: Path, x: np.ndarray, y: np.ndarray) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
+        interpreter = tf.lite.Interpreter(model_path=str(path))
+    source = interpreter.get_input_details()[0]
+    interpreter.resize_tensor_input(source["index"], (len(x),) + tuple(x.shape[1:]))
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(source["index"], x.astype(source["dtype"]))
+    interpreter.invoke()
+    return _top1(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]), y)
+
+
+def _reported(job: ExportJob) -> dict[str, float]:
+    """Accuracies the search reported for this trial's model."""
+    if job.retrain_epochs:
+        return {}
+    out = {}
+    val = (job.trial.get("metrics") or {}).get("val_accuracy")
+    if isinstance(val, (int, float)):
+        out["val_accuracy"] = float(val)
+    test = job.summary.get("test_accuracy")
+    if str(job.summary.get("best_trial_id")) == job.trial_id and isinstance(test, (int, float)):
+        out["test_accuracy"] = float(test)
+    return out
+
+
+def _savedmodel_and_tflite(job: ExportJob, dataset: Any, model: keras.Model,
+                           manifest: dict[str, Any], step: Step) -> None:
+    files, acc = manifest["files"], manifest["test_accuracy"]
+    with tempfile.TemporaryDirectory() as tmp:
+        saved = (job.out / SAVEDMODEL_DIRNAME if "savedmodel" in job.formats
+                 else Path(tmp) / SAVEDMODEL_DIRNAME)
+        save_savedmodel(model, saved)
+        if "savedmodel" in job.formats:
+            files["savedmodel"] = str(saved)
+            acc["savedmodel"] = savedmodel_accuracy(saved, dataset.x_test, dataset.y_test,
+                                                    job.batch_size)
+            step(f"{saved}  (SavedModel, `serve`): test accuracy {acc['savedmodel']:.4f}")
+        if "tflite" in job.formats:
+            path = job.out / TFLITE_FILENAME
+            manifest["tflite_convert_s"] = round(convert_tflite(saved, path), 3)
+            files["tflite"] = str(path)
+            acc["tflite"] = tflite_accuracy(path, dataset.x_test, dataset.y_test)
+            step(f"{path}  (converted in {manifest['tflite_convert_s']:.1f} s): "
+                 f"test accuracy {acc['tflite']:.4f}")
+
+
+def _export_files(job: ExportJob, dataset: Any, model: keras.Model, manifest: dict[str, Any],
+                  step: Step) -> keras.Model:
+    """Writes and evaluates every chosen format; returns the model whose
+    validation accuracy is compared (the reloaded .keras when written)."""
+    checked = model
+    if "keras" in job.formats:
+        path = job.out / KERAS_FILENAME
+        save_keras(model, path)
+        checked = keras.saving.load_model(path, safe_mode=True)
+        manifest["files"]["keras"] = str(path)
+        manifest["test_accuracy"]["keras"] = accuracy(checked, dataset.x_test, dataset.y_test,
+                                                      job.batch_size)
+        step(f"{path}  (reloaded with safe_mode=True): test accuracy "
+             f"{manifest['test_accuracy']['keras']:.4f}")
+    if "savedmodel" in job.formats or "tflite" in job.formats:
+        _savedmodel_and_tflite(job, dataset, model, manifest, step)
+    return checked
+
+
+def _model(job: ExportJob, dataset: Any, manifest: dict[str, Any], step: Step) -> keras.Model:
+    """The trial's model: its checkpoint, or its architecture retrained."""
+    trial_dir = job.directory / f"trial_{job.trial_id}"
+    hypermodel = make_hypermodel(job, dataset)
+    hp = trial_hyperparameters(trial_dir)
+    step(f"exporting trial {job.trial_id} of {job.directory} -> {job.out}")
+    if not job.retrain_epochs:
+        return load_trial_model(hypermodel, hp, trial_dir)
+    model, seconds = retrain(job, dataset, hypermodel, hp)
+    n = len(dataset.y_train) + len(dataset.y_val)
+    manifest["retrain_s"] = round(seconds, 3)
+    step(f"retrained its architecture from scratch: {job.retrain_epochs} epochs on {n} "
+         f"training + validation samples in {seconds:.1f} s (not compared with the "
+         "search's numbers, which are of the trial's own training)")
+    return model
+
+
+def run_export(job: ExportJob, dataset: Any, step: Step) -> ExportResult:
+    """Exports, evaluates and compares; writes the manifest."""
+    manifest: dict[str, Any] = {
+        "directory": str(job.directory), "trial_id": job.trial_id,
+        "dataset": job.summary["dataset"], "seed": job.seed,
+        "retrain_epochs": job.retrain_epochs, "files": {}, "test_accuracy": {},
+    }
+    model = _model(job, dataset, manifest, step)
+    job.out.mkdir(parents=True, exist_ok=True)
+    checked = _export_files(job, dataset, model, manifest, step)
+    reported = _reported(job)
+    manifest["reported"] = reported
+    comparisons = []
+    if "test_accuracy" in reported and manifest["test_accuracy"]:
+        comparisons.append(Comparison("test accuracy", reported["test_accuracy"],
+                                      next(iter(manifest["test_accuracy"].values()))))
+    if "val_accuracy" in reported and len(dataset.y_val):
+        manifest["val_accuracy"] = accuracy(checked, dataset.x_val, dataset.y_val,
+                                            job.batch_size)
+        comparisons.append(Comparison("val_accuracy", reported["val_accuracy"],
+                                      manifest["val_accuracy"]))
+    path = write_json(job.out / MANIFEST_FILENAME, manifest)
+    return ExportResult(manifest, path, comparisons)

@@ -1,0 +1,149 @@
+"""An export checked and described without TensorFlow: `plan_export` (the
+search, the trial and its files, summary.json, the destination), the
+`ExportJob` it returns and the `ExportResult` of `export` (see
+`autokeras_nas.workflow.exports`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from autokeras_nas.workflow.base import SUMMARY_FILENAME, WorkflowError
+from autokeras_nas.workflow.searchdir import choose_trial, load_search, require_completed
+
+__all__ = ["FORMATS", "TOLERANCE_POINTS", "Comparison", "ExportJob", "ExportResult",
+           "parse_formats", "plan_export"]
+
+FORMATS = ("keras", "savedmodel", "tflite")
+CHECKPOINT = "checkpoint.weights.h5"
+#: Largest difference, in accuracy points, expected between a reloaded
+#: export and the search's own number (float32 round-off, a few samples).
+TOLERANCE_POINTS = 0.5
+
+
+def parse_formats(values: Iterable[str] | None) -> list[str]:
+    """Format names (each may be comma-separated; `all` for every one) ->
+    formats in canonical order; None or nothing given means all.
+
+    Raises:
+        WorkflowError: an unknown format.
+    """
+    chosen = {part.strip().lower() for v in (values or ("all",)) for part in v.split(",")}
+    chosen.discard("")
+    unknown = sorted(chosen - set(FORMATS) - {"all"})
+    if unknown or not chosen:
+        raise WorkflowError(f"{', '.join(unknown) or 'nothing'}: choose from all, "
+                            f"{', '.join(FORMATS)}")
+    return list(FORMATS) if "all" in chosen else [f for f in FORMATS if f in chosen]
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """A checked export: the search, the trial, what to write where."""
+
+    directory: Path
+    results: Mapping[str, Any]
+    trial: Mapping[str, Any]
+    summary: Mapping[str, Any]
+    formats: list[str]
+    out: Path
+    retrain_epochs: int | None = None
+
+    @property
+    def trial_id(self) -> str:
+        return str(self.trial["trial_id"])
+
+    @property
+    def seed(self) -> int:
+        return int(self.summary.get("seed", 0))
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.summary.get("batch_size", 32))
+
+
+def _check_trial_files(directory: Path, trial_id: str, retrain: bool) -> None:
+    trial_dir = directory / f"trial_{trial_id}"
+    needed = ["trial.json"] + ([] if retrain else [CHECKPOINT])
+    missing = [name for name in needed if not (trial_dir / name).is_file()]
+    if missing:
+        raise WorkflowError(f"trial {trial_id} cannot be rebuilt: {trial_dir.name}/{missing[0]} "
+                            f"is missing in {directory}")
+
+
+def _read_summary(directory: Path, retrain_epochs: int | None) -> dict[str, Any]:
+    path = directory / SUMMARY_FILENAME
+    why = ("--retrain-epochs needs the dataset" if retrain_epochs
+           else "export needs the dataset to rebuild and evaluate the model")
+    if not path.is_file():
+        raise WorkflowError(f"{why}, but {path} is missing (`autokeras-nas search` writes it "
+                            "when the search finishes; rerun the search command to finish it)")
+    try:
+        summary = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise WorkflowError(f"cannot read {path}: {e}") from None
+    if not isinstance(summary, dict) or not isinstance(summary.get("dataset"), str):
+        raise WorkflowError(f"{path} does not name the dataset of the search")
+    return summary
+
+
+def _check_out(out: Path, formats: Sequence[str]) -> None:
+    if out.exists() and not out.is_dir():
+        raise WorkflowError(f"--out {out} is a file; pass a folder")
+    saved = out / "saved_model"
+    if "savedmodel" in formats and saved.exists():
+        if not saved.is_dir() or not (saved / "saved_model.pb").is_file():
+            raise WorkflowError(f"{saved} exists and is not a SavedModel; choose another --out")
+
+
+def plan_export(directory: str | Path, *, trial_id: str | None = None,
+                formats: Iterable[str] | None = None, out: str | Path | None = None,
+                retrain_epochs: int | None = None) -> ExportJob:
+    """Checks an export without TensorFlow: the search, the trial and its
+    files, summary.json, and the destination.
+
+    Raises:
+        WorkflowError: naming the first problem, in one line.
+    """
+    search = load_search(directory)
+    require_completed(search.results, search.directory)
+    trial = choose_trial(search.results, trial_id, search.directory)
+    _check_trial_files(search.directory, str(trial["trial_id"]), retrain_epochs is not None)
+    summary = _read_summary(search.directory, retrain_epochs)
+    chosen = parse_formats(formats)
+    destination = Path(out).expanduser() if out is not None else search.directory / "export"
+    _check_out(destination, chosen)
+    return ExportJob(directory=search.directory, results=search.results, trial=trial,
+                     summary=summary, formats=chosen, out=destination,
+                     retrain_epochs=retrain_epochs)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """An accuracy the search reported against the exported model's."""
+
+    name: str
+    reported: float
+    measured: float
+
+    @property
+    def points(self) -> float:
+        """measured - reported, in accuracy points (2 decimals)."""
+        return round(100.0 * (self.measured - self.reported), 2) + 0.0  # no "-0.00"
+
+    @property
+    def within_tolerance(self) -> bool:
+        return abs(self.points) <= TOLERANCE_POINTS
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What `export` wrote and measured."""
+
+    #: export.json's content: files, test accuracy per format, ...
+    manifest: dict[str, Any]
+    manifest_path: Path
+    comparisons: list[Comparison] = field(default_factory=list)

@@ -1,0 +1,63 @@
+"""A searched model as `.keras`, SavedModel and TFLite, each loaded back and
+evaluated on the test split.
+
+`export(directory)` exports the best trial of the search in `directory` (or
+`trial_id`) into `out` (default `directory/export`): `model.keras` (Keras 3
+format, reloadable with `keras.saving.load_model(path, safe_mode=True)`),
+`saved_model/` (`model.export`, for TF Serving) and `model.tflite`
+(converted from the SavedModel), plus `export.json`, a manifest of what was
+exported and how it scored. `formats` chooses among them (default all).
+
+The model is rebuilt as KerasTuner's `load_model` does, without a tuner and
+without writing to the search directory: the search's space (the default
+for its dataset and strategy, or its `space`, as summary.json records them,
+with the same strategy parameters), the trial's hyperparameters
+(`trial_ID/trial.json`, with the architecture under `nas/arch` for NASH and
+POPNAS) and the trial's best checkpoint. With `retrain_epochs=N` the
+trial's architecture is trained from scratch on the training and
+validation data for N epochs instead. Without retraining, the accuracies
+are compared with those the search reported (`ExportResult.comparisons`).
+
+Everything is checked (`plan_export`, no TensorFlow) before TensorFlow is
+imported (`autokeras_nas.workflow.exporting`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable
+
+from autokeras_nas.workflow.datasets import search_dataset
+from autokeras_nas.workflow.exportplan import ExportResult, plan_export
+
+__all__ = ["export"]
+
+
+def export(directory: str | Path, *, trial_id: str | None = None,
+           formats: Iterable[str] | None = None, out: str | Path | None = None,
+           retrain_epochs: int | None = None,
+           on_step: Callable[[str], None] | None = None) -> ExportResult:
+    """Exports a trial of the search in `directory` (see the module's docs).
+
+    Args:
+        directory: A search directory written by `search` / `autokeras-nas search`.
+        trial_id: The trial to export; None: the best.
+        formats: Among `keras`, `savedmodel`, `tflite` (or `all`); None: all.
+        out: Destination folder; None: `directory/export`.
+        retrain_epochs: Train the architecture from scratch for this many
+            epochs on the training and validation data first.
+        on_step: Called with a line for each step done (file written, ...).
+
+    Returns:
+        The manifest (also written as `out/export.json`) and the comparisons
+        with the search's numbers.
+
+    Raises:
+        WorkflowError: the search, trial, dataset or space cannot be used.
+    """
+    job = plan_export(directory, trial_id=trial_id, formats=formats, out=out,
+                      retrain_epochs=retrain_epochs)
+    dataset = search_dataset(job.summary)
+    from autokeras_nas.workflow import exporting
+
+    return exporting.run_export(job, dataset, on_step or (lambda line: None))

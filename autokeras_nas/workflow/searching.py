@@ -1,0 +1,220 @@
+"""A search from settings to the best model: check the search directory, run
+the tuner, then keep the best model, its test accuracy and summary.json.
+
+    config = SearchConfig(out_dir="runs/digits", dataset="digits", strategy="random")
+    outcome = search(config)        # load, make, run, finish: the CLI's `search`
+
+or step by step (what `autokeras-nas search` does, printing in between):
+`load_dataset`, `make_strategy`, `check_out_dir`, `make_space`, `run_search`,
+`finish_search`. Resuming is KerasTuner's default (`overwrite=False`).
+TensorFlow is imported when the tuner starts (`autokeras_nas.workflow.training`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from autokeras_nas.workflow.base import (
+    MODEL_FILENAME,
+    SEARCH_MARKERS,
+    SUMMARY_FILENAME,
+    SearchFailedError,
+    WorkflowError,
+    read_json,
+    write_json,
+)
+from autokeras_nas.workflow.config import SearchConfig
+
+__all__ = ["SearchOutcome", "check_out_dir", "finish_search", "run_search", "search",
+           "write_summary"]
+
+
+def check_out_dir(config: SearchConfig) -> bool:
+    """Whether the search in `config.out_dir` is resumed (False for a new or
+    empty directory, or with `overwrite`).
+
+    Raises:
+        WorkflowError: the directory holds something that is not a search, or
+            (without `overwrite`) a search of another strategy, dataset,
+            space or strategy parameters.
+    """
+    out = config.out_dir
+    if not out.is_dir() or not any(out.iterdir()):
+        return False
+    if not any((out / marker).exists() for marker in SEARCH_MARKERS):
+        raise WorkflowError(f"--out {out} is a non-empty directory that holds no search; "
+                            "choose another --out")
+    if config.overwrite:
+        return False
+    for filename, key, wanted in (("results.json", "strategy", config.strategy),
+                                  (SUMMARY_FILENAME, "dataset", config.dataset),
+                                  (SUMMARY_FILENAME, "space", config.space),
+                                  (SUMMARY_FILENAME, "params", dict(config.params))):
+        found = read_json(out / filename)
+        found = found if isinstance(found, dict) else {}
+        if key in found and found[key] != wanted:
+            raise WorkflowError(f"--out {out} holds a search with {key} {found[key]!r}, not "
+                                f"{wanted!r}; pass --overwrite to replace it or choose "
+                                "another --out")
+    return True
+
+
+def run_search(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfig, *,
+               progress: Callable[[dict], None] | None = None,
+               tuner_kwargs: Mapping[str, Any] | None = None) -> Any:
+    """Runs the search with `NasTuner` in exactly `config.out_dir`.
+
+    Args:
+        dataset: The `Dataset` (see `load_dataset`).
+        strategy: The strategy (see `make_strategy`), bound to the space.
+        hypermodel: The space (`make_space(...).hypermodel`).
+        config: The search's settings.
+        progress: Called with the tuner's progress events (see `NasTuner`).
+        tuner_kwargs: More `NasTuner` arguments.
+
+    Returns:
+        The `NasTuner`, its search done.
+
+    Raises:
+        WorkflowError: the directory cannot be resumed (a file missing or
+            corrupted).
+        SearchFailedError: the search stopped: too many failed trials in a
+            row, or KerasTuner's fatal error (its first and last lines).
+    """
+    from autokeras_nas.results import SearchDirectoryError
+    from autokeras_nas.workflow import training
+
+    try:
+        return training.run_tuner(dataset, strategy, hypermodel, config, progress,
+                                  dict(tuner_kwargs or {}))
+    except SearchDirectoryError as e:
+        raise WorkflowError(str(e)) from None
+    except RuntimeError as e:  # KerasTuner: too many consecutive failed trials
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [repr(e)]
+        raise SearchFailedError(" ".join(dict.fromkeys([lines[0], lines[-1]]))) from None
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """What a finished search kept."""
+
+    #: The parsed results.json.
+    results: dict[str, Any]
+    #: The best trial's record in `results`.
+    best: dict[str, Any]
+    #: The best model's top-1 accuracy on the test split.
+    test_accuracy: float
+    model_path: Path
+    summary_path: Path
+    #: `(pareto.png, trials plotted)` for a multi-objective or POPNAS search.
+    pareto: tuple[Path, int] | None
+    #: How well the strategy's predictors ranked: quantity -> Spearman row.
+    correlations: dict[str, dict[str, float]]
+    #: Seconds after which the time budget stopped the search, or None.
+    budget_elapsed: float | None
+
+
+def _best_trial(results: Mapping[str, Any]) -> dict[str, Any]:
+    ids = results.get("best_trial_ids") or []
+    if not ids:
+        raise SearchFailedError("no trial completed; see results.json for the failures")
+    return next(t for t in results["trials"] if str(t["trial_id"]) == str(ids[0]))
+
+
+def _pareto(results: Mapping[str, Any], out_dir: Path) -> tuple[Path, int] | None:
+    from autokeras_nas.report import pareto_axes, pareto_plot
+
+    axes = pareto_axes(results)
+    if axes is None:
+        return None
+    path = out_dir / "pareto.png"
+    return path, pareto_plot(results, path, **axes)
+
+
+def write_summary(config: SearchConfig, best: Mapping[str, Any], test_accuracy: float) -> Path:
+    """Writes `summary.json`: the settings that rebuild the search's data and
+    space (read by `export`), the best trial and its accuracies."""
+    summary = {
+        "dataset": config.dataset,
+        "strategy": config.strategy,
+        "params": dict(config.params),
+        "seed": config.seed,
+        "objectives": list(config.objectives),
+        "max_trials": config.max_trials,
+        "epochs": config.epochs,
+        "batch_size": config.batch_size,
+        "validation_split": config.validation_split,
+        "early_stopping": config.early_stopping,
+        "space": config.space,
+        "time_budget_s": config.time_budget,
+        "target": config.target,
+        "data_dir": config.data_dir,
+        "best_trial_id": str(best["trial_id"]),
+        "best_values": best.get("values", {}),
+        "val_accuracy": (best.get("metrics") or {}).get("val_accuracy"),
+        "test_accuracy": test_accuracy,
+        "wall_time_s": round(time.perf_counter() - config.started, 3),
+        "model": MODEL_FILENAME,
+    }
+    return write_json(config.out_dir / SUMMARY_FILENAME, summary)
+
+
+def finish_search(tuner: Any, dataset: Any, config: SearchConfig) -> SearchOutcome:
+    """After `run_search`: the Pareto-front plot (multi-objective or POPNAS
+    searches), the predictors' rank correlations, the best model saved as
+    `best_model.keras` with its test accuracy, and `summary.json`.
+
+    Raises:
+        SearchFailedError: results.json is unreadable, or no trial completed.
+    """
+    from autokeras_nas.report import predictor_correlations
+    from autokeras_nas.results import ResultsError, read_results
+    from autokeras_nas.workflow import training
+
+    try:
+        results = read_results(str(config.out_dir))
+    except ResultsError as e:
+        raise SearchFailedError(str(e)) from None
+    pareto = _pareto(results, config.out_dir)
+    best = _best_trial(results)
+    try:
+        test_accuracy = training.save_best_model(tuner, dataset, config.out_dir,
+                                                 config.batch_size)
+    except RuntimeError as e:
+        raise SearchFailedError(str(e)) from None
+    elapsed = None
+    if config.time_budget is not None and tuner.budget.exhausted:
+        elapsed = tuner.budget.elapsed
+    return SearchOutcome(
+        results=results, best=best, test_accuracy=test_accuracy,
+        model_path=config.out_dir / MODEL_FILENAME,
+        summary_path=write_summary(config, best, test_accuracy), pareto=pareto,
+        correlations=predictor_correlations(results),
+        budget_elapsed=elapsed,
+    )
+
+
+def search(config: SearchConfig, *, progress: Callable[[dict], None] | None = None
+           ) -> SearchOutcome:
+    """The whole search of `config`: dataset, strategy, space, tuner, best model.
+
+    Raises:
+        WorkflowError: bad settings (dataset, strategy, space, directory).
+        SearchFailedError: the search ran and kept nothing.
+    """
+    from autokeras_nas.workflow.datasets import load_dataset
+    from autokeras_nas.workflow.spaces import make_space
+    from autokeras_nas.workflow.strategies import make_strategy
+
+    dataset = load_dataset(config.dataset, seed=config.seed,
+                           validation_split=config.validation_split, target=config.target,
+                           data_dir=config.data_dir)
+    strategy = make_strategy(config.strategy, seed=config.seed, params=config.params,
+                             time_budget=config.time_budget)
+    check_out_dir(config)
+    space = make_space(dataset, strategy, config.space)
+    tuner = run_search(dataset, strategy, space.hypermodel, config, progress=progress)
+    return finish_search(tuner, dataset, config)

@@ -1,0 +1,100 @@
+"""Strategy plugins for a search: created with their arguments, and found by
+the kind of space they search (`BaseStrategy.space_kinds`).
+
+Imports a plugin only when it is asked for (no TensorFlow).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Mapping
+
+from autokeras_nas import plugins
+from autokeras_nas.core import SpaceKind
+from autokeras_nas.workflow.base import WorkflowError
+
+__all__ = ["constructor_arguments", "declared_kinds", "make_strategy", "strategies_searching"]
+
+#: The kinds of a strategy that declares none: the Strategy protocol's
+#: strategies search KerasTuner hyperparameter spaces.
+DEFAULT_KINDS = (SpaceKind.HYPERPARAMETERS,)
+#: A strategy argument that plans with the search's own time budget.
+TIME_BUDGET_ARGUMENT = "time_budget_s"
+
+
+def declared_kinds(strategy: Any) -> tuple[SpaceKind, ...]:
+    """The kinds of space a strategy (class or instance) declares, preferred first."""
+    return tuple(SpaceKind(k) for k in getattr(strategy, "space_kinds", DEFAULT_KINDS))
+
+
+def constructor_arguments(cls: type) -> list[str] | None:
+    """The keyword arguments a strategy class takes, or None when its
+    constructors end in `**kwargs` all the way up (anything may be valid)."""
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None:
+            continue
+        try:
+            params = inspect.signature(init).parameters
+        except (TypeError, ValueError):
+            return None
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            return [name for name, p in params.items() if name != "self"
+                    and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return None
+
+
+def _check_params(name: str, cls: type, params: Mapping[str, Any]) -> None:
+    if "seed" in params:
+        raise WorkflowError(f"cannot create strategy {name!r}: pass the seed as --seed "
+                            "(seed=), not as a parameter")
+    known = constructor_arguments(cls)
+    unknown = [] if known is None else [p for p in params if p not in known]
+    if unknown:
+        takes = ", ".join(k for k in known if k != "seed") or "none"
+        raise WorkflowError(f"cannot create strategy {name!r}: it takes no argument "
+                            f"{unknown[0]!r} (its arguments: {takes})")
+
+
+def make_strategy(name: str, *, seed: int = 0, params: Mapping[str, Any] | None = None,
+                  time_budget: float | None = None) -> Any:
+    """The installed strategy `name`, created with `seed` and `params`.
+
+    A strategy that plans with a time budget of its own (an argument
+    `time_budget_s`, as `nash`) is given `time_budget` too, unless `params`
+    sets it.
+
+    Raises:
+        WorkflowError: an unknown strategy, an argument it does not take, or
+            a value it refuses (one line).
+    """
+    try:
+        cls = plugins.load(name)
+    except plugins.UnknownStrategyError as e:
+        raise WorkflowError(str(e)) from None
+    kwargs = dict(params or {})
+    _check_params(name, cls, kwargs)
+    if time_budget is not None and TIME_BUDGET_ARGUMENT not in kwargs \
+            and TIME_BUDGET_ARGUMENT in (constructor_arguments(cls) or ()):
+        kwargs[TIME_BUDGET_ARGUMENT] = time_budget
+    try:
+        return cls(seed=seed, **kwargs)
+    except (TypeError, ValueError) as e:
+        given = "".join(f" {k}={v!r}" for k, v in (params or {}).items())
+        detail = f" with{given}" if given else ""
+        raise WorkflowError(f"cannot create strategy {name!r}{detail}: {e}") from None
+
+
+def strategies_searching(kind: SpaceKind | str) -> list[str]:
+    """The installed strategies that declare spaces of `kind`, by name
+    (imports each plugin; one that fails to import is left out)."""
+    kind = SpaceKind(kind)
+    found = []
+    for name in plugins.available():
+        try:
+            cls = plugins.load(name)
+        except Exception:  # a broken third-party plugin: it cannot search anything
+            continue
+        if kind in declared_kinds(cls):
+            found.append(name)
+    return found

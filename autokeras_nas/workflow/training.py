@@ -1,0 +1,115 @@
+"""The Keras side of `run_search` and `finish_search`: imports TensorFlow.
+
+`autokeras_nas.workflow.search` imports this module only when a search
+starts, so that loading and checking a search's settings stays light.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any, Callable
+
+import keras
+import keras_tuner
+import numpy as np
+import tensorflow as tf
+from keras_tuner.src import config as kt_config
+
+from autokeras_nas.tuner import NasTuner, parallel
+from autokeras_nas.workflow.base import MODEL_FILENAME, first_line
+from autokeras_nas.workflow.config import SearchConfig
+
+__all__ = ["accuracy", "make_pipeline", "run_tuner", "save_best_model"]
+
+
+def make_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool,
+                  seed: int) -> tf.data.Dataset:
+    """A tf.data pipeline over arrays, built once and reused by every trial:
+    tensors -> cache -> (shuffle, a new order every epoch) -> batch -> prefetch.
+
+    Keras would otherwise convert the arrays into a new pipeline in every
+    `fit`; the shuffle buffer holds the whole set, as Keras' own shuffle.
+    """
+    data = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if shuffle:
+        data = data.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _tensorboard(log_dir: Path | None) -> list[Any]:
+    """KerasTuner gives every trial its own log dir (`DIR/TRIAL_ID/execution0`)
+    and adds TensorBoard's HParams callback to a `TensorBoard` it finds."""
+    return [] if log_dir is None else [keras.callbacks.TensorBoard(log_dir=str(log_dir))]
+
+
+def run_tuner(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfig,
+              progress: Callable[[dict], None] | None = None,
+              tuner_kwargs: dict[str, Any] | None = None) -> NasTuner:
+    """Searches with `NasTuner` in exactly `config.out_dir`; returns the tuner.
+
+    Raises:
+        SearchDirectoryError: `out_dir` cannot be resumed.
+        RuntimeError: the search stopped (too many failed trials, or
+            KerasTuner's fatal errors, with their message).
+    """
+    keras.utils.set_random_seed(config.seed)
+    # A failed trial's reason goes to results.json and its progress line; the
+    # whole traceback stays in its trial.json, not on stderr.
+    kt_config.DEBUG = False
+    objectives = list(config.objectives)
+    tuner = NasTuner(
+        hypermodel,
+        strategy=strategy,
+        objective=objectives[0] if len(objectives) == 1 else objectives,
+        max_trials=config.max_trials,
+        early_stopping=config.early_stopping,
+        time_budget=config.time_budget,
+        directory=str(config.out_dir.parent),
+        project_name=config.out_dir.name,
+        overwrite=config.overwrite,
+        progress=progress,
+        trial_timeout=config.trial_timeout,
+        max_consecutive_failed_trials=config.max_failures,
+        distribution_strategy=parallel.distribution_strategy(config.distribute),
+        **(tuner_kwargs or {}),
+    )
+    train = make_pipeline(dataset.x_train, dataset.y_train, config.batch_size, shuffle=True,
+                          seed=config.seed)
+    fit_kwargs: dict[str, Any] = {}
+    if len(dataset.y_val):
+        fit_kwargs["validation_data"] = make_pipeline(dataset.x_val, dataset.y_val,
+                                                      config.batch_size, shuffle=False,
+                                                      seed=config.seed)
+    try:
+        tuner.search(train, epochs=config.epochs, shuffle=False, verbose=0,
+                     callbacks=_tensorboard(config.tensorboard), **fit_kwargs)
+    except keras_tuner.errors.FatalError as e:
+        raise RuntimeError(first_line(e)) from None
+    return tuner
+
+
+def accuracy(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
+    """Top-1 accuracy of a classifier's predictions."""
+    predictions = model.predict(x, batch_size=batch_size, verbose=0)
+    return float(np.mean(np.argmax(predictions, axis=-1) == y))
+
+
+def save_best_model(tuner: NasTuner, dataset: Any, out_dir: Path, batch_size: int) -> float:
+    """Saves the best model as `out_dir/best_model.keras`; returns its test accuracy.
+
+    Raises:
+        RuntimeError: No trial produced a model.
+    """
+    models = tuner.get_best_models(1)
+    if not models:
+        raise RuntimeError("no trial produced a model")
+    model = models[0]
+    test_accuracy = accuracy(model, dataset.x_test, dataset.y_test, batch_size)
+    if model.optimizer is not None and not model.optimizer.built:
+        # Saved with its (fresh) slots, so that loading the file warns of no mismatch.
+        strategy = tuner.distribution_strategy
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            model.optimizer.build(model.trainable_variables)
+    model.save(out_dir / MODEL_FILENAME)
+    return test_accuracy
