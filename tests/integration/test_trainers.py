@@ -168,8 +168,8 @@ def test_an_interrupted_trial_resumes_inside_its_second_execution(tmp_path, digi
                 return model.fit(*args, callbacks=list(callbacks) + [interrupt], **kwargs)
 
         return NasTuner(Model(), strategy="random", objective="val_accuracy", max_trials=1,
-                        executions_per_trial=2, overwrite=overwrite, directory=str(tmp_path),
-                        project_name="p")
+                        executions_per_trial=2, early_stopping="asha", overwrite=overwrite,
+                        directory=str(tmp_path), project_name="p")
 
     x, y, xv, yv = digits
     fit = dict(validation_data=(xv, yv), epochs=3, batch_size=64, verbose=0)
@@ -183,4 +183,8 @@ def test_an_interrupted_trial_resumes_inside_its_second_execution(tmp_path, digi
         (trial,) = json.load(f)["trials"]
     assert trial["status"] == "completed" and trial["metrics"]["epochs"] == 3
     assert [c["epoch"] for c in trial["curve"]] == [1, 2, 3]
+    # The rung values of the reloaded stopping rule are those of the curve (epoch 1 replayed).
+    rungs = resumed.oracle.stopping.state_dict()["rungs"]
+    assert rungs["1"]["0"] == trial["curve"][0]["val_accuracy"]
+    assert rungs["3"]["0"] == trial["curve"][2]["val_accuracy"]
     assert not os.path.exists(os.path.join(resumed.project_dir, "trial_0", "backup"))
