@@ -315,7 +315,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             metrics=metrics,
             epochs=None if epochs is None else int(epochs),
             message=_reason(trial.message),
-            outputs=self._outputs_of(trial),
+            outputs=dict(self._outputs_of(trial)),
             arch=arch if isinstance(arch, str) else None,
         )
 
