@@ -21,8 +21,8 @@
 # a small `run` helper (Python's `subprocess`) so that the notebook also works as a plain
 # script and stops on the first failing command.
 #
-# **Budget.** About a minute and a half on 2 CPU cores; `AUTOKERAS_NAS_TUTORIAL_QUICK=1` (set by the
-# test suite) runs three one-epoch trials.
+# **Budget.** About two minutes on 2 CPU cores; `AUTOKERAS_NAS_TUTORIAL_QUICK=1` (set by the
+# test suite) runs three one-epoch trials (and two in the Python search at the end).
 
 # %%
 import os
@@ -75,6 +75,8 @@ run("strategies")
 # The options that matter most:
 #
 # * `--strategy`: `random`, `aging-evolution`, `nash`, `popnas`, `pnas` (or a plugin),
+# * `--param NAME=VALUE`: an argument of the strategy, repeatable (here aging evolution's
+#   population size),
 # * `--max-trials`, `--epochs` (or `--time-budget 10m`): the budget,
 # * `--objective`: repeat it for a Pareto search, e.g. accuracy and latency,
 # * `--out`: the search directory; running the same command again *resumes* it
@@ -85,7 +87,7 @@ run("strategies")
 
 # %%
 run("search", "--dataset", "digits", "--strategy", "aging-evolution",
-    "--max-trials", MAX_TRIALS, "--epochs", EPOCHS,
+    "--param", "population_size=6", "--max-trials", MAX_TRIALS, "--epochs", EPOCHS,
     "--objective", "val_accuracy", "--objective", "latency_ms:min",
     "--seed", 0, "--out", OUT, "--overwrite", "--progress", "plain")
 
@@ -142,12 +144,42 @@ print(f"{len(rows)} rows; columns: {list(rows[0])}")
 # %%
 run("export", OUT, "--format", "keras", "--out", OUT / "export")
 
+# %% [markdown]
+# ## The same from Python
+#
+# The commands are thin: the steps they run live in `autokeras_nas.workflow`, for your
+# scripts and notebooks. `load_search` reads a search directory back (`results.json` and
+# `summary.json`), `search_dataset` loads its dataset with the same seed and split, and
+# `export` does what `autokeras-nas export` does and returns the manifest. Here we check
+# the exported file, then export the fastest trial of the Pareto front as well.
+
 # %%
 import keras
-import numpy as np
-from autokeras_nas.data import load_dataset
+from autokeras_nas import workflow
 
-data = load_dataset("digits", seed=0)  # the same seed: the same test split as the search
+found = workflow.load_search(OUT)
+data = workflow.search_dataset(found.summary)  # the search's test split
 model = keras.models.load_model(OUT / "export" / "model.keras")
-accuracy = float(np.mean(np.argmax(model.predict(data.x_test, verbose=0), axis=1) == data.y_test))
-print(f"exported model: test accuracy {accuracy:.3f}")
+print(f"exported model: test accuracy "
+      f"{workflow.accuracy(model, data.x_test, data.y_test, batch_size=256):.3f}")
+
+completed = workflow.require_completed(found.results, OUT)
+fastest = min(completed, key=lambda t: t["metrics"]["latency_ms"])
+result = workflow.export(OUT, trial_id=fastest["trial_id"], formats=["keras"],
+                         out=OUT / "export_fastest")
+print(f"trial {fastest['trial_id']} ({fastest['metrics']['latency_ms']:.2f} ms): "
+      f"{result.manifest['files']['keras']}, test accuracy "
+      f"{result.manifest['test_accuracy']['keras']:.3f}")
+
+# %% [markdown]
+# A whole search is one call: `SearchConfig` holds what the command's options say, and
+# `search` returns the best trial, its test accuracy and where the model and summary went
+# (`--param` is `params=`).
+
+# %%
+config = workflow.SearchConfig(out_dir="runs_cli/python", dataset="digits",
+                               strategy="aging-evolution", params={"population_size": 4},
+                               max_trials=2 if QUICK else 8, epochs=1, overwrite=True)
+outcome = workflow.search(config)
+print(f"best trial {outcome.best['trial_id']}: test accuracy {outcome.test_accuracy:.3f}; "
+      f"{outcome.model_path}")
