@@ -11,6 +11,7 @@ imports that plugin alone.
 
 from __future__ import annotations
 
+import inspect
 from importlib import metadata
 from typing import Any
 
@@ -69,3 +70,32 @@ def load_trainer(name: str) -> Any:
             f"unknown trainer {name!r} (nas/task); installed trainers: {installed}"
         )
     return eps[name].load()
+
+
+def constructor_arguments(cls: type) -> tuple[dict[str, inspect.Parameter], bool]:
+    """The named arguments of a plugin class's constructor, in order, and
+    whether it takes other keywords too.
+
+    A constructor that passes `**kwargs` on to its base class's (as `Pnas`
+    does to `Popnas`) has the base's arguments as well; the second value is
+    True when every constructor up the chain ends in `**kwargs` (or cannot
+    be inspected), so that any name may be valid.
+    """
+    out: dict[str, inspect.Parameter] = {}
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None or klass is object:
+            continue
+        try:
+            params = list(inspect.signature(init).parameters.values())[1:]
+        except (TypeError, ValueError):
+            return out, True
+        passes_on = False
+        for p in params:
+            if p.kind is p.VAR_KEYWORD:
+                passes_on = True
+            elif p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
+                out.setdefault(p.name, p)
+        if not passes_on:
+            return out, False
+    return out, True

@@ -126,6 +126,8 @@ def write_json_atomic(path: str, obj: Any, *, indent: int | None = None,
     """
     directory, name = os.path.split(path)
     text = json.dumps(obj, indent=indent, allow_nan=allow_nan)
+    if indent is not None:
+        text += "\n"
     fd, tmp = tempfile.mkstemp(dir=directory or ".", prefix=f".{name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:

@@ -11,7 +11,6 @@ imported only when that peer is asked for.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -19,6 +18,7 @@ from typing import Any, Callable
 import click
 
 from autokeras_nas.cli.errors import fail, workflow_errors
+from autokeras_nas.results import write_json_atomic
 from autokeras_nas.workflow.config import parse_params
 
 
@@ -67,7 +67,7 @@ def _progress(verbose: bool) -> Callable[[str], None] | None:
 
 def _write_json(path: Path | None, payload: dict[str, Any]) -> None:
     if path is not None:
-        path.write_text(json.dumps(payload, indent=2) + "\n")
+        write_json_atomic(str(path), payload, indent=2)
         click.echo(f"wrote {path}")
 
 

@@ -26,6 +26,7 @@ import inspect
 import textwrap
 from typing import Any, ClassVar, Mapping
 
+from autokeras_nas import plugins
 from autokeras_nas.core import SpaceKind
 from autokeras_nas.tuner.cellmodel import CellHyperModel
 from autokeras_nas.tuner.morphable import MorphHyperModel
@@ -62,26 +63,11 @@ _KWARGS_DOC = ("`early_stopping` (`None`, \"asha\", \"median\" or a stopping rul
 
 
 def strategy_arguments(strategy_class: type, hidden: tuple[str, ...] = ()) -> dict[str, inspect.Parameter]:
-    """The keyword arguments of a strategy's constructor, in order, without
-    `seed` (a positional argument of the tuners) and the `hidden` ones.
-
-    A constructor that passes `**kwargs` on to its base class's (e.g.
-    `Pnas`) has the base's arguments too.
-    """
-    out: dict[str, inspect.Parameter] = {}
-    for klass in strategy_class.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        passes_on = False
-        for p in list(inspect.signature(init).parameters.values())[1:]:
-            if p.kind is p.VAR_KEYWORD:
-                passes_on = True
-            elif p.kind is not p.VAR_POSITIONAL and p.name not in ("seed", *hidden):
-                out.setdefault(p.name, p)
-        if not passes_on:
-            break
-    return out
+    """The keyword arguments of a strategy's constructor, in order (those of
+    base constructors it passes `**kwargs` on to included), without `seed`
+    (a positional argument of the tuners) and the `hidden` ones."""
+    named, _ = plugins.constructor_arguments(strategy_class)
+    return {n: p for n, p in named.items() if n not in ("seed", *hidden)}
 
 
 def _tuner_arguments() -> set[str]:

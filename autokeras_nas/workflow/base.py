@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from autokeras_nas.results import write_json_atomic
+
 #: The search's settings and outcome, written when the search finishes.
 SUMMARY_FILENAME = "summary.json"
 #: The best model of a search, in its directory.
@@ -48,6 +50,7 @@ def read_json(path: Path) -> Any:
 
 
 def write_json(path: Path, document: Any) -> Path:
-    """Writes `document` as indented JSON (one trailing newline); returns `path`."""
-    path.write_text(json.dumps(document, indent=1) + "\n")
+    """Writes `document` as indented JSON (one trailing newline), atomically;
+    returns `path`."""
+    write_json_atomic(str(path), document, indent=1)
     return path

@@ -6,14 +6,13 @@ Imports a plugin only when it is asked for (no TensorFlow).
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Mapping
 
 from autokeras_nas import plugins
 from autokeras_nas.core import SpaceKind
 from autokeras_nas.workflow.base import WorkflowError
 
-__all__ = ["constructor_arguments", "declared_kinds", "make_strategy", "strategies_searching"]
+__all__ = ["declared_kinds", "make_strategy", "strategies_searching"]
 
 #: The kinds of a strategy that declares none: the Strategy protocol's
 #: strategies search KerasTuner hyperparameter spaces.
@@ -27,29 +26,12 @@ def declared_kinds(strategy: Any) -> tuple[SpaceKind, ...]:
     return tuple(SpaceKind(k) for k in getattr(strategy, "space_kinds", DEFAULT_KINDS))
 
 
-def constructor_arguments(cls: type) -> list[str] | None:
-    """The keyword arguments a strategy class takes, or None when its
-    constructors end in `**kwargs` all the way up (anything may be valid)."""
-    for klass in cls.__mro__:
-        init = vars(klass).get("__init__")
-        if init is None:
-            continue
-        try:
-            params = inspect.signature(init).parameters
-        except (TypeError, ValueError):
-            return None
-        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            return [name for name, p in params.items() if name != "self"
-                    and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return None
-
-
 def _check_params(name: str, cls: type, params: Mapping[str, Any]) -> None:
     if "seed" in params:
         raise WorkflowError(f"cannot create strategy {name!r}: pass the seed as --seed "
                             "(seed=), not as a parameter")
-    known = constructor_arguments(cls)
-    unknown = [] if known is None else [p for p in params if p not in known]
+    known, takes_any = plugins.constructor_arguments(cls)
+    unknown = [] if takes_any else [p for p in params if p not in known]
     if unknown:
         takes = ", ".join(k for k in known if k != "seed") or "none"
         raise WorkflowError(f"cannot create strategy {name!r}: it takes no argument "
@@ -75,7 +57,7 @@ def make_strategy(name: str, *, seed: int = 0, params: Mapping[str, Any] | None 
     kwargs = dict(params or {})
     _check_params(name, cls, kwargs)
     if time_budget is not None and TIME_BUDGET_ARGUMENT not in kwargs \
-            and TIME_BUDGET_ARGUMENT in (constructor_arguments(cls) or ()):
+            and TIME_BUDGET_ARGUMENT in plugins.constructor_arguments(cls)[0]:
         kwargs[TIME_BUDGET_ARGUMENT] = time_budget
     try:
         return cls(seed=seed, **kwargs)
