@@ -32,11 +32,12 @@ Schema (version 1)::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
-import tempfile
-from typing import Any, Iterable, Mapping
+import uuid
+from typing import Any, Iterable, Iterator, Mapping
 
 FILENAME = "results.json"
 FORMAT = "autokeras_nas.results"
@@ -115,28 +116,35 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def write_json_atomic(path: str, obj: Any, *, indent: int | None = None,
-                      allow_nan: bool = True) -> None:
-    """Writes `obj` as JSON to the local file `path` through a temporary file
-    in the same directory and a rename, so that a crash leaves either the
-    old file or the new one, never half of one.
-
-    Raises:
-        ValueError: `obj` is not JSON (or holds NaN with `allow_nan=False`).
-    """
+@contextlib.contextmanager
+def replacing(path: str) -> Iterator[str]:
+    """A temporary path beside `path` (same name ending, so a writer that
+    checks the suffix accepts it) to write to; renamed onto `path` when the
+    block ends, removed if it raises: a crash leaves the old file or the
+    new one, never half of one."""
     directory, name = os.path.split(path)
-    text = json.dumps(obj, indent=indent, allow_nan=allow_nan)
-    if indent is not None:
-        text += "\n"
-    fd, tmp = tempfile.mkstemp(dir=directory or ".", prefix=f".{name}.", suffix=".tmp")
+    tmp = os.path.join(directory, f".{uuid.uuid4().hex[:12]}.tmp.{name}")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_json_atomic(path: str, obj: Any, *, indent: int | None = None,
+                      allow_nan: bool = True) -> None:
+    """Writes `obj` as JSON to the local file `path` atomically (`replacing`).
+
+    Raises:
+        ValueError: `obj` is not JSON (or holds NaN with `allow_nan=False`).
+    """
+    text = json.dumps(obj, indent=indent, allow_nan=allow_nan)
+    if indent is not None:
+        text += "\n"
+    with replacing(path) as tmp, open(tmp, "w") as f:
+        f.write(text)
 
 
 def write_results(directory: str, results: Mapping[str, Any]) -> str:

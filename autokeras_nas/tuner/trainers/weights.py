@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
+from autokeras_nas.results import replacing
+
 
 def save_weights_atomic(model: Any, path: str) -> None:
-    """Saves `model`'s weights (optimizer state included) to `path` through
-    a temporary file and a rename: a crash leaves the old file or the new."""
-    directory, name = os.path.split(path)
-    tmp = os.path.join(directory, f".{os.getpid()}.tmp.{name}")
-    try:
+    """Saves `model`'s weights (optimizer state included) to `path`
+    atomically: a crash leaves the old file or the new."""
+    with replacing(path) as tmp:
         model.save_weights(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def copy_matching_weights(model: Any, source: Any) -> int:
