@@ -16,7 +16,7 @@ import pytest
 
 pytestmark = pytest.mark.tf
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402
 
 from autokeras_nas.spaces.cell_graph import (  # noqa: E402
     OPS_1D, OPS_2D, CellSpace, MacroConfig,

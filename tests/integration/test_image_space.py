@@ -9,8 +9,8 @@ import pytest
 
 pytestmark = pytest.mark.tf
 
-keras = pytest.importorskip("keras")
-kt = pytest.importorskip("keras_tuner")
+import keras  # noqa: E402
+import keras_tuner as kt  # noqa: E402
 
 from autokeras_nas.spaces import image_classifier, max_conv_blocks  # noqa: E402
 

@@ -12,7 +12,7 @@ import pytest
 
 pytestmark = pytest.mark.tf
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402
 
 from autokeras_nas.spaces import morph_graph as g  # noqa: E402
 from autokeras_nas.spaces.morph import (  # noqa: E402

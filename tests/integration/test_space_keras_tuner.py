@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-keras_tuner = pytest.importorskip("keras_tuner")
+import keras_tuner  # noqa: E402
 
 from autokeras_nas.core.space import Choice, Condition, Float, HyperSpace, Int  # noqa: E402
 
