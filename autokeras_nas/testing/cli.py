@@ -4,7 +4,9 @@
 `python -m autokeras_nas.cli` where it is not installed; `run_cli` runs it
 with TensorFlow's C++ logs quiet and returns the finished process.
 `probe_cli` runs it in a fresh interpreter and reports which heavy modules
-it imported; `one_line_error` checks the shape of a usage error.
+it imported; `probe_cli_runs` runs several commands in one fresh interpreter
+(click's test runner, one start-up for all); `one_line_error` checks the shape
+of a usage error.
 """
 
 from __future__ import annotations
@@ -16,11 +18,25 @@ import sys
 from pathlib import Path
 from typing import Mapping
 
+from autokeras_nas.testing.ci import on_ci
+
+
+def console_script() -> Path:
+    """Where `pip install` puts the `autokeras-nas` console script of this interpreter."""
+    return Path(sys.executable).with_name("autokeras-nas")
+
 
 def cli_command() -> list[str]:
-    """The argv prefix that runs `autokeras-nas`."""
-    script = Path(sys.executable).with_name("autokeras-nas")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "autokeras_nas.cli"]
+    """The argv prefix that runs `autokeras-nas`: the console script, or
+    `python -m autokeras_nas.cli` where it is not installed (not on CI,
+    where `.ci/run` installs it: there its absence is an error)."""
+    script = console_script()
+    if script.exists():
+        return [str(script)]
+    if on_ci():
+        raise RuntimeError(f"CI=true: the console script {script} is not installed "
+                           "(pip install -e \".[test]\" installs it)")
+    return [sys.executable, "-m", "autokeras_nas.cli"]
 
 
 def cli_env(**extra: str) -> dict[str, str]:
@@ -68,6 +84,42 @@ def probe_cli(*args: str, cwd: str | Path | None = None, watch: tuple[str, ...] 
         raise AssertionError(f"the command died before reporting: {proc.stderr[-2000:]}")
     stdout = "\n".join(ln for ln in lines if not ln.startswith("PROBE "))
     return json.loads(report[len("PROBE "):]), stdout, proc.stderr
+
+
+_PROBE_RUNS = """
+import json, sys
+watched, runs = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+from click.testing import CliRunner
+from autokeras_nas.cli import main
+for args in runs:
+    result = CliRunner().invoke(main, args, prog_name="autokeras-nas")
+    error = result.exception
+    print("PROBE " + json.dumps({
+        "code": result.exit_code, "stdout": result.stdout, "stderr": result.stderr,
+        "exception": None if error is None or isinstance(error, SystemExit) else repr(error),
+        "loaded": [m for m in watched if m in sys.modules]}), flush=True)
+"""
+
+
+def probe_cli_runs(*runs: list[str], cwd: str | Path | None = None,
+                   watch: tuple[str, ...] = HEAVY_MODULES, timeout: float = 120) -> list[dict]:
+    """Runs `autokeras-nas ARGS` for each ARGS of `runs`, in order, in one fresh
+    interpreter through click's test runner (in process, one start-up for all).
+
+    Returns:
+        One dict per run: "code" (exit code), "stdout", "stderr", "exception"
+        (repr of an exception other than SystemExit, or None) and "loaded" (the
+        modules of `watch` imported so far, by this run or an earlier one).
+    """
+    proc = subprocess.run([sys.executable, "-c", _PROBE_RUNS, json.dumps(list(watch)),
+                           json.dumps([list(args) for args in runs])],
+                          capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    reports = [json.loads(line[len("PROBE "):]) for line in proc.stdout.splitlines()
+               if line.startswith("PROBE ")]
+    if len(reports) != len(runs):
+        raise AssertionError(f"the probe died after {len(reports)} of {len(runs)} runs: "
+                             f"{proc.stderr[-2000:]}")
+    return reports
 
 
 def one_line_error(text: str) -> str:

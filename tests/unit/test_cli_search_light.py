@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from autokeras_nas.cli import main
-from autokeras_nas.testing.cli import HEAVY_MODULES, one_line_error, probe_cli
+from autokeras_nas.testing.cli import HEAVY_MODULES, one_line_error, probe_cli_runs, run_cli
 from autokeras_nas.cli.progress import (
     LiveDisplay,
     ProgressPrinter,
@@ -25,11 +25,6 @@ from autokeras_nas.workflow import SearchConfig, WorkflowError, parse_duration
 from autokeras_nas.workflow.userspace import SpaceError, factory_arguments, load_space, parse_space
 
 HEAVY = HEAVY_MODULES
-
-def probe(*args: str, cwd: Path) -> tuple[int, list[str], str]:
-    """`autokeras-nas ARGS` in a fresh interpreter: (exit code, heavy modules loaded, stderr)."""
-    report, _, stderr = probe_cli(*args, cwd=cwd, watch=HEAVY)
-    return report["code"], report["loaded"], stderr
 
 
 # -- --time-budget -------------------------------------------------------------------
@@ -156,7 +151,7 @@ def test_factory_arguments() -> None:
 
 
 # -- the CLI: one-line errors before TensorFlow ------------------------------------
-@pytest.mark.parametrize("args, expected", [
+BAD_INPUT = [
     (["--dataset", "nope"], "unknown dataset 'nope'"),
     (["--strategy", "nope"], "nope"),
     (["--time-budget", "3x"], "--time-budget '3x' is not a duration"),
@@ -169,13 +164,35 @@ def test_factory_arguments() -> None:
     (["--space", "light_space.py:VALUE"], "VALUE is of type int"),
     (["--strategy", "aging-evolution", "--param", "no_such=1"],
      "cannot create strategy 'aging-evolution': it takes no argument 'no_such'"),
-])
-def test_bad_input_fails_in_one_line_before_tensorflow(tmp_path: Path, args, expected) -> None:
-    (tmp_path / "light_space.py").write_text("VALUE = 1\n\ndef build_model(hp):\n    pass\n")
-    code, loaded, stderr = probe("search", *args, "--out", "out", cwd=tmp_path)
-    assert code == 2, stderr
-    assert expected in one_line_error(stderr)
-    assert not [m for m in loaded if m in HEAVY]
+]
+
+
+@pytest.fixture(scope="module")
+def bad_input_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
+    """Every BAD_INPUT case run in one fresh interpreter (one start-up for all),
+    case i writing to --out out{i}."""
+    cwd = tmp_path_factory.mktemp("bad_input")
+    (cwd / "light_space.py").write_text("VALUE = 1\n\ndef build_model(hp):\n    pass\n")
+    runs = [["search", *args, "--out", f"out{i}"] for i, (args, _) in enumerate(BAD_INPUT)]
+    return cwd, probe_cli_runs(*runs, cwd=cwd, watch=HEAVY)
+
+
+@pytest.mark.parametrize("case", range(len(BAD_INPUT)),
+                         ids=[" ".join(args) for args, _ in BAD_INPUT])
+def test_bad_input_fails_in_one_line_before_tensorflow(bad_input_runs, case: int) -> None:
+    cwd, runs = bad_input_runs
+    run, expected = runs[case], BAD_INPUT[case][1]
+    assert run["code"] == 2 and run["exception"] is None, run
+    assert expected in one_line_error(run["stderr"]) and run["stdout"] == ""
+    assert not [m for m in run["loaded"] if m in HEAVY]
+    assert not (cwd / f"out{case}").exists()
+
+
+def test_the_console_script_prints_one_line_and_exits_2(tmp_path: Path) -> None:
+    """What a user sees: the installed `autokeras-nas`, not click's test runner."""
+    proc = run_cli("search", "--dataset", "nope", "--out", "out", cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "unknown dataset 'nope'" in one_line_error(proc.stderr) and proc.stdout == ""
     assert not (tmp_path / "out").exists()
 
 
