@@ -140,7 +140,26 @@ class _WaitOnce(BaseStrategy):
         return Suggestion.run(self.space.complete({"lr": 1e-3 * (1 + int(trial_id))}))
 
 
-def test_waiting_strategy_does_not_busy_loop(tmp_path, digits):
+class _SleepRecorder:
+    """Stands in for the `time` module of `autokeras_nas.tuner.parallel`:
+    records each sleep instead of sleeping, runs `on_sleep(n)` after the
+    n-th, and passes every other attribute to `time`."""
+
+    def __init__(self, on_sleep) -> None:
+        self.sleeps: list[float] = []
+        self.on_sleep = on_sleep
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.on_sleep(len(self.sleeps))
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
+def test_waiting_strategy_does_not_busy_loop(tmp_path, digits, monkeypatch):
+    from autokeras_nas.tuner import parallel
+
     def build(hp):
         model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation="softmax")])
         model.compile(keras.optimizers.Adam(hp.Float("lr", 1e-4, 1e-1, sampling="log")),
@@ -152,22 +171,32 @@ def test_waiting_strategy_does_not_busy_loop(tmp_path, digits):
                      max_trials=2, directory=str(tmp_path), project_name="p")
     oracle = tuner.oracle
     other = oracle.create_trial("other-worker")  # a trial running on another worker
-    calls = []
+    answers = []
     inner = oracle.populate_space
-    oracle.populate_space = lambda tid: calls.append(time.monotonic()) or inner(tid)
 
-    def finish_other():
-        time.sleep(1.5)
-        oracle.update_trial(other.trial_id, {"val_accuracy": 0.5})
-        other.status = "COMPLETED"
-        oracle.end_trial(other)
-        done.set()
+    def populate_space(trial_id):
+        if len(answers) >= 20:
+            raise AssertionError("20 requests for a trial without the expected back-off")
+        out = inner(trial_id)
+        answers.append(out["status"])
+        return out
 
-    threading.Thread(target=finish_other).start()
+    oracle.populate_space = populate_space
+
+    def finish_other(n_sleeps):
+        if n_sleeps == 4:  # the other worker's trial ends after the 4th back-off
+            oracle.update_trial(other.trial_id, {"val_accuracy": 0.5})
+            other.status = "COMPLETED"
+            oracle.end_trial(other)
+            done.set()
+
+    recorder = _SleepRecorder(finish_other)
+    monkeypatch.setattr(parallel, "time", recorder)
     _search(tuner, digits)
     assert len(oracle.trials) == 2
-    # 1.5 s of waiting with exponential back-off from 50 ms: a handful of asks.
-    assert 3 <= len(calls) <= 10
+    # Every IDLE answer is followed by a sleep, doubling from 50 ms: no busy loop.
+    assert answers == ["IDLE"] * 4 + ["RUNNING"]
+    assert recorder.sleeps == pytest.approx([0.05, 0.1, 0.2, 0.4])
 
 
 def test_strategy_waiting_with_nothing_running_is_an_error(tmp_path, digits, build_model):
