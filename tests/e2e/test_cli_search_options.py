@@ -1,6 +1,7 @@
 """`autokeras-nas search` options end to end, in a subprocess, on tiny real data:
 --space, --time-budget, --tensorboard, --target (csv), time series,
---progress live, and the one-line errors found once TensorFlow is loaded."""
+--progress live; the one-line errors found once TensorFlow is loaded run in
+process (one through the console script)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import csv
 import glob
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from autokeras_nas.testing.cli import run_cli
+from autokeras_nas.testing.cli import one_line_error, run_cli
 
 pytestmark = pytest.mark.tf
 
@@ -150,7 +152,7 @@ def test_time_series_get_the_1d_cnn_space_with_random_search(files: Path) -> Non
     assert len(trials) == 2 and all("conv_blocks" in t["values"] for t in trials)
 
 
-@pytest.mark.parametrize("args, expected", [
+UNFIT_SPACES = [
     (["--space", "my_space:broken"],
      "--space my_space:broken: building a model with the default hyperparameters failed: "
      "ValueError: cannot build this one"),
@@ -162,8 +164,31 @@ def test_time_series_get_the_1d_cnn_space_with_random_search(files: Path) -> Non
     (["--space", "autokeras_nas.spaces.image:image_classifier", "--dataset", "npz:series.npz"],
      "cannot be used with npz:series.npz (timeseries data, input (24, 1)): "
      "input_shape must be (height, width, channels)"),
-])
-def test_spaces_that_do_not_fit_fail_in_one_line(files: Path, args: list[str], expected: str) -> None:
+]
+
+
+@pytest.mark.parametrize("args, expected", UNFIT_SPACES, ids=[a[1] for a, _ in UNFIT_SPACES])
+def test_spaces_that_do_not_fit_fail_in_one_line(files: Path, args: list[str], expected: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """In this process (click's runner): these fail once TensorFlow is loaded,
+    which a subprocess per case would import again."""
+    from click.testing import CliRunner
+
+    from autokeras_nas.cli import main
+
+    monkeypatch.chdir(files)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "my_space", raising=False)
+    result = CliRunner().invoke(main, ["search", *args, "--out", "never"])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert expected in one_line_error(result.stderr) and result.stdout == ""
+    assert not (files / "never").exists()
+
+
+def test_the_console_script_prints_a_late_error_in_one_line(files: Path) -> None:
+    """What a user sees once TensorFlow is loaded: one `Error:` line, the last
+    of stderr (after TensorFlow's own start-up lines, if any), and exit code 2."""
+    args, expected = UNFIT_SPACES[0]
     proc = autokeras_nas("search", *args, "--out", "never", cwd=files)
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
