@@ -11,7 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from autokeras_nas.cli import main
-from autokeras_nas.testing.cli import HEAVY_MODULES, one_line_error, probe_cli
+from autokeras_nas.testing.ci import on_ci
+from autokeras_nas.testing.cli import (
+    HEAVY_MODULES,
+    cli_command,
+    console_script,
+    one_line_error,
+    probe_cli,
+)
 from autokeras_nas.cli.leaderboard import format_leaderboard, format_values, ordered_trials
 from autokeras_nas.cli.progress import ProgressPrinter
 from autokeras_nas.workflow import parse_objective
@@ -58,12 +65,26 @@ def test_console_script_and_module_entry_points() -> None:
     module = subprocess.run([sys.executable, "-m", "autokeras_nas.cli", "--help"],
                             capture_output=True, text=True, timeout=60)
     assert module.returncode == 0 and "strategies" in module.stdout
-    script = Path(sys.executable).with_name("autokeras-nas")
-    if not script.exists():
-        pytest.skip("console script not installed next to this interpreter")
+    script = console_script()
+    if not script.exists() and not on_ci():  # on CI, .ci/run's pip install puts it there
+        pytest.skip(f"console script not installed next to this interpreter ({script})")
+    assert script.exists(), f"CI=true and no console script {script}"
+    assert cli_command() == [str(script)]
     result = subprocess.run([str(script), "strategies"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "random" in result.stdout
 
+
+
+def test_missing_console_script_falls_back_to_python_m_except_on_ci(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from autokeras_nas.testing import cli as testing_cli
+
+    monkeypatch.setattr(testing_cli, "console_script", lambda: tmp_path / "autokeras-nas")
+    monkeypatch.delenv("CI", raising=False)
+    assert cli_command() == [sys.executable, "-m", "autokeras_nas.cli"]
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(RuntimeError, match="CI=true: the console script .* is not installed"):
+        cli_command()
 
 # -- bad input: exit code 2, one line, no traceback ---------------------------------
 def test_unknown_dataset(tmp_path: Path) -> None:
