@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from autokeras_nas.bench.nb201 import NB201Table, cell_index
+from autokeras_nas.bench.nb201 import REFERENCE_ACCURACY, NB201Table, cell_index
 from autokeras_nas.bench.searchers import Searcher, SearcherError
 from autokeras_nas.core import Float, HyperSpace, Objective
 from autokeras_nas.testing.spaces import nb201_objective, nb201_space, score_values
@@ -148,7 +148,8 @@ def format_quality(results: Sequence[QualityResult], table: NB201Table,
     else:
         names = ", ".join(f"{o.name} ({o.direction})" for o in objectives)
         what = (f"hypervolume ratio ± standard error of ({names}) over the table's front; "
-                "reference: accuracy 80, costs at the table's worst; higher is better")
+                f"reference: accuracy {REFERENCE_ACCURACY[table.dataset]:g}, costs at the table's "
+                "worst; higher is better")
     lines = [f"NAS-Bench-201 {table.dataset}: {what}",
              f"runs seeded {seed}..{seed + runs - 1} (fewer where the runs column says so)"]
     width = max([len("searcher")] + [len(r.label) for r in results])

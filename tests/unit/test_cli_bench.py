@@ -65,6 +65,33 @@ def test_nb201_two_objectives_prints_hypervolume() -> None:
         assert 0.0 < ratio <= 1.0
 
 
+@pytest.fixture(scope="module")
+def tables() -> dict:
+    return {}
+
+
+@pytest.mark.parametrize("dataset", ["cifar10", "cifar100", "imagenet"])
+@pytest.mark.parametrize("cost", ["latency", "train_time", "model_size"])
+def test_nb201_two_objectives_on_every_table(dataset: str, cost: str, tables: dict,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # In-process (click's runner), each table loaded once for the module.
+    from click.testing import CliRunner
+
+    import autokeras_nas.bench as bench_module
+    from autokeras_nas.cli import main
+
+    real = bench_module.NB201Table
+    monkeypatch.setattr(bench_module, "NB201Table",
+                        lambda name: tables.setdefault(name, real(name)))
+    result = CliRunner().invoke(main, ["bench", "nb201", "--dataset", dataset,
+                                       "--objectives", f"val_acc,{cost}", "--strategy", "random",
+                                       "--peers", "none", "--runs", "1", "--evaluations", "20"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert result.output.startswith(f"NAS-Bench-201 {dataset}: hypervolume ratio")
+    ratio = float(row(result.output, "random")[2].split("±")[0])
+    assert 0.0 < ratio <= 1.0
+
+
 def test_nb201_writes_json(tmp_path: Path) -> None:
     path = tmp_path / "nb201.json"
     proc = bench("nb201", "--strategy", "random", "--peers", "random", *SMALL,
