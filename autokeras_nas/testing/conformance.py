@@ -496,7 +496,7 @@ def check_python_scalars(ctx: _Context, n_trials: int) -> None:
     values`, types included); values, notes, architecture and task
     configuration pass strict JSON; a parent id names a trial asked and
     reported (not failed) before; epochs is a positive int, initial_epoch a
-    non-negative int; on a structured space every trial carries an
+    non-negative int below epochs; on a structured space every trial carries an
     architecture of that space."""
     finite = standard_spaces()["finite"].size()
     names = ["finite", "mixed", "nb201"] if ctx.hyperparameters else []

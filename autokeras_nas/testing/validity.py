@@ -131,7 +131,7 @@ def suggestion_problems(
     types (exactly the active hyperparameters, legal values); values and
     notes are strict JSON; the parent, if any, is a trial asked and reported
     (completed or stopped, not failed) before; epochs is a positive int and
-    initial_epoch a non-negative int; the architecture, if any, is strict
+    initial_epoch a non-negative int below it; the architecture, if any, is strict
     JSON; the task is a name and its configuration JSON. On a `structured`
     space every trial has an architecture, which must be one of that space's
     (`StructuredSpace.arch_problems`, given the parent's architecture).
@@ -156,6 +156,10 @@ def suggestion_problems(
         if s.initial_epoch is not None and (type(s.initial_epoch) is not int
                                             or s.initial_epoch < 0):
             out.append(f"initial_epoch must be a non-negative int, got {s.initial_epoch!r}")
+        elif (type(s.epochs) is int and type(s.initial_epoch) is int
+              and s.initial_epoch >= s.epochs):
+            out.append(f"initial_epoch ({s.initial_epoch}) must be below epochs ({s.epochs}): "
+                       "nothing to train")
         out += _arch_problems(step, driver, structured)
         out += _task_problems(step)
     return [f"{where}: {problem}" for problem in out]

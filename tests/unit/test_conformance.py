@@ -255,6 +255,89 @@ class NumpyNotes(Good):
         return Suggestion.run(s.values, notes={"predicted": np.float32(0.5)})
 
 
+class IgnoresSeed(Good):
+    """Draws from a generator with a fixed seed, whatever seed it is given."""
+
+    name = "test-ignores-seed"
+
+    def __init__(self, *, seed: int | None = None) -> None:
+        super().__init__(seed=seed)
+        self.rng = make_rng(0)
+
+
+class UnknownParent(Good):
+    """Names as parent a trial it never asked for."""
+
+    name = "test-unknown-parent"
+
+    def propose(self, trial_id: str) -> Suggestion:
+        s = super().propose(trial_id)
+        if s.kind == "run" and self.history:
+            return Suggestion.run(s.values, parent_id=f"never-asked-{trial_id}")
+        return s
+
+
+class FailedParent(Good):
+    """Names as parent the last trial that failed (it has no weights)."""
+
+    name = "test-failed-parent"
+
+    def propose(self, trial_id: str) -> Suggestion:
+        s = super().propose(trial_id)
+        failed = [o.trial_id for o in self.history if o.status is TrialStatus.FAILED]
+        if s.kind == "run" and failed:
+            return Suggestion.run(s.values, parent_id=failed[-1])
+        return s
+
+
+def _smuggled(suggestion: Suggestion, **fields: Any) -> Suggestion:
+    """`suggestion` with `fields` set past Suggestion's own validation."""
+    for name, value in fields.items():
+        object.__setattr__(suggestion, name, value)
+    return suggestion
+
+
+class BadBudget(Good):
+    """Sets `budget` (epochs, initial_epoch) on every trial, smuggled."""
+
+    name = "test-bad-budget"
+    budget: dict[str, Any] = {}
+
+    def propose(self, trial_id: str) -> Suggestion:
+        s = super().propose(trial_id)
+        return _smuggled(s, **self.budget) if s.kind == "run" else s
+
+
+class ZeroEpochs(BadBudget):
+    name = "test-zero-epochs"
+    budget = {"epochs": 0}
+
+
+class FloatEpochs(BadBudget):
+    name = "test-float-epochs"
+    budget = {"epochs": 2.0}
+
+
+class InitialEpochNotBelowEpochs(BadBudget):
+    name = "test-initial-epoch-not-below-epochs"
+    budget = {"epochs": 2, "initial_epoch": 2}
+
+
+class NegativeInitialEpoch(BadBudget):
+    name = "test-negative-initial-epoch"
+    budget = {"epochs": 3, "initial_epoch": -1}
+
+
+class IntParent(Good):
+    """Names its parent by an int, smuggled."""
+
+    name = "test-int-parent"
+
+    def propose(self, trial_id: str) -> Suggestion:
+        s = super().propose(trial_id)
+        return _smuggled(s, parent_id=0) if s.kind == "run" and self.history else s
+
+
 BROKEN = [
     (NumpyValues, check_python_scalars, "plain Python scalars"),
     (Unseeded, check_same_seed_same_proposals, "same seed, different suggestions"),
@@ -268,6 +351,16 @@ BROKEN = [
     (PendingParent, check_python_scalars, "still running"),
     (NumpyNotes, check_python_scalars, "notes are not JSON"),
     (WaitsForever, check_python_scalars, "'wait' while no trial was running"),
+    (IgnoresSeed, check_same_seed_same_proposals, "seeds 1 and 2 gave the same"),
+    (UnknownParent, check_python_scalars, "is not a previously asked trial id"),
+    (FailedParent, check_failed_observations, "failed (it has no weights)"),
+    (IntParent, check_python_scalars, "parent_id 0 is not a str"),
+    (ZeroEpochs, check_python_scalars, "epochs must be a positive int, got 0"),
+    (FloatEpochs, check_python_scalars, "epochs must be a positive int, got 2.0"),
+    (InitialEpochNotBelowEpochs, check_python_scalars,
+     "initial_epoch (2) must be below epochs (2)"),
+    (NegativeInitialEpoch, check_python_scalars,
+     "initial_epoch must be a non-negative int, got -1"),
 ]
 
 
