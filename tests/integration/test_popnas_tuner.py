@@ -33,4 +33,9 @@ def test_progressive_search_records_predictions_and_plots_the_front(tmp_path, di
     assert os.path.getsize(os.path.join(tuner.project_dir, "pareto.png")) > 1000
     report = tuner.predictor_correlations()
     assert report["accuracy"]["n"] == 3 and report["time per epoch (s)"]["n"] == 3
-    assert math.isnan(report["accuracy"]["all"]) or -1 <= report["accuracy"]["all"] <= 1
+    # After one epoch every cell is near chance (0.04 to 0.19 over seeds 0..4), so the order of 3
+    # cells is noise and their correlation can be anything; what the predictor must reach is
+    # the level: within 0.057 of the actual accuracy over seeds 0..4 (0.032 at seed 0).
+    for t in trials[4:]:
+        assert abs(t["notes"]["predicted_accuracy"] - t["metrics"]["val_accuracy"]) < 0.08
+    assert all(math.isfinite(report[q]["all"]) for q in report)
