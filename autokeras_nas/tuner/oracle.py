@@ -377,6 +377,11 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         for trial_id in [t for t in self.trials if t not in started]:
             del self.trials[trial_id]
         super().set_state(state)
+        # KerasTuner saves oracle.json in end_trial before it drops the trial
+        # from the ongoing ones: a crash then must not run a final trial again.
+        ended = set(self.end_order)
+        self.ongoing_trials = {k: t for k, t in self.ongoing_trials.items()
+                               if t.trial_id not in ended}
         nas = state.get("nas")
         if not nas:
             raise ValueError("the search directory was not written by autokeras_nas")
