@@ -36,6 +36,7 @@ from autokeras_nas.testing.driver import (
     run_async,
     run_sequential,
 )
+from autokeras_nas.testing.files import assert_no_pickles, pickle_files
 from autokeras_nas.testing.spaces import (
     NB201_EDGES,
     NB201_OPS,
@@ -61,13 +62,14 @@ from autokeras_nas.testing.validity import suggestion_problems
 
 __all__ = [
     "CHECKS", "DRIVEN_KINDS", "Driver", "NB201_EDGES", "NB201_OPS", "SCORE", "Step",
-    "StructuredSpace", "canonical_arch", "cells_objective",
+    "StructuredSpace", "assert_no_pickles", "canonical_arch", "cells_objective",
     "check_failed_observations", "check_max_trials",
     "check_no_duplicates_until_exhausted", "check_python_scalars",
     "check_resume_equivalence", "check_same_seed_same_proposals",
     "check_strategy", "cost_metrics", "declared_kinds", "describe", "failure_pattern",
     "finite_space", "late_failure_pattern", "make_observation", "mixed_space",
-    "nb201_space", "network_objective", "objective_for", "run_async", "run_sequential",
+    "nb201_space", "network_objective", "objective_for", "pickle_files", "run_async",
+    "run_sequential",
     "score_values", "standard_objectives", "standard_spaces", "structured_space_for",
     "structured_spaces", "suggestion_problems", "toy_cells", "toy_network",
 ]
