@@ -61,17 +61,41 @@ def test_release_drops_only_what_was_registered_since_start() -> None:
     assert guard.release() == 0  # nothing without a new start
 
 
-def test_a_search_leaves_no_traced_graph_of_its_trials(tmp_path, digits, build_model) -> None:
+def small_search(directory, digits, build_model, trials: int) -> NasTuner:
     x, y, xv, yv = digits
-    before_keys, before_graphs = custom_gradient_keys(), live_step_graphs()
-    tuner = NasTuner(build_model, strategy="random", objective="val_accuracy", max_trials=4,
-                     directory=str(tmp_path), project_name="mem")
+    tuner = NasTuner(build_model, strategy="random", objective="val_accuracy", max_trials=trials,
+                     directory=str(directory), project_name="mem")
     tuner.search(x[:300], y[:300], validation_data=(xv[:100], yv[:100]), epochs=1,
                  batch_size=64, verbose=0)
-    assert len(tuner.oracle.trials) == 4
+    assert len(tuner.oracle.trials) == trials
+    return tuner
+
+
+def test_a_search_leaves_no_traced_graph_of_its_trials(tmp_path, digits, build_model) -> None:
+    before_keys, before_graphs = custom_gradient_keys(), live_step_graphs()
+    small_search(tmp_path, digits, build_model, 4)
     assert custom_gradient_keys() == before_keys
-    # Without the release each trial would leave its train and test steps (8 graphs).
+    # Without the release each trial would leave its train and test steps
+    # (the negative control below).
     assert live_step_graphs() <= before_graphs
+
+
+def test_without_the_release_a_search_leaves_the_graphs_of_its_trials(
+        tmp_path, digits, build_model, monkeypatch) -> None:
+    """The negative control of the test above: with `release` a no-op, each
+    trial's registrations stay and keep its traced steps alive. If Keras ever
+    stops registering custom gradients, this fails (and the release is moot)."""
+    before_keys, before_graphs = custom_gradient_keys(), live_step_graphs()
+    cleanup = GraphRegistrations()
+    cleanup.start()
+    release = GraphRegistrations.release
+    monkeypatch.setattr(GraphRegistrations, "release", lambda self: 0)
+    small_search(tmp_path, digits, build_model, 2)
+    left = custom_gradient_keys() - before_keys
+    graphs = live_step_graphs()
+    release(cleanup)  # drop them now that they are counted
+    assert len(left) >= 2  # at least one per trial
+    assert graphs >= before_graphs + 2  # at least a train step per trial
 
 
 def test_release_is_a_no_op_when_the_registry_moved(monkeypatch) -> None:
