@@ -140,9 +140,21 @@ def _cli_trials(directory: Path) -> list[tuple[str, str, str]]:
             for t in _read(directory / "results.json")["trials"]]
 
 
-def test_killed_cli_search_resumes_the_interrupted_trial_and_loses_nothing(tmp_path):
-    command = cli_command() + ["search", "--dataset", "digits", "--max-trials", "3", "--epochs", "2",
-                "--seed", "4", "--out", "run"]
+CLI_SEARCH = ["search", "--dataset", "digits", "--max-trials", "3", "--epochs", "2", "--seed", "4"]
+
+
+def test_killed_cli_search_resumes_the_interrupted_trial_and_loses_nothing(tmp_path, monkeypatch):
+    """Also the README's promise: the same trials and values as an
+    uninterrupted run (this one in this process, with click's runner)."""
+    from click.testing import CliRunner
+
+    from autokeras_nas.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    with frozen_gc():
+        straight = CliRunner().invoke(main, CLI_SEARCH + ["--out", "straight"])
+    assert straight.exit_code == 0, (straight.output[-3000:], straight.exception)
+    command = cli_command() + CLI_SEARCH + ["--out", "run"]
     results = tmp_path / "run" / "results.json"
     proc = _spawn(command, cwd=tmp_path)
     interrupted = None
@@ -173,6 +185,7 @@ def test_killed_cli_search_resumes_the_interrupted_trial_and_loses_nothing(tmp_p
     after = _read(results)["trials"]
     assert [t["trial_id"] for t in after] == ["0", "1", "2"]
     assert all(t["status"] == "completed" for t in after)
+    assert _cli_trials(tmp_path / "run") == _cli_trials(tmp_path / "straight")
     assert len({json.dumps(t["values"], sort_keys=True) for t in after}) == 3
     pickles = [str(f) for f in (tmp_path / "run").rglob("*")
                if f.is_file() and (f.suffix in (".pkl", ".pickle") or f.read_bytes()[:1] == b"\x80")]
