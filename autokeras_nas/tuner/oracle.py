@@ -341,6 +341,17 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         trial.best_step = trial.metrics.get_best_step(self.objectives[0].name) or 0
 
     def get_best_trials(self, num_trials: int = 1) -> list[Any]:
+        """The completed trials with finite objectives, Pareto-ranked (front by
+        front, by crowding within a front), then, only to make up
+        `num_trials`, the others (completed ones first)."""
+        ranked, rest = self._pareto_ranked()
+        if len(ranked) < num_trials:
+            ranked += sorted(rest, key=lambda t: t.status != _KT.COMPLETED)
+        return ranked[:num_trials]
+
+    def _pareto_ranked(self) -> tuple[list[Any], list[Any]]:
+        """(the rankable trials in Pareto order, the rest): a trial is
+        rankable when it completed with every objective finite."""
         completed, vectors, rest = [], [], []
         for t in self.trials.values():
             vec = None
@@ -352,10 +363,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
                 completed.append(t)
                 vectors.append(vec)
         order = pareto_order(vectors) if vectors else []
-        ranked = [completed[i] for i in order]
-        if len(ranked) < num_trials:
-            ranked += sorted(rest, key=lambda t: t.status != _KT.COMPLETED)
-        return ranked[:num_trials]
+        return [completed[i] for i in order], rest
 
     # -- state -------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
@@ -407,7 +415,9 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
     # -- results export ----------------------------------------------------
     def results(self) -> dict[str, Any]:
         """The results export as a dict (the content of `results.json`)."""
-        best = [t.trial_id for t in self.get_best_trials(len(self.trials)) if t.status == _KT.COMPLETED]
+        # Only rankable trials: one that completed with a NaN or infinite
+        # objective is no "best" (it used to be listed after the ranked ones).
+        best = [t.trial_id for t in self._pareto_ranked()[0]]
         trials = [self._trial_record(self.trials[tid]) for tid in self.start_order if tid in self.trials]
         return results_module.make_results(
             strategy=self.strategy.name,
