@@ -178,6 +178,18 @@ curves = {name: best_so_far(r) for name, r in results.items()}
 for name, curve in curves.items():
     print(f"{name:15s} best val_accuracy {curve[-1]:.3f} after {len(curve)} trials")
 
+# %% [markdown]
+# What the table above promised, checked (the test suite runs this notebook): every
+# tuner ran within its `max_trials`, every trial completed, and `RandomSearch` never
+# repeated a configuration.
+
+# %%
+for name, r in results.items():
+    assert 0 < len(r["trials"]) <= MAX_TRIALS, (name, len(r["trials"]))
+    assert all(t["status"] == "completed" for t in r["trials"]), name
+drawn = [json.dumps(t["values"], sort_keys=True) for t in results["RandomSearch"]["trials"]]
+assert len(set(drawn)) == len(drawn), "RandomSearch repeated a configuration"
+
 # %%
 import matplotlib.pyplot as plt
 

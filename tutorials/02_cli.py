@@ -172,6 +172,15 @@ print(f"trial {fastest['trial_id']} ({fastest['metrics']['latency_ms']:.2f} ms):
       f"{result.manifest['test_accuracy']['keras']:.3f}")
 
 # %% [markdown]
+# Checked (the test suite runs this notebook): the exported file gives the test accuracy
+# the search reported for its best model, and the leaderboard has one row per trial.
+
+# %%
+exported_accuracy = workflow.accuracy(model, data.x_test, data.y_test, batch_size=256)
+assert abs(exported_accuracy - found.summary["test_accuracy"]) < 0.005, exported_accuracy
+assert len(rows) == len(found.results["trials"]) == MAX_TRIALS, len(rows)
+
+# %% [markdown]
 # A whole search is one call: `SearchConfig` holds what the command's options say, and
 # `search` returns the best trial, its test accuracy and where the model and summary went
 # (`--param` is `params=`).

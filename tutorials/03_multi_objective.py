@@ -139,6 +139,25 @@ for t in front:
 print("ranking of get_best_trials:", [t.trial_id for t in tuner.oracle.get_best_trials(len(done))])
 
 # %% [markdown]
+# Checked (the test suite runs this notebook): no completed trial is at least as good
+# on both objectives and better on one than a front trial, every other trial is
+# dominated by a front trial, and `get_best_trials` puts the front first.
+
+# %%
+def dominates(a, b):
+    """a is at least as accurate and as fast as b, and better on one."""
+    ma, mb = a["metrics"], b["metrics"]
+    return (ma["val_accuracy"] >= mb["val_accuracy"] and ma["latency_ms"] <= mb["latency_ms"]
+            and (ma["val_accuracy"] > mb["val_accuracy"] or ma["latency_ms"] < mb["latency_ms"]))
+
+
+on_front = {t["trial_id"] for t in front}
+assert not any(dominates(a, b) for a in done for b in front)
+assert all(any(dominates(f, t) for f in front) for t in done if t["trial_id"] not in on_front)
+ranked = [t.trial_id for t in tuner.oracle.get_best_trials(len(done))]
+assert set(ranked[:len(front)]) == on_front, (ranked, on_front)
+
+# %% [markdown]
 # `autokeras_nas.report.pareto_plot` draws every completed trial and the front for any
 # two recorded metrics (x is minimised, y maximised) and returns the size of the front.
 # Latency first: the trials the search optimised.

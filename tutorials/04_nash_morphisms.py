@@ -241,6 +241,12 @@ ids = np.array([int(t["trial_id"]) for t in children])
 trained_further = np.array([not t["notes"].get("morphisms") for t in children])
 print(f"{len(children)} children: largest preservation error {errors.max():.2e}, "
       f"{np.sum(errors == 0)} exactly 0")
+# Checked (the test suite runs this notebook): some children were morphed, every child
+# started within 1e-4 of its parent's function, and no morphism removed parameters.
+assert (~trained_further).any(), "no child was morphed"
+assert errors.max() < 1e-4, errors.max()
+assert all(t["metrics"]["params"] >= trials[t["parent_id"]]["metrics"]["params"]
+           for t in trials.values() if t["parent_id"] is not None)
 
 fig, ax = plt.subplots(figsize=(6.5, 3.8))
 floor = 1e-9  # log scale: errors of exactly 0 are drawn at this floor, as open circles

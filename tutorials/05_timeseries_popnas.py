@@ -155,6 +155,23 @@ for t in trials:
           f"{pred_acc:>8} {m['train_time_s'] / m['epochs']:7.3f} {pred_time:>6}  {t['arch']['cell']}")
 
 # %% [markdown]
+# Checked (the test suite runs this notebook): `k_initial` one-block cells, then every
+# cell of `b` blocks extends a trained cell of `b - 1` blocks by one block, and was chosen
+# by both predictors.
+
+# %%
+space = hypermodel.space
+cells = {space.canonical(t["arch"]["cell"]): t for t in trials}
+assert sum(t["notes"]["blocks"] == 1 for t in trials) == K_INITIAL
+for cell, t in cells.items():
+    assert len(cell) == t["notes"]["blocks"] <= MAX_BLOCKS, (t["trial_id"], cell)
+    if len(cell) > 1:
+        assert any(cell in space.expand(p) for p in cells if len(p) == len(cell) - 1), \
+            f"trial {t['trial_id']} does not extend a trained cell"
+        assert {"predicted_accuracy", "predicted_time_per_epoch"} <= set(t["notes"])
+assert max(len(c) for c in cells) == MAX_BLOCKS
+
+# %% [markdown]
 # ## Predicted against actual
 #
 # The predictors decide which cells are trained, so how well do they predict? For every

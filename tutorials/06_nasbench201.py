@@ -202,6 +202,16 @@ ax.legend(fontsize=8)
 fig.tight_layout()
 show(fig, "06_hypervolume.png")
 
+# %%
+# Checked (the test suite runs this notebook): regrets are never negative, and every
+# hypervolume curve rises or stays level and stays within [0, 1].
+for q in quality:
+    assert all(s.mean >= 0 for s in q.scores.values()), q.label
+for q in mo:
+    curve = [q.scores[b].mean for b in sorted(q.scores)]
+    assert all(b >= a - 1e-12 for a, b in zip(curve, curve[1:])), (q.label, curve)
+    assert 0 <= min(curve) and max(curve) <= 1 + 1e-12, (q.label, curve)
+
 # %% [markdown]
 # How to read it: every curve rises (more evaluations never shrink the front found). A
 # searcher that rises faster finds the accurate *and* fast cells with fewer trainings.

@@ -138,6 +138,15 @@ print(sorted(p.name for p in (OUT / "logs").iterdir()))
 print([(t["trial_id"], t["status"], round(t["metrics"].get("val_accuracy", float("nan")), 3))
        for t in results["trials"]])
 
+# Checked (the test suite runs this notebook): every trial completed and is in
+# results.json, each was trained by a worker (not the chief), and each process kept a log.
+assert len(results["trials"]) == MAX_TRIALS
+assert all(t["status"] == "completed" for t in results["trials"])
+assert {t["trial_id"] for t in results["trials"]} == set(spans)
+assert set(workers) <= {f"tuner{i}" for i in range(WORKERS)}
+assert {"chief.log", *(f"tuner{i}.log" for i in range(WORKERS))} <= {
+    p.name for p in (OUT / "logs").iterdir()}
+
 # %% [markdown]
 # ## Your own script, on many machines
 #

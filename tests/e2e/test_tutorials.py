@@ -1,8 +1,9 @@
 """The tutorial notebooks: each `.ipynb` matches its jupytext source, is stored
-without outputs, and runs top to bottom in a fresh kernel on a small budget.
+without outputs, checks what it claims with visible `assert`s, and runs top to
+bottom in a fresh kernel on a small budget (a failing `assert` fails the run).
 
 Regenerate a notebook after editing its source with
-`jupytext --to ipynb tutorials/NN_name.py`.
+`jupytext --update --to ipynb tutorials/NN_name.py` (keeps the cell ids).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def test_notebook_matches_its_source_and_has_no_outputs(source: Path) -> None:
     expected = jupytext.read(source)
     stored = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
     nbformat.validate(stored)
-    regenerate = f"regenerate with: jupytext --to ipynb tutorials/{source.name}"
+    regenerate = f"regenerate with: jupytext --update --to ipynb tutorials/{source.name}"
     assert [(c.cell_type, c.source) for c in stored.cells] == [
         (c.cell_type, c.source) for c in expected.cells], regenerate
     for cell in stored.cells:
@@ -66,6 +67,16 @@ def test_notebook_has_a_budget_switch_and_gpu_advice(source: Path) -> None:
     assert QUICK in text
     markdown = [c.source for c in jupytext.read(source).cells if c.cell_type == "markdown"]
     assert any("On a GPU, raise" in m for m in markdown), source.name
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=_ids(SOURCES))
+def test_notebook_checks_what_it_claims(source: Path) -> None:
+    """At least one code cell asserts a claim of the notebook on its own results,
+    so running it in CI tests the claim, not only that it does not crash."""
+    code = [c.source for c in jupytext.read(source).cells if c.cell_type == "code"]
+    asserts = [line for cell in code for line in cell.splitlines()
+               if line.lstrip().startswith("assert ")]
+    assert asserts, f"{source.name} asserts nothing about its results"
 
 
 @pytest.mark.tf
