@@ -16,8 +16,9 @@ from typing import Any, Mapping
 
 #: The environment variable CI services set to "true".
 CI_ENV = "CI"
-#: pytest's exit status for "some tests failed".
-TESTS_FAILED = 1
+#: pytest's exit statuses: all passed, some failed, none collected (all
+#: skipped at collection).
+OK, TESTS_FAILED, NO_TESTS_COLLECTED = 0, 1, 5
 
 
 def on_ci(environ: Mapping[str, str] | None = None) -> bool:
@@ -52,8 +53,9 @@ class NoSkipsOnCI:
             self.skipped.append((report.nodeid, _reason(report)))
 
     def pytest_sessionfinish(self, session: Any, exitstatus: int) -> None:
-        """Makes a run that would pass fail when something was skipped."""
-        if self.skipped and session.exitstatus == 0:
+        """Makes a run that would pass (or collect nothing but skips) fail
+        when something was skipped."""
+        if self.skipped and session.exitstatus in (OK, NO_TESTS_COLLECTED):
             session.exitstatus = TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

@@ -92,6 +92,13 @@ def test_on_ci_a_skip_fails_the_run_and_is_listed(tiny: Path, workers: str) -> N
     assert "1 passed, 2 skipped" in proc.stdout
 
 
+def test_on_ci_a_run_of_skipped_modules_only_fails_as_a_failure(tiny: Path) -> None:
+    """Not pytest's "no tests collected" (5): the same status as any skip."""
+    proc = _pytest(tiny, "-n", "0", "test_tiny_module.py", ci="true")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "SKIPPED test_tiny_module.py: could not import" in proc.stdout
+
+
 def test_on_ci_a_run_without_skips_passes(tiny: Path) -> None:
     proc = _pytest(tiny, "-n", "0", "test_tiny.py::test_passes", ci="true")
     assert proc.returncode == 0, proc.stdout + proc.stderr
