@@ -125,7 +125,14 @@ def test_a_search_killed_at_every_moment_makes_the_proposals_of_an_uninterrupted
     assert [(r["killed"], r["started"], r["final"]) for r in kills] == [
         (f"{k}:{p}", k + (p not in ("created-file", "ended")), k + (p in ("oracle-saved", "told")))
         for k, p in plan]
-    print(strategy, [(f"{k}:{p}", _landing(straight, k)) for k, p in plan])
+    landings = [_landing(straight, k) for k in KILLS]
+    print(strategy, list(zip((f"{k}:{p}" for k, p in plan), landings)))
+    # Every phase the run goes through from the first kill on meets a kill;
+    # a strategy that works in steps is killed between two of them too.
+    phases = {t["notes"].get("origin", "trial") for t in straight[min(KILLS):]}
+    assert {landing.split(" (")[0] for landing in landings} == phases
+    if any("step" in t["notes"] for t in straight):
+        assert any(landing.endswith("(between steps)") for landing in landings)
     resumed = _read(out / "results.json")["trials"]
     assert [t["trial_id"] for t in resumed] == [t["trial_id"] for t in straight]
     for field in ("status", "values", "arch", "parent_id", "epochs", "notes", "metrics"):
