@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from autokeras_nas.testing import assert_no_pickles
 from autokeras_nas.testing.cli import run_cli
 
 pytestmark = pytest.mark.tf
@@ -149,6 +150,7 @@ def test_nash_searches_a_morphable_network_by_default(tmp_path: Path) -> None:
     assert all(t["arch"] and t["arch"]["net"]["nodes"] for t in trials)
     children = [t for t in trials if t["parent_id"] is not None]
     assert children and all(t["outputs"]["preservation_error"] < 1e-4 for t in children)
+    assert_no_pickles(tmp_path / "nash")  # JSON and Keras files only
 
 
 def test_bench_nash_compares_with_the_start_network_for_the_same_time(tmp_path: Path) -> None:
@@ -169,6 +171,7 @@ def test_pnas_searches_cells_progressively_and_reports(tmp_path: Path) -> None:
     result = autokeras_nas("search", "--dataset", "digits", "--strategy", "pnas",
                            "--max-trials", "10", "--epochs", "1", "--out", "pnas", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
+    assert_no_pickles(tmp_path / "pnas")  # JSON and Keras files only
     trials = json.loads((tmp_path / "pnas" / "results.json").read_text())["trials"]
     assert [t["notes"]["blocks"] for t in trials] == [1] * 8 + [2] * 2
     assert all(len(t["arch"]["cell"]) == t["notes"]["blocks"] for t in trials)

@@ -7,6 +7,7 @@ import os
 import pytest
 
 import autokeras_nas
+from autokeras_nas.testing import assert_no_pickles
 from autokeras_nas.tuner import CellHyperModel
 
 pytestmark = pytest.mark.tf
@@ -31,6 +32,7 @@ def test_progressive_search_records_predictions_and_plots_the_front(tmp_path, di
         assert 0 <= t["notes"]["predicted_accuracy"] <= 1
         assert t["notes"]["predicted_time_per_epoch"] > 0
     assert os.path.getsize(os.path.join(tuner.project_dir, "pareto.png")) > 1000
+    assert_no_pickles(tuner.project_dir)  # JSON and Keras files only
     report = tuner.predictor_correlations()
     assert report["accuracy"]["n"] == 3 and report["time per epoch (s)"]["n"] == 3
     # After one epoch every cell is near chance (0.04 to 0.19 over seeds 0..4), so the order of 3
