@@ -96,14 +96,22 @@ def _hparams_sessions(log_dir: Path) -> dict[str, dict]:
 
 
 def test_a_user_space_from_a_file_with_tensorboard_hparams(files: Path) -> None:
-    proc = autokeras_nas("search", "--space", "my_space.py:build_model", "--max-trials", "2",
-                         "--epochs", "1", "--tensorboard", "tb", "--out", "user", cwd=files)
+    proc = autokeras_nas("search", "--space", "my_space.py:build_model", "--max-trials", "6",
+                         "--epochs", "2", "--early-stopping", "median", "--seed", "2",
+                         "--tensorboard", "tb", "--out", "user", cwd=files)
     _ok(proc)
-    assert "strategy random on my_space.py:build_model, 2 trials x 1 epoch" in proc.stdout
+    assert "strategy random on my_space.py:build_model, 6 trials x 2 epochs" in proc.stdout
     trials = _results(files / "user")["trials"]
-    assert len(trials) == 2 and all(set(t["values"]) == {"units", "lr"} for t in trials)
+    assert len(trials) == 6 and all(set(t["values"]) == {"units", "lr"} for t in trials)
+    assert any(t["status"] == "stopped" for t in trials)  # seed 2: two trials far below
+    # --early-stopping median (3 other trials at least): after epoch 1 a trial stops exactly
+    # when its val_accuracy is below the median of the earlier trials' at epoch 1.
+    first = [t["curve"][0]["val_accuracy"] for t in trials]
+    for i, trial in enumerate(trials):
+        stop = i >= 3 and first[i] < float(np.median(first[:i]))
+        assert (trial["status"], trial["epochs"]) == (("stopped", 1) if stop else ("completed", 2))
     summary = json.loads((files / "user" / "summary.json").read_text())
-    assert summary["space"] == "my_space.py:build_model"
+    assert summary["space"] == "my_space.py:build_model" and summary["early_stopping"] == "median"
     assert (files / "user" / "best_model.keras").is_file()
     sessions = _hparams_sessions(files / "tb")
     assert set(sessions) == {t["trial_id"] for t in trials}
