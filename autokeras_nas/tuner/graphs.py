@@ -1,4 +1,5 @@
-"""Frees the traced graphs of a finished trial.
+"""Frees the traced graphs of a finished trial, and keeps the collection after
+each trial cheap (`collector_skips_older_objects`).
 
 `keras.backend.clear_session()` and garbage collection do not free the
 training graphs of a model that has been fitted: every `tf.custom_gradient`
@@ -21,7 +22,9 @@ the guard does nothing.
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import gc
+from typing import Any, Iterator
 
 #: Name prefix of the per-call registrations made by `tf.custom_gradient`.
 CUSTOM_GRADIENT_PREFIX = "CustomGradient-"
@@ -62,3 +65,19 @@ class GraphRegistrations:
         for key in new:
             registry.pop(key, None)
         return len(new)
+
+
+@contextlib.contextmanager
+def collector_skips_older_objects() -> Iterator[None]:
+    """Freezes the objects alive when the search starts (TensorFlow's and
+    Keras' modules, the data) for the search (`gc.freeze`), so that the
+    collection after each trial scans only what trials made: a full
+    collection with TensorFlow loaded takes about 0.7 s. A process that
+    froze objects itself keeps them frozen."""
+    frozen_before = gc.get_freeze_count()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if not frozen_before:
+            gc.unfreeze()

@@ -26,11 +26,10 @@ is JSON or Keras weights, replaced atomically.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import warnings
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 import keras_tuner
 
@@ -38,7 +37,7 @@ from autokeras_nas import plugins
 from autokeras_nas.results import SearchDirectoryError, check_search_directory
 from autokeras_nas.tuner import failures, parallel
 from autokeras_nas.tuner.budget import SearchBudget
-from autokeras_nas.tuner.graphs import GraphRegistrations
+from autokeras_nas.tuner.graphs import GraphRegistrations, collector_skips_older_objects
 from autokeras_nas.tuner.oracle import (
     EPOCH_KEY,
     StrategyOracle,
@@ -180,7 +179,7 @@ class NasTuner(keras_tuner.Tuner):
         workers, stops as soon as the last worker leaves)."""
         self.budget.start()
         if not parallel.is_chief():
-            with _collector_skips_older_objects():
+            with collector_skips_older_objects():
                 super().search(*fit_args, **fit_kwargs)
             return
         self.oracle.verbose = fit_kwargs.get("verbose", self.oracle.verbose)
@@ -291,18 +290,3 @@ class NasTuner(keras_tuner.Tuner):
         """Saves `model`'s weights as the trial's checkpoint, atomically."""
         save_weights_atomic(model, self._get_checkpoint_fname(trial_id))
 
-
-@contextlib.contextmanager
-def _collector_skips_older_objects() -> Iterator[None]:
-    """Freezes the objects alive when the search starts (TensorFlow's and
-    Keras' modules, the data) for the search (`gc.freeze`), so that the
-    collection after each trial scans only what trials made: a full
-    collection with TensorFlow loaded takes about 0.7 s. A process that
-    froze objects itself keeps them frozen."""
-    frozen_before = gc.get_freeze_count()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        if not frozen_before:
-            gc.unfreeze()

@@ -105,3 +105,21 @@ def test_release_is_a_no_op_when_the_registry_moved(monkeypatch) -> None:
     guard = GraphRegistrations()
     guard.start()
     assert guard.release() == 0
+
+
+def test_the_search_freezes_older_objects_only_while_it_runs() -> None:
+    import gc
+
+    from autokeras_nas.tuner.graphs import collector_skips_older_objects
+
+    assert gc.get_freeze_count() == 0
+    with collector_skips_older_objects():
+        assert gc.get_freeze_count() > 0  # the collection after a trial skips them
+    assert gc.get_freeze_count() == 0  # the user's process is left as it was
+    gc.freeze()  # a process that froze objects itself keeps them frozen
+    try:
+        with collector_skips_older_objects():
+            pass
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
