@@ -23,6 +23,7 @@ from autokeras_nas.core.space import HyperSpace, SearchSpace
 from autokeras_nas.core.stopping import ASHA, MedianStopping, StoppingRule, make_stopping_rule
 from autokeras_nas.core.strategy import (
     ARCH,
+    CONTINUES,
     EPOCHS,
     INITIAL_EPOCH,
     PARENT,
@@ -44,7 +45,8 @@ from autokeras_nas.core.strategy import (
 )
 
 __all__ = [
-    "ARCH", "ASHA", "BaseStrategy", "Boolean", "Choice", "Condition", "EPOCHS",
+    "ARCH", "ASHA", "BaseStrategy", "Boolean", "CONTINUES", "Choice", "Condition",
+    "EPOCHS",
     "Fixed", "Float", "HyperSpace", "INITIAL_EPOCH", "Int", "MedianStopping",
     "Objective", "Observation", "PARENT", "RESERVED_PREFIX", "Scalar",
     "SearchSpace", "SpaceKind", "StoppingRule", "Strategy", "Suggestion", "TASK",

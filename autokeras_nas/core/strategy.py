@@ -13,7 +13,15 @@ The contract, checked for every installed strategy by
   a parent trial id, a training budget and notes; or "wait" (results of
   running trials are needed first) or "done".
 * `tell(observation)` takes the final result of a trial: completed, stopped
-  early, or failed.
+  early, or failed. Under multi-fidelity scheduling (`early_stopping=
+  "asha"`) the oracle also tells the results of the trials that continued a
+  configuration to a higher rung: their `Observation.continues` names the
+  trial the strategy asked for, and a strategy that ranks configurations
+  should rank by a configuration's latest result (`BaseStrategy.latest`).
+* `set_time_budget(seconds)`, when a strategy has it, is called by the
+  oracle before the first `ask` of a search with a time budget, so that the
+  strategy can size itself to what the budget affords
+  (`BaseStrategy.affordable_proposals`).
 * `state_dict()` is JSON and includes every RNG state, so a strategy restored
   with `load_state_dict()` makes exactly the proposals an uninterrupted one
   would have made.
@@ -48,6 +56,12 @@ ARCH = "nas/arch"
 TASK = "nas/task"
 #: The task's options, as a JSON object string (e.g. `{"recalibrate": true}`).
 TASK_CONFIG = "nas/task_config"
+#: Set by the oracle on a trial that continues another's training (a
+#: promotion of multi-fidelity scheduling, `autokeras_nas.core.stopping`):
+#: the id of the trial the strategy asked for, whose configuration this is.
+#: The trial's `PARENT` is the trial it continues (weights, optimizer state
+#: and epoch counter), its `INITIAL_EPOCH` that trial's last epoch.
+CONTINUES = "nas/continues"
 
 #: Build the model and fit it: every trial of the first strategies.
 TASK_TRAIN = "train"
@@ -239,6 +253,13 @@ class Observation:
         outputs: JSON outputs of the trial beside its metrics (a derived
             architecture, per-edge operation probabilities, ...).
         arch: The trial's structured architecture (JSON string), if any.
+        continues: For a trial the strategy did not ask for, but that
+            continued the training of one it asked for (a promotion to a
+            higher rung of multi-fidelity scheduling), the id of the trial
+            the strategy asked for: this is a higher-fidelity result of that
+            configuration (`epochs` is its total epochs). None otherwise.
+        seconds: Wall-clock seconds of the trial (build, training,
+            measurements, saving), when measured.
     """
 
     trial_id: str
@@ -249,6 +270,8 @@ class Observation:
     message: str = ""
     outputs: Mapping[str, Any] = field(default_factory=dict)
     arch: str | None = None
+    continues: str | None = None
+    seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -260,6 +283,8 @@ class Observation:
             "message": self.message,
             "outputs": dict(self.outputs),
             "arch": self.arch,
+            "continues": self.continues,
+            "seconds": self.seconds,
         }
 
     @classmethod
@@ -273,6 +298,8 @@ class Observation:
             message=d.get("message", ""),
             outputs=dict(d.get("outputs") or {}),
             arch=d.get("arch"),
+            continues=d.get("continues"),
+            seconds=d.get("seconds"),
         )
 
     def objective_vector(self, objectives: Sequence[Objective]) -> tuple[float, ...] | None:
@@ -346,6 +373,8 @@ class BaseStrategy(abc.ABC):
         self.history: list[Observation] = []
         self._told: set[str] = set()
         self._seen: set[tuple[str, str | None]] = set()
+        #: The search's time budget in seconds, or None (`set_time_budget`).
+        self.time_budget: float | None = None
 
     # -- protocol -----------------------------------------------------------
     def setup(
@@ -406,6 +435,44 @@ class BaseStrategy(abc.ABC):
             self.asked[trial_id] = asked
             self._seen.add(self._identity(asked))
         return suggestion
+
+    def set_time_budget(self, seconds: float | None) -> None:
+        """The search's wall-clock budget in seconds (None: none); called by
+        the oracle before the search's first `ask`."""
+        if seconds is not None and not float(seconds) > 0:
+            raise ValueError(f"a time budget must be positive seconds, got {seconds!r}")
+        self.time_budget = None if seconds is None else float(seconds)
+
+    def affordable_proposals(self, min_observed: int = 2) -> int | None:
+        """How many proposals the search can afford, or None when unknown.
+
+        With `max_trials`, that number. Otherwise, with a time budget and at
+        least `min_observed` configurations observed with measured seconds:
+        the budget divided by the mean seconds a configuration has cost so
+        far (its own trial plus the trials that continued it). Computed from
+        the history only, so a restored strategy gets the same answer.
+        """
+        if self.max_trials is not None:
+            return self.max_trials
+        if self.time_budget is None:
+            return None
+        own = [o for o in self.history if o.continues is None and o.seconds is not None]
+        if len(own) < min_observed:
+            return None
+        total = sum(float(o.seconds) for o in self.history if o.seconds is not None)
+        return max(1, int(self.time_budget * len(own) / max(total, 1e-9)))
+
+    def latest(self) -> dict[str, Observation]:
+        """Each configuration's latest result: trial id the strategy asked
+        for -> its own observation, or the last one that continued it (the
+        highest fidelity reached). Failed continuations are skipped."""
+        out: dict[str, Observation] = {}
+        for o in self.history:
+            if o.continues is None:
+                out.setdefault(o.trial_id, o)
+            elif o.status is not TrialStatus.FAILED:
+                out[o.continues] = o
+        return out
 
     def tell(self, observation: Observation) -> None:
         """Records the final result of a trial; each trial is told once."""
