@@ -47,6 +47,7 @@ _LAZY = {
     "BaseStrategy": "autokeras_nas.core",
     "HyperSpace": "autokeras_nas.core",
     "MedianStopping": "autokeras_nas.core",
+    "StoppingASHA": "autokeras_nas.core",
     "Objective": "autokeras_nas.core",
     "Observation": "autokeras_nas.core",
     "Strategy": "autokeras_nas.core",

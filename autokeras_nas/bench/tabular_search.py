@@ -9,7 +9,12 @@ seconds. A trial's metrics are the cell's mean values in the table
 depends only on the strategy's seed.
 
     python -m autokeras_nas.bench.tabular_search --strategy aging-evolution \\
-        --max-trials 50 --out runs/nb201 [--trial-seconds 0.1] [--param NAME=VALUE]
+        --max-trials 50 --out runs/nb201 [--trial-seconds 0.1] [--param NAME=VALUE] \\
+        [--early-stopping asha --epochs 9]
+
+With `--early-stopping asha` the trials are scheduled by promotions (see
+`autokeras_nas.core.ASHA`): a trial that trains a cell to `e` epochs in all
+scores its table value times `1 - 0.5**e` (`fidelity`), so the rungs rank.
 
 For crash tests, `--crash-at K:POINT` (repeatable) runs the search in a
 child process that SIGKILLs itself at POINT (see `CRASH_POINTS`) of the
@@ -39,6 +44,7 @@ import keras_tuner
 
 from autokeras_nas import plugins
 from autokeras_nas.bench.nb201 import NB201Table, cell_index
+from autokeras_nas.core import EPOCHS, INITIAL_EPOCH
 from autokeras_nas.testing.spaces import NB201_EDGES, NB201_OPS
 from autokeras_nas.tuner.tuner import NasTuner
 
@@ -78,11 +84,22 @@ class TabularTuner(NasTuner):
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
         if self.trial_seconds:
             time.sleep(self.trial_seconds)
-        row = cell_index(trial.hyperparameters.values)
-        return {name: float(column[row]) for name, column in self.table.metrics.items()}
+        values = trial.hyperparameters.values
+        row = cell_index(values)
+        metrics = {name: float(column[row]) for name, column in self.table.metrics.items()}
+        if EPOCHS in values:  # scheduled by a multi-fidelity scheduler
+            total = int(values[EPOCHS])
+            metrics["val_acc"] *= fidelity(total)
+            metrics["epochs"] = float(total - int(values.get(INITIAL_EPOCH, 0)))
+        return metrics
 
     def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
         """No model: nothing to save."""
+
+
+def fidelity(epochs: int) -> float:
+    """The fraction of its table value a cell trained `epochs` in all scores."""
+    return 1.0 - 0.5 ** epochs
 
 
 #: The moments of a trial at which `--crash-at K:POINT` kills the search,
@@ -214,6 +231,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--param", type=_param, action="append", default=[], metavar="NAME=VALUE",
                         help="constructor argument of the strategy, VALUE as JSON or a string "
                              "(repeatable)")
+    parser.add_argument("--early-stopping", default=None, help="none, asha, asha-stop or median")
+    parser.add_argument("--epochs", type=int, default=1, help="the top rung of --early-stopping asha")
     parser.add_argument("--out", required=True, help="search directory")
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--crash-at", action="append", default=[], metavar="K[:POINT]",
@@ -236,6 +255,7 @@ def _tuner(opts: argparse.Namespace, table: NB201Table, overwrite: bool) -> Tabu
         objective=objectives[0] if len(objectives) == 1 else objectives, table=table,
         max_trials=opts.max_trials, trial_seconds=opts.trial_seconds,
         directory=str(out.parent), project_name=out.name, overwrite=overwrite,
+        early_stopping=opts.early_stopping,
     )
 
 
@@ -249,7 +269,7 @@ def _crash(opts: argparse.Namespace, table: NB201Table, plan: CrashPlan, overwri
         try:
             tuner = _tuner(opts, table, overwrite)
             plan.arm(tuner)
-            tuner.search(verbose=0)
+            tuner.search(verbose=0, epochs=opts.epochs)
         except BaseException:  # noqa: BLE001 - the child must never return
             import traceback
 
@@ -288,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(_killed_report(Path(opts.out).resolve(), plan)), flush=True)
         overwrite = False
     tuner = _tuner(opts, table, overwrite)
-    tuner.search(verbose=0)
+    tuner.search(verbose=0, epochs=opts.epochs)
     done = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values()) \
         if hasattr(tuner.oracle, "trials") else None
     print(json.dumps({"completed": done}), flush=True)

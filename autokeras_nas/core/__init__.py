@@ -20,13 +20,23 @@ from autokeras_nas.core.hyperparameters import (
 )
 from autokeras_nas.core.rng import fresh_seed, make_rng, rng_state, set_rng_state
 from autokeras_nas.core.space import HyperSpace, SearchSpace
-from autokeras_nas.core.stopping import ASHA, MedianStopping, StoppingRule, make_stopping_rule
+from autokeras_nas.core.stopping import (
+    ASHA,
+    EARLY_STOPPING_NAMES,
+    MedianStopping,
+    Promotion,
+    PromotionScheduler,
+    StoppingASHA,
+    StoppingRule,
+    make_stopping_rule,
+)
 from autokeras_nas.core.strategy import (
     ARCH,
     CONTINUES,
     EPOCHS,
     INITIAL_EPOCH,
     PARENT,
+    PROMOTABLE,
     RESERVED_PREFIX,
     TASK,
     TASK_CONFIG,
@@ -46,9 +56,9 @@ from autokeras_nas.core.strategy import (
 
 __all__ = [
     "ARCH", "ASHA", "BaseStrategy", "Boolean", "CONTINUES", "Choice", "Condition",
-    "EPOCHS",
+    "EARLY_STOPPING_NAMES", "EPOCHS", "Promotion", "PromotionScheduler", "StoppingASHA",
     "Fixed", "Float", "HyperSpace", "INITIAL_EPOCH", "Int", "MedianStopping",
-    "Objective", "Observation", "PARENT", "RESERVED_PREFIX", "Scalar",
+    "Objective", "Observation", "PARENT", "PROMOTABLE", "RESERVED_PREFIX", "Scalar",
     "SearchSpace", "SpaceKind", "StoppingRule", "Strategy", "Suggestion", "TASK",
     "TASK_CONFIG", "TASK_EVALUATE", "TASK_TRAIN", "TrialStatus",
     "crowding_distance", "fresh_seed", "hypervolume", "is_python_scalar",

@@ -1,13 +1,21 @@
-"""Early-stopping rules, fed once per epoch.
+"""Early stopping: per-epoch stopping rules, and multi-fidelity promotion.
 
-A rule sees, for each running trial, the objective after every epoch (oriented
-larger-is-better by the caller, see `Objective.signed`) and answers whether
-the trial should go on. Rules are independent of strategies: any strategy can
-be combined with any rule (`NasTuner(..., early_stopping=...)`).
+Two kinds of objects, both independent of strategies (any strategy combines
+with any of them, `NasTuner(..., early_stopping=...)`):
+
+* A `StoppingRule` sees, for each running trial, the objective after every
+  epoch (oriented larger-is-better by the caller, see `Objective.signed`)
+  and answers whether the trial should go on: `StoppingASHA` ("asha-stop")
+  and `MedianStopping` ("median").
+* A `PromotionScheduler` decides how far each trial trains: `ASHA`
+  ("asha"), the asynchronous successive halving of Li et al. (2020), where
+  every new configuration trains to the lowest rung and the best of a rung
+  continue, from their saved state, to the next one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, Mapping, Protocol, runtime_checkable
 
@@ -51,14 +59,16 @@ class _RungRecorder:
         self.rungs = {int(e): dict(r) for e, r in state.get("rungs", {}).items()}
 
 
-class ASHA:
-    """Asynchronous successive halving (Li et al. 2018/2020) as a stopping rule.
+class StoppingASHA:
+    """Asynchronous successive halving as a per-epoch stopping rule ("asha-stop").
 
     Rungs sit at `min_epochs * eta**k` epochs (below `max_epochs`, when
     given). A trial reaching a rung continues only if its objective is in the
     top `1/eta` of all values recorded at that rung so far, itself included:
     it must reach the `1 - 1/eta` quantile of those values. The first trial at
-    a rung always continues; no trial waits for others (asynchronous).
+    a rung always continues; no trial waits for others (asynchronous). Early
+    trials, having few rivals, tend to run to the end: `ASHA`, which promotes
+    instead of stopping, spends a budget better.
 
     Args:
         min_epochs: Epochs of the first rung (the minimum resource).
@@ -98,13 +108,170 @@ class ASHA:
         return value >= cutoff
 
     def state_dict(self) -> dict[str, Any]:
-        return {"rule": "asha", **self._recorder.state_dict()}
+        return {"rule": "asha-stop", **self._recorder.state_dict()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self._recorder.load_state_dict(state)
 
     def __repr__(self) -> str:
-        return f"ASHA(min_epochs={self.min_epochs}, max_epochs={self.max_epochs}, eta={self.eta})"
+        return (f"StoppingASHA(min_epochs={self.min_epochs}, max_epochs={self.max_epochs}, "
+                f"eta={self.eta})")
+
+
+@dataclasses.dataclass(frozen=True)
+class Promotion:
+    """A trial to run that continues a configuration to a higher rung.
+
+    Attributes:
+        source: The trial whose final state (weights, optimizer state,
+            epoch counter) the new trial continues from.
+        configuration: The trial the strategy asked for (the configuration's
+            first trial).
+        rung: The rung the new trial trains to (index into `rungs`).
+        initial_epoch: Epochs already trained (the source's rung).
+        epochs: The epoch the new trial trains to (its rung's epochs).
+    """
+
+    source: str
+    configuration: str
+    rung: int
+    initial_epoch: int
+    epochs: int
+
+
+@runtime_checkable
+class PromotionScheduler(Protocol):
+    """Decides how far trials train, and which continue (multi-fidelity).
+
+    The oracle asks `promotion()` before asking the strategy for a new
+    configuration; `start_new` / `start_promotion` record the trial it
+    creates; `finish` records a trial's final objective (larger is better;
+    None for a failed trial or a non-finite value).
+    """
+
+    def set_max_epochs(self, epochs: int) -> None: ...
+
+    def promotion(self) -> Promotion | None: ...
+
+    def start_new(self, trial_id: str) -> int: ...
+
+    def start_promotion(self, trial_id: str, promotion: Promotion) -> None: ...
+
+    def is_promotable(self, trial_id: str) -> bool: ...
+
+    def finish(self, trial_id: str, value: float | None) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+class ASHA:
+    """Asynchronous successive halving with promotions (Li et al. 2020), "asha".
+
+    Rungs sit at `max_epochs / eta**k` epochs (rounded, at least
+    `min_epochs`, k = 0, 1, ...): for 9 epochs and eta 3, at 1, 3 and 9.
+    Every configuration the strategy proposes trains to the lowest rung
+    only. Whenever a trial is to be created, the rungs are looked at from
+    the top down: if a rung holds a configuration in its top `1/eta` (the
+    best `floor(n / eta)` of the `n` results there) that was not promoted
+    yet, the best such one is promoted: a new trial continues it from the
+    state its trial ended in (weights, optimizer state, epoch counter) to
+    the next rung. Otherwise the strategy proposes a new configuration. No
+    trial waits for others, and a configuration promoted to the top rung
+    has trained exactly the top rung's epochs in all. Failed trials and
+    non-finite values take no place in a rung.
+
+    Args:
+        min_epochs: The fewest epochs of the lowest rung.
+        max_epochs: The top rung. `None`: the search's `epochs`
+            (`set_max_epochs`, called by the oracle).
+        eta: Reduction factor: 1/eta of a rung's configurations go on.
+    """
+
+    def __init__(self, *, min_epochs: int = 1, max_epochs: int | None = None, eta: int = 3):
+        self.min_epochs = _check_int("min_epochs", min_epochs, 1)
+        self.eta = _check_int("eta", eta, 2)
+        if max_epochs is not None:
+            _check_int("max_epochs", max_epochs, 1)
+            if max_epochs < min_epochs:
+                raise ValueError(
+                    f"max_epochs ({max_epochs}) must be >= min_epochs ({min_epochs})")
+        self._fixed_max = max_epochs is not None
+        self.rungs: list[int] = self._rungs(max_epochs if max_epochs is not None else min_epochs)
+        #: trial id -> [configuration, rung] of every trial started.
+        self._jobs: dict[str, list[Any]] = {}
+        #: Per rung: configuration -> [value, trial id], in finishing order.
+        self._results: list[dict[str, list[Any]]] = [{} for _ in self.rungs]
+        #: Per rung: the configurations promoted from it.
+        self._promoted: list[set[str]] = [set() for _ in self.rungs]
+
+    def _rungs(self, max_epochs: int) -> list[int]:
+        rungs = {max_epochs}
+        k = 1
+        while max_epochs / self.eta ** k >= self.min_epochs:
+            rungs.add(max(self.min_epochs, round(max_epochs / self.eta ** k)))
+            k += 1
+        return sorted(rungs)
+
+    def set_max_epochs(self, epochs: int) -> None:
+        """Sets the top rung to the search's `epochs`, unless `max_epochs`
+        was given or trials have started (rungs never change under them)."""
+        _check_int("epochs", epochs, 1)
+        if self._fixed_max or self._jobs:
+            return
+        self.rungs = self._rungs(max(epochs, self.min_epochs))
+        self._results = [{} for _ in self.rungs]
+        self._promoted = [set() for _ in self.rungs]
+
+    def promotion(self) -> Promotion | None:
+        """The promotion to run now, or None (a new configuration is due)."""
+        for k in range(len(self.rungs) - 2, -1, -1):
+            rung = self._results[k]
+            ranked = sorted(rung.items(), key=lambda item: -item[1][0])  # stable: first finished
+            for configuration, (_, trial_id) in ranked[: len(rung) // self.eta]:
+                if configuration not in self._promoted[k]:
+                    return Promotion(trial_id, configuration, k + 1, self.rungs[k],
+                                     self.rungs[k + 1])
+        return None
+
+    def start_new(self, trial_id: str) -> int:
+        """Records a new configuration's first trial; returns its epochs."""
+        self._jobs[trial_id] = [trial_id, 0]
+        return self.rungs[0]
+
+    def start_promotion(self, trial_id: str, promotion: Promotion) -> None:
+        """Records the trial that runs `promotion`."""
+        self._jobs[trial_id] = [promotion.configuration, promotion.rung]
+        self._promoted[promotion.rung - 1].add(promotion.configuration)
+
+    def is_promotable(self, trial_id: str) -> bool:
+        """Whether a trial may be continued (it trains below the top rung)."""
+        job = self._jobs.get(trial_id)
+        return job is not None and job[1] < len(self.rungs) - 1
+
+    def finish(self, trial_id: str, value: float | None) -> None:
+        """Records a trial's final objective (larger is better; None when it
+        failed). Trials the scheduler did not start are ignored."""
+        job = self._jobs.get(trial_id)
+        if job is None or value is None or not math.isfinite(value):
+            return
+        configuration, rung = job
+        self._results[rung][configuration] = [float(value), trial_id]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rule": "asha", "rungs": list(self.rungs), "jobs": self._jobs,
+                "results": self._results,
+                "promoted": [sorted(p) for p in self._promoted]}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.rungs = [int(r) for r in state["rungs"]]
+        self._jobs = {k: list(v) for k, v in state["jobs"].items()}
+        self._results = [{c: list(v) for c, v in r.items()} for r in state["results"]]
+        self._promoted = [set(p) for p in state["promoted"]]
+
+    def __repr__(self) -> str:
+        return f"ASHA(rungs={self.rungs}, eta={self.eta})"
 
 
 class MedianStopping:
@@ -141,11 +308,14 @@ class MedianStopping:
         self._recorder.load_state_dict(state)
 
 
-_RULES = {"asha": ASHA, "median": MedianStopping}
+_RULES = {"asha": ASHA, "asha-stop": StoppingASHA, "median": MedianStopping}
+#: The names `make_stopping_rule` accepts.
+EARLY_STOPPING_NAMES = ("none", *_RULES)
 
 
-def make_stopping_rule(spec: Any) -> StoppingRule | None:
-    """Turns `None`, "none", "asha", "median" or a rule instance into a rule."""
+def make_stopping_rule(spec: Any) -> StoppingRule | PromotionScheduler | None:
+    """Turns `None`, "none", "asha", "asha-stop", "median", a `StoppingRule`
+    or a `PromotionScheduler` into the object."""
     if spec is None or (isinstance(spec, str) and spec.lower() == "none"):
         return None
     if isinstance(spec, str):
@@ -154,8 +324,9 @@ def make_stopping_rule(spec: Any) -> StoppingRule | None:
         except KeyError:
             raise ValueError(
                 f"unknown early_stopping {spec!r}; use one of: none, {', '.join(_RULES)}, "
-                "or a StoppingRule instance"
+                "a StoppingRule or a PromotionScheduler"
             ) from None
-    if isinstance(spec, StoppingRule):
+    if isinstance(spec, (StoppingRule, PromotionScheduler)):
         return spec
-    raise ValueError(f"early_stopping must be a name or a StoppingRule, got {spec!r}")
+    raise ValueError(
+        f"early_stopping must be a name, a StoppingRule or a PromotionScheduler, got {spec!r}")

@@ -62,6 +62,10 @@ TASK_CONFIG = "nas/task_config"
 #: The trial's `PARENT` is the trial it continues (weights, optimizer state
 #: and epoch counter), its `INITIAL_EPOCH` that trial's last epoch.
 CONTINUES = "nas/continues"
+#: Set by the oracle on a trial that a multi-fidelity scheduler may continue
+#: later: its trainer keeps the state the trial ends in (weights with the
+#: optimizer's state) for the trial that continues it.
+PROMOTABLE = "nas/promotable"
 
 #: Build the model and fit it: every trial of the first strategies.
 TASK_TRAIN = "train"

@@ -58,6 +58,10 @@ Scenarios = list[tuple[SpaceKind, str]]
 DEFAULT_TRIALS = 30
 #: Seed offset of the fresh instance a state is loaded into.
 RESUME_SEED_OFFSET = 1000
+#: Driver settings of the scenarios with a time budget and promotions: every
+#: second completed trial is continued to a higher rung (`Observation.
+#: continues`), 3 trials pending, and a budget of about 20 trials' cost.
+PROMOTIONS = {"parallel": 3, "continue_every": 2, "time_budget": 40.0}
 
 
 def default_make_kwargs(seed: int) -> dict[str, Any]:
@@ -281,8 +285,10 @@ def check_same_seed_same_proposals(ctx: _Context, n_trials: int) -> None:
     identical suggestions (ids, kinds, values with their types,
     architectures, parent ids, epochs, initial epochs, tasks): on the mixed
     space sequentially, on the NAS-Bench-201-like space with 3 pending
-    trials, on the finite space past exhaustion, and on each structured
-    space the strategy declares sequentially and with 3 pending trials (the
+    trials, on the finite space past exhaustion, with a time budget and
+    results of continued (promoted) trials (`PROMOTIONS`), and on each
+    structured space the strategy declares sequentially, with 3 pending
+    trials and with `PROMOTIONS` (the
     first instance bound to it with `use_space` before `setup`, the second
     after).
     Instances built with different seeds (1 and 2) propose different values
@@ -294,9 +300,11 @@ def check_same_seed_same_proposals(ctx: _Context, n_trials: int) -> None:
             ("mixed", 0, n_trials, {}),
             ("nb201", 7, n_trials, {"parallel": 3}),
             ("finite", 3, finite + 3, {}),
+            ("mixed", 4, n_trials, PROMOTIONS),
         ]
     for name in ctx.structured:
-        scenarios += [(name, 0, n_trials, {}), (name, 7, n_trials, {"parallel": 3})]
+        scenarios += [(name, 0, n_trials, {}), (name, 7, n_trials, {"parallel": 3}),
+                      (name, 4, n_trials, PROMOTIONS)]
     for space_name, seed, n, kwargs in scenarios:
         first = ctx.driver(space_name, seed, n, **kwargs).run()
         # On a structured space, the second instance is bound after setup.
@@ -325,6 +333,8 @@ def _resume_at(ctx: _Context, space_name: str, seed: int, n: int, event: int, kw
         raise AssertionError(f"state_dict() is not strict JSON: {type(exc).__name__}: {exc}") from exc
     fresh = ctx.new(seed + RESUME_SEED_OFFSET)
     fresh.setup(_space(space_name)[0], [SCORE], kwargs.get("max_trials"))
+    if kwargs.get("time_budget") is not None and hasattr(fresh, "set_time_budget"):
+        fresh.set_time_budget(kwargs["time_budget"])
     ctx.bind(fresh, space_name)  # after setup here, before it in every other run
     fresh.load_state_dict(json.loads(text))
     driver.strategy = fresh
@@ -341,7 +351,8 @@ def check_resume_equivalence(ctx: _Context, n_trials: int) -> None:
     uninterrupted run, architectures included. Saved before the first ask,
     with asked-but-not-told trials pending, between trials, and at the
     exhaustion of the finite space; sequentially and with 3 pending trials,
-    failures and max_trials; on each structured space also between the
+    failures and max_trials, and with a time budget and results of
+    continued trials (`PROMOTIONS`); on each structured space also between the
     strategy's steps (after 5 and 10 trials, and after the 11th was asked:
     the first progressive step of the toy cell space has 10 cells)."""
     finite = standard_spaces()["finite"].size()
@@ -357,9 +368,11 @@ def check_resume_equivalence(ctx: _Context, n_trials: int) -> None:
                 [0, 2, 7, n_trials + 1, 2 * n_trials - 6],
             ),
             ("finite", 2, finite + 3, {}, [2 * finite - 1, 2 * finite]),
+            ("mixed", 4, n_trials, PROMOTIONS, [5, 9, 2 * half - 1]),
         ]
     for name in ctx.structured:
         scenarios += [
+            (name, 4, n_trials, PROMOTIONS, [5, 9, 2 * half - 1]),
             (name, 0, n_trials, {}, [1, 10, 20, 21, 2 * n_trials - 3]),
             (
                 name, 5, n_trials,

@@ -96,7 +96,23 @@ def make_observation(
         metrics = {SCORE.name: float(result)}
     for k, v in cost_metrics(seen, epochs).items():
         metrics.setdefault(k, v)
-    return Observation(trial_id, values, status, metrics, epochs=epochs, arch=arch)
+    seconds = round(metrics["train_time_s"] + 1.0, 6)
+    return Observation(trial_id, values, status, metrics, epochs=epochs, arch=arch,
+                       seconds=seconds)
+
+
+def continuation_of(observation: Observation) -> Observation:
+    """The result of a trial that continued `observation`'s configuration to
+    a higher rung (as promotion scheduling tells it): id `<id>+`, three
+    times the epochs, the first objective a little better, `continues` set."""
+    metrics = dict(observation.metrics)
+    score = metrics.get(SCORE.name)
+    if score is not None:
+        metrics[SCORE.name] = score + 0.1 * abs(score) + 0.01
+    epochs = 3 * (observation.epochs or 1)
+    return Observation(f"{observation.trial_id}+", dict(observation.values),
+                       TrialStatus.COMPLETED, metrics, epochs=epochs, arch=observation.arch,
+                       continues=observation.trial_id, seconds=2 * (observation.seconds or 1.0))
 
 
 def failure_pattern(
@@ -153,6 +169,13 @@ class Driver:
         on_step: Called with each `Step` right after `ask` returns.
         asks_after_done: How many times to ask again after a "done".
         max_events: Safety bound on events (default `20 * n_trials + 50`).
+        continue_every: When > 0, every `continue_every`-th completed run
+            trial is followed, in the same event, by the result of a trial
+            that continued it (`continuation_of`), as under promotion
+            scheduling.
+        time_budget: When given, `strategy.set_time_budget(time_budget)`
+            is called (if the strategy has it), as the oracle does for a
+            search with a time budget; observations carry `seconds`.
     """
 
     def __init__(
@@ -170,6 +193,8 @@ class Driver:
         on_step: Callable[[Step], Any] | None = None,
         asks_after_done: int = 0,
         max_events: int | None = None,
+        continue_every: int = 0,
+        time_budget: float | None = None,
     ) -> None:
         if parallel < 1:
             raise ValueError(f"parallel must be >= 1, got {parallel!r}")
@@ -195,8 +220,11 @@ class Driver:
         self.n_done = 0
         self.events = 0
         self._must_tell = False
+        self.continue_every = continue_every
         if space is not None:
             strategy.setup(space, list(self.objectives), max_trials)
+        if time_budget is not None and hasattr(strategy, "set_time_budget"):
+            strategy.set_time_budget(time_budget)
 
     # -- state -------------------------------------------------------------
     @property
@@ -280,6 +308,9 @@ class Driver:
         )
         observation = make_observation(step.trial_id, step.suggestion, self.objective_fn, status)
         self.strategy.tell(observation)
+        if (self.continue_every and status is TrialStatus.COMPLETED
+                and run_index % self.continue_every == 0):
+            self.strategy.tell(continuation_of(observation))
         self.steps[index] = Step(step.trial_id, step.suggestion, observation)
         self.told[step.trial_id] = status
         self._must_tell = False

@@ -7,6 +7,16 @@ The mapping:
   active hyperparameters, defaults for any the strategy left out) so that
   KerasTuner never fills a value with its unseeded sampler, and are plain
   Python scalars (KerasTuner's gRPC layer rejects numpy types).
+* `early_stopping="asha"` (a `PromotionScheduler`, see
+  `autokeras_nas.core.stopping`): before asking the strategy,
+  `populate_space` asks the scheduler for a promotion; a promotion becomes
+  a trial of the configuration's values with `nas/parent` = the trial it
+  continues, `nas/initial_epoch` / `nas/epochs` = the two rungs and
+  `nas/continues` = the trial the strategy asked for. A strategy's
+  suggestion without its own `epochs` trains to the lowest rung. Trials a
+  promotion may continue carry `nas/promotable`, so their trainer keeps
+  their final state. The strategy is told a promoted trial's result like
+  any other, with `Observation.continues` set.
 * `update_trial` with the reserved key `nas/epoch` -> an intermediate
   (per-epoch) report fed to the early-stopping rule; the returned trial has
   status "STOPPED" when the rule stops it. Without that key it is KerasTuner's
@@ -59,7 +69,13 @@ from keras_tuner.engine import trial as trial_module
 
 from autokeras_nas.core import (
     ARCH,
+    CONTINUES,
+    EPOCHS,
+    INITIAL_EPOCH,
     PARENT,
+    PROMOTABLE,
+    Promotion,
+    PromotionScheduler,
     HyperSpace,
     Objective,
     Observation,
@@ -120,8 +136,10 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             `autokeras_nas.core.Objective` and "name:min|max". Defaults to
             "val_loss" (min).
         max_trials: Maximum number of trials.
-        early_stopping: `None`, "asha", "median", or a `StoppingRule`; it acts
-            on the first objective after every epoch.
+        early_stopping: `None`, "asha" (promotions, see
+            `autokeras_nas.core.ASHA`), "asha-stop", "median", a
+            `StoppingRule` (acts on the first objective after every epoch)
+            or a `PromotionScheduler`.
         hyperparameters, allow_new_entries, tune_new_entries,
         max_retries_per_trial, max_consecutive_failed_trials: As for
             `keras_tuner.Oracle`.
@@ -173,7 +191,16 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         )
         self.strategy = strategy
         self.objectives = _objectives_of(self.objective)
-        self.stopping = make_stopping_rule(early_stopping)
+        rule = make_stopping_rule(early_stopping)
+        #: The multi-fidelity scheduler ("asha"), or None.
+        self.scheduler: PromotionScheduler | None = (
+            rule if isinstance(rule, PromotionScheduler) else None)
+        #: The per-epoch stopping rule ("asha-stop", "median"), or None.
+        self.stopping = None if self.scheduler is not None else rule
+        #: trial id -> wall-clock time it was created (running trials).
+        self._started_at: dict[str, float] = {}
+        #: trial id -> wall-clock seconds from creation to end.
+        self._seconds: dict[str, float] = {}
         self._space: HyperSpace | None = None
         self._space_signature: Any = None
         self._notes: dict[str, dict[str, Any]] = {}
@@ -197,11 +224,24 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             self._space = HyperSpace.from_keras_tuner_config(config)
             self._space_signature = signature
             self.strategy.setup(self._space, self.objectives, self.max_trials)
+            seconds = getattr(self.budget, "seconds", None)
+            if seconds and hasattr(self.strategy, "set_time_budget"):
+                self.strategy.set_time_budget(seconds)
         return self._space
+
+    def set_search_epochs(self, epochs: int) -> None:
+        """The `epochs` of the search (`fit`'s): the top rung of a scheduler
+        that was not given its own."""
+        if self.scheduler is not None:
+            self.scheduler.set_max_epochs(int(epochs))
 
     # -- trials ------------------------------------------------------------
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         space = self._sync_space()
+        if self.scheduler is not None:
+            promotion = self.scheduler.promotion()
+            if promotion is not None:
+                return {"status": _KT.RUNNING, "values": self._promote(trial_id, promotion)}
         suggestion = self.strategy.ask(trial_id)
         if suggestion.kind == "done":
             return {"status": _KT.STOPPED, "values": None}
@@ -213,10 +253,27 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             return {"status": _KT.IDLE, "values": None}
         values = space.complete(dict(suggestion.values))
         values.update(suggestion.hp_values())
+        if self.scheduler is not None and suggestion.epochs is None:
+            values[EPOCHS] = self.scheduler.start_new(trial_id)
+            if self.scheduler.is_promotable(trial_id):
+                values[PROMOTABLE] = True
         values = {k: to_python(v) for k, v in values.items()}
         if suggestion.notes:
             self._notes[trial_id] = dict(suggestion.notes)
         return {"status": _KT.RUNNING, "values": values}
+
+    def _promote(self, trial_id: str, promotion: Promotion) -> dict[str, Any]:
+        """The values of the trial that runs `promotion`."""
+        values = dict(self.trials[promotion.source].hyperparameters.values)
+        values.pop(PROMOTABLE, None)
+        values.update({PARENT: promotion.source, INITIAL_EPOCH: promotion.initial_epoch,
+                       EPOCHS: promotion.epochs, CONTINUES: promotion.configuration})
+        self.scheduler.start_promotion(trial_id, promotion)
+        if self.scheduler.is_promotable(trial_id):
+            values[PROMOTABLE] = True
+        self._notes[trial_id] = {"origin": "promotion", "continued_from": promotion.source,
+                                 "rung_epochs": promotion.epochs}
+        return values
 
     @keras_tuner.synchronized
     def create_trial(self, tuner_id: str) -> Any:
@@ -237,6 +294,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             self.tuner_ids.add(tuner_id)
             trial.status = _KT.IDLE
         if trial.status == _KT.RUNNING:
+            self._started_at[trial.trial_id] = time.time()
             # A retried trial starts afresh (one resumed inside replays its epochs).
             self._curves.pop(trial.trial_id, None)
             self._outputs.pop(trial.trial_id, None)
@@ -266,6 +324,9 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         self._heard_about(trial.trial_id)
         if self._chief and not self._accept_end(trial.trial_id):
             return
+        started = self._started_at.pop(trial.trial_id, None)
+        if started is not None:
+            self._seconds[trial.trial_id] = max(0.0, time.time() - started)
         try:
             super().end_trial(trial)
         except BaseException as e:
@@ -295,7 +356,11 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             if trial.status not in (_KT.COMPLETED, _KT.FAILED):
                 continue
             self._sync_space()
-            self.strategy.tell(self._observation(trial))
+            observation = self._observation(trial)
+            if self.scheduler is not None:
+                vector = observation.objective_vector(self.objectives[:1])
+                self.scheduler.finish(trial_id, None if vector is None else vector[0])
+            self.strategy.tell(observation)
             self._told.add(trial_id)
 
     def _observation(self, trial: Any) -> Observation:
@@ -307,7 +372,11 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         else:
             status = TrialStatus.COMPLETED
         epochs = metrics.get("epochs")
-        arch = trial.hyperparameters.values.get(ARCH)
+        values = trial.hyperparameters.values
+        arch = values.get(ARCH)
+        continues = values.get(CONTINUES)
+        if continues is not None and epochs is not None:
+            epochs += int(values.get(INITIAL_EPOCH, 0))  # a continuation's total
         return Observation(
             trial_id=trial.trial_id,
             values=_user_values(trial),
@@ -317,6 +386,8 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             message=_reason(trial.message),
             outputs=dict(self._outputs_of(trial)),
             arch=arch if isinstance(arch, str) else None,
+            continues=None if continues is None else str(continues),
+            seconds=self._seconds.get(trial.trial_id),
         )
 
     def _outputs_of(self, trial: Any) -> dict[str, Any]:
@@ -371,6 +442,9 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         state["nas"] = {
             "strategy": self.strategy.state_dict(),
             "stopping": None if self.stopping is None else self.stopping.state_dict(),
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "started_at": self._started_at,
+            "seconds": self._seconds,
             "notes": self._notes,
             "curves": self._curves,
             "outputs": self._outputs,
@@ -398,6 +472,10 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         self.strategy.load_state_dict(nas["strategy"])
         if self.stopping is not None and nas.get("stopping"):
             self.stopping.load_state_dict(nas["stopping"])
+        if self.scheduler is not None and nas.get("scheduler"):
+            self.scheduler.load_state_dict(nas["scheduler"])
+        self._started_at = {k: float(v) for k, v in nas.get("started_at", {}).items()}
+        self._seconds = {k: float(v) for k, v in nas.get("seconds", {}).items()}
         self._notes = {k: dict(v) for k, v in nas["notes"].items()}
         self._curves = {k: list(v) for k, v in nas["curves"].items()}
         self._outputs = {k: dict(v) for k, v in nas.get("outputs", {}).items()}
@@ -441,6 +519,8 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             "metrics": metrics,
             "score": trial.score,
             "parent_id": values.get(PARENT),
+            "continues": values.get(CONTINUES),
+            "seconds": self._seconds.get(trial.trial_id),
             "arch": _arch(values.get(ARCH)),
             "epochs": None if epochs is None else int(epochs),
             "stopped_early": stopped,

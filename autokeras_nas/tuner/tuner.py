@@ -67,7 +67,11 @@ class NasTuner(keras_tuner.Tuner):
             the recorded cost metrics `train_time_s`, `params`, `latency_ms`.
             Defaults to "val_loss".
         max_trials: Maximum number of trials.
-        early_stopping: `None`, "asha", "median" or a `StoppingRule`.
+        early_stopping: `None`, "asha" (promotions: new configurations
+            train to the lowest rung, the best continue from their state;
+            see `autokeras_nas.core.ASHA`), "asha-stop" (the per-epoch
+            stopping variant), "median", a `StoppingRule` or a
+            `PromotionScheduler`.
         hyperparameters, tune_new_entries, allow_new_entries,
         max_retries_per_trial, max_consecutive_failed_trials: As for
             `keras_tuner.RandomSearch`.
@@ -178,6 +182,9 @@ class NasTuner(keras_tuner.Tuner):
         `autokeras_nas.tuner.parallel.serve` (re-queues the trials of lost
         workers, stops as soon as the last worker leaves)."""
         self.budget.start()
+        if not self._is_worker():
+            # The top rung of a multi-fidelity scheduler ("asha").
+            self.oracle.set_search_epochs(int(fit_kwargs.get("epochs", 1)))
         if not parallel.is_chief():
             with collector_skips_older_objects():
                 super().search(*fit_args, **fit_kwargs)

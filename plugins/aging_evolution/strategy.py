@@ -37,7 +37,11 @@ class AgingEvolution(BaseStrategy):
     already the runner-up is mutated instead (a noisy benchmark rewards
     re-evaluating nothing).
     Failed trials never join the population; trials stopped early join with
-    the metrics they reached. With several objectives the tournament winner
+    the metrics they reached. Under promotion scheduling (`early_stopping=
+    "asha"`), a member's result is replaced by the result of the trial that
+    continued it to a higher rung (`Observation.continues`), so tournaments
+    rank configurations by the highest fidelity each reached; the member
+    keeps its age. With several objectives the tournament winner
     is the first of the sample by Pareto rank, then crowding distance.
 
     The defaults P=12, S=10 are within the noise of the best small sizes
@@ -48,8 +52,12 @@ class AgingEvolution(BaseStrategy):
 
     Args:
         population_size: P, the number of most recent results kept.
-            `None`: 12, but at most a quarter of `max_trials` (at least 2),
-            so that a short search still evolves.
+            `None`: 12, but at most a quarter of the proposals the search
+            affords (at least 2), so that a short search still evolves: of
+            `max_trials`, or, in a search with a time budget and no
+            `max_trials`, of the budget divided by the mean measured cost of
+            a configuration, decided once 3 configurations were observed
+            (`BaseStrategy.affordable_proposals`).
         sample_size: S, the tournament size (1 = random parent, P = always
             the best); at most `population_size` (an explicit P); above a
             default P it is clipped to P. `None`: 10/12 of P (rounded, at
@@ -101,12 +109,12 @@ class AgingEvolution(BaseStrategy):
         )
         self._random_proposed = 0
         self._large_scale = large_scale
+        #: The proposals the time budget affords, once measured (sizes P, S).
+        self._affordable: int | None = None
 
     def setup(self, space: Any, objectives: Sequence[Objective], max_trials: int | None = None) -> None:
         super().setup(space, objectives, max_trials)
-        self.population_size, self.sample_size = self._sizes(max_trials)
-        self.population = collections.deque(self.population, maxlen=self.population_size)
-        self._rebuild_population()
+        self._resize(max_trials if max_trials is not None else self._affordable)
         if self._large_scale and hasattr(space, "names"):
             if not mutation_rules.applicable(self.mutations, space):
                 raise ValueError(
@@ -115,6 +123,21 @@ class AgingEvolution(BaseStrategy):
                     f"{list(space.names)}. Pass roles through "
                     "mutations.large_scale_mutations(roles=...) or use the default mutations."
                 )
+
+    def _resize(self, affordable: int | None) -> None:
+        self.population_size, self.sample_size = self._sizes(affordable)
+        self.population = collections.deque(self.population, maxlen=self.population_size)
+        self._rebuild_population()
+
+    def _size_to_budget(self) -> None:
+        """Sizes P and S to the time budget, once its cost is measured."""
+        if (self._affordable is not None or self.max_trials is not None
+                or self.time_budget is None or self._requested[0] is not None):
+            return
+        affordable = self.affordable_proposals(min_observed=3)
+        if affordable is not None:
+            self._affordable = affordable
+            self._resize(affordable)
 
     def _sizes(self, max_trials: int | None) -> tuple[int, int]:
         """(P, S): the requested sizes, or the defaults scaled to the budget."""
@@ -129,6 +152,7 @@ class AgingEvolution(BaseStrategy):
 
     # -- proposals -------------------------------------------------------------
     def propose(self, trial_id: str) -> Suggestion:
+        self._size_to_budget()
         if self._random_proposed < self.population_size or not self.population:
             return self._random()
         for _ in range(TOURNAMENT_TRIES):
@@ -192,16 +216,26 @@ class AgingEvolution(BaseStrategy):
 
     def _admit(self, observation: Observation) -> None:
         vector = observation.objective_vector(self.objectives)
-        if vector is not None:
+        if vector is None:
+            return
+        if observation.continues is None:
             self.population.append((observation.trial_id, dict(observation.values), vector))
+            return
+        for i, (member_id, values, _) in enumerate(self.population):
+            if member_id == observation.continues:  # a higher rung's result
+                self.population[i] = (member_id, values, vector)
 
     def extra_state(self) -> dict[str, Any]:
-        return {"random_proposed": self._random_proposed}
+        return {"random_proposed": self._random_proposed, "affordable": self._affordable}
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         # The population is the last P usable results, so it follows from the history.
         self._random_proposed = int(state.get("random_proposed", 0))
-        self._rebuild_population()
+        self._affordable = state.get("affordable")
+        if self.space is not None:
+            self._resize(self.max_trials if self.max_trials is not None else self._affordable)
+        else:
+            self._rebuild_population()
 
     def _rebuild_population(self) -> None:
         self.population.clear()

@@ -129,7 +129,7 @@ def _outcome(directory: Path) -> tuple[list[tuple], dict]:
     return trials, oracle["nas"]["stopping"]
 
 
-@pytest.mark.parametrize("rule", ["asha", "median"])
+@pytest.mark.parametrize("rule", ["asha-stop", "median"])
 def test_stopping_rule_state_survives_a_resume(tmp_path: Path, rule: str) -> None:
     _curve_search(tmp_path / "straight", overwrite=True, interrupt_at=None,
                   early_stopping=rule).search(verbose=0)

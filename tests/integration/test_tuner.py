@@ -70,15 +70,15 @@ def test_trial_values_are_complete_python_scalars(tmp_path, digits, build_model)
         assert all(type(v) in (bool, int, float, str) for v in values.values())
 
 
-def test_asha_stops_trials_exactly_where_the_rule_says(tmp_path, digits, build_model):
+def test_asha_stop_stops_trials_exactly_where_the_rule_says(tmp_path, digits, build_model):
     tuner = autokeras_nas.RandomSearch(
         build_model, objective="val_accuracy", max_trials=7, seed=1,
-        early_stopping="asha", directory=str(tmp_path), project_name="p",
+        early_stopping="asha-stop", directory=str(tmp_path), project_name="p",
     )
     _search(tuner, digits, epochs=9)
     trials = _results(tuner)["trials"]
     # Replay the recorded curves through a fresh rule, in the order they ran.
-    replay = autokeras_nas.ASHA(eta=3)
+    replay = autokeras_nas.StoppingASHA(eta=3)
     for t in trials:
         expected = 9
         for point in t["curve"]:

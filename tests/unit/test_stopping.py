@@ -1,21 +1,27 @@
-"""ASHA and median stopping rules, on hand-made learning curves."""
+"""ASHA (promotions), its stopping variant and median stopping rules, on hand-made learning curves."""
 
 import json
 
 import pytest
 
-from autokeras_nas.core.stopping import ASHA, MedianStopping, make_stopping_rule
+from autokeras_nas.core.stopping import (
+    ASHA,
+    MedianStopping,
+    Promotion,
+    StoppingASHA,
+    make_stopping_rule,
+)
 
 
 def test_asha_rungs_are_geometric_and_below_max():
-    rule = ASHA(min_epochs=1, max_epochs=9, eta=3)
+    rule = StoppingASHA(min_epochs=1, max_epochs=9, eta=3)
     assert [e for e in range(1, 12) if rule.is_rung(e)] == [1, 3]
-    unbounded = ASHA(min_epochs=2, eta=2)
+    unbounded = StoppingASHA(min_epochs=2, eta=2)
     assert [e for e in range(1, 20) if unbounded.is_rung(e)] == [2, 4, 8, 16]
 
 
 def test_asha_keeps_only_top_third_at_a_rung():
-    rule = ASHA(min_epochs=1, max_epochs=9, eta=3)
+    rule = StoppingASHA(min_epochs=1, max_epochs=9, eta=3)
     # First trial at a rung always continues: nothing to compare with.
     assert rule.report("a", 1, 0.5)
     # Better than everything so far: continues; worse: stops.
@@ -32,7 +38,7 @@ def test_asha_most_trials_stop_early_on_random_curves():
     import numpy as np
 
     rng = np.random.default_rng(0)
-    rule = ASHA(min_epochs=1, max_epochs=9, eta=3)
+    rule = StoppingASHA(min_epochs=1, max_epochs=9, eta=3)
     finished = 0
     for t in range(60):
         quality = rng.uniform()
@@ -46,7 +52,7 @@ def test_asha_most_trials_stop_early_on_random_curves():
 
 
 def test_asha_retried_trial_overwrites_its_value():
-    rule = ASHA(min_epochs=1, eta=2)
+    rule = StoppingASHA(min_epochs=1, eta=2)
     rule.report("a", 1, 0.9)
     rule.report("b", 1, 0.1)
     rule.report("a", 1, 0.0)  # "a" retried and did worse this time
@@ -54,15 +60,15 @@ def test_asha_retried_trial_overwrites_its_value():
 
 
 def test_nonfinite_value_stops():
-    assert not ASHA().report("a", 1, float("nan"))
+    assert not StoppingASHA().report("a", 1, float("nan"))
     assert not MedianStopping().report("a", 1, float("-inf"))
 
 
 def test_asha_state_round_trips_through_json():
-    rule = ASHA(min_epochs=1, eta=3)
+    rule = StoppingASHA(min_epochs=1, eta=3)
     for i, v in enumerate([0.3, 0.8, 0.5]):
         rule.report(str(i), 1, v)
-    again = ASHA(min_epochs=1, eta=3)
+    again = StoppingASHA(min_epochs=1, eta=3)
     again.load_state_dict(json.loads(json.dumps(rule.state_dict())))
     assert again.report("x", 1, 0.7) == rule.report("x", 1, 0.7)
     assert not again.report("y", 1, 0.4)
@@ -80,15 +86,89 @@ def test_median_stopping_needs_enough_trials_then_compares():
 @pytest.mark.parametrize("bad", [dict(eta=1), dict(min_epochs=0), dict(min_epochs=3, max_epochs=2), dict(eta=2.5)])
 def test_asha_rejects_bad_arguments(bad):
     with pytest.raises(ValueError):
-        ASHA(**bad)
+        StoppingASHA(**bad)
 
 
 def test_make_stopping_rule():
     assert make_stopping_rule(None) is None
     assert make_stopping_rule("none") is None
     assert isinstance(make_stopping_rule("asha"), ASHA)
+    assert isinstance(make_stopping_rule("asha-stop"), StoppingASHA)
     assert isinstance(make_stopping_rule("Median"), MedianStopping)
-    rule = ASHA(eta=4)
+    rule = StoppingASHA(eta=4)
     assert make_stopping_rule(rule) is rule
     with pytest.raises(ValueError, match="unknown early_stopping"):
+        make_stopping_rule("hyperband")
+
+
+# -- ASHA with promotions ---------------------------------------------------------------
+@pytest.mark.parametrize("max_epochs, rungs", [(9, [1, 3, 9]), (27, [1, 3, 9, 27]), (10, [1, 3, 10]),
+                                               (3, [1, 3]), (2, [2]), (1, [1])])
+def test_promotion_rungs_divide_the_top_rung_by_eta(max_epochs, rungs):
+    scheduler = ASHA(eta=3)
+    scheduler.set_max_epochs(max_epochs)
+    assert scheduler.rungs == rungs
+    assert ASHA(max_epochs=max_epochs).rungs == rungs
+
+
+def _run(scheduler, qualities, steps):
+    """Creates `steps` trials; the i-th new configuration scores
+    qualities[i] times the epochs it trained in all. Returns, per trial,
+    (id, source or "new", configuration, initial epoch, epochs)."""
+    log, quality = [], {}
+    for n in range(steps):
+        trial_id = f"t{n}"
+        promotion = scheduler.promotion()
+        if promotion is None:
+            epochs = scheduler.start_new(trial_id)
+            quality[trial_id] = qualities[len(quality)]
+            log.append((trial_id, "new", trial_id, 0, epochs))
+            config = trial_id
+        else:
+            scheduler.start_promotion(trial_id, promotion)
+            log.append((trial_id, promotion.source, promotion.configuration,
+                        promotion.initial_epoch, promotion.epochs))
+            config, epochs = promotion.configuration, promotion.epochs
+        scheduler.finish(trial_id, quality[config] * epochs)
+    return log
+
+
+def test_asha_promotes_the_top_third_of_a_rung_from_the_top_rung_down():
+    log = _run(ASHA(max_epochs=9, eta=3), [5, 9, 1, 2, 3, 8, 7, 4, 6, 0.5], 14)
+    assert log == [
+        ("t0", "new", "t0", 0, 1), ("t1", "new", "t1", 0, 1), ("t2", "new", "t2", 0, 1),
+        ("t3", "t1", "t1", 1, 3),  # 3 at rung 1 epoch: the best goes on
+        ("t4", "new", "t4", 0, 1), ("t5", "new", "t5", 0, 1), ("t6", "new", "t6", 0, 1),
+        ("t7", "t6", "t6", 1, 3),  # 6 there: the top 2 are t1 (promoted) and t6
+        ("t8", "new", "t8", 0, 1), ("t9", "new", "t9", 0, 1), ("t10", "new", "t10", 0, 1),
+        ("t11", "t8", "t8", 1, 3),
+        ("t12", "t3", "t1", 3, 9),  # 3 at 3 epochs: t1 continues from its trial there
+        ("t13", "new", "t13", 0, 1),
+    ]
+
+
+def test_asha_ignores_failures_and_unknown_trials_and_its_state_round_trips():
+    scheduler = ASHA(max_epochs=4, eta=2)
+    for n, value in enumerate([1.0, None, float("nan"), 2.0]):
+        scheduler.start_new(f"t{n}")
+        scheduler.finish(f"t{n}", value)
+    scheduler.finish("elsewhere", 5.0)
+    promotion = scheduler.promotion()  # 2 results (t0, t3): the better goes on
+    assert (promotion.source, promotion.initial_epoch, promotion.epochs) == ("t3", 1, 2)
+    assert scheduler.is_promotable("t0") and not scheduler.is_promotable("elsewhere")
+    scheduler.start_promotion("t4", promotion)
+    assert scheduler.is_promotable("t4")  # rung 2 of [1, 2, 4]
+    scheduler.finish("t4", 3.0)
+    assert scheduler.promotion() is None  # t3 went on; 1 result at 2 epochs is no top half
+    scheduler.start_promotion("t5", Promotion("t4", "t3", 2, 2, 4))
+    assert not scheduler.is_promotable("t5")  # the top rung
+    again = ASHA()
+    again.load_state_dict(json.loads(json.dumps(scheduler.state_dict())))
+    assert again.rungs == [1, 2, 4] and again.promotion() is None
+    again.set_max_epochs(27)  # trials have started: the rungs stay
+    assert again.rungs == [1, 2, 4]
+
+
+def test_make_stopping_rule_names_every_rule_in_its_error():
+    with pytest.raises(ValueError, match="none, asha, asha-stop, median"):
         make_stopping_rule("hyperband")

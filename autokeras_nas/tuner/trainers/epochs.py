@@ -34,6 +34,7 @@ import time
 from typing import Any
 
 import keras
+import keras_tuner
 import numpy as np
 
 from autokeras_nas.results import write_json_atomic
@@ -42,6 +43,46 @@ from autokeras_nas.tuner.trainers.weights import save_weights_atomic
 #: Subdirectory of a trial's directory holding its backup.
 BACKUP_DIR = "backup"
 _STATE = "state.json"
+#: A promotable trial's final state (weights with the optimizer's state,
+#: after its last epoch), in its directory, for the trial that continues it.
+FINAL_STATE = "final_state.weights.h5"
+
+
+def keep_final_state(model: Any, trial_dir: str) -> None:
+    """Saves the state `model` ended its training in, atomically."""
+    save_weights_atomic(model, os.path.join(trial_dir, FINAL_STATE))
+
+
+def load_final_state(model: Any, trial_dir: str, build_config: str) -> None:
+    """Loads the final state kept in `trial_dir` (`keep_final_state`) into
+    `model`, optimizer state included: training continues where it ended.
+    A model not built yet (no input shape) is built from the saved
+    `build_config` file first, as KerasTuner does to load a checkpoint.
+
+    Raises:
+        keras_tuner.errors.FailedTrialError: no final state was kept there.
+    """
+    path = os.path.join(trial_dir, FINAL_STATE)
+    if not os.path.exists(path):
+        raise keras_tuner.errors.FailedTrialError(
+            f"cannot continue: no final state in {trial_dir}")
+    _build(model, build_config)
+    model.load_weights(path)
+
+
+def _build(model: Any, build_config: str) -> None:
+    """Builds `model` (from the `build_config` file when it is not built)
+    and its optimizer, so that saved weights can be loaded into them."""
+    if not model.built and os.path.exists(build_config):
+        with open(build_config) as f:
+            model.build_from_config(json.load(f))
+    _build_optimizer(model)
+
+
+def _build_optimizer(model: Any) -> None:
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not optimizer.built:
+        optimizer.build(model.trainable_variables)
 
 
 class TrialBackup:
@@ -92,11 +133,10 @@ class TrialBackup:
         shutil.copyfile(os.path.join(self.directory, self.state["best"]), tmp)
         os.replace(tmp, path)
 
-    def load_into(self, model: Any, current: dict[str, Any]) -> None:
-        """Loads the weights and optimizer state of `current` into `model`."""
-        optimizer = getattr(model, "optimizer", None)
-        if optimizer is not None and not optimizer.built:
-            optimizer.build(model.trainable_variables)
+    def load_into(self, model: Any, current: dict[str, Any], build_config: str) -> None:
+        """Loads the weights and optimizer state of `current` into `model`
+        (built from the trial's `build_config` file if it is not built)."""
+        _build(model, build_config)
         model.load_weights(os.path.join(self.directory, current["weights"]))
 
     def save_epoch(self, model: Any, progress: dict[str, Any], *, best: bool,
@@ -179,7 +219,8 @@ class EpochReporter(keras.callbacks.Callback):
         current = self.backup.current(self.execution) if self.backup else None
         if current is None:
             return kwargs
-        self.backup.load_into(model, current)
+        self.backup.load_into(model, current,
+                              self.context.tuner._get_build_config_fname(self.context.trial_id))
         self.best_value = float(current["best_value"])
         self.best_logs = dict(current["best_logs"])
         self.epochs_run = int(current["epochs_run"])

@@ -12,6 +12,13 @@ size (the batch size it finished with is the output `batch_size`), stops at
 the end of the epoch during which the search's time budget passed, and
 resumes inside a trial of several epochs after a crash
 (`autokeras_nas.tuner.trainers.epochs`).
+
+Multi-fidelity promotions (`early_stopping="asha"`): a trial marked
+`nas/promotable` keeps the state it ends in (weights with the optimizer's
+state, `epochs.FINAL_STATE`); a trial that `nas/continues` a configuration
+loads its parent's kept state instead of inheriting weights, and trains
+from the parent's last epoch (`nas/initial_epoch`) to its rung; its latency
+is the parent's (the same architecture), not measured again.
 """
 
 from __future__ import annotations
@@ -25,10 +32,17 @@ from typing import Any
 import keras_tuner
 import numpy as np
 
+from autokeras_nas.core import CONTINUES, PARENT, PROMOTABLE
 from autokeras_nas.tuner import failures
 from autokeras_nas.tuner.budget import STOPPED_BY_BUDGET, BudgetStop
 from autokeras_nas.tuner.trainers.base import Trainer, TrialContext, TrialResult
-from autokeras_nas.tuner.trainers.epochs import BACKUP_DIR, EpochReporter, TrialBackup
+from autokeras_nas.tuner.trainers.epochs import (
+    BACKUP_DIR,
+    EpochReporter,
+    TrialBackup,
+    keep_final_state,
+    load_final_state,
+)
 from autokeras_nas.tuner.trainers.weights import inherit
 
 
@@ -56,7 +70,9 @@ class FitTrainer(Trainer):
     def _run(self, context: TrialContext, backup: TrialBackup | None, planned: int,
              user_callbacks: list, kwargs: dict) -> TrialResult:
         tuner = context.tuner
-        parent = context.parent()
+        continues = CONTINUES in context.hyperparameters.values
+        # A continuation loads its parent's final state, not its best model.
+        parent = None if continues else context.parent()
         runs, outputs, saved = [], {}, [-math.inf]
         if backup is not None:
             backup.restore_checkpoint(tuner._get_checkpoint_fname(context.trial_id))
@@ -90,10 +106,14 @@ class FitTrainer(Trainer):
             run_outputs = dict(inherited[1])
             if reporter.batch_size is not None:  # halved after running out of memory
                 run_outputs["batch_size"] = reporter.batch_size
-            latency = context.measure_latency_ms(model)
+            latency = _parent_latency(context) if continues else None
+            if latency is None:
+                latency = context.measure_latency_ms(model)
             if latency is not None:
                 metrics["latency_ms"] = latency
             tuner._save_build_config(context.trial_id, model)
+            if context.hyperparameters.values.get(PROMOTABLE):
+                keep_final_state(model, context.directory)
             runs.append(metrics)
             outputs.update(run_outputs)
             if backup is not None:
@@ -122,7 +142,13 @@ class FitTrainer(Trainer):
             reporter = EpochReporter(context, saved, backup, execution)
             reporter.batch_size = reduced
             model = context.build_model()
-            inherited = inherit(tuner.hypermodel, hp, model, parent, args, kwargs)
+            if CONTINUES in hp.values:
+                parent_id = str(hp.values[PARENT])
+                load_final_state(model, tuner.get_trial_dir(parent_id),
+                                 tuner._get_build_config_fname(parent_id))
+                inherited: tuple[dict, dict] = ({}, {})
+            else:
+                inherited = inherit(tuner.hypermodel, hp, model, parent, args, kwargs)
             fit_kwargs = reporter.resume(model, kwargs)
             t0 = time.perf_counter()
             try:
@@ -146,6 +172,16 @@ class FitTrainer(Trainer):
                 continue
             return model, reporter, inherited, reporter.prior_seconds + time.perf_counter() - t0
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _parent_latency(context: TrialContext) -> float | None:
+    """The latency measured by a continued trial's parent, or None."""
+    try:
+        trial = context.tuner.oracle.get_trial(str(context.hyperparameters.values[PARENT]))
+        value = trial.metrics.get_last_value("latency_ms")
+    except Exception:  # noqa: BLE001 - measured again instead
+        return None
+    return None if value is None else float(value)
 
 
 def _average(runs: list[dict[str, float]]) -> dict[str, float]:
