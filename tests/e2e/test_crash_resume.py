@@ -72,14 +72,15 @@ N_TRIALS = 24
 KILLS = (3, 7, 10, 13, 15, 17, 20)
 
 
-def _straight_run(table, strategy: str, n: int, directory: Path) -> list[dict]:
+def _straight_run(table, strategy: str, n: int, directory: Path,
+                  early_stopping: str | None = None, epochs: int = 1) -> list[dict]:
     from autokeras_nas.bench.tabular_search import TabularTuner
 
     tuner = TabularTuner(strategy=plugins.load(strategy)(seed=7, **PARAMS.get(strategy, {})),
                          max_trials=n, table=table, directory=str(directory),
-                         project_name="straight", overwrite=True)
+                         project_name="straight", overwrite=True, early_stopping=early_stopping)
     with frozen_gc():
-        tuner.search(verbose=0)
+        tuner.search(verbose=0, epochs=epochs)
     return _read(directory / "straight" / "results.json")["trials"]
 
 
@@ -140,6 +141,37 @@ def test_a_search_killed_at_every_moment_makes_the_proposals_of_an_uninterrupted
     state = _read(out / "oracle.json")
     assert state["end_order"] == state["start_order"]  # nothing final ran again
     assert set(state["run_times"].values()) == {1}
+
+
+def test_a_search_under_promotions_killed_at_every_moment_resumes_exactly(tmp_path, table):
+    """The same under promotion scheduling (`--early-stopping asha`, rungs at
+    1, 3 and 9 epochs), with aging evolution, which ranks its population by
+    the promoted trials' results: the same trials, promotions, epochs and
+    notes, in order, as without a kill, and the scheduler's state."""
+    strategy = "aging-evolution"
+    straight = _straight_run(table, strategy, N_TRIALS, tmp_path, early_stopping="asha", epochs=9)
+    promoted = [t for t in straight if t["continues"] is not None]
+    assert {t["epochs"] for t in promoted} == {2, 6}
+    assert any(t["notes"].get("origin") == "mutation" for t in straight)
+    plan = _kill_plan(strategy)
+    out = tmp_path / "killed"
+    command = [PY, "-m", "autokeras_nas.bench.tabular_search", "--strategy", strategy,
+               "--seed", "7", "--max-trials", str(N_TRIALS), "--out", str(out),
+               "--early-stopping", "asha", "--epochs", "9"]
+    command += [f"--crash-at={k}:{point}" for k, point in plan]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    kills = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{"killed"')]
+    assert len(kills) == len(plan)
+    landings = {straight[k]["notes"].get("origin") for k in KILLS}
+    assert "promotion" in landings and "mutation" in landings, landings
+    resumed = _read(out / "results.json")["trials"]
+    assert [t["trial_id"] for t in resumed] == [t["trial_id"] for t in straight]
+    for field in ("status", "values", "parent_id", "continues", "epochs", "notes", "metrics"):
+        assert [t[field] for t in resumed] == [t[field] for t in straight], field
+    straight_state = _read(tmp_path / "straight" / "oracle.json")["nas"]["scheduler"]
+    assert _read(out / "oracle.json")["nas"]["scheduler"] == straight_state
 
 
 def _cli_trials(directory: Path) -> list[tuple[str, str, str]]:

@@ -14,6 +14,8 @@ import keras_tuner
 import pytest
 
 from autokeras_nas import plugins
+from autokeras_nas.core import EPOCHS as EPOCHS_KEY
+from autokeras_nas.core import INITIAL_EPOCH
 from autokeras_nas.tuner import NasTuner
 
 pytestmark = pytest.mark.tf
@@ -55,7 +57,7 @@ def test_pareto_ranking_of_a_two_objective_search(tmp_path: Path) -> None:
                         max_trials=len(CELLS), hyperparameters=_cells_hp(),
                         allow_new_entries=False, directory=str(tmp_path), project_name="p",
                         max_consecutive_failed_trials=5)
-    tuner.search(verbose=0)
+    tuner.search(verbose=0, epochs=EPOCHS)
     cell_of = {t.trial_id: t.hyperparameters.values["cell"]
                for t in tuner.oracle.trials.values()}
     assert sorted(cell_of.values()) == sorted(CELLS)  # every cell was tried once
@@ -94,17 +96,21 @@ class CurveTuner(NasTuner):
     interrupt_at: tuple[str, int] | None = None
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
-        quality = QUALITY[trial.hyperparameters.values["cell"]]
+        values = trial.hyperparameters.values
+        quality = QUALITY[values["cell"]]
+        # Scheduled by promotions: from the initial epoch to the trial's rung.
+        first, last = values.get(INITIAL_EPOCH, 0) + 1, values.get(EPOCHS_KEY, EPOCHS)
         ran, score = 0, 0.0
-        for epoch in range(1, EPOCHS + 1):
+        for epoch in range(first, last + 1):
             score = quality * (1.0 - 0.5 ** epoch)
-            ran = epoch
+            ran = epoch - first + 1
             go_on = self.report_epoch(trial.trial_id, epoch, {"score": score})
             if self.interrupt_at == (trial.trial_id, epoch):
                 raise Interrupted
             if not go_on:
                 break
-        return {"score": score, "epochs": float(ran), "stopped_early": float(ran < EPOCHS)}
+        return {"score": score, "epochs": float(ran),
+                "stopped_early": float(ran < last - first + 1)}
 
     def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
         """No model."""
@@ -121,18 +127,21 @@ def _curve_search(directory: Path, *, overwrite: bool, interrupt_at: tuple[str, 
     return tuner
 
 
+
+
+
 def _outcome(directory: Path) -> tuple[list[tuple], dict]:
     results = json.loads((directory / "p" / "results.json").read_text())
     trials = [(t["trial_id"], t["values"]["cell"], t["status"], t["epochs"],
                [round(c["score"], 6) for c in t["curve"]]) for t in results["trials"]]
     oracle = json.loads((directory / "p" / "oracle.json").read_text())
-    return trials, oracle["nas"]["stopping"]
+    return trials, oracle["nas"]["stopping"] or oracle["nas"]["scheduler"]
 
 
 @pytest.mark.parametrize("rule", ["asha-stop", "median"])
 def test_stopping_rule_state_survives_a_resume(tmp_path: Path, rule: str) -> None:
     _curve_search(tmp_path / "straight", overwrite=True, interrupt_at=None,
-                  early_stopping=rule).search(verbose=0)
+                  early_stopping=rule).search(verbose=0, epochs=EPOCHS)
     reference, reference_rule = _outcome(tmp_path / "straight")
     stopped = [t for t in reference if t[2] == "stopped"]
     assert stopped and len(stopped) < len(reference), reference  # the rule acted
@@ -146,8 +155,35 @@ def test_stopping_rule_state_survives_a_resume(tmp_path: Path, rule: str) -> Non
     for cut in cuts:
         with pytest.raises(Interrupted):
             _curve_search(resumed, overwrite=cut == cuts[0], interrupt_at=cut,
-                          early_stopping=rule).search(verbose=0)
-    _curve_search(resumed, overwrite=False, interrupt_at=None, early_stopping=rule).search(verbose=0)
+                          early_stopping=rule).search(verbose=0, epochs=EPOCHS)
+    _curve_search(resumed, overwrite=False, interrupt_at=None, early_stopping=rule).search(verbose=0, epochs=EPOCHS)
     trials, state = _outcome(resumed)
     assert trials == reference
     assert state == reference_rule
+
+
+def test_promotion_schedule_survives_a_resume(tmp_path: Path) -> None:
+    """Under promotions ("asha"), a search interrupted inside a promoted
+    trial and inside a new one resumes into exactly the trials, epochs,
+    curves and scheduler state of an uninterrupted run."""
+    _curve_search(tmp_path / "straight", overwrite=True, interrupt_at=None,
+                  early_stopping="asha").search(verbose=0, epochs=EPOCHS)
+    reference, reference_state = _outcome(tmp_path / "straight")
+    results = json.loads((tmp_path / "straight" / "p" / "results.json").read_text())
+    promoted = [t for t in results["trials"] if t["continues"] is not None]
+    assert {t["epochs"] for t in promoted} == {2, 6}  # rungs 1 -> 3 -> 9
+    # Killed in the second epoch of a trial promoted to 9 epochs, then in a new one.
+    top = next(t for t in promoted if t["epochs"] == 6)
+    new = next(t for t in results["trials"] if t["continues"] is None
+               and int(t["trial_id"]) > int(top["trial_id"]))
+    cuts = [(top["trial_id"], 5), (new["trial_id"], 1)]
+    resumed = tmp_path / "resumed"
+    for cut in cuts:
+        with pytest.raises(Interrupted):
+            _curve_search(resumed, overwrite=cut == cuts[0], interrupt_at=cut,
+                          early_stopping="asha").search(verbose=0, epochs=EPOCHS)
+    _curve_search(resumed, overwrite=False, interrupt_at=None,
+                  early_stopping="asha").search(verbose=0, epochs=EPOCHS)
+    trials, state = _outcome(resumed)
+    assert trials == reference
+    assert state == reference_state

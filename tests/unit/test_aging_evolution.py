@@ -83,6 +83,59 @@ def test_the_population_keeps_the_last_results_and_never_the_failed():
     assert [member[0] for member in strategy.population] == ["4", "5", "6", "9"]
 
 
+def test_a_continued_trial_replaces_its_member_s_result_and_keeps_its_age():
+    strategy = AgingEvolution(population_size=3, sample_size=1, seed=1)
+    strategy.setup(nb201_space(), SCORE, None)
+    for i in range(3):
+        _tell(strategy, str(i), strategy.ask(str(i)), {"score": float(i)})
+    values = dict(strategy.asked["0"])
+    strategy.tell(Observation("5", values, TrialStatus.COMPLETED, {"score": 9.0}, epochs=3,
+                              continues="0"))
+    assert [(m[0], m[2]) for m in strategy.population] == [("0", (9.0,)), ("1", (1.0,)),
+                                                           ("2", (2.0,))]
+    strategy.tell(Observation("6", values, TrialStatus.FAILED, continues="0"))
+    _tell(strategy, "3", strategy.ask("3"), {"score": 3.0})  # "0" ages out all the same
+    assert [m[0] for m in strategy.population] == ["1", "2", "3"]
+    restored = AgingEvolution(population_size=3, sample_size=1, seed=2)
+    restored.setup(nb201_space(), SCORE, None)
+    restored.load_state_dict(strategy.state_dict())
+    assert list(restored.population) == list(strategy.population)
+
+
+def test_with_a_time_budget_the_population_is_a_quarter_of_what_it_affords():
+    strategy = AgingEvolution(seed=4)
+    strategy.setup(nb201_space(), SCORE, None)
+    strategy.set_time_budget(480.0)
+    assert strategy.population_size == 12
+    for i in range(8):
+        s = strategy.ask(str(i))
+        strategy.tell(Observation(str(i), dict(s.values), TrialStatus.COMPLETED,
+                                  {"score": nb201_objective(s.values)}, seconds=15.0))
+    # 480 s / 15 s per configuration = 32 affordable: P = 8, decided at the
+    # 4th proposal (3 observed), so the 8 random ones make the population.
+    assert (strategy.population_size, strategy.sample_size) == (8, 7)
+    origins = [strategy.ask(str(i)).notes["origin"] for i in range(8, 10)]
+    assert origins == ["mutation", "mutation"]
+    restored = AgingEvolution(seed=5)
+    restored.setup(nb201_space(), SCORE, None)
+    restored.set_time_budget(480.0)
+    restored.load_state_dict(strategy.state_dict())
+    assert (restored.population_size, restored.sample_size) == (8, 7)
+    # An explicit population or max_trials is never resized by the budget.
+    fixed = AgingEvolution(population_size=12, seed=4)
+    fixed.setup(nb201_space(), SCORE, None)
+    fixed.set_time_budget(480.0)
+    _run_observed(fixed, 8)
+    assert fixed.population_size == 12
+
+
+def _run_observed(strategy: AgingEvolution, n: int) -> None:
+    for i in range(n):
+        s = strategy.ask(str(i))
+        strategy.tell(Observation(str(i), dict(s.values), TrialStatus.COMPLETED,
+                                  {"score": nb201_objective(s.values)}, seconds=15.0))
+
+
 def test_a_stopped_trial_joins_the_population_with_its_metrics():
     strategy = AgingEvolution(population_size=2, sample_size=1, seed=1)
     strategy.setup(nb201_space(), SCORE, None)
