@@ -108,3 +108,36 @@ def train_val_test_indices(
         y[rest], validation_split, rng, validation=validation
     )
     return rest[train_pos], rest[val_pos], test
+
+
+def stratified_folds(y: np.ndarray, folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Assigns every sample to one of `folds` folds, preserving class ratios.
+
+    Each class's samples are shuffled and dealt to the folds in turn, the
+    deal of each class starting where the previous class's ended, so fold
+    sizes differ by at most one and every class is spread as evenly as
+    its count allows.
+
+    Args:
+        y: Integer labels, shape `(n,)`.
+        folds: Number of folds, `2 <= folds <= n`.
+        rng: Generator that decides the deal.
+
+    Returns:
+        The fold id (`0 .. folds - 1`) of each sample, shape `(n,)`.
+
+    Raises:
+        ValueError: `folds` is not an integer in `[2, n]`.
+    """
+    y = np.asarray(y)
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) \
+            or not 2 <= folds <= len(y):
+        raise ValueError(f"folds must be an integer from 2 to the {len(y)} samples, "
+                         f"got {folds!r}")
+    assignment = np.empty(len(y), dtype=np.int64)
+    start = 0
+    for label in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == label))
+        assignment[idx] = (start + np.arange(len(idx))) % folds
+        start = (start + len(idx)) % folds
+    return assignment

@@ -1,0 +1,342 @@
+"""`KFoldTrainer`: the "train" task validated by stratified k-fold cross-validation.
+
+For small data (a UCR problem has a few dozen training series) a single
+validation split holds too few samples to rank models: its accuracy moves
+in steps of 1/7 with 7 validation series. With `KFoldTrainer` every trial
+trains its model once per fold, on the other folds, and validates on the
+fold; the trial's metrics are the mean over the folds:
+
+    tuner = NasTuner(build_model, strategy="random", objective="val_accuracy",
+                     trainers={"train": KFoldTrainer(folds=5, seed=0)})
+    tuner.search(x, y, epochs=20, batch_size=16)   # all the training data, no validation_data
+
+How a trial is run and scored:
+
+* Folds: stratified (`autokeras_nas.data.split.stratified_folds`), drawn
+  once from `seed`, the same for every trial, so trials are compared on
+  the same validation samples.
+* Each fold is fitted by `FitTrainer` (parent weights, a NaN loss, the
+  trial timeout, running out of memory and resuming after a crash behave as
+  in any trial); a fold's epochs are not reported to the oracle as they run.
+  The folds of a trial share one model object, reset before each fold to
+  the weights and optimizer state it was built with: Keras traces its
+  training step once per trial instead of once per fold (tracing a small
+  model costs more than training it on a few dozen series).
+* Once every fold ran, the per-epoch mean over the folds (the fold-mean
+  curve) is reported to the oracle epoch by epoch: it is the trial's curve
+  in results.json. The trial's metrics are the fold-mean curve at its best
+  epoch for the first objective (`selected_epochs`, the earliest of ties),
+  so the objective is a mean over folds at one epoch count, the count a
+  final model retrained on all the data should train for.
+* Early stopping: a per-epoch rule sees the fold-mean curve only after all
+  folds trained, so it cannot save time (it can only mark the trial);
+  promotions (`early_stopping="asha"`) continue one model's state, and a
+  k-fold trial has one model per fold, so a trial that continues another
+  fails with the reason. The workflow turns early stopping off under k-fold.
+* Checkpoints: each fold's best weights are kept in `trial_ID/foldK/`; a
+  child trial (`nas/parent`) starts each fold from its parent's model of the
+  same fold, so no fold's validation samples leak through inherited
+  weights. The trial's own checkpoint (`get_best_models`) is the first
+  fold's model, trained on (k-1)/k of the data: retrain the chosen
+  configuration on all of it for `selected_epochs` epochs.
+* The time budget: a trial whose folds the budget cut short fails ("the
+  time budget ended in fold 2 of 5"): a mean over some of the folds would
+  not be comparable with the others.
+* Outputs (results.json `outputs`): `validation` (`"5-fold"`), `folds`,
+  `selected_epochs`, and the first objective of each fold at that epoch
+  (`fold_val_accuracy`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import warnings
+from typing import Any, Mapping
+
+import keras_tuner
+import numpy as np
+
+from autokeras_nas.core import CONTINUES, PARENT
+from autokeras_nas.data.split import stratified_folds
+from autokeras_nas.results import write_json_atomic
+from autokeras_nas.tuner.budget import STOPPED_BY_BUDGET
+from autokeras_nas.tuner.trainers.base import Parent, Trainer, TrialContext, TrialResult
+from autokeras_nas.tuner.trainers.fit import FitTrainer
+from autokeras_nas.tuner.trainers.weights import save_weights_atomic
+
+__all__ = ["FOLD_DIR", "KFoldTrainer", "fold_mean_curve", "select_epoch"]
+
+#: A fold's directory inside the trial's: `fold0`, `fold1`, ...
+FOLD_DIR = "fold{}"
+_CHECKPOINT = "checkpoint.weights.h5"
+#: The finished folds of a running trial (removed when the trial ends).
+_STATE = "kfold.json"
+_Failed = keras_tuner.errors.FailedTrialError
+
+
+class KFoldTrainer(Trainer):
+    """Trains and validates every trial on stratified folds (see the module
+    docstring).
+
+    Args:
+        folds: Number of folds, >= 2. Default 5: each model trains on 80 %
+            of the data, as with the default 20 % validation split, while
+            every sample is validated once.
+        seed: Seed of the fold assignment (the search's seed).
+
+    Raises:
+        ValueError: `folds` is not an integer >= 2, or `seed` not an integer >= 0.
+    """
+
+    name = "train"
+
+    def __init__(self, *, folds: int = 5, seed: int = 0) -> None:
+        if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+            raise ValueError(f"folds must be an integer >= 2, got {folds!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+        self.folds = folds
+        self.seed = seed
+        self._fit = FitTrainer()
+
+    def assign(self, y: np.ndarray) -> np.ndarray:
+        """The fold id of each sample (the same for every trial)."""
+        try:
+            return stratified_folds(y, self.folds, np.random.default_rng(self.seed))
+        except ValueError as e:
+            raise _Failed(str(e)) from None
+
+    def run(self, context: TrialContext) -> TrialResult:
+        if CONTINUES in context.hyperparameters.values:
+            raise _Failed("k-fold validation cannot continue a promoted trial (one model "
+                          "per fold): use early_stopping='asha-stop', 'median' or None")
+        x, y, kwargs = _arrays(context)
+        assignment = self.assign(y)
+        state_path = os.path.join(context.directory, _STATE)
+        try:
+            result = self._run_folds(context, x, y, kwargs, assignment, state_path)
+        except Exception:
+            _remove(state_path)
+            raise
+        _remove(state_path)
+        return result
+
+    def _run_folds(self, context: TrialContext, x: np.ndarray, y: np.ndarray,
+                   kwargs: dict[str, Any], assignment: np.ndarray,
+                   state_path: str) -> TrialResult:
+        """Fits the folds not yet finished, recording each in `state_path`."""
+        done = _load_state(state_path)
+        shared = _SharedModel(context)
+        for k in range(len(done), self.folds):
+            if k and context.tuner.budget.exhausted:
+                raise _Failed(f"the time budget ended before fold {k + 1} of {self.folds}")
+            held = assignment == k
+            fold = _FoldContext(context, k, (x[~held], y[~held]),
+                                dict(kwargs, validation_data=(x[held], y[held])), self.folds,
+                                shared)
+            result = self._fit.run(fold)
+            if result.metrics.get(STOPPED_BY_BUDGET):
+                raise _Failed(f"the time budget ended in fold {k + 1} of {self.folds}")
+            done.append({"curve": fold.curve, "metrics": dict(result.metrics),
+                         "outputs": dict(result.outputs)})
+            write_json_atomic(state_path, done)
+        return self._combine(context, done)
+
+    def _combine(self, context: TrialContext, done: list[dict[str, Any]]) -> TrialResult:
+        """Reports the fold-mean curve; returns the metrics at the selected epoch."""
+        curve = fold_mean_curve([fold["curve"] for fold in done])
+        primary = context.objectives[0]
+        for point in curve:
+            context.report_epoch(int(point["epoch"]), _logs(point))
+        selected = select_epoch(curve, primary)
+        first = done[0]["metrics"]
+        metrics = _logs(curve[selected - 1]) if curve else {}
+        metrics.update(
+            train_time_s=float(sum(f["metrics"].get("train_time_s", 0.0) for f in done)),
+            params=float(first.get("params", 0.0)), epochs=float(len(curve)),
+            stopped_early=float(any(f["metrics"].get("stopped_early") for f in done)))
+        if "latency_ms" in first:
+            metrics["latency_ms"] = float(first["latency_ms"])
+        for name, value in first.items():  # cost metrics an objective may name
+            metrics.setdefault(name, value)
+        outputs: dict[str, Any] = {}
+        for fold in reversed(done):
+            outputs.update(fold["outputs"])
+        per_fold = [_value_at(f["curve"], selected, primary.name) for f in done]
+        outputs.update(validation=f"{self.folds}-fold", folds=self.folds,
+                       selected_epochs=selected)
+        outputs[f"fold_{primary.name}"] = per_fold
+        return TrialResult(metrics, outputs)
+
+
+def fold_mean_curve(curves: list[list[Mapping[str, float]]]) -> list[dict[str, float]]:
+    """The per-epoch mean of the folds' curves, over the epochs every fold
+    reached and the metrics every fold logged at them."""
+    if not curves:
+        return []
+    by_epoch = [{int(p["epoch"]): p for p in curve} for curve in curves]
+    epochs = sorted(set.intersection(*(set(c) for c in by_epoch)))
+    mean = []
+    for epoch in epochs:
+        points = [c[epoch] for c in by_epoch]
+        names = set.intersection(*(set(p) for p in points)) - {"epoch"}
+        mean.append({"epoch": float(epoch),
+                     **{n: float(np.mean([p[n] for p in points])) for n in sorted(names)}})
+    return mean
+
+
+def select_epoch(curve: list[Mapping[str, float]], objective: Any) -> int:
+    """The epoch (1-based) of `curve` best for `objective` (an `Objective`),
+    the earliest of ties; the last epoch when the curve lacks it."""
+    if not curve:
+        return 0
+    values = [objective.signed(p[objective.name]) if objective.name in p else -math.inf
+              for p in curve]
+    if all(v == -math.inf for v in values):
+        return len(curve)
+    return int(np.argmax(values)) + 1
+
+
+def _logs(point: Mapping[str, float]) -> dict[str, float]:
+    return {k: float(v) for k, v in point.items() if k != "epoch"}
+
+
+def _value_at(curve: list[Mapping[str, float]], epoch: int, name: str) -> float | None:
+    for point in curve:
+        if int(point["epoch"]) == epoch and name in point:
+            return float(point[name])
+    return None
+
+
+def _arrays(context: TrialContext) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """`search(x, y, ...)`'s arrays and the other `fit` arguments."""
+    kwargs = dict(context.fit_kwargs)
+    args = list(context.fit_args)
+    x = args.pop(0) if args else kwargs.pop("x", None)
+    y = args.pop(0) if args else kwargs.pop("y", None)
+    if args or not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray) \
+            or len(x) != len(y):
+        raise _Failed("k-fold validation needs search(x, y, ...) with x and y numpy arrays "
+                      "of the same length")
+    for name in ("validation_data", "validation_split"):
+        if kwargs.pop(name, None):
+            raise _Failed(f"k-fold validation makes its own validation folds: do not pass "
+                          f"{name} to search()")
+    kwargs.setdefault("shuffle", True)
+    return x, np.asarray(y), kwargs
+
+
+def _remove(path: str) -> None:
+    if os.path.exists(path):
+        os.unlink(path)
+
+
+def _load_state(path: str) -> list[dict[str, Any]]:
+    """The folds a killed trial finished (resumed after a crash), else []."""
+    try:
+        with open(path) as f:
+            done = json.load(f)
+    except (OSError, ValueError):
+        return []
+    return done if isinstance(done, list) else []
+
+
+class _SharedModel:
+    """One model for all the folds of a trial, reset to its initial weights
+    and optimizer state for every fold (its traced functions are kept)."""
+
+    def __init__(self, context: TrialContext) -> None:
+        self.context = context
+        self.model: Any = None
+        self._weights: list[Any] = []
+        self._optimizer: list[Any] = []
+
+    def get(self) -> Any:
+        if self.model is None:
+            model = self.context.build_model()
+            optimizer = getattr(model, "optimizer", None)
+            if optimizer is not None and not optimizer.built:
+                strategy = self.context.tuner.distribution_strategy
+                with strategy.scope() if strategy is not None else contextlib.nullcontext():
+                    optimizer.build(model.trainable_variables)
+            self._weights = model.get_weights()
+            self._optimizer = [] if optimizer is None else [
+                v.numpy() for v in optimizer.variables]
+            self.model = model
+            return model
+        self.model.set_weights(self._weights)
+        if self._optimizer:
+            for variable, value in zip(self.model.optimizer.variables, self._optimizer):
+                variable.assign(value)
+        self.model.stop_training = False
+        return self.model
+
+
+class _FoldContext(TrialContext):
+    """The trial as one fold's `FitTrainer` sees it: the fold's data, its
+    own directory and checkpoint, epochs collected instead of reported."""
+
+    def __init__(self, context: TrialContext, fold: int, fit_args: tuple,
+                 fit_kwargs: Mapping[str, Any], folds: int,
+                 shared: _SharedModel | None = None) -> None:
+        super().__init__(context.tuner, context.trial, fit_args, fit_kwargs)
+        self.fold, self.folds = fold, folds
+        self._shared = shared
+        self._directory = os.path.join(context.directory, FOLD_DIR.format(fold))
+        os.makedirs(self._directory, exist_ok=True)
+        #: The fold's epochs: `{"epoch": n, **logs}`.
+        self.curve: list[dict[str, float]] = []
+
+    @property
+    def directory(self) -> str:
+        return self._directory
+
+    def build_model(self) -> Any:
+        """The trial's shared model, reset (see `_SharedModel`)."""
+        return super().build_model() if self._shared is None else self._shared.get()
+
+    def report_epoch(self, epoch: int, logs: Mapping[str, float]) -> bool:
+        self.curve = [p for p in self.curve if p["epoch"] < epoch]
+        self.curve.append({"epoch": float(epoch), **{k: float(v) for k, v in logs.items()}})
+        return True
+
+    def save_checkpoint(self, model: Any) -> None:
+        save_weights_atomic(model, os.path.join(self._directory, _CHECKPOINT))
+        if self.fold == 0:
+            super().save_checkpoint(model)
+
+    def measure_latency_ms(self, model: Any) -> float | None:
+        """Measured on the first fold only (the same architecture)."""
+        return super().measure_latency_ms(model) if self.fold == 0 else None
+
+    def emit(self, event: dict[str, Any]) -> None:
+        if event.get("event") == "epoch_end":
+            event = dict(event, fold=self.fold + 1, folds=self.folds)
+        super().emit(event)
+
+    def parent(self) -> Parent | None:
+        """The parent's model of the same fold when it kept one, else its
+        checkpoint (a parent trained without folds)."""
+        parent_id = self.hyperparameters.values.get(PARENT)
+        if parent_id is None:
+            return None
+        path = os.path.join(self.tuner.get_trial_dir(str(parent_id)),
+                            FOLD_DIR.format(self.fold), _CHECKPOINT)
+        if not os.path.exists(path):
+            return super().parent()
+        if self._parent is None:
+            try:
+                trial = self.tuner.oracle.get_trial(str(parent_id))
+                model = self.tuner._try_build(trial.hyperparameters)
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="Skipping variable loading")
+                    model.load_weights(path)
+            except Exception as e:
+                raise _Failed(f"cannot load fold {self.fold + 1} of the parent trial "
+                              f"{parent_id}: {type(e).__name__}: {e}") from e
+            self._parent = Parent(model, trial.hyperparameters)
+        return self._parent
+

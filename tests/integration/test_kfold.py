@@ -1,0 +1,155 @@
+"""K-fold validation on tiny real models: `KFoldTrainer` folds, the trial's
+objective as the mean over folds, per-fold inheritance, and its failures."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from autokeras_nas.core import BaseStrategy, Suggestion
+from autokeras_nas.data.split import stratified_folds
+from autokeras_nas.tuner import NasTuner
+from autokeras_nas.tuner.trainers.crossval import KFoldTrainer, fold_mean_curve
+
+pytestmark = pytest.mark.tf
+
+
+class _Scripted(BaseStrategy):
+    name = "scripted"
+    allow_repeats = True
+
+    def __init__(self, script, **kwargs):
+        super().__init__(**kwargs)
+        self.script = script
+
+    def propose(self, trial_id):
+        return Suggestion.run(self.space.complete({}), **self.script[int(trial_id)])
+
+
+def _data(n=60, classes=3):
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(classes), n // classes).astype("int32")
+    x = rng.normal(size=(n, 8)).astype("float32") + y[:, None]
+    x[:, 0] = np.arange(n)  # an id per sample
+    return x, y
+
+
+def _build(hp):
+    model = keras.Sequential([
+        keras.Input((8,)),
+        keras.layers.Dense(hp.Choice("units", [8, 16]), activation="relu", name="hidden"),
+        keras.layers.Dense(3, activation="softmax", name="out"),
+    ])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _search(tmp_path, script, folds=4, epochs=3, **kwargs):
+    trainer = KFoldTrainer(folds=folds, seed=1)
+    seen = []
+    original = trainer._fit.run
+
+    def run(context):  # what each fold's fit is given, and starts from
+        x_fit, y_fit = context.fit_args
+        x_val, y_val = context.fit_kwargs["validation_data"]
+        model = context.build_model()
+        start = (model.get_layer("hidden").get_weights()[0].copy(),
+                 int(model.optimizer.iterations.numpy()))
+        seen.append((x_fit[:, 0].astype(int), x_val[:, 0].astype(int), y_val, start))
+        return original(context)
+
+    trainer._fit.run = run
+    tuner = NasTuner(_build, strategy=_Scripted(script, seed=0), objective="val_accuracy",
+                     max_trials=len(script), max_consecutive_failed_trials=len(script) + 1,
+                     directory=str(tmp_path), project_name="p",
+                     trainers={"train": trainer}, **kwargs)
+    x, y = _data()
+    tuner.search(x, y, epochs=epochs, batch_size=8, verbose=0)
+    with open(os.path.join(tuner.project_dir, "results.json")) as f:
+        return tuner, json.load(f)["trials"], seen
+
+
+def test_stratified_folds_partition_the_samples_with_the_class_ratios():
+    y = np.array([0] * 26 + [1] * 24 + [2] * 7)
+    folds = stratified_folds(y, 5, np.random.default_rng(3))
+    assert sorted(np.bincount(folds)) == [11, 11, 11, 12, 12]
+    for label, count in ((0, 26), (1, 24), (2, 7)):
+        per_fold = np.bincount(folds[y == label], minlength=5)
+        assert per_fold.max() - per_fold.min() <= 1 and per_fold.sum() == count
+    assert np.array_equal(folds, stratified_folds(y, 5, np.random.default_rng(3)))
+    with pytest.raises(ValueError, match="folds must be an integer from 2 to the 57"):
+        stratified_folds(y, 58, np.random.default_rng(0))
+
+
+def test_kfold_trains_every_fold_and_the_objective_is_the_mean_of_the_folds(tmp_path):
+    tuner, (trial,), seen = _search(tmp_path, [{}])
+    assert trial["status"] == "completed"
+    # 4 fits: each validates on one fold, trains on the others; the folds
+    # partition the samples and keep the class ratios (5 of each class).
+    assert len(seen) == 4
+    held = np.concatenate([val for _, val, _, _ in seen])
+    assert sorted(held) == list(range(60))
+    for fit_ids, val_ids, y_val, (kernel, iterations) in seen:
+        assert not set(fit_ids) & set(val_ids) and len(fit_ids) + len(val_ids) == 60
+        assert np.array_equal(np.bincount(y_val), [5, 5, 5])
+        # every fold starts afresh: the first fold's initial weights, no steps
+        assert np.array_equal(kernel, seen[0][3][0]) and iterations == 0
+    out = trial["outputs"]
+    assert out["validation"] == "4-fold" and out["folds"] == 4
+    selected = out["selected_epochs"]
+    assert 1 <= selected <= 3
+    # The objective is the mean of the folds' values at the selected epoch,
+    # which is the best epoch of the fold-mean curve (the trial's curve).
+    assert trial["metrics"]["val_accuracy"] == pytest.approx(np.mean(out["fold_val_accuracy"]))
+    curve = trial["curve"]
+    assert [p["epoch"] for p in curve] == [1, 2, 3]
+    assert curve[selected - 1]["val_accuracy"] == pytest.approx(trial["metrics"]["val_accuracy"])
+    assert trial["metrics"]["val_accuracy"] == max(p["val_accuracy"] for p in curve)
+    assert trial["metrics"]["epochs"] == 3
+    for k in range(4):
+        assert os.path.exists(os.path.join(tuner.get_trial_dir("0"), f"fold{k}",
+                                           "checkpoint.weights.h5"))
+    assert not os.path.exists(os.path.join(tuner.get_trial_dir("0"), "kfold.json"))
+
+
+def test_fold_mean_curve_averages_the_epochs_every_fold_reached():
+    curves = [[{"epoch": 1, "a": 0.2, "b": 1.0}, {"epoch": 2, "a": 0.4}],
+              [{"epoch": 1, "a": 0.6}, {"epoch": 2, "a": 0.8}, {"epoch": 3, "a": 1.0}]]
+    assert fold_mean_curve(curves) == [{"epoch": 1.0, "a": pytest.approx(0.4)},
+                                       {"epoch": 2.0, "a": pytest.approx(0.6)}]
+
+
+def test_a_child_starts_each_fold_from_its_parents_model_of_that_fold(tmp_path):
+    tuner, (parent, child), _ = _search(tmp_path, [{}, {"parent_id": "0"}], epochs=1)
+    assert child["status"] == "completed", child["message"]
+    # fold models differ, so a child inheriting from one model per fold
+    # starts its folds from different weights: the fold's own.
+    trainer = tuner._trainers["train"]
+    contexts = []
+    from autokeras_nas.tuner.trainers import crossval
+
+    trial = tuner.oracle.get_trial("1")
+    base = crossval.TrialContext(tuner, trial, (), {})
+    for k in range(2):
+        contexts.append(crossval._FoldContext(base, k, (), {}, trainer.folds))
+    kernels = [c.parent().model.get_layer("hidden").get_weights()[0] for c in contexts]
+    assert not np.allclose(kernels[0], kernels[1])
+    saved = keras.models.clone_model(contexts[1].parent().model)
+    saved.load_weights(os.path.join(tuner.get_trial_dir("0"), "fold1", "checkpoint.weights.h5"))
+    assert np.allclose(saved.get_layer("hidden").get_weights()[0], kernels[1])
+
+
+def test_kfold_refuses_validation_data_and_bad_folds(tmp_path):
+    with pytest.raises(ValueError, match="folds must be an integer >= 2"):
+        KFoldTrainer(folds=1)
+    tuner = NasTuner(_build, strategy=_Scripted([{}], seed=0), objective="val_accuracy",
+                     max_trials=1, directory=str(tmp_path), project_name="p",
+                     trainers={"train": KFoldTrainer(folds=3)})
+    x, y = _data()
+    tuner.search(x, y, epochs=1, validation_data=(x, y), verbose=0)
+    with open(os.path.join(tuner.project_dir, "results.json")) as f:
+        (trial,) = json.load(f)["trials"]
+    assert trial["status"] == "failed"
+    assert "makes its own validation folds" in trial["message"]
