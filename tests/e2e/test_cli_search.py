@@ -119,21 +119,21 @@ def test_a_corrupted_search_directory_is_one_line_and_loses_nothing(searched, tm
 
 def test_aging_evolution_searches_digits_end_to_end_with_its_params(tmp_path: Path) -> None:
     result = autokeras_nas("search", "--dataset", "digits", "--strategy", "aging-evolution",
-                           "--param", "population_size=6", "--max-trials", "8", "--epochs", "2",
+                           "--param", "population_size=6", "--max-trials", "10", "--epochs", "3",
                            "--early-stopping", "asha", "--out", "ae", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     results = json.loads((tmp_path / "ae" / "results.json").read_text())
     assert results["strategy"] == "aging-evolution"
     trials = results["trials"]
-    assert len(trials) == 8 and all(t["status"] in ("completed", "stopped") for t in trials)
-    # --early-stopping asha: the first trial always passes the rung after epoch 1;
-    # a trial below the top third there stops with one epoch run.
-    assert trials[0]["status"] == "completed" and trials[0]["epochs"] == 2
-    stopped = [t for t in trials if t["status"] == "stopped"]
-    assert stopped and all(t["epochs"] == 1 and t["stopped_early"] for t in stopped)
-    assert all(t["epochs"] == 2 for t in trials if t["status"] == "completed")
-    origins = [t["notes"]["origin"] for t in trials]
-    # A population of 6 (--param; 8 trials alone would give 2): 6 random, then mutations.
+    assert len(trials) == 10 and all(t["status"] == "completed" for t in trials)
+    # --early-stopping asha, rungs at 1 and 3 epochs: every configuration
+    # trains 1 epoch; the best third continue from there for 2 more.
+    promoted = [t for t in trials if t["continues"] is not None]
+    assert promoted and all(t["epochs"] == 2 and t["notes"]["origin"] == "promotion"
+                            for t in promoted)
+    assert all(t["epochs"] == 1 for t in trials if t["continues"] is None)
+    origins = [t["notes"]["origin"] for t in trials if t["continues"] is None]
+    # A population of 6 (--param; 10 trials alone would give 2): 6 random, then mutations.
     assert origins[:6] == ["random"] * 6 and "mutation" in origins[6:]
     summary = json.loads((tmp_path / "ae" / "summary.json").read_text())
     assert summary["params"] == {"population_size": 6}

@@ -81,7 +81,7 @@ def test_strategy_arguments_reach_the_strategy(tmp_path, build_model) -> None:
     strategy = tuner.oracle.strategy
     assert isinstance(strategy, AgingStrategy) and strategy.seed == 5
     assert (strategy.population_size, strategy.sample_size, strategy.inherit_weights) == (6, 3, True)
-    assert tuner.oracle.max_trials == 12 and tuner.oracle.stopping is not None
+    assert tuner.oracle.max_trials == 12 and tuner.oracle.scheduler is not None
 
 
 @pytest.mark.parametrize("name", sorted(TUNERS))

@@ -174,7 +174,7 @@ def test_an_interrupted_trial_resumes_inside_its_second_execution(tmp_path, digi
                 return model.fit(*args, callbacks=list(callbacks) + [interrupt], **kwargs)
 
         return NasTuner(Model(), strategy="random", objective="val_accuracy", max_trials=1,
-                        executions_per_trial=2, early_stopping="asha", overwrite=overwrite,
+                        executions_per_trial=2, early_stopping="asha-stop", overwrite=overwrite,
                         directory=str(tmp_path), project_name="p")
 
     x, y, xv, yv = digits
