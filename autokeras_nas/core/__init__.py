@@ -23,6 +23,7 @@ from autokeras_nas.core.space import HyperSpace, SearchSpace
 from autokeras_nas.core.stopping import (
     ASHA,
     EARLY_STOPPING_NAMES,
+    Hyperband,
     MedianStopping,
     Promotion,
     PromotionScheduler,
@@ -56,7 +57,7 @@ from autokeras_nas.core.strategy import (
 
 __all__ = [
     "ARCH", "ASHA", "BaseStrategy", "Boolean", "CONTINUES", "Choice", "Condition",
-    "EARLY_STOPPING_NAMES", "EPOCHS", "Promotion", "PromotionScheduler", "StoppingASHA",
+    "EARLY_STOPPING_NAMES", "EPOCHS", "Hyperband", "Promotion", "PromotionScheduler", "StoppingASHA",
     "Fixed", "Float", "HyperSpace", "INITIAL_EPOCH", "Int", "MedianStopping",
     "Objective", "Observation", "PARENT", "PROMOTABLE", "RESERVED_PREFIX", "Scalar",
     "SearchSpace", "SpaceKind", "StoppingRule", "Strategy", "Suggestion", "TASK",

@@ -10,12 +10,14 @@ with any of them, `NasTuner(..., early_stopping=...)`):
 * A `PromotionScheduler` decides how far each trial trains: `ASHA`
   ("asha"), the asynchronous successive halving of Li et al. (2020), where
   every new configuration trains to the lowest rung and the best of a rung
-  continue, from their saved state, to the next one.
+  continue, from their saved state, to the next one; `Hyperband`
+  ("hyperband"), the synchronous brackets of Li et al. (2018).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from typing import Any, Mapping, Protocol, runtime_checkable
 
@@ -144,14 +146,18 @@ class PromotionScheduler(Protocol):
     """Decides how far trials train, and which continue (multi-fidelity).
 
     The oracle asks `promotion()` before asking the strategy for a new
-    configuration; `start_new` / `start_promotion` record the trial it
-    creates; `finish` records a trial's final objective (larger is better;
-    None for a failed trial or a non-finite value).
+    configuration, which it does only when `accepts_new()` (otherwise the
+    trial waits for running ones, or the search ends when none runs);
+    `start_new` / `start_promotion` record the trial it creates; `finish`
+    records a trial's final objective (larger is better; None for a failed
+    trial or a non-finite value).
     """
 
     def set_max_epochs(self, epochs: int) -> None: ...
 
     def promotion(self) -> Promotion | None: ...
+
+    def accepts_new(self) -> bool: ...
 
     def start_new(self, trial_id: str) -> int: ...
 
@@ -235,6 +241,10 @@ class ASHA:
                                      self.rungs[k + 1])
         return None
 
+    def accepts_new(self) -> bool:
+        """Always: a new configuration may start whenever none is promotable."""
+        return True
+
     def start_new(self, trial_id: str) -> int:
         """Records a new configuration's first trial; returns its epochs."""
         self._jobs[trial_id] = [trial_id, 0]
@@ -274,6 +284,157 @@ class ASHA:
         return f"ASHA(rungs={self.rungs}, eta={self.eta})"
 
 
+class Hyperband:
+    """Hyperband's synchronous brackets (Li et al. 2018), "hyperband".
+
+    With `R = max_epochs / min_epochs` and `s_max = floor(log_eta R)`, an
+    iteration runs the brackets `s = s_max, ..., 0` one after another.
+    Bracket `s` starts `ceil((s_max + 1) / (s + 1) * eta**s)` new
+    configurations at `max_epochs / eta**s` epochs (rounded up), and each of
+    its rungs, once all its trials have ended, promotes its best
+    `1/eta` to the next rung (`eta` times the epochs), continuing them from
+    their state, until `max_epochs`. New configurations wait while the
+    current bracket still has rungs to run: this is the synchronous
+    successive halving of KerasTuner's `Hyperband`, with the trials of a
+    rung run in parallel on parallel workers. After `iterations`
+    iterations the schedule is done and the search ends.
+
+    Args:
+        max_epochs: The top rung. `None`: the search's `epochs`.
+        eta: Reduction factor (KerasTuner's `factor`).
+        min_epochs: The fewest epochs of a bracket's first rung.
+        iterations: Times the brackets are run (`hyperband_iterations`).
+    """
+
+    def __init__(self, *, max_epochs: int | None = None, eta: int = 3, min_epochs: int = 1,
+                 iterations: int = 1) -> None:
+        self.eta = _check_int("eta", eta, 2)
+        self.min_epochs = _check_int("min_epochs", min_epochs, 1)
+        self.iterations = _check_int("iterations", iterations, 1)
+        if max_epochs is not None:
+            _check_int("max_epochs", max_epochs, 1)
+            if max_epochs < min_epochs:
+                raise ValueError(
+                    f"max_epochs ({max_epochs}) must be >= min_epochs ({min_epochs})")
+        self._fixed_max = max_epochs is not None
+        self.brackets = self._plan(max_epochs if max_epochs is not None else min_epochs)
+        self._bracket = 0
+        #: trial id -> [configuration, bracket, rung].
+        self._jobs: dict[str, list[Any]] = {}
+        #: "bracket/rung" -> {"started": n, "ended": n, "results": {config: [value, id]},
+        #: "promoted": [configs]}.
+        self._rungs: dict[str, dict[str, Any]] = {}
+
+    def _plan(self, max_epochs: int) -> list[list[list[int]]]:
+        """Each bracket's rungs as [configurations, epochs], all iterations."""
+        ratio = max_epochs / self.min_epochs
+        s_max = 0
+        while self.eta ** (s_max + 1) <= ratio + 1e-9:
+            s_max += 1
+        brackets = []
+        for s in range(s_max, -1, -1):
+            n = math.ceil((s_max + 1) / (s + 1) * self.eta ** s)
+            brackets.append([[max(1, n // self.eta ** i),
+                              math.ceil(max_epochs / self.eta ** (s - i))] for i in range(s + 1)])
+        return brackets * self.iterations
+
+    def set_max_epochs(self, epochs: int) -> None:
+        """Sets the top rung to the search's `epochs`, unless `max_epochs`
+        was given or trials have started."""
+        _check_int("epochs", epochs, 1)
+        if self._fixed_max or self._jobs:
+            return
+        self.brackets = self._plan(max(epochs, self.min_epochs))
+
+    def _rung(self, bracket: int, rung: int) -> dict[str, Any]:
+        return self._rungs.setdefault(f"{bracket}/{rung}", {
+            "started": 0, "ended": 0, "results": {}, "promoted": []})
+
+    def _complete(self, bracket: int, rung: int) -> bool:
+        state = self._rung(bracket, rung)
+        planned = self.brackets[bracket][0][0] if rung == 0 else len(
+            self._rung(bracket, rung - 1)["promoted"])
+        return state["started"] >= planned and state["ended"] == state["started"]
+
+    def _candidates(self, bracket: int, rung: int) -> list[tuple[str, str]]:
+        """(configuration, trial id) of the best of a complete rung."""
+        results = self._rung(bracket, rung)["results"]
+        ranked = sorted(results.items(), key=lambda item: -item[1][0])
+        keep = self.brackets[bracket][rung + 1][0]
+        return [(c, v[1]) for c, v in ranked[:keep]]
+
+    def _advance(self) -> None:
+        """Moves to the next bracket once the current one has nothing left."""
+        while self._bracket < len(self.brackets):
+            rungs = self.brackets[self._bracket]
+            for k in range(len(rungs)):
+                if not self._complete(self._bracket, k):
+                    return
+                if k + 1 < len(rungs) and len(self._rung(self._bracket, k)["promoted"]) < len(
+                        self._candidates(self._bracket, k)):
+                    return
+            self._bracket += 1
+
+    def promotion(self) -> Promotion | None:
+        """The next promotion of the current bracket's complete rungs."""
+        self._advance()
+        if self._bracket >= len(self.brackets):
+            return None
+        rungs = self.brackets[self._bracket]
+        for k in range(len(rungs) - 1):
+            if not self._complete(self._bracket, k):
+                return None
+            promoted = self._rung(self._bracket, k)["promoted"]
+            for configuration, trial_id in self._candidates(self._bracket, k):
+                if configuration not in promoted:
+                    return Promotion(trial_id, configuration, k + 1, rungs[k][1], rungs[k + 1][1])
+        return None
+
+    def accepts_new(self) -> bool:
+        """Whether the current bracket still starts new configurations."""
+        self._advance()
+        return (self._bracket < len(self.brackets)
+                and self._rung(self._bracket, 0)["started"] < self.brackets[self._bracket][0][0])
+
+    def start_new(self, trial_id: str) -> int:
+        self._jobs[trial_id] = [trial_id, self._bracket, 0]
+        self._rung(self._bracket, 0)["started"] += 1
+        return self.brackets[self._bracket][0][1]
+
+    def start_promotion(self, trial_id: str, promotion: Promotion) -> None:
+        bracket = self._jobs[promotion.source][1]
+        self._jobs[trial_id] = [promotion.configuration, bracket, promotion.rung]
+        self._rung(bracket, promotion.rung - 1)["promoted"].append(promotion.configuration)
+        self._rung(bracket, promotion.rung)["started"] += 1
+
+    def is_promotable(self, trial_id: str) -> bool:
+        job = self._jobs.get(trial_id)
+        return job is not None and job[2] < len(self.brackets[job[1]]) - 1
+
+    def finish(self, trial_id: str, value: float | None) -> None:
+        job = self._jobs.get(trial_id)
+        if job is None:
+            return
+        configuration, bracket, rung = job
+        state = self._rung(bracket, rung)
+        state["ended"] += 1
+        if value is not None and math.isfinite(value):
+            state["results"][configuration] = [float(value), trial_id]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rule": "hyperband", "brackets": self.brackets, "bracket": self._bracket,
+                "jobs": self._jobs, "rungs": self._rungs}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.brackets = [[list(r) for r in b] for b in state["brackets"]]
+        self._bracket = int(state["bracket"])
+        self._jobs = {k: list(v) for k, v in state["jobs"].items()}
+        self._rungs = json.loads(json.dumps(state["rungs"]))
+
+    def __repr__(self) -> str:
+        return f"Hyperband(brackets={self.brackets}, eta={self.eta})"
+
+
 class MedianStopping:
     """Median stopping rule (Golovin et al. 2017, "Google Vizier").
 
@@ -308,13 +469,14 @@ class MedianStopping:
         self._recorder.load_state_dict(state)
 
 
-_RULES = {"asha": ASHA, "asha-stop": StoppingASHA, "median": MedianStopping}
+_RULES = {"asha": ASHA, "asha-stop": StoppingASHA, "hyperband": Hyperband,
+          "median": MedianStopping}
 #: The names `make_stopping_rule` accepts.
 EARLY_STOPPING_NAMES = ("none", *_RULES)
 
 
 def make_stopping_rule(spec: Any) -> StoppingRule | PromotionScheduler | None:
-    """Turns `None`, "none", "asha", "asha-stop", "median", a `StoppingRule`
+    """Turns `None`, "none", "asha", "asha-stop", "hyperband", "median", a `StoppingRule`
     or a `PromotionScheduler` into the object."""
     if spec is None or (isinstance(spec, str) and spec.lower() == "none"):
         return None

@@ -7,9 +7,11 @@ The mapping:
   active hyperparameters, defaults for any the strategy left out) so that
   KerasTuner never fills a value with its unseeded sampler, and are plain
   Python scalars (KerasTuner's gRPC layer rejects numpy types).
-* `early_stopping="asha"` (a `PromotionScheduler`, see
+* `early_stopping="asha"` or `"hyperband"` (a `PromotionScheduler`, see
   `autokeras_nas.core.stopping`): before asking the strategy,
-  `populate_space` asks the scheduler for a promotion; a promotion becomes
+  `populate_space` asks the scheduler for a promotion (and, when the
+  scheduler takes no new configuration now, answers IDLE while trials
+  run, STOPPED when none does); a promotion becomes
   a trial of the configuration's values with `nas/parent` = the trial it
   continues, `nas/initial_epoch` / `nas/epochs` = the two rungs and
   `nas/continues` = the trial the strategy asked for. A strategy's
@@ -137,7 +139,8 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             "val_loss" (min).
         max_trials: Maximum number of trials.
         early_stopping: `None`, "asha" (promotions, see
-            `autokeras_nas.core.ASHA`), "asha-stop", "median", a
+            `autokeras_nas.core.ASHA`), "hyperband" (synchronous
+            brackets), "asha-stop", "median", a
             `StoppingRule` (acts on the first objective after every epoch)
             or a `PromotionScheduler`.
         hyperparameters, allow_new_entries, tune_new_entries,
@@ -242,6 +245,10 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             promotion = self.scheduler.promotion()
             if promotion is not None:
                 return {"status": _KT.RUNNING, "values": self._promote(trial_id, promotion)}
+            if not self.scheduler.accepts_new():
+                # A synchronous rung is still running, or the schedule is done.
+                status = _KT.IDLE if self.ongoing_trials else _KT.STOPPED
+                return {"status": status, "values": None}
         suggestion = self.strategy.ask(trial_id)
         if suggestion.kind == "done":
             return {"status": _KT.STOPPED, "values": None}

@@ -118,10 +118,8 @@ class CurveTuner(NasTuner):
 
 def _curve_search(directory: Path, *, overwrite: bool, interrupt_at: tuple[str, int] | None,
                   early_stopping: str) -> CurveTuner:
-    hp = keras_tuner.HyperParameters()
-    hp.Choice("cell", list(QUALITY), ordered=False)
     tuner = CurveTuner(None, strategy=plugins.load("random")(seed=3), objective="score:max", max_trials=len(QUALITY),
-                       hyperparameters=hp, allow_new_entries=False, early_stopping=early_stopping,
+                       hyperparameters=_cells(), allow_new_entries=False, early_stopping=early_stopping,
                        directory=str(directory), project_name="p", overwrite=overwrite)
     tuner.interrupt_at = interrupt_at
     return tuner
@@ -187,3 +185,23 @@ def test_promotion_schedule_survives_a_resume(tmp_path: Path) -> None:
     trials, state = _outcome(resumed)
     assert trials == reference
     assert state == reference_state
+
+
+def test_hyperband_schedule_runs_to_its_end_then_the_search_stops(tmp_path: Path) -> None:
+    tuner = CurveTuner(None, strategy=plugins.load("random")(seed=3), objective="score:max",
+                       max_trials=100, hyperparameters=_cells(), allow_new_entries=False,
+                       early_stopping="hyperband", directory=str(tmp_path), project_name="p")
+    tuner.search(verbose=0, epochs=3)  # brackets: 3 at 1 epoch, the best to 3; 2 at 3
+    results = json.loads((tmp_path / "p" / "results.json").read_text())
+    trials = results["trials"]
+    assert [(t["epochs"], t["continues"] is not None) for t in trials] == [
+        (1, False), (1, False), (1, False), (2, True), (3, False), (3, False)]
+    first = {t["trial_id"]: QUALITY[t["values"]["cell"]] for t in trials[:3]}
+    assert trials[3]["continues"] == max(first, key=first.get)
+    assert trials[3]["curve"][0]["epoch"] == 2  # it goes on from epoch 1
+
+
+def _cells() -> keras_tuner.HyperParameters:
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("cell", list(QUALITY), ordered=False)
+    return hp

@@ -6,6 +6,7 @@ import pytest
 
 from autokeras_nas.core.stopping import (
     ASHA,
+    Hyperband,
     MedianStopping,
     Promotion,
     StoppingASHA,
@@ -97,8 +98,9 @@ def test_make_stopping_rule():
     assert isinstance(make_stopping_rule("Median"), MedianStopping)
     rule = StoppingASHA(eta=4)
     assert make_stopping_rule(rule) is rule
+    assert isinstance(make_stopping_rule("hyperband"), Hyperband)
     with pytest.raises(ValueError, match="unknown early_stopping"):
-        make_stopping_rule("hyperband")
+        make_stopping_rule("successive-halving")
 
 
 # -- ASHA with promotions ---------------------------------------------------------------
@@ -170,5 +172,68 @@ def test_asha_ignores_failures_and_unknown_trials_and_its_state_round_trips():
 
 
 def test_make_stopping_rule_names_every_rule_in_its_error():
-    with pytest.raises(ValueError, match="none, asha, asha-stop, median"):
-        make_stopping_rule("hyperband")
+    with pytest.raises(ValueError, match="none, asha, asha-stop, hyperband, median"):
+        make_stopping_rule("bohb")
+
+
+# -- Hyperband's synchronous brackets ----------------------------------------------------
+def test_hyperband_brackets_follow_li_et_al():
+    assert Hyperband(max_epochs=81).brackets == [
+        [[81, 1], [27, 3], [9, 9], [3, 27], [1, 81]], [[34, 3], [11, 9], [3, 27], [1, 81]],
+        [[15, 9], [5, 27], [1, 81]], [[8, 27], [2, 81]], [[5, 81]]]
+    twice = Hyperband(eta=3, iterations=2)
+    twice.set_max_epochs(9)
+    assert twice.brackets == [[[9, 1], [3, 3], [1, 9]], [[5, 3], [1, 9]], [[3, 9]]] * 2
+
+
+def test_hyperband_runs_each_rung_whole_before_promoting_its_best():
+    scheduler = Hyperband(max_epochs=9, eta=3)
+    quality, log, running = {}, [], []
+    n = 0
+
+    def create():
+        nonlocal n
+        trial_id = f"t{n}"
+        promotion = scheduler.promotion()
+        if promotion is not None:
+            scheduler.start_promotion(trial_id, promotion)
+            entry = (promotion.configuration, promotion.initial_epoch, promotion.epochs)
+        elif scheduler.accepts_new():
+            quality[trial_id] = (n * 7) % 10  # a fixed shuffle of qualities
+            entry = (trial_id, 0, scheduler.start_new(trial_id))
+        else:
+            return None
+        n += 1
+        log.append(entry)
+        return trial_id, entry
+
+    # Two workers: the second waits while the first rung is still running.
+    while True:
+        created = [c for c in (create(), create()) if c is not None]
+        if not created:
+            break
+        for trial_id, (config, _, epochs) in created:
+            scheduler.finish(trial_id, quality[config] * epochs)
+    assert [(start, end) for _, start, end in log] == (
+        [(0, 1)] * 9 + [(1, 3)] * 3 + [(3, 9)] + [(0, 3)] * 5 + [(3, 9)] + [(0, 9)] * 3)
+    first_rung = {c: quality[c] for c, start, _ in log[:9]}
+    promoted = [c for c, start, _ in log[9:12]]
+    assert sorted(promoted, key=lambda c: -first_rung[c]) == sorted(
+        first_rung, key=lambda c: -first_rung[c])[:3]
+    assert not scheduler.accepts_new() and scheduler.promotion() is None  # done
+    again = Hyperband()
+    again.load_state_dict(json.loads(json.dumps(scheduler.state_dict())))
+    assert not again.accepts_new() and again.brackets == scheduler.brackets
+
+
+def test_hyperband_waits_for_a_running_rung_and_a_failure_completes_it():
+    scheduler = Hyperband(max_epochs=3, eta=3)  # brackets [[3, 1], [1, 3]] and [[2, 3]]
+    for i in range(3):
+        scheduler.start_new(f"t{i}")
+    assert not scheduler.accepts_new() and scheduler.promotion() is None
+    scheduler.finish("t0", 1.0)
+    scheduler.finish("t1", None)  # failed: ends, takes no place
+    assert scheduler.promotion() is None  # t2 still runs
+    scheduler.finish("t2", 0.5)
+    promotion = scheduler.promotion()
+    assert (promotion.configuration, promotion.initial_epoch, promotion.epochs) == ("t0", 1, 3)
