@@ -47,6 +47,7 @@ from autokeras_nas.core import (
 )
 from autokeras_nas.tuner.failures import first_line
 from autokeras_nas.tuner.trainers.measure import measure_latency_ms
+from autokeras_nas.tuner.trainers.weights import build_training_state
 
 
 @dataclasses.dataclass
@@ -124,8 +125,13 @@ class TrialContext:
     def build_model(self) -> Any:
         """A fresh model of the trial's hyperparameters, built under the
         tuner's distribution strategy (KerasTuner's checks included: a
-        model over `max_model_size` fails the trial)."""
-        return self.tuner._try_build(self.hyperparameters)
+        model over `max_model_size` fails the trial), with the variables of
+        its training state (metrics, loss, optimizer slots) already created
+        for the trial's data, so that `fit` traces its training step once,
+        not twice (`autokeras_nas.tuner.trainers.weights.build_training_state`)."""
+        model = self.tuner._try_build(self.hyperparameters)
+        build_training_state(model, self.fit_args, self.fit_kwargs)
+        return model
 
     def parent(self) -> Parent | None:
         """The parent trial (`nas/parent`) with its best weights, loaded once;

@@ -1,7 +1,9 @@
-"""Weights between trials: atomic checkpoints and inheriting a parent's."""
+"""Weights between trials: atomic checkpoints, inheriting a parent's, and
+creating a model's training variables before `fit` (`build_training_state`)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,52 @@ def copy_matching_weights(model: Any, source: Any) -> int:
 def training_inputs(args: tuple, kwargs: dict) -> Any:
     """The training inputs `x` of `fit(*args, **kwargs)`."""
     return args[0] if args else kwargs.get("x")
+
+
+def _batch_spec(args: tuple, kwargs: dict) -> tuple | None:
+    """One batch's structure of `fit(*args, **kwargs)`: a dataset's
+    `(x, y[, sample_weight])` element spec, or the first rows of arrays;
+    None for other data (a generator, a dataset without labels)."""
+    x = training_inputs(args, kwargs)
+    spec = getattr(x, "element_spec", None)
+    if spec is not None:
+        return tuple(spec) if isinstance(spec, tuple) and len(spec) in (2, 3) else None
+    y = args[1] if len(args) > 1 else kwargs.get("y")
+    if isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and len(x) and len(y):
+        return x[:1], y[:1]
+    return None
+
+
+def build_training_state(model: Any, args: tuple, kwargs: dict) -> bool:
+    """Creates, before `fit`, the variables `fit` would otherwise create
+    inside its first traced step: the compiled metrics' and loss's state and
+    the optimizer's slots, shaped from the training data's batch structure
+    (symbolically: no data is read and no value changes).
+
+    TensorFlow traces a step function that creates variables twice (once
+    creating them, once more without), so a model fitted unprepared traces
+    its training step twice; prepared, once. Keras does the same itself
+    only under a distribution strategy. A model that is not built yet, has
+    no optimizer, or whose data has no batch structure is left as it is
+    (`fit` then creates the variables, as it always does).
+
+    Returns:
+        Whether the variables were created here.
+    """
+    build = getattr(model, "_symbolic_build", None)
+    if not getattr(model, "built", False) or getattr(model, "optimizer", None) is None \
+            or build is None:
+        return False
+    batch = _batch_spec(args, kwargs)
+    if batch is None:
+        return False
+    strategy = getattr(model, "distribute_strategy", None)
+    try:
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            build(data_batch=batch)
+    except Exception:  # noqa: BLE001 - fit builds what is missing, as without this
+        return False
+    return True
 
 
 def sample_inputs(args: tuple, kwargs: dict, n: int = 32) -> Any:
