@@ -134,3 +134,20 @@ def objective_for(space_name: str) -> Callable[[Mapping[str, Any]], float]:
 def standard_objectives() -> dict[str, Callable[[Mapping[str, Any]], float]]:
     """Objective per standard space name."""
     return dict(_OBJECTIVES)
+
+
+# ---------------------------------------------------------------------------
+# losses (smaller is better) spanning orders of magnitude
+# ---------------------------------------------------------------------------
+#: `nb201_objective` of the best cell (every edge `nor_conv_3x3`).
+_NB201_BEST = sum(1.0 + 0.1 * i for i in range(len(NB201_EDGES)))
+
+
+def nb201_loss(values: Mapping[str, Any]) -> float:
+    """A loss to minimise on `nb201_space` whose values span four orders of
+    magnitude, as a validation MSE can: 1e-4 for the best cell of
+    `nb201_objective`, ten times more for every 1/4 of its range below,
+    and 1 for every cell scoring 0 or less (output cut off)."""
+    share = min(1.0, max(0.0, nb201_objective(values) / _NB201_BEST))
+    return 10.0 ** (-4.0 * share)
+

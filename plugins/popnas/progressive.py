@@ -11,12 +11,31 @@ import numpy as np
 from autokeras_nas.core import Observation, Suggestion, non_dominated_sort
 
 
+#: Fewest cells a step trains under a time budget: the predictors of the
+#: next step need at least two trained cells.
+MIN_STEP = 2
+
+
 class Progressive:
     """Step b trains cells of b blocks; the next step's cells are chosen by
     the predictors among the expansions of this step's cells.
 
+    With a time budget (`BaseStrategy.set_time_budget`), no `max_trials`
+    and no `k_initial`, the steps are sized by what the budget affords:
+    step 1 queues every one-block cell in a seeded random order, and once
+    two trials have measured seconds, each step trains at most
+    max(2, (A - P) // S) cells, where A is the budget divided by the mean
+    seconds per trial so far, P the trials proposed before the step and S
+    the steps left including it (the rest of its queue is dropped, last
+    first: exploration cells before Pareto ones). So the budget is shared
+    evenly by the B steps and the search gets past one block even when it
+    affords only a few trials; A is measured again at every proposal, so
+    the costlier cells of later steps shrink their own share.
+
     State (JSON): the step, the queue of cells still to propose in it, the
-    trial ids proposed in it, and trial id -> cell of every proposal.
+    trial ids proposed in it, trial id -> cell of every proposal, and the
+    time budget the search started with (so a resumed search sizes its
+    steps as the uninterrupted one did).
     """
 
     def __init__(self, strategy: Any) -> None:
@@ -27,7 +46,7 @@ class Progressive:
         self.macro = MacroConfig(**spec.pop("macro", {}))
         self.space = CellSpace(**spec)
         self._state: dict[str, Any] = {"step": 0, "queue": [], "batch": [], "cells": {},
-                                       "done": ""}
+                                       "done": "", "budget": None}
 
     # -- state -----------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -41,11 +60,13 @@ class Progressive:
         st = self._state
         if st["step"] == 0:
             self._start()
+        self._fit_budget()
         if not st["queue"] and st["batch"]:
             told = {o.trial_id for o in self.strategy.history}
             if any(t not in told for t in st["batch"]):
                 return Suggestion.wait()
             self._next_step()
+            self._fit_budget()
         if st["done"]:
             return Suggestion.done(st["done"])
         if not st["queue"]:
@@ -66,10 +87,35 @@ class Progressive:
             # Leave room for the later steps within max_trials.
             later = (self.space.max_blocks - 1) * (s.k + s.n_explore)
             limit = max(s.k, s.max_trials - later)
-        if limit is not None and len(cells) > limit:
+        budget = s.time_budget if s.k_initial is None and s.max_trials is None else None
+        if budget is not None:
+            # Random order: the step is cut to a prefix once costs are known.
+            cells = [cells[int(i)] for i in s.rng.permutation(len(cells))]
+        elif limit is not None and len(cells) > limit:
             picks = self.strategy.rng.choice(len(cells), size=limit, replace=False)
             cells = [cells[int(i)] for i in sorted(picks)]
-        self._state.update(step=1, queue=[_entry(c, "initial", {}) for c in cells])
+        self._state.update(step=1, queue=[_entry(c, "initial", {}) for c in cells], budget=budget)
+
+    def affordable(self) -> int | None:
+        """Trials the budget the search started with affords, from the
+        measured seconds of its trials (None: no budget, or fewer than two
+        measured trials); a function of the history and the state."""
+        budget = self._state.get("budget")
+        measured = [float(o.seconds) for o in self.strategy.history if o.seconds is not None]
+        if budget is None or len(measured) < MIN_STEP:
+            return None
+        return max(1, int(budget * len(measured) / max(sum(measured), 1e-9)))
+
+    def _fit_budget(self) -> None:
+        """Cuts the current step's queue to its share of the budget."""
+        st = self._state
+        affordable = self.affordable()
+        if affordable is None:
+            return
+        earlier = len(st["cells"]) - len(st["batch"])
+        steps_left = self.space.max_blocks - st["step"] + 1
+        share = max(MIN_STEP, (affordable - earlier) // steps_left)
+        del st["queue"][max(0, share - len(st["batch"])):]
 
     def _next_step(self) -> None:
         st = self._state

@@ -23,6 +23,7 @@ from autokeras_nas_plugins.popnas.predictors import (
     Predictor,
     RidgePredictor,
 )
+from autokeras_nas_plugins.popnas.warping import WARPINGS, warp
 
 PredictorFactory = Callable[[int], Predictor]
 #: Trained configurations whose neighbours are candidates (generic spaces).
@@ -48,7 +49,9 @@ class Popnas(BaseStrategy):
 
     On a cell space (`cells=`, as `autokeras_nas.Popnas` passes for a
     `CellHyperModel`), the search is progressive: all (or `k_initial`
-    sampled) one-block cells are trained; then for b = 2..B the predictors
+    sampled) one-block cells are trained, or under a time budget a sample
+    sized so that every step gets its share of the trials the budget
+    affords (see `k_initial`); then for b = 2..B the predictors
     are fitted on every trained cell, each cell kept at b-1 is expanded by
     every possible new block, and of all candidates the strategy keeps up to
     `k` on the Pareto front of (predicted accuracy up, predicted training
@@ -76,7 +79,10 @@ class Popnas(BaseStrategy):
       its best is `restart_patience` results old, a new phase begins with
       `n_init` random configurations and a model fitted on its own results
       only, because a model fitted on a basin's results does not leave it.
-      The answer is the best result of all phases.
+      The answer is the best result of all phases;
+    - the model is fitted on warped values (`output_warping`), so that a
+      loss spanning orders of magnitude is ranked by its log rather than by
+      its few largest values.
 
     With several objectives the default model is a random forest per
     objective (kappa 0.5), without restarts: it gave the larger hypervolume
@@ -98,7 +104,12 @@ class Popnas(BaseStrategy):
         k: Cells kept per progressive step.
         k_initial: One-block cells trained at most (`None`: all of them,
             or as many as leave room for the later steps within
-            `max_trials`, at least `k`).
+            `max_trials`, at least `k`; with a time budget and no
+            `max_trials`, a seeded sample sized by the budget: each of the
+            B steps trains max(2, (A - P) // S) cells, A the trials the
+            budget affords at the mean measured seconds per trial, P those
+            proposed before the step, S the steps left; see
+            `autokeras_nas_plugins.popnas.progressive.Progressive`).
         n_explore: Exploration cells per step.
         n_init: Random configurations before the model (generic spaces).
         n_candidates: Random candidates per proposal (generic spaces).
@@ -110,6 +121,13 @@ class Popnas(BaseStrategy):
             model is fitted (`0`: no floor).
         restart_patience: Single-objective generic mode: results without a
             new best after which a phase restarts (`None`: never).
+        output_warping: Single-objective generic mode: the monotone map of
+            the (floored) values the model is fitted on, "log", "rank" or
+            "none" (`autokeras_nas_plugins.popnas.warping`). Default "log":
+            minus the log of a loss minimised, other objectives unchanged
+            (so accuracies are modelled as before): on a loss spanning four
+            orders of magnitude (`autokeras_nas.testing.spaces.nb201_loss`)
+            it found losses as low as "rank" and lower than raw values.
         accuracy_predictor, time_predictor: Predictor factories (default
             accuracy predictor: a Gaussian process on generic spaces with
             one objective, else a random forest).
@@ -132,6 +150,7 @@ class Popnas(BaseStrategy):
         kappa: float | None = None,
         floor_quantile: float = 0.5,
         restart_patience: int | None = 20,
+        output_warping: str = "log",
         accuracy_predictor: PredictorFactory | None = None,
         time_predictor: PredictorFactory | None = None,
         seed: int | None = None,
@@ -151,6 +170,9 @@ class Popnas(BaseStrategy):
             raise ValueError(f"floor_quantile must be in [0, 1), got {floor_quantile!r}")
         if restart_patience is not None and (type(restart_patience) is not int or restart_patience < 1):
             raise ValueError(f"restart_patience must be None or an int >= 1, got {restart_patience!r}")
+        if output_warping not in WARPINGS:
+            raise ValueError(f"output_warping must be one of {', '.join(WARPINGS)}; "
+                             f"got {output_warping!r}")
         self.mode = mode
         self.cells = None if cells is None else dict(cells)
         self.k, self.k_initial, self.n_explore = k, k_initial, n_explore
@@ -158,6 +180,7 @@ class Popnas(BaseStrategy):
         self.kappa = None if kappa is None else float(kappa)
         self.floor_quantile = float(floor_quantile)
         self.restart_patience = restart_patience
+        self.output_warping = output_warping
         self._user_predictor = accuracy_predictor
         self._make_accuracy = accuracy_predictor or default_accuracy_predictor
         self._make_time = time_predictor or default_time_predictor
@@ -275,6 +298,8 @@ class Popnas(BaseStrategy):
             y = np.array([v[i] for _, v in usable])
             if n_objectives == 1 and self.floor_quantile > 0:
                 y = np.maximum(y, np.quantile(y, self.floor_quantile))
+            if n_objectives == 1:
+                y = warp(y, self.output_warping)
             models.append(self._generic_predictor(n_objectives)(self.seed + i).fit(X, y))
         self._fit_cache = (key, models, X)
         return models, X

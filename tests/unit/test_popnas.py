@@ -10,7 +10,7 @@ import pytest
 from autokeras_nas.core import HyperSpace, Objective, Observation, TrialStatus
 from autokeras_nas.spaces import CellSpace
 from autokeras_nas.testing import check_strategy
-from autokeras_nas.testing.spaces import nb201_objective, nb201_space
+from autokeras_nas.testing.spaces import nb201_loss, nb201_objective, nb201_space
 from autokeras_nas_plugins.popnas import Pnas, Popnas
 
 SCORE = (Objective("score", "max"),)
@@ -38,18 +38,25 @@ def _cell_score(cell) -> dict[str, float]:
             "train_time_s": 1.0 + convs, "epochs": 1.0}
 
 
-def _drive(strategy, max_trials=None):
-    strategy.setup(HyperSpace([]), SCORE, max_trials)
-    runs, i = [], 0
-    while True:
+def _drive(strategy, max_trials=None, *, budget=None, seconds=None, start=0, stop=None):
+    """Asks and tells until "done" (or `stop` trials); `seconds(cell)` is
+    each trial's measured wall time, `budget` the search's time budget."""
+    if start == 0:
+        strategy.setup(HyperSpace([]), SCORE, max_trials)
+        if budget is not None:
+            strategy.set_time_budget(budget)
+    runs, i = [], start
+    while stop is None or i < stop:
         s = strategy.ask(str(i))
         if s.kind == "done":
             return runs
         assert s.kind == "run"
         cell = tuple(tuple(b) for b in json.loads(s.arch)["cell"])
         runs.append((s, cell))
-        strategy.tell(Observation(str(i), {}, TrialStatus.COMPLETED, _cell_score(cell), epochs=1))
+        strategy.tell(Observation(str(i), {}, TrialStatus.COMPLETED, _cell_score(cell), epochs=1,
+                                  seconds=None if seconds is None else seconds(cell)))
         i += 1
+    return runs
 
 
 def test_progressive_steps_grow_kept_cells_by_one_block():
@@ -136,6 +143,48 @@ def test_no_chosen_cell_is_dominated_by_a_rejected_candidate():
 def test_max_trials_leaves_room_for_every_step():
     runs = _drive(Popnas(cells=CELLS, k=2, n_explore=1, seed=0), max_trials=12)
     assert [s.notes["blocks"] for s, _ in runs] == [1] * 6 + [2] * 3 + [3] * 3
+
+
+def test_a_time_budget_shares_the_affordable_trials_among_the_steps():
+    # 21 one-block cells; 100 s at 10 s a trial afford 10 trials: 3 per
+    # step (at least 2), and the last step takes what is left.
+    runs = _drive(Popnas(cells=CELLS, k=4, n_explore=1, seed=0), budget=100.0,
+                  seconds=lambda cell: 10.0)
+    assert [s.notes["blocks"] for s, _ in runs] == [1] * 3 + [2] * 3 + [3] * 4
+    # Without a budget every one-block cell is trained first.
+    unbounded = _drive(Popnas(cells=CELLS, k=4, n_explore=1, seed=0), seconds=lambda cell: 10.0)
+    assert [s.notes["blocks"] for s, _ in unbounded][:22] == [1] * 21 + [2]
+
+
+def test_costlier_cells_shrink_their_own_steps_but_every_step_is_reached():
+    cheap = _drive(Popnas(cells=CELLS, k=4, n_explore=1, seed=0), budget=300.0,
+                   seconds=lambda cell: 10.0)
+    costly = _drive(Popnas(cells=CELLS, k=4, n_explore=1, seed=0), budget=300.0,
+                    seconds=lambda cell: 10.0 * len(cell) ** 2)
+    sizes = [[sum(s.notes["blocks"] == b for s, _ in runs) for b in (1, 2, 3)]
+             for runs in (cheap, costly)]
+    # 30 affordable: 10 per step, of which steps 2 and 3 queue k + n_explore.
+    assert sizes[0] == [10, 5, 5]
+    # Two-block trials cost 4x: step 2 stops early, step 3 still trains 2.
+    assert sizes[1] == [10, 3, 2]
+    step1 = {str(c) for s, c in costly if s.notes["blocks"] == 1}
+    assert step1 == {str(c) for s, c in cheap if s.notes["blocks"] == 1}  # a seeded sample
+
+
+def test_a_budgeted_search_resumes_with_the_budget_it_started_with():
+    def run(seed=3):
+        return Popnas(cells=CELLS, k=4, n_explore=1, seed=seed)
+
+    full = _drive(run(), budget=100.0, seconds=lambda cell: 10.0 * len(cell))
+    first = run()
+    _drive(first, budget=100.0, seconds=lambda cell: 10.0 * len(cell), stop=4)
+    resumed = run(seed=99)
+    resumed.setup(HyperSpace([]), SCORE, None)
+    resumed.set_time_budget(1000.0)  # a resumed run's own budget does not resize the steps
+    resumed.load_state_dict(json.loads(json.dumps(first.state_dict())))
+    rest = _drive(resumed, seconds=lambda cell: 10.0 * len(cell), start=4)
+    assert [s.arch for s, _ in rest] == [s.arch for s, _ in full[4:]]
+    assert max(s.notes["blocks"] for s, _ in full) == 3
 
 
 def test_progressive_resume_makes_the_same_proposals():
@@ -230,6 +279,57 @@ def test_predictors_fitted_on_a_search_of_500_cells_rank_held_out_cells():
     assert spearmanr(seconds, [t["train_time_s"] for t in truth]).correlation > 0.75  # 0.866
 
 
+def test_output_warpings_are_monotone_and_scale_free():
+    from autokeras_nas_plugins.popnas.warping import warp
+
+    losses = np.array([1e-4, 3e-3, 0.2, 1.0, 3e-3])
+    y = -losses  # larger is better
+    np.testing.assert_allclose(warp(y, "log"), -np.log(losses))
+    np.testing.assert_allclose(warp(np.array([0.5, -0.1, 0.9]), "log"), [0.5, -0.1, 0.9])
+    ranks = warp(y, "rank")
+    assert ranks[0] == ranks.max() and ranks[3] == ranks.min() and ranks[1] == ranks[4]
+    np.testing.assert_allclose(warp(1000.0 * y, "rank"), ranks)  # any scale
+    np.testing.assert_allclose(np.sort(warp(np.arange(4.0), "rank")),
+                               [-1.150349, -0.318639, 0.318639, 1.150349], atol=1e-6)
+    with pytest.raises(ValueError, match="output warping"):
+        warp(y, "sqrt")
+
+
+def test_a_loss_is_modelled_by_its_log():
+    _Recording.fitted = []
+    strategy = Popnas(seed=0, n_init=6, floor_quantile=0.0, accuracy_predictor=lambda seed: _Recording())
+    strategy.setup(nb201_space(), (Objective("loss", "min"),), 10)
+    losses = []
+    for i in range(7):
+        s = strategy.ask(str(i))
+        losses.append(nb201_loss(s.values))
+        strategy.tell(Observation(str(i), dict(s.values), TrialStatus.COMPLETED, {"loss": losses[-1]}))
+    np.testing.assert_allclose(_Recording.fitted[-1], -np.log(losses[:6]))
+
+
+def _best_loss(strategy, n=20):
+    """log10 of the lowest `nb201_loss` in `n` trials."""
+    strategy.setup(nb201_space(), (Objective("loss", "min"),), n)
+    best = np.inf
+    for i in range(n):
+        s = strategy.ask(str(i))
+        loss = nb201_loss(s.values)
+        best = min(best, loss)
+        strategy.tell(Observation(str(i), dict(s.values), TrialStatus.COMPLETED, {"loss": loss}))
+    return np.log10(best)
+
+
+def test_a_loss_spanning_four_orders_of_magnitude_is_searched_better_than_at_random():
+    from autokeras_nas_plugins.random_search import RandomStrategy
+
+    losses = [nb201_loss(nb201_space().sample(np.random.default_rng(s))) for s in range(200)]
+    assert max(losses) / min(losses) > 1e3  # the objective spans orders of magnitude
+    seeds = range(4)
+    popnas = np.mean([_best_loss(Popnas(seed=s)) for s in seeds])
+    random = np.mean([_best_loss(RandomStrategy(seed=s)) for s in seeds])
+    assert popnas < random - 0.3, (popnas, random)  # 0.3: a factor of 2 in the loss
+
+
 def _drive_generic(strategy, values_to_score, n):
     strategy.setup(nb201_space(), SCORE, n)
     proposals = []
@@ -270,7 +370,7 @@ def test_restarts_can_be_switched_off():
 @pytest.mark.parametrize("kwargs, message", [
     ({"mode": "fast"}, "mode"), ({"k": 0}, "k must"), ({"kappa": -1}, "kappa"),
     ({"k_initial": 0}, "k_initial"), ({"floor_quantile": 1.0}, "floor_quantile"),
-    ({"restart_patience": 0}, "restart_patience"),
+    ({"restart_patience": 0}, "restart_patience"), ({"output_warping": "sqrt"}, "output_warping"),
 ])
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
