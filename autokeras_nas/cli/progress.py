@@ -4,7 +4,8 @@
   with `-v`), for pipes, CI and logs.
 * `LiveDisplay`: on a terminal, a live view (rich): trials done out of
   `--max-trials`, elapsed time out of `--time-budget`, the running trial's
-  epochs, and the running top 5 of the leaderboard (read from results.json
+  epochs (and fold, under k-fold validation, named in the header), and the
+  running top 5 of the leaderboard (read from results.json
   after every trial, so it ranks as the final leaderboard does, Pareto order
   included). Finished trials leave their plain line above the view.
 
@@ -91,7 +92,8 @@ class ProgressPrinter:
         if self.verbose:
             logs = event.get("logs") or {}
             shown = " ".join(f"{k}={format_metric(v)}" for k, v in logs.items())
-            self.echo(f"trial {event['trial_id']}: epoch {event['epoch']}  {shown}")
+            fold = f"fold {event['fold']}/{event['folds']} " if "fold" in event else ""
+            self.echo(f"trial {event['trial_id']}: {fold}epoch {event['epoch']}  {shown}")
 
     def _on_trial_end(self, event: Mapping[str, Any]) -> None:
         started = self.started.pop(str(event["trial_id"]), None)
@@ -120,17 +122,20 @@ class LiveDisplay:
         budget_s: `--time-budget` in seconds, or None.
         console: A `rich.console.Console` (default: stdout's).
         top: Leaderboard rows.
+        validation: Shown in the header when trials are cross-validated
+            (e.g. `5-fold`); None: a validation split.
     """
 
     def __init__(self, objectives: Sequence[str], out_dir: Path, *, max_trials: int | None,
                  epochs: int, budget_s: float | None = None, console: Any = None,
-                 top: int = LIVE_TOP) -> None:
+                 top: int = LIVE_TOP, validation: str | None = None) -> None:
         from rich.console import Console
 
         self.objectives = list(objectives)
         self.out_dir = Path(out_dir)
         self.max_trials, self.epochs, self.budget_s, self.top = max_trials, epochs, budget_s, top
         self.console = console or Console()
+        self.validation = validation
         self.started = time.monotonic()
         self._lock = threading.Lock()
         self._trial: dict[str, Any] | None = None
@@ -145,7 +150,9 @@ class LiveDisplay:
             if kind == "trial_begin":
                 self._begin(event)
             elif kind == "epoch_end" and self._trial is not None:
-                self._trial.update(epoch=int(event.get("epoch", 0)), logs=dict(event.get("logs") or {}))
+                self._trial.update(epoch=int(event.get("epoch", 0)),
+                                   logs=dict(event.get("logs") or {}),
+                                   fold=event.get("fold"), folds=event.get("folds"))
         if kind == "trial_end":
             self._end(event)
         if self._live is not None:
@@ -155,7 +162,8 @@ class LiveDisplay:
         values = dict(event.get("values") or {})
         epochs = int(values.get("nas/epochs", self.epochs)) - int(values.get("nas/initial_epoch", 0))
         self._trial = {"id": str(event["trial_id"]), "values": format_values(values),
-                       "epoch": 0, "epochs": max(1, epochs), "logs": {}, "t0": time.monotonic()}
+                       "epoch": 0, "epochs": max(1, epochs), "logs": {}, "t0": time.monotonic(),
+                       "fold": None, "folds": None}
 
     def _end(self, event: Mapping[str, Any]) -> None:
         with self._lock:
@@ -209,6 +217,9 @@ class LiveDisplay:
         text = Text(f"trials {done}/{total}   elapsed {clock}", style="bold")
         if counts:
             text.append(f"   ({counts})")
+        if self.validation:
+            text.append(f"   validation: {self.validation} cross-validation, "
+                        f"{', '.join(self.objectives)} = mean over folds")
         return text
 
     def _running(self) -> list[Any]:
@@ -224,9 +235,14 @@ class LiveDisplay:
         if trial is not None:
             shown = "  ".join(f"{n}={format_metric(trial['logs'].get(n))}"
                               for n in self.objectives if n in trial["logs"])
+            total, completed, where = trial["epochs"], trial["epoch"], ""
+            if trial["folds"]:  # k-fold: every fold trains all the epochs
+                total *= int(trial["folds"])
+                completed += (int(trial["fold"]) - 1) * trial["epochs"]
+                where = f"fold {trial['fold']}/{trial['folds']} "
             grid.add_row(f"trial {trial['id']}",
-                         ProgressBar(total=trial["epochs"], completed=trial["epoch"], width=30),
-                         f"epoch {trial['epoch']}/{trial['epochs']}  {shown}".rstrip())
+                         ProgressBar(total=total, completed=completed, width=30),
+                         f"{where}epoch {trial['epoch']}/{trial['epochs']}  {shown}".rstrip())
             grid.add_row("", "", trial["values"][:100])
         return [grid]
 
@@ -259,9 +275,11 @@ class LiveDisplay:
 
 
 def make_progress(mode: str, *, objectives: Sequence[str], verbose: bool, out_dir: Path,
-                  max_trials: int | None, epochs: int, budget_s: float | None) -> Any:
-    """The display for `--progress MODE`: a context manager and event callable."""
+                  max_trials: int | None, epochs: int, budget_s: float | None,
+                  validation: str | None = None) -> Any:
+    """The display for `--progress MODE`: a context manager and event callable
+    (`validation`: e.g. `5-fold` under k-fold, shown by the live view)."""
     if choose_mode(mode) == "live":
         return LiveDisplay(objectives, out_dir, max_trials=max_trials, epochs=epochs,
-                           budget_s=budget_s)
+                           budget_s=budget_s, validation=validation)
     return ProgressPrinter(objectives, verbose)

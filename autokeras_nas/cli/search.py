@@ -16,6 +16,7 @@ continues the search in `--out`; `--overwrite` starts afresh. With
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from pathlib import Path
 from typing import Any, Mapping, NoReturn, Sequence
 
@@ -26,7 +27,12 @@ from autokeras_nas.cli import workers as parallel_cli
 from autokeras_nas.cli.errors import fail, workflow_errors
 from autokeras_nas.cli.leaderboard import format_leaderboard, format_metric
 from autokeras_nas.cli.progress import MODES, format_duration, make_progress
-from autokeras_nas.workflow.config import DEFAULT_MAX_TRIALS, SearchConfig
+from autokeras_nas.workflow.config import (
+    DEFAULT_MAX_TRIALS,
+    DEFAULT_TRAINING,
+    SearchConfig,
+    training_defaults,
+)
 
 __all__ = ["search"]
 
@@ -45,8 +51,10 @@ def _config(opts: Mapping[str, Any]) -> SearchConfig:
         out_dir=opts["out"], dataset=opts["dataset"], strategy=opts["strategy"],
         params=workflow.parse_params(opts["params"]), space=opts["space"], seed=opts["seed"],
         objectives=opts["objectives"], max_trials=opts["max_trials"],
-        time_budget=opts["time_budget"], epochs=opts["epochs"], batch_size=opts["batch_size"],
+        time_budget=opts["time_budget"], epochs=opts["epochs"] or DEFAULT_TRAINING[0],
+        batch_size=opts["batch_size"] or DEFAULT_TRAINING[1],
         validation_split=opts["validation_split"], early_stopping=opts["early_stopping"],
+        validation=opts["validation"],
         overwrite=opts["overwrite"], tensorboard=opts["tensorboard"], target=opts["target"],
         data_dir=opts["data_dir"], distribute=opts["distribute"],
         trial_timeout=opts["trial_timeout"], max_failures=opts["max_failures"],
@@ -59,6 +67,23 @@ def _plan(config: SearchConfig) -> str:
     if config.time_budget is not None:
         trials += f" within {format_duration(config.time_budget)}"
     return f"{trials} x {config.epochs} epoch{'' if config.epochs == 1 else 's'}"
+
+
+def _for_data(config: SearchConfig, opts: Mapping[str, Any], dataset: Any) -> SearchConfig:
+    """`config` with the data's default epochs and batch size where the
+    options left them out (`training_defaults`)."""
+    epochs, batch_size = training_defaults(dataset.kind,
+                                           len(dataset.y_train) + len(dataset.y_val))
+    return dataclasses.replace(config, epochs=opts["epochs"] or epochs,
+                               batch_size=opts["batch_size"] or batch_size)
+
+
+def _validation_line(config: SearchConfig, plan: Any) -> str:
+    """`validation: 5-fold stratified cross-validation over 50 ... (auto: ...)`."""
+    line = f"validation: {plan.describe()}"
+    if plan.kfold and config.early_stopping is not None:
+        line += f"; --early-stopping {config.early_stopping} is off under k-fold"
+    return line
 
 
 def _leaderboard(out_dir: Path, limit: int | None) -> None:
@@ -85,8 +110,14 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
         parts = "  ".join(f"{k} {v:.2f}" for k, v in row.items() if k != "n")
         click.echo(f"predicted vs actual {quantity}, Spearman over {int(row['n'])} cells: {parts}")
     best = outcome.best
-    click.echo(f"\nbest trial {best['trial_id']}: "
-               f"val_accuracy {format_metric((best.get('metrics') or {}).get('val_accuracy'))}, "
+    val = format_metric((best.get("metrics") or {}).get("val_accuracy"))
+    retrained = outcome.retrained
+    if retrained is not None:
+        click.echo(f"\nretrained trial {best['trial_id']}'s configuration from scratch on all "
+                   f"{retrained['samples']} training samples for {retrained['epochs']} epochs "
+                   f"({retrained['seconds']:.1f} s)")
+        val += f" ({outcome.validation.folds}-fold mean)"
+    click.echo(f"\nbest trial {best['trial_id']}: val_accuracy {val}, "
                f"test accuracy {outcome.test_accuracy:.4f}")
     click.echo(f"saved {outcome.model_path} and {outcome.summary_path}")
 
@@ -113,18 +144,25 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
 @click.option("--time-budget", default=None, metavar="DURATION",
               help="Wall-clock budget of this run, e.g. 90s, 3m, 1h30m or seconds: no trial "
                    "starts after it, the running one stops at its next epoch end.")
-@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Epochs per trial (a strategy may set its own budget).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Epochs per trial (a strategy may set its own budget). [default: 40 for "
+                   "time series of under 1000 training samples, else 3]")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Search directory: results.json, best_model.keras, summary.json.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the data split, the strategy and Keras.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="[default: 16 for time series of under 1000 training samples, else 32]")
 @click.option("--validation-split", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=0.2, show_default=True, help="Fraction of the non-test data for validation.")
 @click.option("--objective", "objectives", multiple=True, callback=_objectives_callback,
               help="NAME or NAME:min|max; repeat for a multi-objective (Pareto) search. "
                    "[default: val_accuracy]")
+@click.option("--validation", default="auto", show_default=True, metavar="auto|split|kfold:K",
+              help="How trials are validated: split (--validation-split), kfold:K (stratified "
+                   "K-fold over all training data; the best model is then retrained on all "
+                   "of it; early stopping off), or auto: k-fold:5 below 1000 training "
+                   "samples, else split.")
 @click.option("--early-stopping", type=click.Choice(["none", "asha", "median"]), default="none",
               show_default=True,
               help="Early-stopping rule applied per epoch (asha: eta=3, rungs at 1, 3, 9.. epochs).")
@@ -161,6 +199,8 @@ def search(ctx: click.Context, **opts: Any) -> None:
         dataset = workflow.load_dataset(config.dataset, seed=config.seed,
                                         validation_split=config.validation_split,
                                         target=config.target, data_dir=config.data_dir)
+        config = _for_data(config, opts, dataset)
+        plan = workflow.plan_validation(config, dataset)
         strategy = workflow.make_strategy(config.strategy, seed=config.seed,
                                           params=config.params, time_budget=config.time_budget)
         # A chief or worker of --workers: the parent checked --out.
@@ -175,17 +215,19 @@ def search(ctx: click.Context, **opts: Any) -> None:
         click.echo(f"resuming the search in {config.out_dir} (pass --overwrite to start afresh)")
     click.echo(f"{dataset.describe()}; strategy {config.strategy} on {space.name}, "
                f"{_plan(config)} -> {config.out_dir}")
+    click.echo(_validation_line(config, plan))
     progress = make_progress(opts["progress_mode"], objectives=config.objective_names,
                              verbose=opts["verbose"], out_dir=config.out_dir,
                              max_trials=config.max_trials, epochs=config.epochs,
-                             budget_s=config.time_budget)
+                             budget_s=config.time_budget,
+                             validation=f"{plan.folds}-fold" if plan.kfold else None)
     try:
         with progress:
             tuner = workflow.run_search(dataset, strategy, space.hypermodel, config,
-                                        progress=progress)
+                                        progress=progress, plan=plan)
         if parallel_cli.is_worker():
             return  # the chief reports
-        outcome = workflow.finish_search(tuner, dataset, config)
+        outcome = workflow.finish_search(tuner, dataset, config, plan)
     except KeyboardInterrupt:
         click.echo("\ninterrupted; rerun the same command (with --resume) to continue", err=True)
         raise SystemExit(130) from None

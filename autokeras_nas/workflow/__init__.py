@@ -43,13 +43,15 @@ from typing import Any
 
 _MODULES = {
     "base": ("MODEL_FILENAME", "SUMMARY_FILENAME", "SearchFailedError", "WorkflowError"),
-    "config": ("DEFAULT_MAX_TRIALS", "SearchConfig", "parse_duration", "parse_objective",
-               "parse_params"),
+    "config": ("DEFAULT_FOLDS", "DEFAULT_MAX_TRIALS", "KFOLD_BELOW", "SearchConfig",
+               "ValidationPlan", "parse_duration", "parse_objective", "parse_params",
+               "parse_validation", "training_defaults", "validation_plan"),
     "datasets": ("load_dataset", "search_dataset"),
     "strategies": ("declared_kinds", "make_strategy", "strategies_searching"),
     "userspace": ("SpaceError", "load_space"),
     "spaces": ("BoundSpace", "default_space", "make_space"),
-    "searching": ("SearchOutcome", "check_out_dir", "finish_search", "run_search", "search"),
+    "searching": ("SearchOutcome", "check_out_dir", "finish_search", "plan_validation",
+                  "run_search", "search"),
     "searchdir": ("Search", "choose_trial", "load_search", "require_completed"),
     "exportplan": ("FORMATS", "Comparison", "ExportJob", "ExportResult", "parse_formats",
                    "plan_export"),

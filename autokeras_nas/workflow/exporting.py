@@ -21,7 +21,7 @@ import keras_tuner
 import numpy as np
 import tensorflow as tf
 
-from autokeras_nas.workflow.base import WorkflowError, write_json
+from autokeras_nas.workflow.base import MODEL_FILENAME, WorkflowError, write_json
 from autokeras_nas.workflow.exportplan import Comparison, ExportJob, ExportResult
 from autokeras_nas.workflow.hypermodels import FunctionHyperModel
 from autokeras_nas.workflow.spaces import make_space
@@ -142,13 +142,30 @@ def tflite_accuracy(path: Path, x: np.ndarray, y: np.ndarray) -> float:
     return _top1(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]), y)
 
 
+def _kfold(job: ExportJob) -> bool:
+    """Whether the search validated by k-fold (its val_accuracy is a mean
+    over fold models, not the accuracy of one model on the split)."""
+    validation = job.summary.get("validation")
+    return isinstance(validation, dict) and validation.get("scheme") == "kfold"
+
+
+def _retrained_by_search(job: ExportJob) -> dict[str, Any] | None:
+    """The search's retraining of this trial on all training samples (k-fold
+    searches retrain their best configuration), when its model is kept."""
+    retrained = job.summary.get("retrained")
+    if job.retrain_epochs or not isinstance(retrained, dict) \
+            or str(retrained.get("trial_id")) != job.trial_id:
+        return None
+    return retrained if (job.directory / MODEL_FILENAME).is_file() else None
+
+
 def _reported(job: ExportJob) -> dict[str, float]:
     """Accuracies the search reported for this trial's model."""
     if job.retrain_epochs:
         return {}
     out = {}
     val = (job.trial.get("metrics") or {}).get("val_accuracy")
-    if isinstance(val, (int, float)):
+    if isinstance(val, (int, float)) and not _kfold(job):
         out["val_accuracy"] = float(val)
     test = job.summary.get("test_accuracy")
     if str(job.summary.get("best_trial_id")) == job.trial_id and isinstance(test, (int, float)):
@@ -202,6 +219,12 @@ def _model(job: ExportJob, dataset: Any, manifest: dict[str, Any], step: Step) -
     hypermodel = make_hypermodel(job, dataset)
     hp = trial_hyperparameters(trial_dir)
     step(f"exporting trial {job.trial_id} of {job.directory} -> {job.out}")
+    retrained = _retrained_by_search(job)
+    if retrained is not None:
+        step(f"the search retrained its configuration on all {retrained['samples']} training "
+             f"samples for {retrained['epochs']} epochs: exporting that model, "
+             f"{MODEL_FILENAME}")
+        return keras.saving.load_model(job.directory / MODEL_FILENAME, safe_mode=True)
     if not job.retrain_epochs:
         return load_trial_model(hypermodel, hp, trial_dir)
     model, seconds = retrain(job, dataset, hypermodel, hp)

@@ -15,7 +15,9 @@ with the same strategy parameters), the trial's hyperparameters
 (`trial_ID/trial.json`, with the architecture under `nas/arch` for NASH and
 POPNAS) and the trial's best checkpoint. With `retrain_epochs=N` the
 trial's architecture is trained from scratch on the training and
-validation data for N epochs instead. Without retraining, the accuracies
+validation data for N epochs instead. The best trial of a search validated
+by k-fold exports the model the search already retrained on all training
+samples (its `best_model.keras`; see `autokeras_nas.workflow.searching`). Without retraining, the accuracies
 are compared with those the search reported (`ExportResult.comparisons`).
 
 Everything is checked (`plan_export`, no TensorFlow) before TensorFlow is

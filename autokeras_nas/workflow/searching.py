@@ -8,6 +8,18 @@ or step by step (what `autokeras-nas search` does, printing in between):
 `load_dataset`, `make_strategy`, `check_out_dir`, `make_space`, `run_search`,
 `finish_search`. Resuming is KerasTuner's default (`overwrite=False`).
 TensorFlow is imported when the tuner starts (`autokeras_nas.workflow.training`).
+
+Validation (`SearchConfig.validation`, see `plan_validation`): on small data
+every trial is validated by stratified k-fold cross-validation over the
+training and validation samples together (`autokeras_nas.tuner.trainers.
+crossval`), with early stopping off (a promotion would continue one model of
+several, and a per-epoch rule sees the fold-mean curve only once every fold
+has trained, too late to save time); the best configuration is then
+retrained from scratch on all those samples, for the epochs it was selected
+with (its `selected_epochs`, plus its ancestors' when it started from a
+parent's weights), and that model is saved and scored on the test set.
+results.json and summary.json record the scheme under `validation`, and
+summary.json the retraining under `retrained`.
 """
 
 from __future__ import annotations
@@ -26,10 +38,20 @@ from autokeras_nas.workflow.base import (
     read_json,
     write_json,
 )
-from autokeras_nas.workflow.config import SearchConfig
+from autokeras_nas.workflow.config import SearchConfig, ValidationPlan, validation_plan
 
-__all__ = ["SearchOutcome", "check_out_dir", "finish_search", "run_search", "search",
-           "write_summary"]
+__all__ = ["SearchOutcome", "check_out_dir", "finish_search", "plan_validation", "run_search",
+           "search", "write_summary"]
+
+
+def plan_validation(config: SearchConfig, dataset: Any) -> ValidationPlan:
+    """How the search of `config` validates its trials on `dataset`: k-fold
+    or the split (see `autokeras_nas.workflow.config.validation_plan`).
+
+    Raises:
+        WorkflowError: more folds than samples.
+    """
+    return validation_plan(config.validation, len(dataset.y_train), len(dataset.y_val))
 
 
 def check_out_dir(config: SearchConfig) -> bool:
@@ -64,7 +86,8 @@ def check_out_dir(config: SearchConfig) -> bool:
 
 def run_search(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfig, *,
                progress: Callable[[dict], None] | None = None,
-               tuner_kwargs: Mapping[str, Any] | None = None) -> Any:
+               tuner_kwargs: Mapping[str, Any] | None = None,
+               plan: ValidationPlan | None = None) -> Any:
     """Runs the search with `NasTuner` in exactly `config.out_dir`.
 
     Args:
@@ -74,6 +97,7 @@ def run_search(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfi
         config: The search's settings.
         progress: Called with the tuner's progress events (see `NasTuner`).
         tuner_kwargs: More `NasTuner` arguments.
+        plan: The validation (default `plan_validation(config, dataset)`).
 
     Returns:
         The `NasTuner`, its search done.
@@ -87,9 +111,10 @@ def run_search(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfi
     from autokeras_nas.results import SearchDirectoryError
     from autokeras_nas.workflow import training
 
+    plan = plan or plan_validation(config, dataset)
     try:
         return training.run_tuner(dataset, strategy, hypermodel, config, progress,
-                                  dict(tuner_kwargs or {}))
+                                  dict(tuner_kwargs or {}), plan)
     except SearchDirectoryError as e:
         raise WorkflowError(str(e)) from None
     except RuntimeError as e:  # KerasTuner: too many consecutive failed trials
@@ -115,6 +140,11 @@ class SearchOutcome:
     correlations: dict[str, dict[str, float]]
     #: Seconds after which the time budget stopped the search, or None.
     budget_elapsed: float | None
+    #: How the trials were validated.
+    validation: ValidationPlan | None = None
+    #: The final retraining on all training samples (k-fold): `epochs`,
+    #: `samples`, `seconds`; None when the best trial's model was kept.
+    retrained: dict[str, Any] | None = None
 
 
 def _best_trial(results: Mapping[str, Any]) -> dict[str, Any]:
@@ -134,9 +164,12 @@ def _pareto(results: Mapping[str, Any], out_dir: Path) -> tuple[Path, int] | Non
     return path, pareto_plot(results, path, **axes)
 
 
-def write_summary(config: SearchConfig, best: Mapping[str, Any], test_accuracy: float) -> Path:
+def write_summary(config: SearchConfig, best: Mapping[str, Any], test_accuracy: float, *,
+                  validation: ValidationPlan | None = None,
+                  retrained: Mapping[str, Any] | None = None) -> Path:
     """Writes `summary.json`: the settings that rebuild the search's data and
-    space (read by `export`), the best trial and its accuracies."""
+    space (read by `export`), the best trial and its accuracies, how trials
+    were validated and, under k-fold, the final retraining."""
     summary = {
         "dataset": config.dataset,
         "strategy": config.strategy,
@@ -147,7 +180,10 @@ def write_summary(config: SearchConfig, best: Mapping[str, Any], test_accuracy: 
         "epochs": config.epochs,
         "batch_size": config.batch_size,
         "validation_split": config.validation_split,
-        "early_stopping": config.early_stopping,
+        "early_stopping": None if validation is not None and validation.kfold
+        else config.early_stopping,
+        "validation": None if validation is None else validation.to_dict(),
+        "retrained": None if retrained is None else dict(retrained),
         "space": config.space,
         "time_budget_s": config.time_budget,
         "target": config.target,
@@ -162,38 +198,85 @@ def write_summary(config: SearchConfig, best: Mapping[str, Any], test_accuracy: 
     return write_json(config.out_dir / SUMMARY_FILENAME, summary)
 
 
-def finish_search(tuner: Any, dataset: Any, config: SearchConfig) -> SearchOutcome:
+def retrain_epochs(results: Mapping[str, Any], trial: Mapping[str, Any], default: int) -> int:
+    """Epochs to retrain `trial`'s configuration from scratch: its
+    `selected_epochs` (else its `epochs`, else `default`), plus those of its
+    ancestors when it started from a parent's weights."""
+    by_id = {str(t["trial_id"]): t for t in results.get("trials", [])}
+    total, seen, current = 0, set(), trial
+    while current is not None and str(current["trial_id"]) not in seen:
+        seen.add(str(current["trial_id"]))
+        outputs = current.get("outputs") or {}
+        total += int(outputs.get("selected_epochs") or current.get("epochs") or default)
+        parent = current.get("parent_id")
+        current = None if parent is None else by_id.get(str(parent))
+    return max(1, total)
+
+
+def _keep_best_model(tuner: Any, dataset: Any, config: SearchConfig, plan: ValidationPlan,
+                     results: Mapping[str, Any], best: Mapping[str, Any]
+                     ) -> tuple[float, dict[str, Any] | None]:
+    """Saves best_model.keras (under k-fold: retrained on all the training
+    samples); returns its test accuracy and the retraining's record."""
+    from autokeras_nas.workflow import training
+
+    if not plan.kfold:
+        return training.save_best_model(tuner, dataset, config.out_dir,
+                                        config.batch_size), None
+    epochs = retrain_epochs(results, best, config.epochs)
+    model, seconds = training.retrain_on_all(tuner, str(best["trial_id"]), dataset, config,
+                                             epochs)
+    test_accuracy = training.save_model(model, tuner, dataset, config.out_dir,
+                                        config.batch_size)
+    return test_accuracy, {"trial_id": str(best["trial_id"]), "epochs": epochs,
+                           "samples": len(dataset.y_train) + len(dataset.y_val),
+                           "seconds": round(seconds, 3)}
+
+
+def _record_validation(config: SearchConfig, results: dict[str, Any],
+                       plan: ValidationPlan) -> None:
+    """Adds the `validation` record to results.json (the oracle rewrites the
+    file after every trial, so it is added once the search is over)."""
+    from autokeras_nas.results import write_results
+
+    results["validation"] = plan.to_dict()
+    write_results(str(config.out_dir), results)
+
+
+def finish_search(tuner: Any, dataset: Any, config: SearchConfig,
+                  plan: ValidationPlan | None = None) -> SearchOutcome:
     """After `run_search`: the Pareto-front plot (multi-objective or POPNAS
     searches), the predictors' rank correlations, the best model saved as
-    `best_model.keras` with its test accuracy, and `summary.json`.
+    `best_model.keras` (retrained on all the training samples under k-fold
+    validation) with its test accuracy, and `summary.json`.
 
     Raises:
         SearchFailedError: results.json is unreadable, or no trial completed.
     """
     from autokeras_nas.report import predictor_correlations
     from autokeras_nas.results import ResultsError, read_results
-    from autokeras_nas.workflow import training
 
+    plan = plan or plan_validation(config, dataset)
     try:
         results = read_results(str(config.out_dir))
     except ResultsError as e:
         raise SearchFailedError(str(e)) from None
+    _record_validation(config, results, plan)
     pareto = _pareto(results, config.out_dir)
     best = _best_trial(results)
     try:
-        test_accuracy = training.save_best_model(tuner, dataset, config.out_dir,
-                                                 config.batch_size)
+        test_accuracy, retrained = _keep_best_model(tuner, dataset, config, plan, results, best)
     except RuntimeError as e:
         raise SearchFailedError(str(e)) from None
     elapsed = None
     if config.time_budget is not None and tuner.budget.exhausted:
         elapsed = tuner.budget.elapsed
+    summary = write_summary(config, best, test_accuracy, validation=plan, retrained=retrained)
     return SearchOutcome(
         results=results, best=best, test_accuracy=test_accuracy,
-        model_path=config.out_dir / MODEL_FILENAME,
-        summary_path=write_summary(config, best, test_accuracy), pareto=pareto,
-        correlations=predictor_correlations(results),
-        budget_elapsed=elapsed,
+        model_path=config.out_dir / MODEL_FILENAME, summary_path=summary, pareto=pareto,
+        correlations=predictor_correlations(results), budget_elapsed=elapsed,
+        validation=plan, retrained=retrained,
     )
 
 
@@ -212,9 +295,10 @@ def search(config: SearchConfig, *, progress: Callable[[dict], None] | None = No
     dataset = load_dataset(config.dataset, seed=config.seed,
                            validation_split=config.validation_split, target=config.target,
                            data_dir=config.data_dir)
+    plan = plan_validation(config, dataset)
     strategy = make_strategy(config.strategy, seed=config.seed, params=config.params,
                              time_budget=config.time_budget)
     check_out_dir(config)
     space = make_space(dataset, strategy, config.space)
-    tuner = run_search(dataset, strategy, space.hypermodel, config, progress=progress)
-    return finish_search(tuner, dataset, config)
+    tuner = run_search(dataset, strategy, space.hypermodel, config, progress=progress, plan=plan)
+    return finish_search(tuner, dataset, config, plan)

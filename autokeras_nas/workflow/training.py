@@ -7,6 +7,7 @@ starts, so that loading and checking a search's settings stays light.
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,10 +18,12 @@ import tensorflow as tf
 from keras_tuner.src import config as kt_config
 
 from autokeras_nas.tuner import NasTuner, parallel
+from autokeras_nas.tuner.trainers.crossval import KFoldTrainer
 from autokeras_nas.workflow.base import MODEL_FILENAME, first_line
-from autokeras_nas.workflow.config import SearchConfig
+from autokeras_nas.workflow.config import SearchConfig, ValidationPlan
 
-__all__ = ["accuracy", "make_pipeline", "run_tuner", "save_best_model"]
+__all__ = ["accuracy", "make_pipeline", "retrain_on_all", "run_tuner", "save_best_model",
+           "save_model"]
 
 
 def make_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool,
@@ -43,10 +46,21 @@ def _tensorboard(log_dir: Path | None) -> list[Any]:
     return [] if log_dir is None else [keras.callbacks.TensorBoard(log_dir=str(log_dir))]
 
 
+def all_training_data(dataset: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The training and validation samples together."""
+    return (np.concatenate([dataset.x_train, dataset.x_val]),
+            np.concatenate([dataset.y_train, dataset.y_val]))
+
+
 def run_tuner(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfig,
               progress: Callable[[dict], None] | None = None,
-              tuner_kwargs: dict[str, Any] | None = None) -> NasTuner:
+              tuner_kwargs: dict[str, Any] | None = None,
+              plan: ValidationPlan | None = None) -> NasTuner:
     """Searches with `NasTuner` in exactly `config.out_dir`; returns the tuner.
+
+    Under k-fold validation (`plan.folds`) every trial is trained by
+    `KFoldTrainer` on the training and validation samples together, with
+    early stopping off.
 
     Raises:
         SearchDirectoryError: `out_dir` cannot be resumed.
@@ -58,12 +72,16 @@ def run_tuner(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfig
     # whole traceback stays in its trial.json, not on stderr.
     kt_config.DEBUG = False
     objectives = list(config.objectives)
+    kwargs = dict(tuner_kwargs or {})
+    kfold = plan is not None and plan.folds is not None
+    if kfold:
+        kwargs.setdefault("trainers", {"train": KFoldTrainer(folds=plan.folds, seed=config.seed)})
     tuner = NasTuner(
         hypermodel,
         strategy=strategy,
         objective=objectives[0] if len(objectives) == 1 else objectives,
         max_trials=config.max_trials,
-        early_stopping=config.early_stopping,
+        early_stopping=None if kfold else config.early_stopping,
         time_budget=config.time_budget,
         directory=str(config.out_dir.parent),
         project_name=config.out_dir.name,
@@ -72,8 +90,22 @@ def run_tuner(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfig
         trial_timeout=config.trial_timeout,
         max_consecutive_failed_trials=config.max_failures,
         distribution_strategy=parallel.distribution_strategy(config.distribute),
-        **(tuner_kwargs or {}),
+        **kwargs,
     )
+    callbacks = _tensorboard(config.tensorboard)
+    try:
+        if kfold:
+            x, y = all_training_data(dataset)
+            tuner.search(x, y, epochs=config.epochs, batch_size=config.batch_size,
+                         shuffle=True, verbose=0, callbacks=callbacks)
+        else:
+            _search_split(tuner, dataset, config, callbacks)
+    except keras_tuner.errors.FatalError as e:
+        raise RuntimeError(first_line(e)) from None
+    return tuner
+
+
+def _search_split(tuner: NasTuner, dataset: Any, config: SearchConfig, callbacks: list) -> None:
     train = make_pipeline(dataset.x_train, dataset.y_train, config.batch_size, shuffle=True,
                           seed=config.seed)
     fit_kwargs: dict[str, Any] = {}
@@ -81,18 +113,44 @@ def run_tuner(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfig
         fit_kwargs["validation_data"] = make_pipeline(dataset.x_val, dataset.y_val,
                                                       config.batch_size, shuffle=False,
                                                       seed=config.seed)
-    try:
-        tuner.search(train, epochs=config.epochs, shuffle=False, verbose=0,
-                     callbacks=_tensorboard(config.tensorboard), **fit_kwargs)
-    except keras_tuner.errors.FatalError as e:
-        raise RuntimeError(first_line(e)) from None
-    return tuner
+    tuner.search(train, epochs=config.epochs, shuffle=False, verbose=0, callbacks=callbacks,
+                 **fit_kwargs)
+
+
+def retrain_on_all(tuner: NasTuner, trial_id: str, dataset: Any, config: SearchConfig,
+                   epochs: int) -> tuple[Any, float]:
+    """The trial's configuration trained from scratch for `epochs` epochs on
+    the training and validation samples together (seeded by the search's
+    seed); returns (model, seconds)."""
+    keras.utils.set_random_seed(config.seed)
+    hp = tuner.oracle.get_trial(str(trial_id)).hyperparameters
+    strategy = tuner.distribution_strategy
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = tuner.hypermodel.build(hp)
+    x, y = all_training_data(dataset)
+    data = make_pipeline(x, y, config.batch_size, shuffle=True, seed=config.seed)
+    t0 = time.perf_counter()
+    tuner.hypermodel.fit(hp, model, data, epochs=epochs, shuffle=False, verbose=0)
+    return model, time.perf_counter() - t0
 
 
 def accuracy(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
     """Top-1 accuracy of a classifier's predictions."""
     predictions = model.predict(x, batch_size=batch_size, verbose=0)
     return float(np.mean(np.argmax(predictions, axis=-1) == y))
+
+
+def save_model(model: Any, tuner: NasTuner, dataset: Any, out_dir: Path,
+               batch_size: int) -> float:
+    """Saves `model` as `out_dir/best_model.keras`; returns its test accuracy."""
+    test_accuracy = accuracy(model, dataset.x_test, dataset.y_test, batch_size)
+    if model.optimizer is not None and not model.optimizer.built:
+        # Saved with its (fresh) slots, so that loading the file warns of no mismatch.
+        strategy = tuner.distribution_strategy
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            model.optimizer.build(model.trainable_variables)
+    model.save(out_dir / MODEL_FILENAME)
+    return test_accuracy
 
 
 def save_best_model(tuner: NasTuner, dataset: Any, out_dir: Path, batch_size: int) -> float:
@@ -104,12 +162,4 @@ def save_best_model(tuner: NasTuner, dataset: Any, out_dir: Path, batch_size: in
     models = tuner.get_best_models(1)
     if not models:
         raise RuntimeError("no trial produced a model")
-    model = models[0]
-    test_accuracy = accuracy(model, dataset.x_test, dataset.y_test, batch_size)
-    if model.optimizer is not None and not model.optimizer.built:
-        # Saved with its (fresh) slots, so that loading the file warns of no mismatch.
-        strategy = tuner.distribution_strategy
-        with strategy.scope() if strategy is not None else contextlib.nullcontext():
-            model.optimizer.build(model.trainable_variables)
-    model.save(out_dir / MODEL_FILENAME)
-    return test_accuracy
+    return save_model(models[0], tuner, dataset, out_dir, batch_size)

@@ -11,7 +11,8 @@ import pytest
 from autokeras_nas.core import BaseStrategy, Suggestion
 from autokeras_nas.data.split import stratified_folds
 from autokeras_nas.tuner import NasTuner
-from autokeras_nas.tuner.trainers.crossval import KFoldTrainer, fold_mean_curve
+from autokeras_nas.tuner.trainers import crossval
+from autokeras_nas.tuner.trainers.crossval import KFoldTrainer, fold_mean_curve, fold_parent
 
 pytestmark = pytest.mark.tf
 
@@ -49,18 +50,24 @@ def _build(hp):
 def _search(tmp_path, script, folds=4, epochs=3, **kwargs):
     trainer = KFoldTrainer(folds=folds, seed=1)
     seen = []
-    original = trainer._fit.run
+    original = crossval._Fold.fit
 
-    def run(context):  # what each fold's fit is given, and starts from
-        x_fit, y_fit = context.fit_args
-        x_val, y_val = context.fit_kwargs["validation_data"]
-        model = context.build_model()
+    def fit(self, train, validation, *args):  # what each fold is given, and starts from
+        model = self.shared.get()
         start = (model.get_layer("hidden").get_weights()[0].copy(),
                  int(model.optimizer.iterations.numpy()))
-        seen.append((x_fit[:, 0].astype(int), x_val[:, 0].astype(int), y_val, start))
-        return original(context)
+        seen.append((train[0][:, 0].astype(int), validation[0][:, 0].astype(int),
+                     validation[1], start))
+        return original(self, train, validation, *args)
 
-    trainer._fit.run = run
+    crossval._Fold.fit = fit
+    try:
+        return _run(tmp_path, script, trainer, epochs, seen, **kwargs)
+    finally:
+        crossval._Fold.fit = original
+
+
+def _run(tmp_path, script, trainer, epochs, seen, **kwargs):
     tuner = NasTuner(_build, strategy=_Scripted(script, seed=0), objective="val_accuracy",
                      max_trials=len(script), max_consecutive_failed_trials=len(script) + 1,
                      directory=str(tmp_path), project_name="p",
@@ -121,22 +128,17 @@ def test_fold_mean_curve_averages_the_epochs_every_fold_reached():
                                        {"epoch": 2.0, "a": pytest.approx(0.6)}]
 
 
+@pytest.mark.filterwarnings("ignore:Skipping variable loading")
 def test_a_child_starts_each_fold_from_its_parents_model_of_that_fold(tmp_path):
     tuner, (parent, child), _ = _search(tmp_path, [{}, {"parent_id": "0"}], epochs=1)
     assert child["status"] == "completed", child["message"]
-    # fold models differ, so a child inheriting from one model per fold
-    # starts its folds from different weights: the fold's own.
-    trainer = tuner._trainers["train"]
-    contexts = []
-    from autokeras_nas.tuner.trainers import crossval
-
-    trial = tuner.oracle.get_trial("1")
-    base = crossval.TrialContext(tuner, trial, (), {})
-    for k in range(2):
-        contexts.append(crossval._FoldContext(base, k, (), {}, trainer.folds))
-    kernels = [c.parent().model.get_layer("hidden").get_weights()[0] for c in contexts]
+    # a child inheriting from one model per fold starts each fold from the
+    # parent's model of that fold (the fold models differ)
+    context = crossval.TrialContext(tuner, tuner.oracle.get_trial("1"), (), {})
+    kernels = [fold_parent(context, k).model.get_layer("hidden").get_weights()[0]
+               for k in range(2)]
     assert not np.allclose(kernels[0], kernels[1])
-    saved = keras.models.clone_model(contexts[1].parent().model)
+    saved = fold_parent(context, 1).model
     saved.load_weights(os.path.join(tuner.get_trial_dir("0"), "fold1", "checkpoint.weights.h5"))
     assert np.allclose(saved.get_layer("hidden").get_weights()[0], kernels[1])
 

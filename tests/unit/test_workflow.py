@@ -96,6 +96,63 @@ def test_search_config_refuses_bad_settings(tmp_path: Path, over: dict, message:
     assert message in str(info.value)
 
 
+# -- validation: split or k-fold ----------------------------------------------------------
+def test_auto_validation_is_kfold_below_the_threshold_and_the_split_above() -> None:
+    below = workflow.KFOLD_BELOW - 1
+    small = workflow.validation_plan("auto", below - 10, 10)
+    assert small.kfold and small.folds == workflow.DEFAULT_FOLDS and small.samples == below
+    assert small.to_dict() == {"scheme": "kfold", "folds": 5, "samples": below,
+                               "reason": f"auto: {below} training samples < 1000"}
+    assert "5-fold stratified cross-validation" in small.describe()
+    large = workflow.validation_plan("auto", workflow.KFOLD_BELOW - 200, 200)
+    assert not large.kfold and large.samples == 200
+    assert large.to_dict()["scheme"] == "split"
+    # the user's choice wins either way
+    assert not workflow.validation_plan("split", 40, 10).kfold
+    assert workflow.validation_plan("kfold:3", 8000, 2000).folds == 3
+    # fewer samples than the default folds: one sample a fold
+    assert workflow.validation_plan("auto", 3, 1).folds == 4
+
+
+@pytest.mark.parametrize("text, normalised", [
+    ("auto", "auto"), ("Split", "split"), ("kfold", "kfold:5"), (" kfold:10 ", "kfold:10")])
+def test_validation_texts_are_normalised(tmp_path: Path, text: str, normalised: str) -> None:
+    assert SearchConfig(out_dir=tmp_path, validation=text).validation == normalised
+
+
+@pytest.mark.parametrize("text", ["kfold:1", "kfold:", "kfold:x", "split:2", "cv", ""])
+def test_bad_validation_values_give_a_one_line_error(tmp_path: Path, text: str) -> None:
+    with pytest.raises(WorkflowError) as info:
+        SearchConfig(out_dir=tmp_path, validation=text)
+    assert str(info.value) == (f"--validation must be auto, split or kfold:K with K >= 2, "
+                               f"got {text!r}")
+
+
+def test_more_folds_than_samples_is_refused() -> None:
+    with pytest.raises(WorkflowError, match="more folds than the 9 training samples"):
+        workflow.validation_plan("kfold:10", 7, 2)
+
+
+def test_small_time_series_train_longer_in_smaller_batches() -> None:
+    assert workflow.training_defaults("timeseries", 50) == (40, 16)
+    assert workflow.training_defaults("timeseries", 5000) == (3, 32)
+    assert workflow.training_defaults("image", 50) == (3, 32)
+
+
+def test_retrain_epochs_add_up_the_selected_epochs_of_the_lineage() -> None:
+    from autokeras_nas.workflow.searching import retrain_epochs
+
+    trials = [{"trial_id": "0", "parent_id": None, "epochs": 9,
+               "outputs": {"selected_epochs": 4}},
+              {"trial_id": "1", "parent_id": "0", "epochs": 9,
+               "outputs": {"selected_epochs": 2}},
+              {"trial_id": "2", "parent_id": None, "epochs": 6, "outputs": {}}]
+    results = {"trials": trials}
+    assert retrain_epochs(results, trials[0], 3) == 4
+    assert retrain_epochs(results, trials[1], 3) == 6
+    assert retrain_epochs(results, trials[2], 3) == 6
+
+
 def test_check_out_dir_resumes_only_the_same_search(tmp_path: Path) -> None:
     config = SearchConfig(out_dir=tmp_path / "s", strategy="aging-evolution",
                           params={"population_size": 6})

@@ -15,10 +15,17 @@ How a trial is run and scored:
 * Folds: stratified (`autokeras_nas.data.split.stratified_folds`), drawn
   once from `seed`, the same for every trial, so trials are compared on
   the same validation samples.
-* Each fold is fitted by `FitTrainer` (parent weights, a NaN loss, the
-  trial timeout, running out of memory and resuming after a crash behave as
-  in any trial); a fold's epochs are not reported to the oracle as they run.
-  The folds of a trial share one model object, reset before each fold to
+* Each fold is one `fit` of `epochs` epochs, lean: the fold's epochs are
+  collected (not reported to the oracle as they run), its best epoch's
+  weights kept in memory and saved once when the fold ends; a NaN loss
+  fails the trial, the trial timeout counts over all its folds, user
+  callbacks run in every fold (TensorBoard logs in `execution{K}`). Small
+  data makes epochs of a few batches, where `FitTrainer`'s per-epoch files
+  (backup, checkpoint) would cost more than the training. A trial killed
+  mid-search resumes at its first unfinished fold. One execution per fold
+  (`executions_per_trial` is not used); no retry after running out of
+  memory (small data).
+* The folds of a trial share one model object, reset before each fold to
   the weights and optimizer state it was built with: Keras traces its
   training step once per trial instead of once per fold (tracing a small
   model costs more than training it on a few dozen series).
@@ -53,21 +60,23 @@ import contextlib
 import json
 import math
 import os
+import time
 import warnings
 from typing import Any, Mapping
 
+import keras
 import keras_tuner
 import numpy as np
 
 from autokeras_nas.core import CONTINUES, PARENT
 from autokeras_nas.data.split import stratified_folds
 from autokeras_nas.results import write_json_atomic
-from autokeras_nas.tuner.budget import STOPPED_BY_BUDGET
+from autokeras_nas.tuner import failures
+from autokeras_nas.tuner.budget import BudgetStop
 from autokeras_nas.tuner.trainers.base import Parent, Trainer, TrialContext, TrialResult
-from autokeras_nas.tuner.trainers.fit import FitTrainer
-from autokeras_nas.tuner.trainers.weights import save_weights_atomic
+from autokeras_nas.tuner.trainers.weights import inherit, save_weights_atomic
 
-__all__ = ["FOLD_DIR", "KFoldTrainer", "fold_mean_curve", "select_epoch"]
+__all__ = ["FOLD_DIR", "KFoldTrainer", "fold_mean_curve", "fold_parent", "select_epoch"]
 
 #: A fold's directory inside the trial's: `fold0`, `fold1`, ...
 FOLD_DIR = "fold{}"
@@ -100,7 +109,6 @@ class KFoldTrainer(Trainer):
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
         self.folds = folds
         self.seed = seed
-        self._fit = FitTrainer()
 
     def assign(self, y: np.ndarray) -> np.ndarray:
         """The fold id of each sample (the same for every trial)."""
@@ -130,18 +138,23 @@ class KFoldTrainer(Trainer):
         """Fits the folds not yet finished, recording each in `state_path`."""
         done = _load_state(state_path)
         shared = _SharedModel(context)
+        tuner = context.tuner
+        user_callbacks = kwargs.pop("callbacks", None) or []
+        timeout = None
+        if tuner.trial_timeout is not None:
+            timeout = failures.TrialTimeout(time.monotonic() + tuner.trial_timeout,
+                                            tuner.trial_timeout)
         for k in range(len(done), self.folds):
-            if k and context.tuner.budget.exhausted:
+            if k and tuner.budget.exhausted:
                 raise _Failed(f"the time budget ended before fold {k + 1} of {self.folds}")
             held = assignment == k
-            fold = _FoldContext(context, k, (x[~held], y[~held]),
-                                dict(kwargs, validation_data=(x[held], y[held])), self.folds,
-                                shared)
-            result = self._fit.run(fold)
-            if result.metrics.get(STOPPED_BY_BUDGET):
-                raise _Failed(f"the time budget ended in fold {k + 1} of {self.folds}")
-            done.append({"curve": fold.curve, "metrics": dict(result.metrics),
-                         "outputs": dict(result.outputs)})
+            callbacks = tuner._deepcopy_callbacks(user_callbacks)
+            tuner._configure_tensorboard_dir(callbacks, context.trial, k)
+            if timeout is not None:
+                callbacks.append(timeout)
+            fold = _Fold(context, k, self.folds, shared)
+            done.append(fold.fit((x[~held], y[~held]), (x[held], y[held]), kwargs, callbacks,
+                                 timeout))
             write_json_atomic(state_path, done)
         return self._combine(context, done)
 
@@ -157,7 +170,7 @@ class KFoldTrainer(Trainer):
         metrics.update(
             train_time_s=float(sum(f["metrics"].get("train_time_s", 0.0) for f in done)),
             params=float(first.get("params", 0.0)), epochs=float(len(curve)),
-            stopped_early=float(any(f["metrics"].get("stopped_early") for f in done)))
+            stopped_early=0.0)
         if "latency_ms" in first:
             metrics["latency_ms"] = float(first["latency_ms"])
         for name, value in first.items():  # cost metrics an objective may name
@@ -275,68 +288,97 @@ class _SharedModel:
         return self.model
 
 
-class _FoldContext(TrialContext):
-    """The trial as one fold's `FitTrainer` sees it: the fold's data, its
-    own directory and checkpoint, epochs collected instead of reported."""
+class _Fold(keras.callbacks.Callback):
+    """One fold of a trial: fits the shared model, collects the curve, keeps
+    the best epoch's weights, stops on a non-finite loss."""
 
-    def __init__(self, context: TrialContext, fold: int, fit_args: tuple,
-                 fit_kwargs: Mapping[str, Any], folds: int,
-                 shared: _SharedModel | None = None) -> None:
-        super().__init__(context.tuner, context.trial, fit_args, fit_kwargs)
-        self.fold, self.folds = fold, folds
-        self._shared = shared
-        self._directory = os.path.join(context.directory, FOLD_DIR.format(fold))
-        os.makedirs(self._directory, exist_ok=True)
-        #: The fold's epochs: `{"epoch": n, **logs}`.
+    def __init__(self, context: TrialContext, fold: int, folds: int,
+                 shared: _SharedModel) -> None:
+        super().__init__()
+        self.context, self.fold, self.folds, self.shared = context, fold, folds, shared
+        self.primary = context.objectives[0]
+        self.directory = os.path.join(context.directory, FOLD_DIR.format(fold))
         self.curve: list[dict[str, float]] = []
+        self.bad_loss: str | None = None
+        self._best = -math.inf
+        self._weights: list[Any] | None = None
 
-    @property
-    def directory(self) -> str:
-        return self._directory
+    def fit(self, train: tuple, validation: tuple, kwargs: dict[str, Any], callbacks: list,
+            timeout: Any) -> dict[str, Any]:
+        """Fits the fold; returns its record (curve, metrics, outputs).
 
-    def build_model(self) -> Any:
-        """The trial's shared model, reset (see `_SharedModel`)."""
-        return super().build_model() if self._shared is None else self._shared.get()
-
-    def report_epoch(self, epoch: int, logs: Mapping[str, float]) -> bool:
-        self.curve = [p for p in self.curve if p["epoch"] < epoch]
-        self.curve.append({"epoch": float(epoch), **{k: float(v) for k, v in logs.items()}})
-        return True
-
-    def save_checkpoint(self, model: Any) -> None:
-        save_weights_atomic(model, os.path.join(self._directory, _CHECKPOINT))
+        Raises:
+            keras_tuner.errors.FailedTrialError: a NaN loss, the trial's
+                timeout or the search's time budget cut the fold short.
+        """
+        context, tuner = self.context, self.context.tuner
+        hp = context.hyperparameters
+        model = self.shared.get()
+        metrics, outputs = inherit(tuner.hypermodel, hp, model, fold_parent(context, self.fold),
+                                   train, kwargs)
+        budget = BudgetStop(tuner.budget)
+        planned = int(kwargs.get("epochs", 1)) - int(kwargs.get("initial_epoch", 0))
+        t0 = time.perf_counter()
+        tuner.hypermodel.fit(hp, model, *train, validation_data=validation,
+                             callbacks=callbacks + [budget, self], **kwargs)
+        seconds = time.perf_counter() - t0
+        if timeout is not None and timeout.timed_out:
+            raise _Failed(timeout.message)
+        if self.bad_loss:
+            raise _Failed(self.bad_loss)
+        if budget.stopped and len(self.curve) < planned:
+            raise _Failed(f"the time budget ended in fold {self.fold + 1} of {self.folds}")
+        if self._weights is not None:
+            model.set_weights(self._weights)
+        os.makedirs(self.directory, exist_ok=True)
+        save_weights_atomic(model, os.path.join(self.directory, _CHECKPOINT))
+        metrics.update(train_time_s=seconds, params=float(model.count_params()))
         if self.fold == 0:
-            super().save_checkpoint(model)
+            context.save_checkpoint(model)
+            latency = context.measure_latency_ms(model)
+            if latency is not None:
+                metrics["latency_ms"] = latency
+        return {"curve": self.curve, "metrics": metrics, "outputs": outputs}
 
-    def measure_latency_ms(self, model: Any) -> float | None:
-        """Measured on the first fold only (the same architecture)."""
-        return super().measure_latency_ms(model) if self.fold == 0 else None
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
+        for name in ("loss", "val_loss"):
+            if name in logs and not math.isfinite(logs[name]):
+                self.bad_loss = f"non-finite {name} ({logs[name]}) at epoch {epoch + 1} " \
+                                f"of fold {self.fold + 1}"
+                self.model.stop_training = True
+                return
+        self.curve.append({"epoch": float(epoch + 1), **logs})
+        value = self.primary.signed(logs[self.primary.name]) \
+            if self.primary.name in logs else math.inf
+        if value > self._best:
+            self._best, self._weights = value, self.model.get_weights()
+        self.context.emit({"event": "epoch_end", "trial_id": self.context.trial_id,
+                           "epoch": epoch + 1, "logs": logs, "fold": self.fold + 1,
+                           "folds": self.folds})
 
-    def emit(self, event: dict[str, Any]) -> None:
-        if event.get("event") == "epoch_end":
-            event = dict(event, fold=self.fold + 1, folds=self.folds)
-        super().emit(event)
 
-    def parent(self) -> Parent | None:
-        """The parent's model of the same fold when it kept one, else its
-        checkpoint (a parent trained without folds)."""
-        parent_id = self.hyperparameters.values.get(PARENT)
-        if parent_id is None:
-            return None
-        path = os.path.join(self.tuner.get_trial_dir(str(parent_id)),
-                            FOLD_DIR.format(self.fold), _CHECKPOINT)
-        if not os.path.exists(path):
-            return super().parent()
-        if self._parent is None:
-            try:
-                trial = self.tuner.oracle.get_trial(str(parent_id))
-                model = self.tuner._try_build(trial.hyperparameters)
-                with warnings.catch_warnings():
-                    warnings.filterwarnings("ignore", message="Skipping variable loading")
-                    model.load_weights(path)
-            except Exception as e:
-                raise _Failed(f"cannot load fold {self.fold + 1} of the parent trial "
-                              f"{parent_id}: {type(e).__name__}: {e}") from e
-            self._parent = Parent(model, trial.hyperparameters)
-        return self._parent
+def fold_parent(context: TrialContext, fold: int) -> Parent | None:
+    """The parent's model of the same fold when it kept one, else its
+    checkpoint (a parent trained without folds); None without a parent.
 
+    Raises:
+        keras_tuner.errors.FailedTrialError: the parent cannot be loaded.
+    """
+    parent_id = context.hyperparameters.values.get(PARENT)
+    if parent_id is None:
+        return None
+    tuner = context.tuner
+    path = os.path.join(tuner.get_trial_dir(str(parent_id)), FOLD_DIR.format(fold), _CHECKPOINT)
+    if not os.path.exists(path):
+        return context.parent()
+    try:
+        trial = tuner.oracle.get_trial(str(parent_id))
+        model = tuner._try_build(trial.hyperparameters)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Skipping variable loading")
+            model.load_weights(path)
+    except Exception as e:
+        raise _Failed(f"cannot load fold {fold + 1} of the parent trial {parent_id}: "
+                      f"{type(e).__name__}: {e}") from e
+    return Parent(model, trial.hyperparameters)
