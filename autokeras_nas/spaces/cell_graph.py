@@ -480,6 +480,15 @@ class MacroConfig:
         residual: Whether every cell adds its (adapted) previous-cell input
             to its output.
         dropout: Dropout rate before the classifier, in [0, 1).
+        drop_path: NASNet's ScheduledDropPath, in [0, 1): the largest
+            probability of dropping an operator's output in a block (per
+            sample, survivors rescaled), reached by the last cell and
+            after `drop_path_steps` training steps, both linearly; 0 (the
+            default) builds no drop-path layer.
+        drop_path_steps: Training steps over which the drop probability
+            grows from 0 to its largest value (>= 1); 2,000 is about 3
+            epochs of 20,000 images in batches of 32, the short trainings
+            of a search.
     """
 
     motifs: int = 3
@@ -487,6 +496,8 @@ class MacroConfig:
     filters: int = 24
     residual: bool = False
     dropout: float = 0.0
+    drop_path: float = 0.0
+    drop_path_steps: int = 2000
 
     def __post_init__(self) -> None:
         _positive_int(self.motifs, "motifs")
@@ -497,12 +508,21 @@ class MacroConfig:
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) \
                 or not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
+        if isinstance(self.drop_path, bool) or not isinstance(self.drop_path, (int, float)) \
+                or not 0.0 <= float(self.drop_path) < 1.0:
+            raise ValueError(f"drop_path must be a number in [0, 1), got {self.drop_path!r}")
+        _positive_int(self.drop_path_steps, "drop_path_steps")
         if num_cells(self) < 1:
             raise ValueError("the network needs at least one cell (normal_cells=0 and motifs=1)")
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a JSON-able dict."""
-        return dataclasses.asdict(self)
+        """The fields as a JSON-able dict; without the drop-path fields when
+        `drop_path` is 0, so architectures written before drop path existed
+        keep their text (and their de-duplication and resume)."""
+        out = dataclasses.asdict(self)
+        if not self.drop_path:
+            del out["drop_path"], out["drop_path_steps"]
+        return out
 
     def to_json(self) -> str:
         """JSON text of the fields (sorted keys)."""

@@ -33,6 +33,9 @@ Inside cell `c{i}`:
     channels differ from the cell's filters;
   - `lstm` / `gru`: `LSTM` / `GRU(filters, return_sequences=True)`, followed by
     `MaxPooling1D(2)` (`_pool`) for stride 2;
+* `c{i}_b{j}_{s}_droppath` with `macro.drop_path > 0`: NASNet's
+  ScheduledDropPath on each operator's output that is not the input itself
+  (`ScheduledDropPath`, rate `drop_path * (i + 1) / cells`);
 * `c{i}_b{j}_add`: the block output, the sum of its two operators;
 * `c{i}_concat` -> `c{i}_out_conv` (1x1) -> `c{i}_out_bn` when several blocks
   are unused (a single unused block already has the cell's filters and is the
@@ -60,6 +63,44 @@ from autokeras_nas.spaces.cell_graph import (
 #: Batch-norm momentum, as in `autokeras_nas.spaces.image`: the moving
 #: statistics settle within the few hundred steps of a short trial.
 BN_MOMENTUM = 0.9
+
+
+@keras.saving.register_keras_serializable(package="autokeras_nas")
+class ScheduledDropPath(keras.layers.Layer):
+    """NASNet's ScheduledDropPath: in training, drops its whole input per
+    sample with a probability that grows linearly from 0 to `rate` over the
+    layer's first `steps` training calls, and rescales the kept samples by
+    1 / (1 - probability); the identity at inference.
+
+    Args:
+        rate: The largest drop probability, in [0, 1).
+        steps: Training steps to reach it (counted by the layer, saved
+            with the model).
+        seed: Seed of the layer's sampling.
+    """
+
+    def __init__(self, rate: float, steps: int, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"rate must be in [0, 1), got {rate!r}")
+        if int(steps) < 1:
+            raise ValueError(f"steps must be >= 1, got {steps!r}")
+        self.rate, self.steps, self.seed = float(rate), int(steps), seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.step = self.add_weight(shape=(), initializer="zeros", trainable=False,
+                                    dtype="float32", name="step")
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        if not training or self.rate == 0.0:
+            return inputs
+        self.step.assign_add(1.0)
+        rate = self.rate * keras.ops.minimum(1.0, self.step / float(self.steps))
+        shape = (keras.ops.shape(inputs)[0],) + (1,) * (len(inputs.shape) - 1)
+        keep = keras.random.uniform(shape, seed=self.seed_generator) >= rate
+        return inputs * keras.ops.cast(keep, inputs.dtype) / (1.0 - rate)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rate": self.rate, "steps": self.steps, "seed": self.seed}
 
 
 class _Builder:
@@ -206,7 +247,12 @@ def build_model(cell: Any, macro: MacroConfig, input_shape: Sequence[int], num_c
             outs = []
             for s, (i, op) in enumerate(((in1, op1), (in2, op2)), start=1):
                 src = ins[i] if i < 0 else blocks[i]
-                outs.append(b.op(op, src, filters, stride if i < 0 else 1, f"{name}_b{j}_{s}"))
+                out = b.op(op, src, filters, stride if i < 0 else 1, f"{name}_b{j}_{s}")
+                if macro.drop_path > 0 and out is not src:
+                    rate = macro.drop_path * (c + 1) / len(cell_plan(macro))
+                    out = ScheduledDropPath(rate, macro.drop_path_steps,
+                                            name=f"{name}_b{j}_{s}_droppath")(out)
+                outs.append(out)
             blocks.append(keras.layers.Add(name=f"{name}_b{j}_add")(outs))
         if len(outputs) == 1:
             y = blocks[outputs[0]]

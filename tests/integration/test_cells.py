@@ -134,3 +134,37 @@ def test_build_rejects_bad_arguments():
     with pytest.raises(ValueError):
         build_model(((-1, "conv3x3", -1, "conv3x3"), (-1, "conv3x3", -1, "conv3x3")),
                     SMALL, (8, 8, 1), CLASSES)
+
+
+def test_scheduled_drop_path_ramps_per_cell_and_per_step_and_is_off_at_inference(tmp_path):
+    from autokeras_nas.spaces.cells import ScheduledDropPath
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    macro = MacroConfig(motifs=2, normal_cells=1, filters=8, drop_path=0.6, drop_path_steps=4)
+    model = build_model(((-1, "conv3x3", -2, "identity"),), macro, (8, 8, 1), CLASSES)
+    drops = {layer.name: layer for layer in model.layers if isinstance(layer, ScheduledDropPath)}
+    # The identity of c0 reads its input unchanged: nothing to drop there.
+    assert sorted(drops) == ["c0_b0_2_droppath", "c1_b0_1_droppath", "c1_b0_2_droppath",
+                             "c2_b0_2_droppath"]
+    assert [round(drops[n].rate, 6) for n in sorted(drops)] == [0.2, 0.4, 0.4, 0.6]
+    x, y = _data((8, 8, 1), batch=8)
+    before = keras.ops.convert_to_numpy(model(x, training=False))
+    np.testing.assert_array_equal(before, keras.ops.convert_to_numpy(model(x, training=False)))
+    layer = drops["c2_b0_2_droppath"]
+    ones = np.ones((1000, 2, 2, 3), "float32")
+    first = keras.ops.convert_to_numpy(layer(ones, training=True))  # step 1 of 4: p = 0.15
+    late = [keras.ops.convert_to_numpy(layer(ones, training=True)) for _ in range(5)][-1]
+    assert float(keras.ops.convert_to_numpy(layer.step)) == 6.0
+    for out, p in ((first, 0.15), (late, 0.6)):
+        kept = out[:, 0, 0, 0] > 0
+        assert abs(1 - kept.mean() - p) < 0.06  # whole samples dropped at the scheduled rate
+        np.testing.assert_allclose(out[kept], 1 / (1 - p), rtol=1e-5)  # survivors rescaled
+        assert np.all(out[~kept] == 0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(x, training=False)),
+                               keras.ops.convert_to_numpy(model(x, training=False)), atol=1e-6)

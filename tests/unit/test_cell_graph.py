@@ -325,9 +325,22 @@ def test_macro_config():
     assert g.num_cells(MacroConfig(motifs=2, normal_cells=0)) == 1
 
 
+def test_drop_path_fields_are_written_only_when_drop_path_is_on():
+    plain = MacroConfig(motifs=2, normal_cells=1, filters=8)
+    # An architecture written before drop path existed keeps its text.
+    assert plain.to_json() == ('{"dropout":0.0,"filters":8,"motifs":2,"normal_cells":1,'
+                               '"residual":false}')
+    dropping = MacroConfig(motifs=2, normal_cells=1, filters=8, drop_path=0.2,
+                           drop_path_steps=500)
+    assert dropping.to_dict()["drop_path"] == 0.2
+    assert MacroConfig.from_json(dropping.to_json()) == dropping
+    assert MacroConfig.from_json(plain.to_json()) == plain
+
+
 @pytest.mark.parametrize("kwargs", [
     {"motifs": 0}, {"normal_cells": -1}, {"filters": 0}, {"residual": 1}, {"dropout": 1.0},
     {"dropout": -0.1}, {"motifs": 1, "normal_cells": 0}, {"filters": 8.0},
+    {"drop_path": 1.0}, {"drop_path": -0.1}, {"drop_path": True}, {"drop_path_steps": 0},
 ])
 def test_invalid_macro(kwargs):
     with pytest.raises(ValueError):
