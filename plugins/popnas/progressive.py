@@ -99,12 +99,16 @@ class Progressive:
     def affordable(self) -> int | None:
         """Trials the budget the search started with affords, from the
         measured seconds of its trials (None: no budget, or fewer than two
-        measured trials); a function of the history and the state."""
+        measured trials); as `BaseStrategy.affordable_proposals`, the seconds
+        of trials that continued a proposal count towards its cost. A
+        function of the history and the state."""
         budget = self._state.get("budget")
-        measured = [float(o.seconds) for o in self.strategy.history if o.seconds is not None]
-        if budget is None or len(measured) < MIN_STEP:
+        history = self.strategy.history
+        own = [o for o in history if o.continues is None and o.seconds is not None]
+        if budget is None or len(own) < MIN_STEP:
             return None
-        return max(1, int(budget * len(measured) / max(sum(measured), 1e-9)))
+        total = sum(float(o.seconds) for o in history if o.seconds is not None)
+        return max(1, int(budget * len(own) / max(total, 1e-9)))
 
     def _fit_budget(self) -> None:
         """Cuts the current step's queue to its share of the budget."""
@@ -142,10 +146,14 @@ class Progressive:
         st["queue"] = self._select(list(children.values()), trained)
 
     def _trained(self) -> list[tuple[Observation, tuple]]:
-        """(observation, cell) of every usable trained cell."""
+        """(observation, cell) of every usable trained cell: its latest,
+        highest-fidelity result when a scheduler continued its training
+        (`BaseStrategy.latest`)."""
+        latest = self.strategy.latest()
         out = []
         for o in self.strategy.history:
             cell = self._state["cells"].get(o.trial_id)
+            o = latest.get(o.trial_id, o)
             if cell is not None and o.objective_vector(self.strategy.objectives[:1]) is not None:
                 out.append((o, tuple(map(tuple, cell))))
         return out
@@ -160,8 +168,12 @@ class Progressive:
         if s.mode == "pnas":
             return acc_model, None
         F = np.stack([self._cost(c) for _, c in trained])
+        # Seconds per epoch of a configuration's own trial: a continuation's
+        # `train_time_s` covers only its own epochs.
+        own = {o.trial_id: o for o in s.history if o.continues is None}
+        firsts = [own.get(o.continues or o.trial_id, o) for o, _ in trained]
         per_epoch = np.array([float(o.metrics.get("train_time_s", 0.0)) / max(1.0, float(o.epochs or 1))
-                              for o, _ in trained])
+                              for o in firsts])
         time_model = s._make_time(s.seed).fit(F, np.maximum(per_epoch, 1e-6))
         return acc_model, time_model
 

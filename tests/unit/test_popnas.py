@@ -187,6 +187,35 @@ def test_a_budgeted_search_resumes_with_the_budget_it_started_with():
     assert max(s.notes["blocks"] for s, _ in full) == 3
 
 
+def test_a_continued_cell_is_ranked_by_its_latest_result():
+    # A scheduler promoted trial 0 and continued it as trial "p0": the
+    # next step's accuracy model learns the continuation's score, and the
+    # time model the seconds per epoch of trial 0 itself.
+    fitted: dict[str, list] = {"acc": [], "time": []}
+
+    class Recording(_Recording):
+        def __init__(self, key):
+            self.key = key
+
+        def fit(self, X, y):
+            fitted[self.key].append(np.asarray(y, float))
+            return self
+
+    strategy = Popnas(cells=CELLS, k=2, n_explore=0, k_initial=3, seed=0,
+                      accuracy_predictor=lambda seed: Recording("acc"),
+                      time_predictor=lambda seed: Recording("time"))
+    strategy.setup(HyperSpace([]), SCORE, None)
+    for i in range(3):
+        assert strategy.ask(str(i)).kind == "run"
+        strategy.tell(Observation(str(i), {}, TrialStatus.COMPLETED,
+                                  {"score": 0.1 * (i + 1), "train_time_s": 2.0}, epochs=1))
+    strategy.tell(Observation("p0", {}, TrialStatus.COMPLETED, {"score": 0.9, "train_time_s": 1.0},
+                              epochs=3, continues="0"))
+    assert strategy.ask("3").notes["blocks"] == 2
+    np.testing.assert_allclose(fitted["acc"][-1], [0.9, 0.2, 0.3])
+    np.testing.assert_allclose(fitted["time"][-1], [2.0, 2.0, 2.0])
+
+
 def test_progressive_resume_makes_the_same_proposals():
     full = _drive(Popnas(cells=CELLS, k=3, n_explore=1, k_initial=5, seed=4))
     first = Popnas(cells=CELLS, k=3, n_explore=1, k_initial=5, seed=4)
