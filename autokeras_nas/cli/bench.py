@@ -4,6 +4,7 @@
     autokeras-nas bench nb201 --objectives val_acc,latency --peers random,optuna-nsga2,optuna-tpe
     autokeras-nas bench overhead --trials 1000,10000
     autokeras-nas bench predictors --sizes 50,150,500
+    autokeras-nas bench real --dataset fashion_mnist --budget 8m --repeats 3
 
 Strategies run through the numpy core (no TensorFlow); a peer's library is
 imported only when that peer is asked for.
@@ -11,6 +12,7 @@ imported only when that peer is asked for.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -314,3 +316,173 @@ def workers(workers_text: str, trials: int, threads_text: str, seed: int,
     click.echo(format_throughput(results))
     _write_json(json_path, {"benchmark": "workers", "seed": seed,
                             "results": [r.to_dict() for r in results]})
+
+
+#: SearchConfig fields a `bench real` searcher may set (the rest the benchmark sets).
+_FIXED_SETTINGS = ("out_dir", "dataset", "strategy", "seed", "time_budget", "overwrite",
+                   "started")
+_DEFAULT_SEARCHERS = "random,aging-evolution,popnas,nash,kt-hyperband,kt-random,kt-bayes"
+_DEFAULT_UCR_SEARCHERS = "random,aging-evolution,popnas,nash,dtw-1nn"
+
+
+def _check_settings(spec: Any, dataset: str, budget_s: float) -> None:
+    """A strategy's settings, checked as its search would check them."""
+    import dataclasses
+
+    from autokeras_nas.workflow import SearchConfig
+
+    allowed = [f.name for f in dataclasses.fields(SearchConfig) if f.name not in _FIXED_SETTINGS]
+    unknown = [k for k in spec.settings if k not in allowed]
+    if unknown:
+        fail(f"searcher {spec.label!r}: unknown setting {unknown[0]!r} (settings: "
+             f"{', '.join(allowed)})")
+    with workflow_errors():
+        SearchConfig(out_dir=Path("."), dataset=dataset, strategy=spec.name, seed=0,
+                     time_budget=budget_s, **spec.settings)
+
+
+def _real_searchers(text: str | None, dataset: str, kind: str, budget_s: float) -> list[Any]:
+    from autokeras_nas import plugins
+    from autokeras_nas.bench.real import RealBenchError, check_peers, parse_searchers
+
+    if text is None:
+        text = _DEFAULT_UCR_SEARCHERS if dataset.startswith("ucr:") else _DEFAULT_SEARCHERS
+    try:
+        specs = parse_searchers(text, list(plugins.available()))
+        check_peers(specs, kind, dataset)
+    except RealBenchError as e:
+        fail(str(e))
+    for spec in specs:
+        if not spec.is_peer:
+            _check_settings(spec, dataset, budget_s)
+    return specs
+
+
+def _say_run(record: dict[str, Any]) -> None:
+    if record["status"] != "ok":
+        click.echo(f"seed {record['seed']} {record['searcher']}: FAILED: {record['error']}")
+        return
+    val = record.get("best_val_accuracy")
+    click.echo(f"seed {record['seed']} {record['searcher']}: {record['trials']} trials, best val "
+               f"{'-' if val is None else f'{val:.4f}'}, test {record['test_accuracy']:.4f}, "
+               f"{record['wall_s']:.0f} s")
+
+
+@bench.command()
+@click.option("--dataset", default="fashion_mnist", show_default=True,
+              help="Dataset; fashion_mnist means 20,000 training and 5,000 validation images "
+                   "(the end of the training set) and the 10,000 test images.")
+@click.option("--budget", default="8m", show_default=True,
+              help="Wall-clock budget of each run, e.g. 90s, 8m.")
+@click.option("--repeats", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Runs per searcher, seeded SEED..SEED+REPEATS-1.")
+@click.option("--searchers", default=None,
+              help="Comma-separated searchers: strategies (with search settings, e.g. "
+                   "random:epochs=9,early_stopping=asha) and peers kt-hyperband, kt-random, "
+                   "kt-bayes, dtw-1nn. [default: " + _DEFAULT_SEARCHERS + "; on ucr:NAME "
+                   + _DEFAULT_UCR_SEARCHERS + "]")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for the runs' searches and logs (default: a temporary one).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the results as JSON (after every run).")
+def real(dataset: str, budget: str, repeats: int, searchers: str | None, seed: int,
+         out: Path | None, json_path: Path | None) -> None:
+    """Strategies and KerasTuner's tuners on a real dataset with a time budget,
+    one run after another (see docs/benchmarks.md)."""
+    import tempfile
+
+    from autokeras_nas.bench.real import protocol_dataset, run_benchmark
+    from autokeras_nas.bench.real_report import format_real
+    from autokeras_nas.workflow import SearchConfig, load_dataset
+
+    budget_s = parse_duration(budget)
+    with workflow_errors():
+        loaded = protocol_dataset(dataset)
+        defaults = SearchConfig(out_dir=Path("."), dataset=loaded)
+        kind = load_dataset(loaded, seed=seed, validation_split=defaults.validation_split).kind
+    specs = _real_searchers(searchers, dataset, kind, budget_s)
+    seeds = list(range(seed, seed + repeats))
+    click.echo(f"bench real: {len(specs)} searchers x {repeats} seeds on {loaded}, "
+               f"{budget_s:.0f} s each. The runs go one after another, each in a fresh "
+               "process; keep the machine otherwise idle while they run.")
+    header = {"benchmark": "real", "dataset": dataset, "dataset_loaded": loaded,
+              "budget_s": budget_s, "seeds": seeds, "batch_size": defaults.batch_size,
+              "validation_split": defaults.validation_split,
+              "searchers": [s.to_dict() for s in specs], "python": sys.version.split()[0],
+              "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="akn-real-") as tmp:
+        payload = run_benchmark(specs, dataset=loaded, budget_s=budget_s, seeds=seeds,
+                                batch_size=defaults.batch_size, directory=out or Path(tmp),
+                                header=header, json_path=json_path, progress=_say_run)
+    click.echo(format_real(payload))
+    if json_path is not None:
+        click.echo(f"wrote {json_path}")
+
+
+def _run_strategy(spec: dict[str, Any], dataset: str, budget_s: float, seed: int,
+                  out: Path) -> dict[str, Any]:
+    """One strategy's run, as `autokeras-nas search` runs it, with its curve."""
+    import time
+
+    from autokeras_nas import workflow
+
+    config = workflow.SearchConfig(out_dir=out, dataset=dataset, strategy=spec["name"],
+                                   seed=seed, time_budget=budget_s, overwrite=True,
+                                   **spec["settings"])
+    ds = workflow.load_dataset(config.dataset, seed=seed,
+                               validation_split=config.validation_split,
+                               target=config.target, data_dir=config.data_dir)
+    strategy = workflow.make_strategy(config.strategy, seed=seed, params=config.params,
+                                      time_budget=config.time_budget)
+    workflow.check_out_dir(config)
+    user_space = None if config.space is None else workflow.load_space(config.space)
+    space = workflow.make_space(ds, strategy, user_space, label=config.space)
+    curve: list[list[float]] = []
+    started = time.monotonic()
+
+    def progress(event: dict) -> None:
+        value = (event.get("metrics") or {}).get("val_accuracy")
+        if event["event"] == "trial_end" and value is not None and value == value:
+            best = max(float(value), curve[-1][1] if curve else float("-inf"))
+            curve.append([round(time.monotonic() - started, 3), best])
+
+    tuner = workflow.run_search(ds, strategy, space.hypermodel, config, progress=progress)
+    wall = time.monotonic() - started
+    outcome = workflow.finish_search(tuner, ds, config)
+    trials = [t for t in outcome.results["trials"] if t["status"] in ("completed", "stopped")]
+    return {"trials": len(trials),
+            "best_val_accuracy": (outcome.best.get("metrics") or {}).get("val_accuracy"),
+            "test_accuracy": outcome.test_accuracy, "wall_s": round(wall, 3), "curve": curve,
+            "epochs": config.epochs, "early_stopping": config.early_stopping}
+
+
+@bench.command(name="real-run", hidden=True)
+@click.option("--spec", required=True, help="The searcher as JSON (name, settings, label).")
+@click.option("--dataset", required=True)
+@click.option("--budget", required=True, type=float)
+@click.option("--seed", required=True, type=click.IntRange(min=0))
+@click.option("--batch-size", required=True, type=click.IntRange(min=1))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--result", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def real_run(spec: str, dataset: str, budget: float, seed: int, batch_size: int, out: Path,
+             result: Path) -> None:
+    """One run of `bench real` in this process; its record goes to --result."""
+    import json
+
+    from autokeras_nas import tfenv
+    from autokeras_nas.bench.real import PEERS
+    from autokeras_nas.workflow import SearchConfig
+
+    tfenv.prepare()
+    searcher = json.loads(spec)
+    with workflow_errors():
+        if searcher["name"] in PEERS:
+            from autokeras_nas.bench.real_peers import run_peer
+
+            split = SearchConfig(out_dir=out, dataset=dataset).validation_split
+            record = run_peer(searcher["name"], dataset=dataset, budget_s=budget, seed=seed,
+                              batch_size=batch_size, validation_split=split, out=out)
+        else:
+            record = _run_strategy(searcher, dataset, budget, seed, out)
+    write_json_atomic(str(result), record, indent=2)
