@@ -8,8 +8,8 @@ phase of every trial: the oracle's round trips (create, per-epoch reports,
 end) and the strategy's ask/tell inside them, the search directory's files
 (trial.json, oracle.json, results.json, the tuner's state, outputs.json),
 clearing the Keras session, garbage collection, building and compiling the
-model, `fit` with the trace of its first training and validation steps
-separated (the first step's time minus the median of the others), saving
+model, creating its training state, `fit` with the trace of its first training and validation steps
+separated (the first call's time minus the median of the later ones), saving
 the checkpoint and build configuration, the in-trial backup, the latency
 measurement and the release of the trial's graphs. Every phase counts its
 own time only (a file written inside the oracle's end of a trial counts as
@@ -51,6 +51,7 @@ PHASES: dict[str, str] = {
     "gc.collect": "every garbage collection",
     "build": "the hypermodel's build (without compile)",
     "compile": "model.compile",
+    "training state": "metrics, loss and optimizer variables created before fit",
     "fit: first-step trace": "first training and validation step minus a typical step",
     "fit": "model.fit without the first-step trace and the phases inside it",
     "checkpoint weights": "the best epoch's weights (atomic)",
@@ -205,6 +206,7 @@ def _patch_library(patches: Patches) -> None:
     patches.time(keras.Model, "compile", "compile")
     patches.time(keras.Model, "fit", "fit")
     patches.time(base.TrialContext, "measure_latency_ms", "latency")
+    patches.time(base, "build_training_state", "training state")
     for name in ("save_epoch", "finish_execution", "discard_current", "remove"):
         patches.time(epochs.TrialBackup, name, "in-trial backup")
     patches.time(tuner_module, "write_outputs", "files: tuner state, outputs")

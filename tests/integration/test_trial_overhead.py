@@ -12,7 +12,11 @@ import tensorflow as tf
 
 from autokeras_nas.bench import trial_overhead
 from autokeras_nas.results import read_results
-from autokeras_nas.tuner.trainers.weights import build_training_state
+from autokeras_nas.tuner.trainers.weights import (
+    build_training_state,
+    copy_weights_file,
+    save_weights_atomic,
+)
 
 pytestmark = pytest.mark.tf
 
@@ -20,7 +24,7 @@ pytestmark = pytest.mark.tf
 def test_two_trial_digits_breakdown(tmp_path) -> None:
     result = trial_overhead.trial_overhead("digits", 2, directory=str(tmp_path))
     assert len(result.trials) == 2
-    for name in ("build", "compile", "fit", "fit: first-step trace", "latency",
+    for name in ("build", "compile", "training state", "fit", "fit: first-step trace", "latency",
                  "checkpoint weights", "files: oracle.json", "files: results.json",
                  "gc.collect", "total"):
         wall, cpu, calls = result.phase(name)
@@ -106,3 +110,23 @@ def test_models_and_data_left_to_fit(digits) -> None:
     assert not model.optimizer.built
     assert build_training_state(model, (), {"x": x, "y": y})
     assert model.optimizer.built
+
+
+def test_copy_weights_file_is_atomic_and_independent_of_its_source(tmp_path) -> None:
+    model = _model()
+    source, copy = str(tmp_path / "a.weights.h5"), str(tmp_path / "b.weights.h5")
+    save_weights_atomic(model, source)
+    before = [w.copy() for w in model.get_weights()]
+    copy_weights_file(source, copy)
+    # The source replaced later (as checkpoints are) leaves the copy as it was.
+    model.get_layer("out").set_weights([w + 1 for w in model.get_layer("out").get_weights()])
+    save_weights_atomic(model, source)
+    fresh = _model()
+    fresh.load_weights(copy)
+    assert all(np.array_equal(a, b) for a, b in zip(before, fresh.get_weights()))
+    # A missing source raises and leaves the old copy and no temporary file.
+    with pytest.raises(OSError):
+        copy_weights_file(str(tmp_path / "missing.weights.h5"), copy)
+    assert sorted(os.listdir(tmp_path)) == ["a.weights.h5", "b.weights.h5"]
+    fresh.load_weights(copy)
+    assert all(np.array_equal(a, b) for a, b in zip(before, fresh.get_weights()))

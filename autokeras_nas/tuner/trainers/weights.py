@@ -4,6 +4,8 @@ creating a model's training variables before `fit` (`build_training_state`)."""
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,18 @@ def save_weights_atomic(model: Any, path: str) -> None:
     atomically: a crash leaves the old file or the new."""
     with replacing(path) as tmp:
         model.save_weights(tmp)
+
+
+def copy_weights_file(source: str, path: str) -> None:
+    """Makes `path` a copy of the weights file `source`, atomically (as
+    `save_weights_atomic`): a hard link where the file system allows one,
+    else a byte copy; either is much cheaper than saving the model again.
+    `source` may be replaced later (it is never written in place)."""
+    with replacing(path) as tmp:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
 
 
 def copy_matching_weights(model: Any, source: Any) -> int:
