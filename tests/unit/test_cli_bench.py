@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autokeras_nas.testing.cli import HEAVY_MODULES, one_line_error, probe_cli
+from autokeras_nas.testing.cli import HEAVY_MODULES, one_line_error, probe_cli, probe_cli_runs
 
 CLI = [sys.executable, "-m", "autokeras_nas.cli"]
 
@@ -212,3 +212,85 @@ def test_predictors_takes_any_predictor_factory_and_refuses_bad_ones() -> None:
                          ("x=autokeras_nas:NoSuchThing", "cannot load predictor")):
         proc = bench("predictors", "--predictor", bad)
         assert proc.returncode != 0 and message in one_line_error(proc.stderr), proc.stderr
+
+
+# -- real -------------------------------------------------------------------------------
+REAL_BAD_INPUT = [
+    (["--searchers", "foo"], "unknown searcher 'foo'"),
+    (["--searchers", "kt-hyperband:epochs=3"], "takes no settings"),
+    (["--searchers", "dtw-1nn"], "dtw-1nn classifies ucr:NAME"),
+    (["--searchers", "random:epochz=3"], "unknown setting 'epochz'"),
+    (["--searchers", "random:epochs=0"], "epochs must be an integer >= 1"),
+    (["--searchers", "epochs=3,random"], "before any searcher"),
+    (["--searchers", "random:epochs"], "KEY=VALUE"),
+    (["--searchers", "random,random"], "listed twice"),
+    (["--searchers", " , "], "no searcher"),
+    (["--budget", "0"], "positive"),
+    (["--budget", "ten"], "duration"),
+    (["--dataset", "nope"], "unknown dataset 'nope'"),
+]
+
+
+def test_bench_real_bad_input_is_one_line_before_tensorflow() -> None:
+    runs = probe_cli_runs(*(["bench", "real", "--dataset", "digits", *args]
+                            for args, _ in REAL_BAD_INPUT), watch=WATCH)
+    for run, (args, message) in zip(runs, REAL_BAD_INPUT):
+        assert run["code"] == 2, (args, run)
+        assert message in one_line_error(run["stderr"] or run["stdout"]), (args, run)
+        assert "one after another" not in run["stdout"]
+    assert runs[-1]["loaded"] == []
+
+
+def test_bench_real_refuses_image_peers_on_time_series() -> None:
+    proc = bench("real", "--dataset", "ucr:ItalyPowerDemand", "--searchers", "kt-bayes")
+    assert proc.returncode == 2
+    assert "kt-bayes searches the image CNN space" in one_line_error(proc.stderr)
+
+
+def test_parse_searchers_reads_settings_as_json_else_text() -> None:
+    from autokeras_nas.bench.real import parse_searchers
+
+    specs = parse_searchers("random:early_stopping=asha-stop,epochs=9, kt-hyperband,"
+                            "aging-evolution:max_trials=null", ["random", "aging-evolution"])
+    assert [(s.name, dict(s.settings), s.label, s.is_peer) for s in specs] == [
+        ("random", {"early_stopping": "asha-stop", "epochs": 9},
+         "random:early_stopping=asha-stop,epochs=9", False),
+        ("kt-hyperband", {}, "kt-hyperband", True),
+        ("aging-evolution", {"max_trials": None}, "aging-evolution:max_trials=null", False),
+    ]
+
+
+def _run(searcher: str, seed: int, best: float | None, curve: list) -> dict:
+    name = searcher.partition(":")[0]
+    return {"searcher": searcher, "name": name, "seed": seed, "status": "ok",
+            "best_val_accuracy": best, "curve": curve}
+
+
+def test_derive_times_to_within_half_a_point_and_to_hyperbands_best() -> None:
+    from autokeras_nas.bench.real_report import derive
+
+    runs = [
+        _run("random", 0, 0.90, [[5, 0.80], [9, 0.896], [20, 0.90]]),
+        _run("kt-hyperband", 0, 0.85, [[3, 0.70], [7, 0.85]]),
+        _run("kt-hyperband", 1, 0.95, [[4, 0.95]]),
+        _run("random", 1, 0.90, [[6, 0.90]]),
+        _run("dtw-1nn", 0, None, []),
+    ]
+    derive(runs)
+    assert [r["time_to_within_s"] for r in runs] == [9, 7, 4, 6, None]
+    # Each seed's own Hyperband run is the target; seed 1's random never reaches 0.95.
+    assert [r["time_to_hyperband_s"] for r in runs] == [9, 7, 4, None, None]
+
+
+def test_derive_skips_a_failed_hyperband_run_and_the_table_counts_it() -> None:
+    from autokeras_nas.bench.real_report import derive, format_real
+
+    failed = {**_run("kt-hyperband", 0, None, []), "status": "failed", "error": "boom"}
+    runs = [failed, _run("random", 0, 0.9, [[2, 0.9]]), _run("kt-hyperband", 1, 0.5, [[1, 0.5]])]
+    derive(runs)
+    assert runs[1]["time_to_hyperband_s"] is None  # seed 0's Hyperband run failed
+    assert runs[2]["time_to_hyperband_s"] == 1
+    table = format_real({"dataset": "digits", "dataset_loaded": "digits", "budget_s": 10,
+                         "seeds": [0], "runs": runs})
+    assert "failed: kt-hyperband seed 0: boom" in table
+    assert row(table, "kt-hyperband")[1] == "1/2"
