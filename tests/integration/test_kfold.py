@@ -155,3 +155,14 @@ def test_kfold_refuses_validation_data_and_bad_folds(tmp_path):
         (trial,) = json.load(f)["trials"]
     assert trial["status"] == "failed"
     assert "makes its own validation folds" in trial["message"]
+
+
+def test_a_budget_shorter_than_one_trial_keeps_its_cut_trial(tmp_path):
+    # 1000 epochs a fold cannot end in 3 s: the budget cuts the first fold of
+    # the first trial; no trial has completed, so it is kept as stopped.
+    _, trials, seen = _search(tmp_path, [{}, {}], epochs=1000, time_budget=3)
+    (trial,) = trials
+    assert len(seen) == 1
+    assert trial["status"] == "stopped" and trial["metrics"]["stopped_by_budget"] == 1
+    assert trial["outputs"]["folds_completed"] == 0
+    assert trial["metrics"]["epochs"] < 1000 and "val_accuracy" in trial["metrics"]

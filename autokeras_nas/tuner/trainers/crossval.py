@@ -47,8 +47,12 @@ How a trial is run and scored:
   fold's model, trained on (k-1)/k of the data: retrain the chosen
   configuration on all of it for `selected_epochs` epochs.
 * The time budget: a trial whose folds the budget cut short fails ("the
-  time budget ended in fold 2 of 5"): a mean over some of the folds would
-  not be comparable with the others.
+  time budget ended in fold 2 of 5"), since a mean over some of the folds
+  is not comparable with the others; unless no trial of the search has
+  completed yet: then it is kept, stopped by the budget, with the mean over
+  the folds it finished (over the cut fold when it finished none) and
+  `folds_completed` in its outputs, so that a budget shorter than one
+  trial still yields a model.
 * Outputs (results.json `outputs`): `validation` (`"5-fold"`), `folds`,
   `selected_epochs`, and the first objective of each fold at that epoch
   (`fold_val_accuracy`).
@@ -72,7 +76,7 @@ from autokeras_nas.core import CONTINUES, PARENT
 from autokeras_nas.data.split import stratified_folds
 from autokeras_nas.results import write_json_atomic
 from autokeras_nas.tuner import failures
-from autokeras_nas.tuner.budget import BudgetStop
+from autokeras_nas.tuner.budget import STOPPED_BY_BUDGET, BudgetStop
 from autokeras_nas.tuner.trainers.base import Parent, Trainer, TrialContext, TrialResult
 from autokeras_nas.tuner.trainers.weights import inherit, save_weights_atomic
 
@@ -146,17 +150,31 @@ class KFoldTrainer(Trainer):
                                             tuner.trial_timeout)
         for k in range(len(done), self.folds):
             if k and tuner.budget.exhausted:
-                raise _Failed(f"the time budget ended before fold {k + 1} of {self.folds}")
+                return self._cut(context, done, f"before fold {k + 1}")
             held = assignment == k
             callbacks = tuner._deepcopy_callbacks(user_callbacks)
             tuner._configure_tensorboard_dir(callbacks, context.trial, k)
             if timeout is not None:
                 callbacks.append(timeout)
             fold = _Fold(context, k, self.folds, shared)
-            done.append(fold.fit((x[~held], y[~held]), (x[held], y[held]), kwargs, callbacks,
-                                 timeout))
+            record = fold.fit((x[~held], y[~held]), (x[held], y[held]), kwargs, callbacks,
+                              timeout)
+            if record.pop("cut"):
+                return self._cut(context, done, f"in fold {k + 1}", record)
+            done.append(record)
             write_json_atomic(state_path, done)
         return self._combine(context, done)
+
+    def _cut(self, context: TrialContext, done: list[dict[str, Any]], where: str,
+             partial: dict[str, Any] | None = None) -> TrialResult:
+        """A trial the time budget cut: failed, or kept when no trial has
+        completed (see the module docstring); `partial`: the cut fold."""
+        if _any_completed(context) or not (done or partial):
+            raise _Failed(f"the time budget ended {where} of {self.folds}")
+        result = self._combine(context, done or [partial])
+        result.metrics.update({STOPPED_BY_BUDGET: 1.0, "stopped_early": 1.0})
+        result.outputs["folds_completed"] = len(done)
+        return result
 
     def _combine(self, context: TrialContext, done: list[dict[str, Any]]) -> TrialResult:
         """Reports the fold-mean curve; returns the metrics at the selected epoch."""
@@ -242,6 +260,16 @@ def _arrays(context: TrialContext) -> tuple[np.ndarray, np.ndarray, dict[str, An
     return x, np.asarray(y), kwargs
 
 
+def _any_completed(context: TrialContext) -> bool:
+    """Whether a trial of the search has completed with its objective."""
+    try:
+        best = context.tuner.oracle.get_best_trials(1)
+    except Exception:  # noqa: BLE001 - an oracle that cannot tell: assume one has
+        return True
+    # get_best_trials makes up the number with unfinished trials
+    return any(t.status == "COMPLETED" and t.trial_id != context.trial_id for t in best)
+
+
 def _remove(path: str) -> None:
     if os.path.exists(path):
         os.unlink(path)
@@ -309,7 +337,7 @@ class _Fold(keras.callbacks.Callback):
 
         Raises:
             keras_tuner.errors.FailedTrialError: a NaN loss, the trial's
-                timeout or the search's time budget cut the fold short.
+                timeout (the record says `cut` when the time budget cut it).
         """
         context, tuner = self.context, self.context.tuner
         hp = context.hyperparameters
@@ -326,8 +354,7 @@ class _Fold(keras.callbacks.Callback):
             raise _Failed(timeout.message)
         if self.bad_loss:
             raise _Failed(self.bad_loss)
-        if budget.stopped and len(self.curve) < planned:
-            raise _Failed(f"the time budget ended in fold {self.fold + 1} of {self.folds}")
+        cut = budget.stopped and len(self.curve) < planned
         if self._weights is not None:
             model.set_weights(self._weights)
         os.makedirs(self.directory, exist_ok=True)
@@ -338,7 +365,7 @@ class _Fold(keras.callbacks.Callback):
             latency = context.measure_latency_ms(model)
             if latency is not None:
                 metrics["latency_ms"] = latency
-        return {"curve": self.curve, "metrics": metrics, "outputs": outputs}
+        return {"curve": self.curve, "metrics": metrics, "outputs": outputs, "cut": cut}
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
