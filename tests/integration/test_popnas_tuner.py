@@ -41,3 +41,24 @@ def test_progressive_search_records_predictions_and_plots_the_front(tmp_path, di
     for t in trials[4:]:
         assert abs(t["notes"]["predicted_accuracy"] - t["metrics"]["val_accuracy"]) < 0.08
     assert all(math.isfinite(report[q]["all"]) for q in report)
+
+
+def test_cell_hypermodel_passes_drop_path_to_the_cells_it_builds():
+    import keras
+    import keras_tuner
+
+    from autokeras_nas.core import ARCH
+
+    plain = CellHyperModel((8, 8, 1), 10, ops=("identity", "conv3x3"), max_blocks=2)
+    dropping = CellHyperModel((8, 8, 1), 10, ops=("identity", "conv3x3"), max_blocks=2,
+                              drop_path=0.2)
+    assert "drop_path" not in plain.cells["macro"] and dropping.cells["macro"]["drop_path"] == 0.2
+    hp = keras_tuner.HyperParameters()
+    hp.values[ARCH] = json.dumps({"cell": [[-1, "conv3x3", -2, "conv3x3"]],
+                                  "macro": dropping.cells["macro"]})
+    names = [layer.name for layer in dropping.build(hp).layers]
+    assert "c0_b0_1_droppath" in names and "c4_b0_2_droppath" in names  # 3 motifs: 5 cells
+    keras.backend.clear_session()
+    hp.values[ARCH] = json.dumps({"cell": [[-1, "conv3x3", -2, "conv3x3"]],
+                                  "macro": plain.cells["macro"]})
+    assert not [layer for layer in plain.build(hp).layers if "droppath" in layer.name]
