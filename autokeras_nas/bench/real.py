@@ -28,8 +28,9 @@ from typing import Any, Callable, Mapping, Sequence
 from autokeras_nas.bench.real_report import derive
 from autokeras_nas.results import write_json_atomic
 
-__all__ = ["IMAGE_PEERS", "PEERS", "PROTOCOL_DATASETS", "RealBenchError", "SearcherSpec",
-           "child_command", "parse_searchers", "protocol_dataset", "run_benchmark"]
+__all__ = ["IMAGE_PEERS", "PEERS", "PROTOCOL_DATASETS", "RealBenchError", "SERIES_PEERS",
+           "SearcherSpec", "check_peers", "child_command", "parse_searchers",
+           "protocol_dataset", "run_benchmark", "run_one"]
 
 #: KerasTuner's tuners on the shared small-CNN space (image data only).
 IMAGE_PEERS = ("kt-hyperband", "kt-random", "kt-bayes")
