@@ -56,8 +56,9 @@ def _search(tmp_path, script, folds=4, epochs=3, **kwargs):
         model = self.shared.get()
         start = (model.get_layer("hidden").get_weights()[0].copy(),
                  int(model.optimizer.iterations.numpy()))
-        seen.append((train[0][:, 0].astype(int), validation[0][:, 0].astype(int),
-                     validation[1], start))
+        fit_x = np.concatenate([b[0].numpy() for b in train[0]])
+        val_x, val_y = (np.concatenate([b[i].numpy() for b in validation]) for i in (0, 1))
+        seen.append((fit_x[:, 0].astype(int), val_x[:, 0].astype(int), val_y, start))
         return original(self, train, validation, *args)
 
     crossval._Fold.fit = fit

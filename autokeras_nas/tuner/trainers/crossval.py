@@ -113,6 +113,7 @@ class KFoldTrainer(Trainer):
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
         self.folds = folds
         self.seed = seed
+        self._data: dict[tuple, tuple[Any, Any]] = {}
 
     def assign(self, y: np.ndarray) -> np.ndarray:
         """The fold id of each sample (the same for every trial)."""
@@ -148,22 +149,37 @@ class KFoldTrainer(Trainer):
         if tuner.trial_timeout is not None:
             timeout = failures.TrialTimeout(time.monotonic() + tuner.trial_timeout,
                                             tuner.trial_timeout)
+        batch_size = int(kwargs.pop("batch_size", None) or 32)
+        shuffle = bool(kwargs.pop("shuffle", True))
+        kwargs["shuffle"] = False  # the pipelines shuffle
         for k in range(len(done), self.folds):
             if k and tuner.budget.exhausted:
                 return self._cut(context, done, f"before fold {k + 1}")
-            held = assignment == k
+            train, validation = self._fold_data(x, y, assignment, k, batch_size, shuffle)
             callbacks = tuner._deepcopy_callbacks(user_callbacks)
             tuner._configure_tensorboard_dir(callbacks, context.trial, k)
             if timeout is not None:
                 callbacks.append(timeout)
             fold = _Fold(context, k, self.folds, shared)
-            record = fold.fit((x[~held], y[~held]), (x[held], y[held]), kwargs, callbacks,
-                              timeout)
+            record = fold.fit((train,), validation, kwargs, callbacks, timeout)
             if record.pop("cut"):
                 return self._cut(context, done, f"in fold {k + 1}", record)
             done.append(record)
             write_json_atomic(state_path, done)
         return self._combine(context, done)
+
+    def _fold_data(self, x: np.ndarray, y: np.ndarray, assignment: np.ndarray, fold: int,
+                   batch_size: int, shuffle: bool) -> tuple[Any, Any]:
+        """The fold's (training, validation) tf.data pipelines, made once for
+        the search's arrays and reused by every trial: Keras would otherwise
+        convert the arrays in every `fit`, and numpy validation data costs
+        several times the training of a small series set in every epoch."""
+        key = (x.__array_interface__["data"][0], x.shape, fold, batch_size, shuffle)
+        if key not in self._data:
+            held = assignment == fold
+            self._data[key] = (_pipeline(x[~held], y[~held], batch_size, shuffle, self.seed),
+                               _pipeline(x[held], y[held], batch_size, False, self.seed))
+        return self._data[key]
 
     def _cut(self, context: TrialContext, done: list[dict[str, Any]], where: str,
              partial: dict[str, Any] | None = None) -> TrialResult:
@@ -260,6 +276,16 @@ def _arrays(context: TrialContext) -> tuple[np.ndarray, np.ndarray, dict[str, An
     return x, np.asarray(y), kwargs
 
 
+def _pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int) -> Any:
+    """tensors -> cache -> (shuffle, a new order every epoch) -> batch -> prefetch."""
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if shuffle:
+        data = data.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
 def _any_completed(context: TrialContext) -> bool:
     """Whether a trial of the search has completed with its objective."""
     try:
@@ -331,7 +357,7 @@ class _Fold(keras.callbacks.Callback):
         self._best = -math.inf
         self._weights: list[Any] | None = None
 
-    def fit(self, train: tuple, validation: tuple, kwargs: dict[str, Any], callbacks: list,
+    def fit(self, train: tuple, validation: Any, kwargs: dict[str, Any], callbacks: list,
             timeout: Any) -> dict[str, Any]:
         """Fits the fold; returns its record (curve, metrics, outputs).
 
