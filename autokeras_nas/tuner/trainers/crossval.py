@@ -15,6 +15,11 @@ How a trial is run and scored:
 * Folds: stratified (`autokeras_nas.data.split.stratified_folds`), drawn
   once from `seed`, the same for every trial, so trials are compared on
   the same validation samples.
+* Data: `search(x, y, batch_size=...)` with numpy arrays (all the training
+  samples; no `validation_data`). Each fold's training and validation
+  parts become tf.data pipelines (cached; the training part shuffled every
+  epoch, seeded; batches of `batch_size`, default 32), made once and reused
+  by every trial.
 * Each fold is one `fit` of `epochs` epochs, lean: the fold's epochs are
   collected (not reported to the oracle as they run), its best epoch's
   weights kept in memory and saved once when the fold ends; a NaN loss
