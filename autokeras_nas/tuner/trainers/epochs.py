@@ -38,7 +38,7 @@ import keras_tuner
 import numpy as np
 
 from autokeras_nas.results import write_json_atomic
-from autokeras_nas.tuner.trainers.weights import save_weights_atomic
+from autokeras_nas.tuner.trainers.weights import copy_weights_file, save_weights_atomic
 
 #: Subdirectory of a trial's directory holding its backup.
 BACKUP_DIR = "backup"
@@ -140,12 +140,17 @@ class TrialBackup:
         model.load_weights(os.path.join(self.directory, current["weights"]))
 
     def save_epoch(self, model: Any, progress: dict[str, Any], *, best: bool,
-                   saved: float) -> None:
+                   saved: float, checkpoint: str | None = None) -> None:
         """Saves the model after an epoch, then commits `progress` (which
-        holds `execution` and `epoch`); `best`: this epoch is the checkpoint."""
+        holds `execution` and `epoch`); `best`: this epoch is the checkpoint,
+        just saved to `checkpoint` from the same state (copied, not saved again)."""
         os.makedirs(self.directory, exist_ok=True)
         name = f"e{progress['execution']}-{progress['epoch']}.weights.h5"
-        save_weights_atomic(model, os.path.join(self.directory, name))
+        path = os.path.join(self.directory, name)
+        if best and checkpoint is not None:
+            copy_weights_file(checkpoint, path)
+        else:
+            save_weights_atomic(model, path)
         self.state["current"] = dict(progress, weights=name)
         if best:
             self.state["best"] = name
@@ -251,8 +256,9 @@ class EpochReporter(keras.callbacks.Callback):
             self.model.stop_training = True
         self.curve = [c for c in self.curve if c["epoch"] < done] + [{"epoch": done, **logs}]
         if self.backup is not None:
-            self.backup.save_epoch(self.model, self._progress(done), best=best,
-                                   saved=self.saved[0])
+            self.backup.save_epoch(
+                self.model, self._progress(done), best=best, saved=self.saved[0],
+                checkpoint=self.context.tuner._get_checkpoint_fname(self.context.trial_id))
         self.context.emit({"event": "epoch_end", "trial_id": self.context.trial_id,
                            "epoch": done, "logs": logs})
 

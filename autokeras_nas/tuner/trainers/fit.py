@@ -119,7 +119,8 @@ class FitTrainer(Trainer):
             if backup is not None:
                 backup.finish_execution(metrics, run_outputs)
             del model
-            gc.collect()
+            if execution + 1 < tuner.executions_per_trial:
+                gc.collect()  # after the last execution, on_trial_end collects
         return TrialResult(_average(runs), outputs)
 
     def _fit_execution(self, context: TrialContext, execution: int, parent: Any,
