@@ -218,8 +218,15 @@ class Popnas(BaseStrategy):
         return self._propose_generic()
 
     def _usable(self) -> list[tuple[Observation, tuple[float, ...]]]:
+        """Each configuration's latest result (a continued one at the
+        highest rung it reached, `BaseStrategy.latest`), in the order the
+        configurations were first observed."""
+        latest = self.latest()
         out = []
         for o in self.history:
+            if o.continues is not None:
+                continue
+            o = latest.get(o.trial_id, o)
             vec = o.objective_vector(self.objectives)
             if vec is not None:
                 out.append((o, vec))

@@ -468,3 +468,17 @@ def test_default_models_gaussian_process_for_one_objective_forest_otherwise():
     assert isinstance(custom._make_accuracy(0), _Recording)
     assert (custom._kappa(1), custom._kappa(2)) == (1.5, 1.5)
     assert Popnas(seed=0, accuracy_predictor=lambda seed: _Recording())._kappa(1) == 0.5
+
+
+def test_generic_mode_models_each_configuration_by_its_latest_result():
+    strategy = Popnas(seed=0, n_init=3)
+    strategy.setup(nb201_space(), [Objective("score", "max")], None)
+    asked = []
+    for i in range(3):
+        s = strategy.ask(str(i))
+        asked.append(s)
+        strategy.tell(Observation(str(i), dict(s.values), TrialStatus.COMPLETED, {"score": 0.1 * i}))
+    strategy.tell(Observation("3", dict(asked[0].values), TrialStatus.COMPLETED, {"score": 0.9},
+                              epochs=3, continues="0"))
+    usable = strategy._usable()
+    assert [(o.trial_id, vec) for o, vec in usable] == [("3", (0.9,)), ("1", (0.1,)), ("2", (0.2,))]
