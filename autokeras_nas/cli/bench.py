@@ -422,7 +422,9 @@ def real(dataset: str, budget: str, repeats: int, searchers: str | None, seed: i
 
 def _run_strategy(spec: dict[str, Any], dataset: str, budget_s: float, seed: int,
                   out: Path) -> dict[str, Any]:
-    """One strategy's run, as `autokeras-nas search` runs it, with its curve."""
+    """One strategy's run, exactly as `autokeras-nas search` runs it
+    (`workflow.search`), with its curve; the clock starts when the first
+    trial begins (the search's budget starts then too)."""
     import time
 
     from autokeras_nas import workflow
@@ -430,26 +432,21 @@ def _run_strategy(spec: dict[str, Any], dataset: str, budget_s: float, seed: int
     config = workflow.SearchConfig(out_dir=out, dataset=dataset, strategy=spec["name"],
                                    seed=seed, time_budget=budget_s, overwrite=True,
                                    **spec["settings"])
-    ds = workflow.load_dataset(config.dataset, seed=seed,
-                               validation_split=config.validation_split,
-                               target=config.target, data_dir=config.data_dir)
-    strategy = workflow.make_strategy(config.strategy, seed=seed, params=config.params,
-                                      time_budget=config.time_budget)
-    workflow.check_out_dir(config)
-    user_space = None if config.space is None else workflow.load_space(config.space)
-    space = workflow.make_space(ds, strategy, user_space, label=config.space)
     curve: list[list[float]] = []
-    started = time.monotonic()
+    clock: list[float] = []
 
     def progress(event: dict) -> None:
+        if not clock:
+            clock.append(time.monotonic())
         value = (event.get("metrics") or {}).get("val_accuracy")
         if event["event"] == "trial_end" and value is not None and value == value:
             best = max(float(value), curve[-1][1] if curve else float("-inf"))
-            curve.append([round(time.monotonic() - started, 3), best])
+            curve.append([round(time.monotonic() - clock[0], 3), best])
+        if event["event"] == "trial_end":
+            clock[1:] = [time.monotonic()]
 
-    tuner = workflow.run_search(ds, strategy, space.hypermodel, config, progress=progress)
-    wall = time.monotonic() - started
-    outcome = workflow.finish_search(tuner, ds, config)
+    outcome = workflow.search(config, progress=progress)
+    wall = clock[-1] - clock[0] if len(clock) > 1 else 0.0
     trials = [t for t in outcome.results["trials"] if t["status"] in ("completed", "stopped")]
     return {"trials": len(trials),
             "best_val_accuracy": (outcome.best.get("metrics") or {}).get("val_accuracy"),
