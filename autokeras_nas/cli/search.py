@@ -16,7 +16,6 @@ continues the search in `--out`; `--overwrite` starts afresh. With
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from pathlib import Path
 from typing import Any, Mapping, NoReturn, Sequence
 
@@ -27,11 +26,11 @@ from autokeras_nas.cli import workers as parallel_cli
 from autokeras_nas.cli.errors import fail, workflow_errors
 from autokeras_nas.cli.leaderboard import format_leaderboard, format_metric
 from autokeras_nas.cli.progress import MODES, format_duration, make_progress
+from autokeras_nas.core.stopping import EARLY_STOPPING_NAMES
 from autokeras_nas.workflow.config import (
+    DEFAULT_EARLY_STOPPING,
     DEFAULT_MAX_TRIALS,
-    DEFAULT_TRAINING,
     SearchConfig,
-    training_defaults,
 )
 
 __all__ = ["search"]
@@ -51,8 +50,7 @@ def _config(opts: Mapping[str, Any]) -> SearchConfig:
         out_dir=opts["out"], dataset=opts["dataset"], strategy=opts["strategy"],
         params=workflow.parse_params(opts["params"]), space=opts["space"], seed=opts["seed"],
         objectives=opts["objectives"], max_trials=opts["max_trials"],
-        time_budget=opts["time_budget"], epochs=opts["epochs"] or DEFAULT_TRAINING[0],
-        batch_size=opts["batch_size"] or DEFAULT_TRAINING[1],
+        time_budget=opts["time_budget"], epochs=opts["epochs"], batch_size=opts["batch_size"],
         validation_split=opts["validation_split"], early_stopping=opts["early_stopping"],
         validation=opts["validation"],
         overwrite=opts["overwrite"], tensorboard=opts["tensorboard"], target=opts["target"],
@@ -72,10 +70,7 @@ def _plan(config: SearchConfig) -> str:
 def _for_data(config: SearchConfig, opts: Mapping[str, Any], dataset: Any) -> SearchConfig:
     """`config` with the data's default epochs and batch size where the
     options left them out (`training_defaults`)."""
-    epochs, batch_size = training_defaults(dataset.kind,
-                                           len(dataset.y_train) + len(dataset.y_val))
-    return dataclasses.replace(config, epochs=opts["epochs"] or epochs,
-                               batch_size=opts["batch_size"] or batch_size)
+    return config.for_data(dataset)
 
 
 def _validation_line(config: SearchConfig, plan: Any) -> str:
@@ -145,8 +140,9 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
               help="Wall-clock budget of this run, e.g. 90s, 3m, 1h30m or seconds: no trial "
                    "starts after it, the running one stops at its next epoch end.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="Epochs per trial (a strategy may set its own budget). [default: 40 for "
-                   "time series of under 1000 training samples, else 3]")
+              help="Epochs per trial, the top rung under asha (a strategy may set its own "
+                   "budget). [default: 40 for time series of under 1000 training samples, "
+                   "else 9 under asha or hyperband, else 3]")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Search directory: results.json, best_model.keras, summary.json.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
@@ -163,9 +159,12 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
                    "K-fold over all training data; the best model is then retrained on all "
                    "of it; early stopping off), or auto: k-fold:5 below 1000 training "
                    "samples, else split.")
-@click.option("--early-stopping", type=click.Choice(["none", "asha", "median"]), default="none",
-              show_default=True,
-              help="Early-stopping rule applied per epoch (asha: eta=3, rungs at 1, 3, 9.. epochs).")
+@click.option("--early-stopping", type=click.Choice(list(EARLY_STOPPING_NAMES)),
+              default=DEFAULT_EARLY_STOPPING, show_default=True,
+              help="asha: every configuration trains to 1 epoch, the best third go on from "
+                   "where they stopped to 3, then 9 epochs (--epochs is the top rung); "
+                   "hyperband: the same in synchronous brackets; asha-stop, median: rules "
+                   "that stop a trial after an epoch.")
 @click.option("--overwrite/--resume", default=False, show_default=True,
               help="Start afresh, or continue the search already in --out.")
 @click.option("--top", type=click.IntRange(min=1), default=None,

@@ -6,6 +6,7 @@ No TensorFlow, no plugins: the command line parses its options with these.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -39,6 +40,14 @@ DEFAULT_FOLDS = 5
 #: 1-D CNN; everything else keeps a first look in minutes on a CPU.
 SMALL_TIMESERIES_TRAINING = (40, 16)
 DEFAULT_TRAINING = (3, 32)
+#: Epochs of a search scheduled by promotions ("asha", "hyperband") that
+#: sets none: the top rung, so that rungs sit at 1, 3 and 9 epochs and a
+#: configuration trains 9 epochs only once it was among the best at 1 and 3.
+SCHEDULED_EPOCHS = 9
+#: The early stopping of a search that sets none: promotion-based ASHA,
+#: the best measured on a real budget (docs/benchmarks.md, "bench real").
+DEFAULT_EARLY_STOPPING = "asha"
+_SCHEDULERS = ("asha", "hyperband")
 _VALIDATION = re.compile(r"auto|split|kfold(?::(\d+))?")
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([hms]?)")
 _UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "": 1.0}
@@ -142,13 +151,18 @@ class ValidationPlan:
                 "samples": self.samples, "reason": self.reason}
 
 
-def training_defaults(kind: str, n_samples: int) -> tuple[int, int]:
+def training_defaults(kind: str, n_samples: int,
+                      early_stopping: str | None = None) -> tuple[int, int]:
     """`(epochs, batch_size)` for a search of `n_samples` training samples
     (training and validation parts) of `kind` that sets neither:
     `SMALL_TIMESERIES_TRAINING` for time series below `KFOLD_BELOW`
-    samples, else `DEFAULT_TRAINING`."""
+    samples (validated by k-fold, without early stopping), else
+    `DEFAULT_TRAINING`, with `SCHEDULED_EPOCHS` under a promotion
+    scheduler."""
     if kind == "timeseries" and n_samples < KFOLD_BELOW:
         return SMALL_TIMESERIES_TRAINING
+    if early_stopping in _SCHEDULERS:
+        return SCHEDULED_EPOCHS, DEFAULT_TRAINING[1]
     return DEFAULT_TRAINING
 
 
@@ -213,10 +227,13 @@ class SearchConfig:
             limit when there is a `time_budget`.
         time_budget: Wall-clock budget in seconds (or a text such as `3m`),
             counted from this run's start; None: no budget.
-        epochs: Epochs per trial (a strategy may set its own budget).
-        batch_size: Batch size of training and evaluation.
+        epochs: Epochs per trial (a strategy may set its own budget); the
+            top rung under "asha". None: by the data (`for_data`,
+            `training_defaults`).
+        batch_size: Batch size of training and evaluation; None: by the data.
         validation_split: Fraction of the non-test data held out for validation.
-        early_stopping: `asha`, `median` or None (`none`). Off under k-fold
+        early_stopping: `asha` (the default, `DEFAULT_EARLY_STOPPING`),
+            `hyperband`, `asha-stop`, `median` or None (`none`). Off under k-fold
             validation (see `autokeras_nas.tuner.trainers.crossval`).
         validation: How trials are validated: `auto` (the default: k-fold
             below `KFOLD_BELOW` training samples, else the split), `split`
@@ -244,10 +261,10 @@ class SearchConfig:
     objectives: Sequence[str] = ("val_accuracy",)
     max_trials: int | None = None
     time_budget: float | str | None = None
-    epochs: int = 3
-    batch_size: int = 32
+    epochs: int | None = None
+    batch_size: int | None = None
     validation_split: float = 0.2
-    early_stopping: str | None = None
+    early_stopping: str | None = DEFAULT_EARLY_STOPPING
     validation: str = "auto"
     overwrite: bool = False
     tensorboard: Path | None = None
@@ -268,8 +285,9 @@ class SearchConfig:
         max_trials = self.max_trials
         if max_trials is None and budget is None:
             max_trials = DEFAULT_MAX_TRIALS
-        for name in ("epochs", "batch_size", "max_failures"):
-            _positive(name, getattr(self, name))
+        for name in ("epochs", "batch_size"):
+            _positive(name, getattr(self, name), allow_none=True)
+        _positive("max_failures", self.max_failures)
         _positive("max_trials", max_trials, allow_none=True)
         _positive("seed", self.seed, minimum=0)
         if self.space is not None and not isinstance(self.space, str):
@@ -296,6 +314,16 @@ class SearchConfig:
         }
         for name, value in normalised.items():
             object.__setattr__(self, name, value)
+
+    def for_data(self, dataset: Any) -> "SearchConfig":
+        """This config with the epochs and batch size it left out (None)
+        set for `dataset` (`training_defaults`)."""
+        if self.epochs is not None and self.batch_size is not None:
+            return self
+        epochs, batch_size = training_defaults(
+            dataset.kind, len(dataset.y_train) + len(dataset.y_val), self.early_stopping)
+        return dataclasses.replace(self, epochs=self.epochs or epochs,
+                                   batch_size=self.batch_size or batch_size)
 
     @property
     def objective_names(self) -> list[str]:

@@ -111,6 +111,7 @@ def run_search(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfi
     from autokeras_nas.results import SearchDirectoryError
     from autokeras_nas.workflow import training
 
+    config = config.for_data(dataset)
     plan = plan or plan_validation(config, dataset)
     try:
         return training.run_tuner(dataset, strategy, hypermodel, config, progress,
@@ -256,6 +257,7 @@ def finish_search(tuner: Any, dataset: Any, config: SearchConfig,
     from autokeras_nas.report import predictor_correlations
     from autokeras_nas.results import ResultsError, read_results
 
+    config = config.for_data(dataset)
     plan = plan or plan_validation(config, dataset)
     try:
         results = read_results(str(config.out_dir))
@@ -295,6 +297,7 @@ def search(config: SearchConfig, *, progress: Callable[[dict], None] | None = No
     dataset = load_dataset(config.dataset, seed=config.seed,
                            validation_split=config.validation_split, target=config.target,
                            data_dir=config.data_dir)
+    config = config.for_data(dataset)
     plan = plan_validation(config, dataset)
     strategy = make_strategy(config.strategy, seed=config.seed, params=config.params,
                              time_budget=config.time_budget)
