@@ -400,7 +400,9 @@ def real(dataset: str, budget: str, repeats: int, searchers: str | None, seed: i
     with workflow_errors():
         loaded = protocol_dataset(dataset)
         defaults = SearchConfig(out_dir=Path("."), dataset=loaded)
-        kind = load_dataset(loaded, seed=seed, validation_split=defaults.validation_split).kind
+        data = load_dataset(loaded, seed=seed, validation_split=defaults.validation_split)
+        # The peers train with the batch size our search uses on this data.
+        defaults, kind = defaults.for_data(data), data.kind
     specs = _real_searchers(searchers, dataset, kind, budget_s)
     seeds = list(range(seed, seed + repeats))
     click.echo(f"bench real: {len(specs)} searchers x {repeats} seeds on {loaded}, "
