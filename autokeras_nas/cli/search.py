@@ -109,7 +109,8 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
     retrained = outcome.retrained
     if retrained is not None:
         click.echo(f"\nretrained trial {best['trial_id']}'s configuration from scratch on all "
-                   f"{retrained['samples']} training samples for {retrained['epochs']} epochs "
+                   f"{retrained['samples']} training samples for {retrained['epochs']} epochs, "
+                   f"{retrained.get('members', 1)} times, predictions averaged "
                    f"({retrained['seconds']:.1f} s)")
         val += f" ({outcome.validation.folds}-fold mean)"
     click.echo(f"\nbest trial {best['trial_id']}: val_accuracy {val}, "

@@ -99,8 +99,9 @@ def retrain(job: ExportJob, dataset: Any, hypermodel: Any, hp: Any) -> tuple[ker
 
 def save_keras(model: keras.Model, path: Path) -> None:
     """`model.save` with the optimizer's slots built (no mismatch warning on load)."""
-    if model.optimizer is not None and not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
+    optimizer = getattr(model, "optimizer", None)  # None or absent: not compiled
+    if optimizer is not None and not optimizer.built:
+        optimizer.build(model.trainable_variables)
     model.save(path)
 
 

@@ -15,7 +15,8 @@ training and validation samples together (`autokeras_nas.tuner.trainers.
 crossval`), with early stopping off (a promotion would continue one model of
 several, and a per-epoch rule sees the fold-mean curve only once every fold
 has trained, too late to save time); the best configuration is then
-retrained from scratch on all those samples, for the epochs it was selected
+retrained from scratch on all those samples (as many times as there were
+folds, their predictions averaged), for the epochs it was selected
 with (its `selected_epochs`, plus its ancestors' when it started from a
 parent's weights), and that model is saved and scored on the test set.
 results.json and summary.json record the scheme under `validation`, and
@@ -226,10 +227,11 @@ def _keep_best_model(tuner: Any, dataset: Any, config: SearchConfig, plan: Valid
                                         config.batch_size), None
     epochs = retrain_epochs(results, best, config.epochs)
     model, seconds = training.retrain_on_all(tuner, str(best["trial_id"]), dataset, config,
-                                             epochs)
+                                             epochs, members=plan.folds)
     test_accuracy = training.save_model(model, tuner, dataset, config.out_dir,
                                         config.batch_size)
     return test_accuracy, {"trial_id": str(best["trial_id"]), "epochs": epochs,
+                           "members": plan.folds,
                            "samples": len(dataset.y_train) + len(dataset.y_val),
                            "seconds": round(seconds, 3)}
 

@@ -95,9 +95,10 @@ def test_the_saved_model_is_retrained_on_every_training_sample(series: Path, mon
     outcome = workflow.search(config)
     dataset = workflow.load_dataset(config.dataset, seed=0)
     every = np.concatenate([dataset.x_train, dataset.x_val])
-    # the retraining's data: all training and validation samples, each once
-    (retrain_x,) = pipelines
-    assert sorted(map(bytes, retrain_x)) == sorted(map(bytes, every))
+    # the retrainings' data (one per fold): all training and validation samples, each once
+    assert len(pipelines) == outcome.retrained["members"] == 3
+    for retrain_x in pipelines:
+        assert sorted(map(bytes, retrain_x)) == sorted(map(bytes, every))
     assert outcome.retrained["samples"] == len(every) == 96
     assert outcome.validation.folds == 3
     import keras
@@ -105,12 +106,15 @@ def test_the_saved_model_is_retrained_on_every_training_sample(series: Path, mon
     saved = keras.saving.load_model(outcome.model_path)
     predicted = np.argmax(saved.predict(dataset.x_test, verbose=0), axis=-1)
     assert np.mean(predicted == dataset.y_test) == pytest.approx(outcome.test_accuracy)
-    # not the search's fold model: the retrained one
+    # the average of the retrained members, none of them the search's fold model
+    members = [saved.get_layer(f"member_{i}") for i in range(3)]
+    averaged = np.mean([m.predict(dataset.x_test, verbose=0) for m in members], axis=0)
+    assert np.allclose(saved.predict(dataset.x_test, verbose=0), averaged, atol=1e-5)
     trial_dir = series / "api" / f"trial_{outcome.best['trial_id']}"
-    fold_model = keras.models.clone_model(saved)
+    fold_model = keras.models.clone_model(members[0])
     fold_model.load_weights(trial_dir / "checkpoint.weights.h5")
     assert not all(np.allclose(a, b) for a, b in zip(fold_model.get_weights(),
-                                                     saved.get_weights()))
+                                                     members[0].get_weights()))
     # export gives the retrained model, and the search's test accuracy
     exported = workflow.export(series / "api", formats=["keras"])
     assert exported.manifest["test_accuracy"]["keras"] == pytest.approx(outcome.test_accuracy)
