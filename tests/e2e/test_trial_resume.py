@@ -126,7 +126,8 @@ def test_a_trial_killed_after_epoch_3_resumes_there_and_runs_at_most_7_epochs(tm
 
 def test_cli_resume_continues_a_killed_trial_at_its_last_finished_epoch(tmp_path):
     command = cli_command() + ["search", "--dataset", "digits", "--max-trials", "1",
-                               "--epochs", "6", "--seed", "2", "--out", "run"]
+                               "--epochs", "6", "--seed", "2", "--out", "run",
+                               "--early-stopping", "none"]  # one trial of 6 epochs
     state = tmp_path / "run" / "trial_0" / "backup" / "state.json"
 
     def backed_up() -> int:
