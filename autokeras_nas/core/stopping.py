@@ -43,6 +43,15 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     return value
 
 
+def _check_max_epochs(max_epochs: Any, min_epochs: int) -> None:
+    """`max_epochs`, when given, is an int >= 1 and >= `min_epochs`."""
+    if max_epochs is None:
+        return
+    _check_int("max_epochs", max_epochs, 1)
+    if max_epochs < min_epochs:
+        raise ValueError(f"max_epochs ({max_epochs}) must be >= min_epochs ({min_epochs})")
+
+
 class _RungRecorder:
     """Values recorded per epoch ("rung") and trial; a retried trial overwrites."""
 
@@ -82,12 +91,7 @@ class StoppingASHA:
     def __init__(self, *, min_epochs: int = 1, max_epochs: int | None = None, eta: int = 3):
         self.min_epochs = _check_int("min_epochs", min_epochs, 1)
         self.eta = _check_int("eta", eta, 2)
-        if max_epochs is not None:
-            _check_int("max_epochs", max_epochs, 1)
-            if max_epochs < min_epochs:
-                raise ValueError(
-                    f"max_epochs ({max_epochs}) must be >= min_epochs ({min_epochs})"
-                )
+        _check_max_epochs(max_epochs, min_epochs)
         self.max_epochs = max_epochs
         self._recorder = _RungRecorder()
 
@@ -198,11 +202,7 @@ class ASHA:
     def __init__(self, *, min_epochs: int = 1, max_epochs: int | None = None, eta: int = 3):
         self.min_epochs = _check_int("min_epochs", min_epochs, 1)
         self.eta = _check_int("eta", eta, 2)
-        if max_epochs is not None:
-            _check_int("max_epochs", max_epochs, 1)
-            if max_epochs < min_epochs:
-                raise ValueError(
-                    f"max_epochs ({max_epochs}) must be >= min_epochs ({min_epochs})")
+        _check_max_epochs(max_epochs, min_epochs)
         self._fixed_max = max_epochs is not None
         self.rungs: list[int] = self._rungs(max_epochs if max_epochs is not None else min_epochs)
         #: trial id -> [configuration, rung] of every trial started.
@@ -311,11 +311,7 @@ class Hyperband:
         self.eta = _check_int("eta", eta, 2)
         self.min_epochs = _check_int("min_epochs", min_epochs, 1)
         self.iterations = _check_int("iterations", iterations, 1)
-        if max_epochs is not None:
-            _check_int("max_epochs", max_epochs, 1)
-            if max_epochs < min_epochs:
-                raise ValueError(
-                    f"max_epochs ({max_epochs}) must be >= min_epochs ({min_epochs})")
+        _check_max_epochs(max_epochs, min_epochs)
         self._fixed_max = max_epochs is not None
         self.brackets = self._plan(max_epochs if max_epochs is not None else min_epochs)
         self._bracket = 0
