@@ -19,7 +19,15 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from autokeras_nas.core import ARCH, Objective, Observation, Suggestion, TrialStatus, make_rng
+from autokeras_nas.core import (
+    ARCH,
+    BaseStrategy,
+    Objective,
+    Observation,
+    Suggestion,
+    TrialStatus,
+    make_rng,
+)
 
 #: The objective the drivers report by default.
 SCORE = Objective("score", "max")
@@ -408,3 +416,24 @@ def _canon(v: Any) -> Any:
     if isinstance(v, float) and math.isnan(v):
         return "nan"
     return v
+
+
+class ScriptedStrategy(BaseStrategy):
+    """A strategy for tests of the trial machinery: trial `i` runs the
+    space's defaults with the options of `script[i]` (keyword arguments of
+    `Suggestion.run`: `task`, `task_config`, `parent_id`, `epochs`, ...).
+
+    Args:
+        script: One mapping of `Suggestion.run` options per trial.
+        seed: As for every strategy.
+    """
+
+    name = "scripted"
+    allow_repeats = True
+
+    def __init__(self, script: Sequence[Mapping[str, Any]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.script = [dict(options) for options in script]
+
+    def propose(self, trial_id: str) -> Suggestion:
+        return Suggestion.run(self.space.complete({}), **self.script[int(trial_id)])

@@ -8,8 +8,8 @@ import keras
 import numpy as np
 import pytest
 
-from autokeras_nas.core import BaseStrategy, Suggestion
 from autokeras_nas.data.split import stratified_folds
+from autokeras_nas.testing.driver import ScriptedStrategy
 from autokeras_nas.tuner import NasTuner
 from autokeras_nas.tuner.trainers import crossval
 from autokeras_nas.tuner.trainers.crossval import KFoldTrainer, fold_mean_curve, fold_parent
@@ -17,16 +17,6 @@ from autokeras_nas.tuner.trainers.crossval import KFoldTrainer, fold_mean_curve,
 pytestmark = pytest.mark.tf
 
 
-class _Scripted(BaseStrategy):
-    name = "scripted"
-    allow_repeats = True
-
-    def __init__(self, script, **kwargs):
-        super().__init__(**kwargs)
-        self.script = script
-
-    def propose(self, trial_id):
-        return Suggestion.run(self.space.complete({}), **self.script[int(trial_id)])
 
 
 def _data(n=60, classes=3):
@@ -69,7 +59,7 @@ def _search(tmp_path, script, folds=4, epochs=3, **kwargs):
 
 
 def _run(tmp_path, script, trainer, epochs, seen, **kwargs):
-    tuner = NasTuner(_build, strategy=_Scripted(script, seed=0), objective="val_accuracy",
+    tuner = NasTuner(_build, strategy=ScriptedStrategy(script, seed=0), objective="val_accuracy",
                      max_trials=len(script), max_consecutive_failed_trials=len(script) + 1,
                      directory=str(tmp_path), project_name="p",
                      trainers={"train": trainer}, **kwargs)
@@ -147,7 +137,7 @@ def test_a_child_starts_each_fold_from_its_parents_model_of_that_fold(tmp_path):
 def test_kfold_refuses_validation_data_and_bad_folds(tmp_path):
     with pytest.raises(ValueError, match="folds must be an integer >= 2"):
         KFoldTrainer(folds=1)
-    tuner = NasTuner(_build, strategy=_Scripted([{}], seed=0), objective="val_accuracy",
+    tuner = NasTuner(_build, strategy=ScriptedStrategy([{}], seed=0), objective="val_accuracy",
                      max_trials=1, directory=str(tmp_path), project_name="p",
                      trainers={"train": KFoldTrainer(folds=3)})
     x, y = _data()

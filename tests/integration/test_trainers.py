@@ -9,25 +9,13 @@ import keras_tuner
 import numpy as np
 import pytest
 
-from autokeras_nas.core import BaseStrategy, Suggestion
+from autokeras_nas.testing.driver import ScriptedStrategy
 from autokeras_nas.tuner import NasTuner, Trainer, TrialResult
 from autokeras_nas.tuner.trainers import recalibrate_batch_norm
 
 pytestmark = pytest.mark.tf
 
 
-class _Scripted(BaseStrategy):
-    """Trial i runs the defaults with the i-th suggestion's options."""
-
-    name = "scripted"
-    allow_repeats = True
-
-    def __init__(self, script, **kwargs):
-        super().__init__(**kwargs)
-        self.script = script
-
-    def propose(self, trial_id):
-        return Suggestion.run(self.space.complete({}), **self.script[int(trial_id)])
 
 
 def _build(hp):
@@ -42,7 +30,7 @@ def _build(hp):
 
 
 def _search(script, tmp_path, digits, validation=True, objective="val_accuracy", **kwargs):
-    tuner = NasTuner(_build, strategy=_Scripted(script, seed=0), objective=objective,
+    tuner = NasTuner(_build, strategy=ScriptedStrategy(script, seed=0), objective=objective,
                      max_trials=len(script), max_consecutive_failed_trials=len(script) + 1,
                      directory=str(tmp_path), project_name="p", **kwargs)
     x, y, xv, yv = digits
