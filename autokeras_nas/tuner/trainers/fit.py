@@ -50,6 +50,19 @@ class FitTrainer(Trainer):
     """Builds the trial's model and fits it (see the module docstring)."""
 
     name = "train"
+    #: Whether the trial's latency is measured (a subclass training a model
+    #: that is not the final one, a supernet, turns it off).
+    measures_latency: bool = True
+
+    def make_model(self, context: TrialContext) -> Any:
+        """The trial's fresh model; a subclass builds another kind (a
+        supernet) by overriding this."""
+        return context.build_model()
+
+    def extra_callbacks(self, context: TrialContext) -> list:
+        """Callbacks of the trainer itself, added to the user's for every
+        execution (none here)."""
+        return []
 
     def run(self, context: TrialContext) -> TrialResult:
         kwargs = dict(context.fit_kwargs)
@@ -90,6 +103,7 @@ class FitTrainer(Trainer):
                 callbacks.append(timeout)
             budget_stop = BudgetStop(tuner.budget)
             callbacks.append(budget_stop)
+            callbacks.extend(self.extra_callbacks(context))
             model, reporter, inherited, train_time = self._fit_execution(
                 context, execution, parent, callbacks, saved, backup, kwargs)
             if timeout is not None and timeout.timed_out:
@@ -107,7 +121,7 @@ class FitTrainer(Trainer):
             if reporter.batch_size is not None:  # halved after running out of memory
                 run_outputs["batch_size"] = reporter.batch_size
             latency = _parent_latency(context) if continues else None
-            if latency is None:
+            if latency is None and self.measures_latency:
                 latency = context.measure_latency_ms(model)
             if latency is not None:
                 metrics["latency_ms"] = latency
@@ -142,7 +156,7 @@ class FitTrainer(Trainer):
         for attempt in range(tuner.oom_retries + 1):
             reporter = EpochReporter(context, saved, backup, execution)
             reporter.batch_size = reduced
-            model = context.build_model()
+            model = self.make_model(context)
             if CONTINUES in hp.values:
                 parent_id = str(hp.values[PARENT])
                 load_final_state(model, tuner.get_trial_dir(parent_id),
