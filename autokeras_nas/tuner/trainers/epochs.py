@@ -194,11 +194,14 @@ class EpochReporter(keras.callbacks.Callback):
             shared by the trial's executions.
         backup: The trial's `TrialBackup`, or None (no in-trial resume).
         execution: The execution's index.
+        keep_last: Checkpoint every epoch (the last one wins) instead of the
+            best epoch by the first objective.
     """
 
     def __init__(self, context: Any, saved: list[float], backup: TrialBackup | None,
-                 execution: int) -> None:
+                 execution: int, *, keep_last: bool = False) -> None:
         super().__init__()
+        self.keep_last = keep_last
         self.context = context
         self.primary = context.objectives[0]
         self.saved = saved
@@ -274,7 +277,7 @@ class EpochReporter(keras.callbacks.Callback):
         objective is not a per-epoch metric, e.g. `latency_ms`). Returns
         whether the checkpoint was saved."""
         value = math.inf
-        if self.primary.name in logs:
+        if self.primary.name in logs and not self.keep_last:
             value = self.primary.signed(logs[self.primary.name])
             if not value > self.best_value:
                 return False

@@ -53,6 +53,10 @@ class FitTrainer(Trainer):
     #: Whether the trial's latency is measured (a subclass training a model
     #: that is not the final one, a supernet, turns it off).
     measures_latency: bool = True
+    #: Whether the checkpoint is the last epoch's weights rather than the
+    #: best epoch's (a supernet, whose validation score samples paths, keeps
+    #: its last).
+    checkpoints_last: bool = False
 
     def make_model(self, context: TrialContext) -> Any:
         """The trial's fresh model; a subclass builds another kind (a
@@ -154,7 +158,8 @@ class FitTrainer(Trainer):
         if reduced is not None:
             args, kwargs = failures.with_batch_size(reduced, args, kwargs)
         for attempt in range(tuner.oom_retries + 1):
-            reporter = EpochReporter(context, saved, backup, execution)
+            reporter = EpochReporter(context, saved, backup, execution,
+                                     keep_last=self.checkpoints_last)
             reporter.batch_size = reduced
             model = self.make_model(context)
             if CONTINUES in hp.values:
