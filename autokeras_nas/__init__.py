@@ -30,6 +30,7 @@ PUBLIC_MODULES = (
     "autokeras_nas.report",
     "autokeras_nas.launch",
     "autokeras_nas.workflow",
+    "autokeras_nas.oneshot",
 )
 
 _LAZY = {
@@ -42,6 +43,8 @@ _LAZY = {
     "Nash": "autokeras_nas_plugins.nash.tuner",
     "Popnas": "autokeras_nas_plugins.popnas.tuner",
     "Pnas": "autokeras_nas_plugins.popnas.tuner",
+    # One-shot NAS: alternative layers of a space (imports Keras).
+    "choose": "autokeras_nas.oneshot",
     # The numpy core.
     "ASHA": "autokeras_nas.core",
     "BaseStrategy": "autokeras_nas.core",

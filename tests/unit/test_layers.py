@@ -410,7 +410,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 LAYER_OF = {
     "core": "core",
     "data": "base", "launch": "base", "plugins": "base", "results": "base", "tfenv": "base",
-    "spaces": "spaces", "tuner": "tuner", "testing": "testing", "bench": "bench",
+    "spaces": "spaces", "oneshot": "spaces", "tuner": "tuner", "testing": "testing",
+    "bench": "bench",
     "report": "report", "workflow": "workflow", "cli": "cli",
 }
 _LEVEL = {layer: level for level, layers in enumerate(LAYERS) for layer in layers}

@@ -1,0 +1,28 @@
+"""One-shot NAS on the Keras side: `choose` and supernets.
+
+A space offers alternative layers with `choose(hp, name, candidates)`. A
+normal build holds only the chosen candidate (plain Keras layers); a build
+inside `supernet_scope(mode=...)` holds a `MixedOp` of all candidates, whose
+weights a normally built sub-architecture inherits by layer name. Imports
+Keras (this is the Keras side of the package).
+"""
+
+from autokeras_nas.oneshot.choose import (
+    MODES,
+    build_supernet,
+    choose,
+    in_supernet_scope,
+    supernet_scope,
+    zero,
+)
+from autokeras_nas.oneshot.mixed import MixedOp
+
+__all__ = [
+    "MODES",
+    "MixedOp",
+    "build_supernet",
+    "choose",
+    "in_supernet_scope",
+    "supernet_scope",
+    "zero",
+]

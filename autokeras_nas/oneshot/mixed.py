@@ -1,0 +1,179 @@
+"""`MixedOp`: one choice of a supernet, holding every candidate layer.
+
+Modes: "single" runs one path per batch, sampled in the graph (a fixed path
+when its `path` variable is >= 0), so changing the path never retraces;
+"all" runs every path and sums them, each path dropped with the rate in the
+`drop_rate` variable during training (never all of them). With
+`condition_on`, the candidates are kept once per path of an earlier
+MixedOp, and the copy used is the one matching that op's path for the batch.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any, Sequence
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from autokeras_nas.oneshot.switch import run_one
+
+# The path each MixedOp took in the trace being run, read by the MixedOps
+# conditioned on it: {graph: {(thread, choice): index}} (a graph per trace;
+# None when eager). Threads separate the replicas of a MirroredStrategy.
+_TRACES: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+_EAGER: dict[tuple[int, str], Any] = {}
+
+
+def _paths_of_trace() -> dict[tuple[int, str], Any]:
+    if tf.executing_eagerly():
+        return _EAGER
+    return _TRACES.setdefault(tf.compat.v1.get_default_graph(), {})
+
+
+def _record(choice: str, index: Any) -> None:
+    _paths_of_trace()[(threading.get_ident(), choice)] = index
+
+
+def _recorded(choice: str, reader: str) -> Any:
+    index = _paths_of_trace().get((threading.get_ident(), choice))
+    if index is None:
+        raise ValueError(f"MixedOp {reader!r} is conditioned on {choice!r}, which has not run "
+                         f"before it: {reader!r} must be computed from {choice!r}'s output")
+    return index
+
+
+@keras.saving.register_keras_serializable(package="autokeras_nas")
+class MixedOp(keras.layers.Layer):
+    """Every candidate of one `choose`, run one at a time or all summed.
+
+    Built by `choose` inside `supernet_scope`; `set_paths`, `set_drop_rate`
+    and `mixed_ops` act on the MixedOps of a model.
+
+    Args:
+        branches: the candidate layers, candidate-major: with
+            `condition_candidates` of length m, branch `i * m + j` is
+            candidate i's copy for path j of `condition_on`.
+        candidates: the candidate names, in order.
+        mode: "single" or "all".
+        condition_on: the choice whose path selects the copy, or None.
+        condition_candidates: that choice's candidate names (with
+            `condition_on`).
+        seed: seed of the path sampling; None draws one from Keras' global
+            seed.
+        **kwargs: `keras.layers.Layer` arguments (`name`: the choice name).
+    """
+
+    def __init__(self, *, branches: Sequence[keras.layers.Layer], candidates: Sequence[str],
+                 mode: str = "single", condition_on: str | None = None,
+                 condition_candidates: Sequence[str] | None = None, seed: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _validate(self.name, branches, candidates, mode, condition_on, condition_candidates)
+        self._candidate_names = tuple(candidates)
+        self._condition_names = tuple(condition_candidates or ())
+        self.mode = mode
+        self.condition_on = condition_on
+        self.seed = seed
+        self.branches = list(branches)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    @property
+    def candidates(self) -> list[str]:
+        """The candidate names, in the order of the path indices."""
+        return list(self._candidate_names)
+
+    @property
+    def condition_candidates(self) -> list[str]:
+        """The candidate names of `condition_on` (empty when unconditioned)."""
+        return list(self._condition_names)
+
+    def build(self, input_shape: Any) -> None:
+        x = keras.KerasTensor(input_shape, dtype=self.compute_dtype)
+        shapes = [tuple(branch(x).shape) for branch in self.branches]
+        if len(set(shapes)) > 1:
+            found = ", ".join(f"{b.name} -> {s}" for b, s in zip(self.branches, shapes))
+            raise ValueError(f"choose {self.name!r}: the candidates map the input "
+                             f"{tuple(input_shape)} to different shapes: {found}")
+        self.fixed_path = self.add_weight(name="path", shape=(), dtype="int32",
+                                          trainable=False,
+                                          initializer=keras.initializers.Constant(-1))
+        if self.mode == "all":
+            self.drop_rate = self.add_weight(name="drop_rate", shape=(), trainable=False,
+                                             initializer="zeros")
+
+    def compute_output_spec(self, inputs: Any, training: Any = None) -> Any:
+        return self.branches[0].compute_output_spec(inputs)
+
+    def call(self, inputs: Any, training: Any = None) -> Any:
+        if self.mode == "all":
+            return ops.cond(self.fixed_path >= 0,
+                            lambda: self._run(self.fixed_path, inputs, training),
+                            lambda: self._sum(inputs, bool(training)))
+        n = len(self._candidate_names)
+        sampled = keras.random.randint((), 0, n, dtype="int32", seed=self.seed_generator)
+        index = ops.where(self.fixed_path >= 0, self.fixed_path, sampled)
+        _record(self.name, index)
+        if self.condition_on is not None:
+            index = index * len(self._condition_names) + _recorded(self.condition_on, self.name)
+        return self._run(index, inputs, training)
+
+    def _run(self, index: Any, inputs: Any, training: Any) -> Any:
+        return run_one(index, self.branches, inputs, training)
+
+    def _sum(self, inputs: Any, training: bool) -> Any:
+        outputs = [branch(inputs, training=training) for branch in self.branches]
+        if not training:
+            return ops.sum(ops.stack(outputs), axis=0)
+        keep = _keep_mask(ops.shape(inputs)[0], len(outputs), self.drop_rate,
+                          self.seed_generator)
+        total = 0
+        for i, out in enumerate(outputs):
+            mask = ops.reshape(keep[:, i], (-1,) + (1,) * (len(out.shape) - 1))
+            total = total + out * ops.cast(mask, out.dtype)
+        return total
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            branches=[keras.saving.serialize_keras_object(b) for b in self.branches],
+            candidates=self.candidates, mode=self.mode, condition_on=self.condition_on,
+            condition_candidates=self.condition_candidates or None, seed=self.seed)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "MixedOp":
+        config = dict(config)
+        config["branches"] = [keras.saving.deserialize_keras_object(b)
+                              for b in config["branches"]]
+        return cls(**config)
+
+
+def _keep_mask(batch: Any, n: int, rate: Any, seed: Any) -> Any:
+    """(batch, n) booleans: each path kept with probability 1 - rate, and one
+    path drawn uniformly kept for an example whose paths were all dropped."""
+    keep = keras.random.uniform((batch, n), seed=seed) >= rate
+    forced = ops.one_hot(keras.random.randint((batch,), 0, n, seed=seed), n) > 0
+    return ops.where(ops.any(keep, axis=1, keepdims=True), keep, forced)
+
+
+def _validate(name: str, branches: Sequence[Any], candidates: Sequence[str], mode: str,
+              condition_on: str | None, condition_candidates: Sequence[str] | None) -> None:
+    if mode not in ("single", "all"):
+        raise ValueError(f"MixedOp {name!r}: mode must be 'single' or 'all', got {mode!r}")
+    if not candidates or len(set(candidates)) != len(candidates):
+        raise ValueError(f"MixedOp {name!r}: candidates must be distinct names, got "
+                         f"{list(candidates)}")
+    if (condition_on is None) != (not condition_candidates):
+        raise ValueError(f"MixedOp {name!r}: condition_on and condition_candidates go together")
+    if condition_on is not None and mode != "single":
+        raise ValueError(f"MixedOp {name!r}: conditional weights need mode 'single'")
+    copies = len(condition_candidates or ()) or 1
+    if len(branches) != len(candidates) * copies:
+        raise ValueError(f"MixedOp {name!r}: expected {len(candidates) * copies} branches "
+                         f"({len(candidates)} candidates x {copies}), got {len(branches)}")
+    for branch in branches:
+        if not isinstance(branch, keras.layers.Layer):
+            raise ValueError(f"MixedOp {name!r}: branches must be Keras layers, got {branch!r}")
