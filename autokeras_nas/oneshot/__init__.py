@@ -16,13 +16,29 @@ from autokeras_nas.oneshot.choose import (
     zero,
 )
 from autokeras_nas.oneshot.mixed import MixedOp
+from autokeras_nas.oneshot.paths import (
+    PathDropoutSchedule,
+    choice_names,
+    inherit_supernet_weights,
+    mixed_ops,
+    set_drop_rate,
+    set_paths,
+    walk_layers,
+)
 
 __all__ = [
     "MODES",
     "MixedOp",
+    "PathDropoutSchedule",
     "build_supernet",
+    "choice_names",
     "choose",
     "in_supernet_scope",
+    "inherit_supernet_weights",
+    "mixed_ops",
+    "set_drop_rate",
+    "set_paths",
     "supernet_scope",
+    "walk_layers",
     "zero",
 ]

@@ -7,6 +7,7 @@ Either way the choice is an ordinary `hp.Choice`, so every tuner searches it.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import contextvars
 from dataclasses import dataclass, field
@@ -72,6 +73,29 @@ def zero() -> keras.layers.Layer:
     return keras.layers.Rescaling(0.0)
 
 
+@contextlib.contextmanager
+def _fixed_auto_names() -> Iterator[None]:
+    """Layers created inside consume no auto-name numbers, so the layers
+    made after a `choose` get the same names ("conv2d_3") in a normal build
+    and in a supernet build (which creates more candidates), and a normal
+    build inherits them by name. Keras keeps the numbers in its global
+    state; if that ever moves, names are simply left as Keras makes them."""
+    try:
+        from keras.src.backend.common import global_state
+
+        uids = global_state.get_global_attribute(
+            "object_name_uids", default=collections.defaultdict(int), set_to_default=True)
+        saved = dict(uids)
+    except Exception:  # noqa: BLE001 - a Keras without this state: nothing to keep
+        uids = None
+    try:
+        yield
+    finally:
+        if uids is not None:
+            uids.clear()
+            uids.update(saved)
+
+
 def _check_name(what: str, name: Any) -> str:
     if not isinstance(name, str) or not name or "/" in name:
         raise ValueError(f"{what} must be a non-empty string without '/', got {name!r}")
@@ -79,7 +103,8 @@ def _check_name(what: str, name: Any) -> str:
 
 
 def _make(name: str, choice: str, factory: Callable[[], Any], layer_name: str) -> Any:
-    layer = factory()
+    with _fixed_auto_names():
+        layer = factory()
     if not isinstance(layer, keras.layers.Layer):
         raise ValueError(f"choose {name!r}: candidate {choice!r} must return a Keras layer, "
                          f"got {type(layer).__name__}")

@@ -1,0 +1,171 @@
+"""Acting on a supernet's MixedOps: find them, fix their paths, set the
+path-dropout rate (and raise it over training), and copy a supernet's
+weights into a normally built sub-architecture by layer name."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+import keras
+
+from autokeras_nas.oneshot.mixed import MixedOp
+
+
+def _children(layer: Any) -> list[Any]:
+    if isinstance(layer, MixedOp):
+        return list(layer.branches)
+    found = getattr(layer, "_layers", None)  # every tracked sublayer, nested ones too
+    if found is None:
+        found = getattr(layer, "layers", None) or []
+    return list(found)
+
+
+def walk_layers(model: Any) -> Iterator[Any]:
+    """Every layer nested in `model` (not `model` itself), depth first, once."""
+    seen: set[int] = {id(model)}
+    stack = list(reversed(_children(model)))
+    while stack:
+        layer = stack.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        yield layer
+        stack.extend(reversed(_children(layer)))
+
+
+def mixed_ops(model: Any) -> dict[str, MixedOp]:
+    """The MixedOps nested in `model`, by choice name, in model order."""
+    return {layer.name: layer for layer in walk_layers(model) if isinstance(layer, MixedOp)}
+
+
+def choice_names(model: Any) -> dict[str, list[str]]:
+    """Each choice of a supernet -> its candidate names (in path order)."""
+    return {name: op.candidates for name, op in mixed_ops(model).items()}
+
+
+def set_paths(model: Any, paths: Mapping[str, str] | None) -> None:
+    """Fixes the path of the named choices (training and inference alike).
+
+    Args:
+        model: a supernet (a model holding MixedOps).
+        paths: choice name -> candidate name; every MixedOp not named goes
+            back to sampling ("single" mode) or summing ("all" mode). None
+            puts every MixedOp back.
+
+    Raises:
+        ValueError: a name that is not a choice of `model`, or a candidate
+            that is not one of its choice's.
+    """
+    ops = mixed_ops(model)
+    paths = dict(paths or {})
+    unknown = sorted(set(paths) - set(ops))
+    if unknown:
+        raise ValueError(f"set_paths: {unknown} are not choices of this model "
+                         f"(its choices: {sorted(ops)})")
+    for name, op in ops.items():
+        choice = paths.get(name)
+        if choice is not None and choice not in op.candidates:
+            raise ValueError(f"set_paths: {choice!r} is not a candidate of {name!r} "
+                             f"({op.candidates})")
+    for name, op in ops.items():
+        op.fixed_path.assign(-1 if paths.get(name) is None
+                             else op.candidates.index(paths[name]))
+
+
+def set_drop_rate(model: Any, rate: float) -> int:
+    """Sets the path-dropout rate of every "all"-mode MixedOp of `model`;
+    returns how many there are.
+
+    Raises:
+        ValueError: `rate` outside [0, 1).
+    """
+    if not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
+        raise ValueError(f"drop rate must be in [0, 1), got {rate!r}")
+    ops = [op for op in mixed_ops(model).values() if op.mode == "all"]
+    for op in ops:
+        op.drop_rate.assign(float(rate))
+    return len(ops)
+
+
+class PathDropoutSchedule(keras.callbacks.Callback):
+    """Raises the path-dropout rate linearly over training (Bender et al.
+    2018): 0 in the first epoch, `max_rate` from epoch `epochs - 1` on.
+
+    Args:
+        max_rate: the final rate, in [0, 1).
+        epochs: the epochs over which the rate rises (the training's length);
+            1 means `max_rate` from the start.
+    """
+
+    def __init__(self, max_rate: float, epochs: int) -> None:
+        super().__init__()
+        if not isinstance(max_rate, (int, float)) or not 0.0 <= max_rate < 1.0:
+            raise ValueError(f"max_rate must be in [0, 1), got {max_rate!r}")
+        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+            raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+        self.max_rate = float(max_rate)
+        self.epochs = epochs
+
+    def rate(self, epoch: int) -> float:
+        """The rate of epoch `epoch` (counted from 0)."""
+        if self.epochs == 1:
+            return self.max_rate
+        return self.max_rate * min(1.0, epoch / (self.epochs - 1))
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        set_drop_rate(self.model, self.rate(epoch))
+
+
+def _shapes(layer: Any) -> list[tuple]:
+    return [tuple(w.shape) for w in layer.weights]
+
+
+def inherit_supernet_weights(model: Any, supernet: Any) -> int:
+    """Copies the supernet's weights into `model` (a normal build of the same
+    space) layer by layer, matched by name: a chosen candidate
+    `{choice}__{candidate}` takes the weights of the supernet's candidate of
+    that name, and the layers outside `choose` those of their namesakes. A
+    conditional candidate `{choice}__{candidate}__{earlier}` falls back to
+    `{choice}__{candidate}` when the supernet is not conditional. Layers
+    whose name or weight shapes match nothing keep their weights.
+
+    Returns:
+        How many layers (with their nested layers) were copied.
+    """
+    return _copy_into(model, _layers_by_name(supernet), {id(model)})
+
+
+def _layers_by_name(model: Any) -> dict[str, Any]:
+    """Name -> layer with weights (not a MixedOp), the least nested first:
+    a layer inside a candidate may share the name of a top-level layer."""
+    found: dict[str, Any] = {}
+    level, seen = _children(model), {id(model)}
+    while level:
+        below = []
+        for layer in level:
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            if not isinstance(layer, MixedOp) and layer.weights:
+                found.setdefault(layer.name, layer)
+            below.extend(_children(layer))
+        level = below
+    return found
+
+
+def _copy_into(parent: Any, source: dict[str, Any], seen: set[int]) -> int:
+    """Copies matching layers below `parent`; descends only into the others."""
+    copied = 0
+    for layer in _children(parent):
+        if id(layer) in seen or not layer.weights:
+            continue
+        seen.add(id(layer))
+        found = source.get(layer.name)
+        if found is None and layer.name.count("__") >= 2:
+            found = source.get(layer.name.rsplit("__", 1)[0])
+        if found is not None and _shapes(found) == _shapes(layer):
+            layer.set_weights(found.get_weights())
+            copied += 1
+        else:
+            copied += _copy_into(layer, source, seen)
+    return copied
