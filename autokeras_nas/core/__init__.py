@@ -18,6 +18,15 @@ from autokeras_nas.core.hyperparameters import (
     Int,
     to_python,
 )
+from autokeras_nas.core.oneshot import (
+    PHASE_RETRAIN,
+    PHASE_SEARCH,
+    PHASE_SUPERNET,
+    PHASES,
+    OneShotStrategy,
+    choice_subspace,
+    supernet_choices,
+)
 from autokeras_nas.core.rng import fresh_seed, make_rng, rng_state, set_rng_state
 from autokeras_nas.core.space import HyperSpace, SearchSpace
 from autokeras_nas.core.stopping import (
@@ -36,12 +45,15 @@ from autokeras_nas.core.strategy import (
     CONTINUES,
     EPOCHS,
     INITIAL_EPOCH,
+    MODEL_TASKS,
     PARENT,
     PROMOTABLE,
     RESERVED_PREFIX,
     TASK,
     TASK_CONFIG,
+    TASK_ESTIMATE,
     TASK_EVALUATE,
+    TASK_SUPERNET,
     TASK_TRAIN,
     BaseStrategy,
     Objective,
@@ -53,16 +65,18 @@ from autokeras_nas.core.strategy import (
     TrialStatus,
     is_python_scalar,
     is_reserved,
+    makes_model,
 )
 
 __all__ = [
     "ARCH", "ASHA", "BaseStrategy", "Boolean", "CONTINUES", "Choice", "Condition",
     "EARLY_STOPPING_NAMES", "EPOCHS", "Hyperband", "Promotion", "PromotionScheduler", "StoppingASHA",
-    "Fixed", "Float", "HyperSpace", "INITIAL_EPOCH", "Int", "MedianStopping",
-    "Objective", "Observation", "PARENT", "PROMOTABLE", "RESERVED_PREFIX", "Scalar",
+    "Fixed", "Float", "HyperSpace", "INITIAL_EPOCH", "Int", "MODEL_TASKS", "MedianStopping",
+    "Objective", "Observation", "OneShotStrategy", "PARENT", "PHASES", "PHASE_RETRAIN",
+    "PHASE_SEARCH", "PHASE_SUPERNET", "PROMOTABLE", "RESERVED_PREFIX", "Scalar",
     "SearchSpace", "SpaceKind", "StoppingRule", "Strategy", "Suggestion", "TASK",
-    "TASK_CONFIG", "TASK_EVALUATE", "TASK_TRAIN", "TrialStatus",
-    "crowding_distance", "fresh_seed", "hypervolume", "is_python_scalar",
-    "is_reserved", "make_rng", "make_stopping_rule", "non_dominated_sort",
-    "pareto_order", "rng_state", "set_rng_state", "to_python",
+    "TASK_CONFIG", "TASK_ESTIMATE", "TASK_EVALUATE", "TASK_SUPERNET", "TASK_TRAIN",
+    "TrialStatus", "choice_subspace", "crowding_distance", "fresh_seed", "hypervolume",
+    "is_python_scalar", "is_reserved", "make_rng", "make_stopping_rule", "makes_model", "non_dominated_sort",
+    "pareto_order", "rng_state", "set_rng_state", "supernet_choices", "to_python",
 ]

@@ -71,6 +71,21 @@ PROMOTABLE = "nas/promotable"
 TASK_TRAIN = "train"
 #: Build the model, load the parent's weights, evaluate it (zero epochs).
 TASK_EVALUATE = "evaluate"
+#: Train a weight-sharing supernet (one-shot search); its outputs name the
+#: choices it holds.
+TASK_SUPERNET = "supernet"
+#: Evaluate one architecture with weights inherited from a supernet trial
+#: (the trial's parent); no training, no model of its own.
+TASK_ESTIMATE = "estimate"
+#: The tasks whose trial ends with a model of its own, trained or evaluated:
+#: only their trials can be a search's answer (the best trials and models).
+MODEL_TASKS = frozenset({TASK_TRAIN, TASK_EVALUATE})
+
+
+def makes_model(task: str | None) -> bool:
+    """Whether a trial of `task` (None: `TASK_TRAIN`) ends with a model
+    that can be a search's answer (`MODEL_TASKS`)."""
+    return (TASK_TRAIN if task is None else task) in MODEL_TASKS
 
 
 class SpaceKind(str, enum.Enum):

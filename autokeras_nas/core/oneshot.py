@@ -1,0 +1,415 @@
+"""One-shot (weight-sharing) search as a sequence of typed phases.
+
+A one-shot strategy trains one supernet holding every candidate operation,
+ranks architectures with the supernet's weights instead of training each,
+and retrains the best from scratch. `OneShotStrategy` runs the three phases;
+each trial's phase is in its notes (`notes["phase"]`):
+
+1. `PHASE_SUPERNET`: one trial of task `TASK_SUPERNET` with the space's
+   defaults; the strategy waits for it. Its failure ends the search.
+2. `PHASE_SEARCH`: trials of task `TASK_ESTIMATE` whose parent is the
+   supernet trial, proposed by an inner strategy that searches only the
+   choices (`choice_subspace`), the other hyperparameters fixed to the
+   supernet's values. Several may be pending at once.
+3. `PHASE_RETRAIN`: the best estimates, trained from scratch (the default
+   task); the search is done when they are told.
+
+A subclass names the supernet's mode and makes the inner strategy
+(`make_inner`); a third party writes a one-shot strategy the same way. A
+strategy whose supernet task itself finds architectures (ENAS's controller
+samples them inside the supernet's training) reads them from the supernet
+trial's outputs (`supernet_result`) in `make_inner`, and its inner strategy
+proposes them. Numpy only, like every strategy.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar, Iterable, Mapping, Sequence
+
+from autokeras_nas.core.hyperparameters import Choice, Parameter
+from autokeras_nas.core import oneshot_plan
+from autokeras_nas.core.oneshot_plan import Plan
+from autokeras_nas.core.pareto import pareto_order
+from autokeras_nas.core.space import HyperSpace
+from autokeras_nas.core.strategy import (
+    TASK_ESTIMATE,
+    TASK_SUPERNET,
+    BaseStrategy,
+    Objective,
+    Observation,
+    Scalar,
+    SpaceKind,
+    Suggestion,
+    TrialStatus,
+)
+
+PHASE_SUPERNET = "supernet"
+PHASE_SEARCH = "search"
+PHASE_RETRAIN = "retrain"
+#: The phases in order; "done" follows the last.
+PHASES = (PHASE_SUPERNET, PHASE_SEARCH, PHASE_RETRAIN)
+_DONE = "done"
+
+
+def choice_subspace(space: HyperSpace, names: Iterable[str],
+                    fixed: Mapping[str, Scalar]) -> HyperSpace:
+    """The `Choice` hyperparameters of `space` called one of `names`, as a
+    space of their own.
+
+    A condition on another kept choice is kept; a condition on any other
+    parameter is decided by `fixed` (the values the other parameters keep):
+    it is dropped when it holds there, and the parameter is left out when
+    it does not.
+    """
+    wanted = set(names)
+    kept: list[Parameter] = []
+    kept_names: set[str] = set()
+    for param in space.params:
+        if not isinstance(param, Choice) or param.name not in wanted:
+            continue
+        conditions, active = [], True
+        for condition in param.conditions:
+            if condition.name in kept_names:
+                conditions.append(condition)
+            elif not condition.holds(fixed):
+                active = False
+        if not active:
+            continue
+        if any(p.name == param.name and p.conditions == tuple(conditions) for p in kept):
+            continue  # the same parameter, now under the same conditions
+        kept.append(Choice(param.name, param.values, default=param.default,
+                           ordered=param.ordered, conditions=tuple(conditions)))
+        kept_names.add(param.name)
+    return HyperSpace(kept)
+
+
+def supernet_choices(space: HyperSpace, outputs: Mapping[str, Any]) -> list[str]:
+    """The names of the choices a supernet trial holds: the keys of its
+    `outputs["choices"]`, or, when absent, every `Choice` of the space."""
+    choices = outputs.get("choices")
+    if isinstance(choices, Mapping):
+        return [str(name) for name in choices]
+    return [p.name for p in space.params if isinstance(p, Choice)]
+
+
+class OneShotStrategy(BaseStrategy):
+    """Supernet, search with inherited weights, retrain: the phase machinery.
+
+    Sizes. Without a time budget the supernet trains `supernet_epochs`
+    epochs, `candidates` architectures are estimated and the best `top_k`
+    are retrained for `retrain_epochs` epochs. With `max_trials` m the
+    trials are one supernet, min(`top_k`, (m - 1) // 2) retrains (so at
+    least 3 trials are needed for a retrained model) and the rest, at most
+    `candidates`, estimates. With a time budget B (`set_time_budget`; see
+    `oneshot_plan`) the supernet gets B / 2 (`task_config["time_budget_s"]`,
+    its epochs only a ceiling), the search stops once its estimates took a
+    tenth of B (still at most `candidates`), and the retrain epochs fit the
+    rest of the budget at the supernet's measured seconds per epoch, at
+    most the supernet's epochs (`oneshot_plan.retrain_epochs`).
+
+    The search ends early when the inner strategy is done (a small space
+    exhausted). Failed estimates are never retrained; with no usable
+    estimate, or when every retrain failed, the search says "done" with the
+    reason.
+
+    Args:
+        supernet_epochs: Epochs of the supernet without a time budget;
+            default 10, a CPU-sized training of a small cell supernet in
+            which every path is sampled on many batches.
+        candidates: Architectures estimated (at most, with a time budget);
+            default 100, several generations of an inner evolution for the
+            cost of a few epochs of training.
+        top_k: Best estimates retrained from scratch; default 2, so one
+            unlucky estimate or initialisation does not decide the search
+            alone.
+        retrain_epochs: Epochs of each retrain without a time budget (or
+            when the supernet's cost was not measured); default 10, as long
+            as the supernet's default training.
+        conditional: Whether the supernet keeps an operation's weights per
+            choice of the operation it reads from (`conditional` in the
+            supernet's task_config); default False, the plain supernet.
+        seed: Seed of the strategy's generator; `None` draws one and
+            records it. The inner strategy's seed is drawn from it.
+
+    Raises:
+        ValueError: A size that is not an int >= 1, or `conditional` not a bool.
+    """
+
+    space_kinds: ClassVar[tuple[SpaceKind, ...]] = (SpaceKind.SUPERNET,
+                                                    SpaceKind.HYPERPARAMETERS)
+    #: The supernet's mode (`task_config["mode"]`): "single" (one sampled
+    #: path per batch) or "all" (every path, with path dropout).
+    mode: ClassVar[str] = "single"
+
+    def __init__(
+        self,
+        *,
+        supernet_epochs: int = 10,
+        candidates: int = 100,
+        top_k: int = 2,
+        retrain_epochs: int = 10,
+        conditional: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(seed=seed)
+        sizes = {"supernet_epochs": supernet_epochs, "candidates": candidates,
+                 "top_k": top_k, "retrain_epochs": retrain_epochs}
+        for arg, value in sizes.items():
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{arg} must be an int >= 1, got {value!r}")
+        if type(conditional) is not bool:
+            raise ValueError(f"conditional must be True or False, got {conditional!r}")
+        self.supernet_epochs = supernet_epochs
+        self.candidates = candidates
+        self.top_k = top_k
+        self.retrain_epochs = retrain_epochs
+        self.conditional = conditional
+        self._reset_phases()
+
+    def _reset_phases(self) -> None:
+        self.phase = PHASE_SUPERNET
+        self.supernet_id: str | None = None
+        #: The choices the supernet holds (names), once it is told.
+        self.choices: list[str] | None = None
+        self.estimates: list[str] = []
+        self.retrains: list[str] = []
+        self.retrain_plan: list[str] = []
+        self.planned_retrain_epochs: int | None = None
+        self.reason = ""
+        self._search_closed = False
+        self._inner: BaseStrategy | None = None
+        self._inner_state: Mapping[str, Any] | None = None
+
+    # -- for subclasses --------------------------------------------------------
+    @abc.abstractmethod
+    def make_inner(self, seed: int) -> BaseStrategy:
+        """A new inner strategy, seeded with `seed`, that proposes the
+        architectures to estimate: made once the supernet was told (or when
+        a saved state is restored), then `setup` on the choices alone
+        (`choice_subspace`) with the planned number of estimates as its
+        `max_trials`."""
+
+    def supernet_result(self) -> Observation | None:
+        """The supernet trial's observation (its outputs, seconds, epochs),
+        once it was told."""
+        return next((o for o in self.history
+                     if o.trial_id == self.supernet_id and o.continues is None), None)
+
+    def supernet_options(self) -> dict[str, Any]:
+        """Options of the supernet's task_config besides mode, conditional
+        and the time budget (e.g. a path-dropout rate)."""
+        return {}
+
+    def estimate_options(self) -> dict[str, Any] | None:
+        """The estimate trials' task_config; None: the trainer's defaults."""
+        return None
+
+    # -- space -----------------------------------------------------------------
+    def use_space(self, kind: SpaceKind | str, structure: Any = None) -> None:
+        """A supernet space is a hyperparameter space whose choices were made
+        with `choose`: like a hyperparameter space, it needs no structure."""
+        if kind in (SpaceKind.SUPERNET, SpaceKind.SUPERNET.value) and structure is None:
+            return
+        super().use_space(kind, structure)
+
+    def bind_structure(self, kind: SpaceKind, structure: Any) -> None:
+        """Nothing to bind: the space's hyperparameters are all it needs."""
+
+    def setup(self, space: Any, objectives: Sequence[Objective],
+              max_trials: int | None = None) -> None:
+        super().setup(space, objectives, max_trials)
+        if self._inner is not None:  # the space grew: the inner searches the new one
+            self._inner.setup(self._subspace(), self.objectives, self.plan().estimates)
+
+    def plan(self) -> Plan:
+        """The numbers of estimates and retrains (see the class docstring)."""
+        return Plan.make(candidates=self.candidates, top_k=self.top_k,
+                         max_trials=self.max_trials)
+
+    def _fixed(self) -> dict[str, Scalar]:
+        return dict(self.asked[self.supernet_id]) if self.supernet_id is not None else {}
+
+    def _subspace(self) -> HyperSpace:
+        return choice_subspace(self.space, self.choices or (), self._fixed())
+
+    def inner(self) -> BaseStrategy:
+        """The inner strategy (made, or restored, on first use)."""
+        if self._inner is None:
+            if self._inner_state is not None:
+                inner = self.make_inner(int(self._inner_state["seed"]))
+            else:
+                inner = self.make_inner(int(self.rng.integers(2**31 - 1)))
+            inner.setup(self._subspace(), self.objectives, self.plan().estimates)
+            if self._inner_state is not None:
+                inner.load_state_dict(self._inner_state)
+                self._inner_state = None
+            self._inner = inner
+        return self._inner
+
+    # -- proposals ---------------------------------------------------------------
+    def propose(self, trial_id: str) -> Suggestion:
+        if self.phase == PHASE_SUPERNET:
+            if self.supernet_id is None:
+                return self._supernet(trial_id)
+            return Suggestion.wait()
+        if self.phase == PHASE_SEARCH:
+            found = self._estimate(trial_id)
+            if found is not None:
+                return found
+            if self._pending(self.estimates):
+                return Suggestion.wait()
+            self._start_retrain()
+        if self.phase == PHASE_RETRAIN:
+            if len(self.retrains) < len(self.retrain_plan):
+                return self._retrain(trial_id)
+            if self._pending(self.retrains):
+                return Suggestion.wait()
+            self._finish()
+        return Suggestion.done(self.reason)
+
+    def _supernet(self, trial_id: str) -> Suggestion:
+        config = {"mode": self.mode, "conditional": self.conditional, **self.supernet_options()}
+        epochs = self.supernet_epochs
+        if self.time_budget is not None:
+            config["time_budget_s"] = oneshot_plan.supernet_seconds(self.time_budget)
+            epochs = max(epochs, oneshot_plan.BUDGET_SUPERNET_EPOCHS)
+        self.supernet_id = trial_id
+        return Suggestion.run(self.space.complete({}), epochs=epochs, task=TASK_SUPERNET,
+                              task_config=config, notes={"phase": PHASE_SUPERNET})
+
+    def _estimate(self, trial_id: str) -> Suggestion | None:
+        """The next estimate; None once the search phase proposes no more."""
+        if not self._search_closed and (len(self.estimates) >= self.plan().estimates
+                                        or self._search_budget_spent()):
+            self._search_closed = True
+        if self._search_closed:
+            return None
+        suggestion = self.inner().ask(trial_id)
+        if suggestion.kind == "wait" and self._pending(self.estimates):
+            return suggestion
+        if suggestion.kind != "run":
+            self._search_closed = True
+            return None
+        values = self.space.complete({**self._fixed(), **suggestion.values})
+        self.estimates.append(trial_id)
+        notes = {**suggestion.notes, "phase": PHASE_SEARCH}
+        return Suggestion.run(values, parent_id=self.supernet_id, task=TASK_ESTIMATE,
+                              task_config=self.estimate_options(), notes=notes)
+
+    def _search_budget_spent(self) -> bool:
+        if self.time_budget is None:
+            return False
+        own = set(self.estimates)
+        spent = sum(float(o.seconds) for o in self.history
+                    if o.trial_id in own and o.seconds is not None)
+        return spent >= oneshot_plan.search_seconds(self.time_budget)
+
+    def _start_retrain(self) -> None:
+        ranked = self._ranked_estimates()
+        self.retrain_plan = ranked[:self.plan().retrains]
+        self.planned_retrain_epochs = self._retrain_epochs()
+        self.phase = PHASE_RETRAIN
+        if not self.retrain_plan:
+            self.reason = ("no estimate succeeded: nothing to retrain" if not ranked
+                           else "no trial left to retrain within max_trials")
+
+    def _ranked_estimates(self) -> list[str]:
+        """The estimates with usable results, best first (by the latest
+        result of each; Pareto order with several objectives)."""
+        latest = self.latest()
+        usable, vectors = [], []
+        for trial_id in self.estimates:
+            observation = latest.get(trial_id)
+            vector = None if observation is None else observation.objective_vector(self.objectives)
+            if vector is not None:
+                usable.append(trial_id)
+                vectors.append(vector)
+        if len(self.objectives) > 1 and usable:
+            return [usable[i] for i in pareto_order(vectors)]
+        order = sorted(range(len(usable)), key=lambda i: (-vectors[i][0], i))
+        return [usable[i] for i in order]
+
+    def _retrain_epochs(self) -> int:
+        supernet = self.supernet_result()
+        if self.time_budget is None or supernet is None:
+            return self.retrain_epochs
+        spent = sum(float(o.seconds) for o in self.history if o.seconds is not None)
+        return oneshot_plan.retrain_epochs(budget=self.time_budget, spent=spent,
+                                           supernet=supernet, retrains=len(self.retrain_plan),
+                                           default=self.retrain_epochs)
+
+    def _retrain(self, trial_id: str) -> Suggestion:
+        source = self.retrain_plan[len(self.retrains)]
+        self.retrains.append(trial_id)
+        estimate = self.latest()[source]
+        notes = {"phase": PHASE_RETRAIN, "estimate_trial": source,
+                 "estimate": {o.name: float(estimate.metrics[o.name]) for o in self.objectives}}
+        return Suggestion.run(dict(self.asked[source]), epochs=self.planned_retrain_epochs,
+                              notes=notes)
+
+    def _finish(self) -> None:
+        self.phase = _DONE
+        told = {o.trial_id: o for o in self.history}
+        if self.retrains and all(told[t].status is TrialStatus.FAILED for t in self.retrains):
+            self.reason = f"every retrain failed ({len(self.retrains)})"
+        elif not self.reason:
+            self.reason = f"retrained the best {len(self.retrains)} of the estimates"
+
+    def _pending(self, trial_ids: Sequence[str]) -> bool:
+        told = {o.trial_id for o in self.history}
+        return any(t not in told for t in trial_ids)
+
+    # -- results -----------------------------------------------------------------
+    def observe(self, observation: Observation) -> None:
+        own = observation.continues or observation.trial_id
+        if own == self.supernet_id and observation.continues is None:
+            self._supernet_told(observation)
+        elif own in self.estimates:
+            self._tell_inner(observation)
+
+    def _supernet_told(self, observation: Observation) -> None:
+        if observation.status is TrialStatus.FAILED:
+            self.phase = _DONE
+            self.reason = f"supernet failed: {observation.message or 'no message'}"
+            return
+        self.choices = supernet_choices(self.space, observation.outputs)
+        self.phase = PHASE_SEARCH
+        self.inner()
+
+    def _tell_inner(self, observation: Observation) -> None:
+        inner = self.inner()
+        own = observation.continues or observation.trial_id
+        inner.tell(Observation(
+            trial_id=observation.trial_id, values=dict(inner.asked[own]),
+            status=observation.status, metrics=dict(observation.metrics),
+            epochs=observation.epochs, message=observation.message,
+            outputs=dict(observation.outputs), continues=observation.continues,
+            seconds=observation.seconds))
+
+    # -- state -------------------------------------------------------------------
+    def extra_state(self) -> dict[str, Any]:
+        inner = self._inner.state_dict() if self._inner is not None else self._inner_state
+        return {
+            "phase": self.phase, "supernet_id": self.supernet_id, "choices": self.choices,
+            "estimates": list(self.estimates), "retrains": list(self.retrains),
+            "retrain_plan": list(self.retrain_plan),
+            "retrain_epochs": self.planned_retrain_epochs, "reason": self.reason,
+            "search_closed": self._search_closed,
+            "inner": None if inner is None else dict(inner),
+        }
+
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        self._reset_phases()
+        if not state:
+            return
+        self.phase = str(state["phase"])
+        self.supernet_id = state["supernet_id"]
+        self.choices = None if state["choices"] is None else [str(c) for c in state["choices"]]
+        self.estimates = [str(t) for t in state["estimates"]]
+        self.retrains = [str(t) for t in state["retrains"]]
+        self.retrain_plan = [str(t) for t in state["retrain_plan"]]
+        self.planned_retrain_epochs = state["retrain_epochs"]
+        self.reason = str(state["reason"])
+        self._search_closed = bool(state["search_closed"])
+        self._inner_state = state["inner"]

@@ -1,0 +1,79 @@
+"""How a one-shot search splits its trials and its time budget.
+
+`autokeras_nas.core.oneshot.OneShotStrategy` asks these functions; they
+depend only on their arguments (the strategy's history), so a restored
+strategy gets the same answers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from autokeras_nas.core.strategy import Observation
+
+#: Share of a time budget given to the supernet's training: the supernet is
+#: what every estimate relies on, so it gets the largest share.
+SUPERNET_SHARE = 0.5
+#: Share of a time budget after which no new estimate is proposed: an
+#: estimate only evaluates, so a small share ranks many architectures.
+SEARCH_SHARE = 0.1
+#: The supernet's epochs under a time budget: a ceiling the budget reaches
+#: first on anything but a tiny dataset.
+BUDGET_SUPERNET_EPOCHS = 100
+#: Share of the measured rest of the budget the retrains are sized to fill,
+#: leaving room for building models and saving them.
+RETRAIN_FILL = 0.9
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The numbers of estimate and retrain trials of a one-shot search.
+
+    Attributes:
+        estimates: Estimates proposed at most.
+        retrains: Best estimates retrained.
+    """
+
+    estimates: int
+    retrains: int
+
+    @classmethod
+    def make(cls, *, candidates: int, top_k: int, max_trials: int | None) -> "Plan":
+        """`candidates` estimates and `top_k` retrains; with `max_trials` m
+        (one trial being the supernet) min(top_k, (m - 1) // 2) retrains
+        and the rest, at most `candidates`, estimates."""
+        if max_trials is None:
+            return cls(candidates, top_k)
+        retrains = min(top_k, max(0, (max_trials - 1) // 2))
+        return cls(min(candidates, max(0, max_trials - 1 - retrains)), retrains)
+
+
+def supernet_seconds(budget: float) -> float:
+    """The supernet's share of a time budget, in seconds (`SUPERNET_SHARE`)."""
+    return round(SUPERNET_SHARE * float(budget), 3)
+
+
+def search_seconds(budget: float) -> float:
+    """Seconds of estimates after which the search proposes no more
+    (`SEARCH_SHARE` of the budget)."""
+    return SEARCH_SHARE * float(budget)
+
+
+def retrain_epochs(*, budget: float, spent: float, supernet: Observation, retrains: int,
+                   default: int) -> int:
+    """Epochs of each retrain under a time budget.
+
+    What `RETRAIN_FILL` of the rest of the budget (`budget - spent`, the
+    retrains run one after another) affords at the supernet's measured
+    seconds per epoch (`supernet.seconds / supernet.epochs`), at least 1
+    and at most the supernet's epochs (an architecture alone needs no
+    longer training than the supernet that holds it). `default` when the
+    supernet's cost was not measured.
+    """
+    epochs = supernet.epochs or 0
+    if supernet.seconds is None or epochs < 1 or not supernet.seconds > 0:
+        return default
+    per_epoch = float(supernet.seconds) / epochs
+    affordable = RETRAIN_FILL * (float(budget) - float(spent)) / (max(1, retrains) * per_epoch)
+    return max(1, min(epochs, math.floor(affordable)))
