@@ -77,6 +77,6 @@ __all__ = [
     "SearchSpace", "SpaceKind", "StoppingRule", "Strategy", "Suggestion", "TASK",
     "TASK_CONFIG", "TASK_ESTIMATE", "TASK_EVALUATE", "TASK_SUPERNET", "TASK_TRAIN",
     "TrialStatus", "choice_subspace", "crowding_distance", "fresh_seed", "hypervolume",
-    "is_python_scalar", "is_reserved", "make_rng", "make_stopping_rule", "makes_model", "non_dominated_sort",
-    "pareto_order", "rng_state", "set_rng_state", "supernet_choices", "to_python",
+    "is_python_scalar", "is_reserved", "make_rng", "make_stopping_rule", "makes_model",
+    "non_dominated_sort", "pareto_order", "rng_state", "set_rng_state", "supernet_choices", "to_python",
 ]
