@@ -14,6 +14,7 @@ those kinds of space.
 
 from autokeras_nas.testing.conformance import (
     CHECKS,
+    FOUNDATION_TASKS,
     check_failed_observations,
     check_max_trials,
     check_no_duplicates_until_exhausted,
@@ -35,6 +36,7 @@ from autokeras_nas.testing.driver import (
     make_observation,
     run_async,
     run_sequential,
+    supernet_outputs,
 )
 from autokeras_nas.testing.files import assert_no_pickles, pickle_files
 from autokeras_nas.testing.spaces import (
@@ -61,7 +63,8 @@ from autokeras_nas.testing.structured import (
 from autokeras_nas.testing.validity import suggestion_problems
 
 __all__ = [
-    "CHECKS", "DRIVEN_KINDS", "Driver", "NB201_EDGES", "NB201_OPS", "SCORE", "Step",
+    "CHECKS", "DRIVEN_KINDS", "Driver", "FOUNDATION_TASKS", "NB201_EDGES", "NB201_OPS", "SCORE",
+    "Step",
     "StructuredSpace", "assert_no_pickles", "canonical_arch", "cells_objective",
     "check_failed_observations", "check_max_trials",
     "check_no_duplicates_until_exhausted", "check_python_scalars",
@@ -71,5 +74,5 @@ __all__ = [
     "nb201_space", "network_objective", "objective_for", "pickle_files", "run_async",
     "run_sequential",
     "score_values", "standard_objectives", "standard_spaces", "structured_space_for",
-    "structured_spaces", "suggestion_problems", "toy_cells", "toy_network",
+    "structured_spaces", "suggestion_problems", "supernet_outputs", "toy_cells", "toy_network",
 ]

@@ -17,8 +17,10 @@ space the strategy declares in `space_kinds`: hyperparameters on the spaces
 of `standard_spaces()`, a morphable network (`SpaceKind.NETWORK`) and a cell
 space (`SpaceKind.CELLS`) on the toy spaces of `structured_spaces()`, to
 which the strategy is bound with `use_space(kind, structure)` before
-`setup`. Every space has an analytic objective; no Keras is involved. Runs
-are compared by `describe`: values, architecture, parent, budget and task.
+`setup`. Every space has an analytic objective; no Keras is involved. A
+trial of task "supernet" (a one-shot search) is told with the outputs a
+supernet trainer reports (`supernet_outputs`). Runs are compared by
+`describe`: values, architecture, parent, budget and task.
 Each check takes the same arguments as `check_strategy` (`kinds=` limits it
 to some of the declared kinds) and returns the scenarios it ran, as
 `(SpaceKind, description)`.
@@ -30,7 +32,7 @@ import functools
 import json
 from typing import Any, Callable, Iterable, Mapping
 
-from autokeras_nas.core import ARCH, SpaceKind, Strategy, TrialStatus
+from autokeras_nas.core import ARCH, TASK_SUPERNET, SpaceKind, Strategy, TrialStatus
 from autokeras_nas.testing.driver import (
     SCORE,
     Driver,
@@ -39,6 +41,7 @@ from autokeras_nas.testing.driver import (
     describe,
     failure_pattern,
     late_failure_pattern,
+    supernet_outputs,
 )
 from autokeras_nas.testing.spaces import objective_for, standard_spaces
 from autokeras_nas.testing.structured import (
@@ -62,6 +65,9 @@ RESUME_SEED_OFFSET = 1000
 #: second completed trial is continued to a higher rung (`Observation.
 #: continues`), 3 trials pending, and a budget of about 20 trials' cost.
 PROMOTIONS = {"parallel": 3, "continue_every": 2, "time_budget": 40.0}
+#: Tasks whose trial the rest of a search is built on (a one-shot search's
+#: supernet): when one fails, the strategy may end the search at once.
+FOUNDATION_TASKS = (TASK_SUPERNET,)
 
 
 def default_make_kwargs(seed: int) -> dict[str, Any]:
@@ -182,10 +188,11 @@ class _Context:
             strategy.setup(space, [SCORE], max_trials)
             self.bind(strategy, space_name)
             space = None  # set up already
+        outputs = {TASK_SUPERNET: supernet_outputs(_space(space_name)[0])}
         return Driver(
             strategy, objective, n_trials, space=space,
             objectives=[SCORE], max_trials=max_trials, parallel=parallel,
-            seed=seed, **kwargs,
+            seed=seed, task_outputs=outputs, **kwargs,
         )
 
 
@@ -391,9 +398,11 @@ def check_resume_equivalence(ctx: _Context, n_trials: int) -> None:
 
 def _repeats(space: Any, steps: list[Step], limit: int | None = None) -> str | None:
     """The first run suggestion that repeats an earlier one: the same active
-    values, architecture (canonical JSON) and parent (a trial that continues
-    training a parent, such as NASH's parent trained further, is a new trial
-    even with the parent's architecture), before `limit` distinct ones."""
+    values, architecture (canonical JSON), parent and task (a trial that
+    continues training a parent, such as NASH's parent trained further, is a
+    new trial even with the parent's architecture; so is the retraining of
+    an architecture a one-shot search estimated), before `limit` distinct
+    ones."""
     seen: dict[Any, str] = {}
     for step in steps:
         if step.kind != "run":
@@ -401,7 +410,7 @@ def _repeats(space: Any, steps: list[Step], limit: int | None = None) -> str | N
         if limit is not None and len(seen) >= limit:
             return None
         s = step.suggestion
-        key = (space.key(dict(s.values)), canonical_arch(s.arch), s.parent_id)
+        key = (space.key(dict(s.values)), canonical_arch(s.arch), s.parent_id, s.task)
         if key in seen:
             arch = "" if s.arch is None else f", arch {_short(canonical_arch(s.arch) or '')}"
             parent = "" if s.parent_id is None else f", parent {s.parent_id}"
@@ -414,11 +423,12 @@ def _repeats(space: Any, steps: list[Step], limit: int | None = None) -> str | N
 @_conformance_check
 def check_no_duplicates_until_exhausted(ctx: _Context, n_trials: int) -> None:
     """On the finite space (12 configurations) no configuration
-    (`space.key(values)`) is proposed twice before every configuration was
-    proposed, sequentially and with 3 pending trials, for two seeds. After
-    exhaustion the strategy may say "done" or go on proposing. On each
-    structured space, no trial repeats an earlier one (the same values,
-    architecture and parent) within `n_trials`, in the same four runs."""
+    (`space.key(values)`) is proposed twice for the same parent and task
+    before every configuration was proposed, sequentially and with 3
+    pending trials, for two seeds. After exhaustion the strategy may say
+    "done" or go on proposing. On each structured space, no trial repeats
+    an earlier one (the same values, architecture, parent and task) within
+    `n_trials`, in the same four runs."""
     runs: list[tuple[str, int]] = []
     if ctx.hyperparameters:
         runs.append(("finite", standard_spaces()["finite"].size()))
@@ -435,16 +445,37 @@ def check_no_duplicates_until_exhausted(ctx: _Context, n_trials: int) -> None:
                     raise AssertionError(found)
 
 
+def _foundation_failed(driver: Driver) -> bool:
+    """Whether a trial of a task in `FOUNDATION_TASKS` failed."""
+    return any(step.kind == "run" and step.suggestion.task in FOUNDATION_TASKS
+               and driver.told.get(step.trial_id) is TrialStatus.FAILED for step in driver.steps)
+
+
+def _runs_without_failures(ctx: _Context, space_name: str, seed: int, n: int,
+                           parallel: int) -> int:
+    """How many trials the same run makes when every trial completes (the
+    scenario reported and recorded is left as it was)."""
+    scenario, ran = ctx.scenario, list(ctx.ran)
+    driver = ctx.driver(space_name, seed, n, parallel=parallel)
+    driver.run()
+    ctx.scenario, ctx.ran = scenario, ran
+    return driver.n_run
+
+
 @_conformance_check
 def check_failed_observations(ctx: _Context, n_trials: int) -> None:
     """FAILED observations (no metrics, a message) and STOPPED ones (valid
     metrics, fewer epochs) mixed in (`failure_pattern`: the first 4 trials
-    fail) do not crash the strategy, and it keeps proposing valid
-    suggestions (as in `check_python_scalars`) up to `n_trials` on the large
-    spaces; also when every trial fails. On the structured spaces, where a
+    fail; `late_failure_pattern`: the first completes) do not crash the
+    strategy, and it keeps proposing valid suggestions (as in
+    `check_python_scalars`) up to `n_trials` on the large spaces; also when
+    every trial fails. A strategy that ends the search by itself may end it
+    as early as it does when no trial fails (a one-shot search's planned
+    trials), or right after a trial of a task the search is built on failed
+    (`FOUNDATION_TASKS`: a supernet). On the structured spaces, where a
     search grows from its first trials and may end when they fail, the
-    same runs (with `late_failure_pattern`: the first trial completes) must
-    not crash and must stay valid, but may end with "done"."""
+    same runs (with `late_failure_pattern`) must not crash and must stay
+    valid, but may end with "done"."""
 
     def always_fail(index: int, trial_id: str, values: Any) -> TrialStatus:
         return TrialStatus.FAILED
@@ -454,6 +485,7 @@ def check_failed_observations(ctx: _Context, n_trials: int) -> None:
         scenarios += [
             ("mixed", 0, n_trials, {"outcome": failure_pattern}),
             ("nb201", 1, n_trials, {"outcome": failure_pattern, "parallel": 3}),
+            ("nb201", 4, n_trials, {"outcome": late_failure_pattern}),
             ("mixed", 2, min(n_trials, 12), {"outcome": always_fail}),
         ]
     for name in ctx.structured:
@@ -465,12 +497,15 @@ def check_failed_observations(ctx: _Context, n_trials: int) -> None:
         ]
     for space_name, seed, n, kwargs in scenarios:
         driver = _run_validated(ctx, space_name, seed, n, **kwargs)
-        if driver.n_run < n and space_name not in ctx.structured:
-            last = driver.steps[-1].suggestion if driver.steps else None
-            raise AssertionError(
-                f"stopped proposing after {driver.n_run} of {n} trials on a large space "
-                f"(last answer: {last.kind if last else None} {dict(last.notes) if last else ''})"
-            )
+        if (driver.n_run >= n or space_name in ctx.structured or _foundation_failed(driver)
+                or driver.n_run >= _runs_without_failures(ctx, space_name, seed, n,
+                                                          kwargs.get("parallel", 1))):
+            continue
+        last = driver.steps[-1].suggestion if driver.steps else None
+        raise AssertionError(
+            f"stopped proposing after {driver.n_run} of {n} trials on a large space "
+            f"(last answer: {last.kind if last else None} {dict(last.notes) if last else ''})"
+        )
 
 
 @_conformance_check

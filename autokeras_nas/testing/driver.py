@@ -13,6 +13,7 @@ Trial ids are "0", "1", ...; an id is used up only by a "run" suggestion
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import zlib
@@ -22,6 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 from autokeras_nas.core import (
     ARCH,
     BaseStrategy,
+    Choice,
     Objective,
     Observation,
     Suggestion,
@@ -37,6 +39,9 @@ SCORE = Objective("score", "max")
 ObjectiveFn = Callable[[Mapping[str, Any]], "float | Mapping[str, float]"]
 #: `outcome(index, trial_id, values)` decides how the `index`-th run trial ends.
 OutcomeFn = Callable[[int, str, Mapping[str, Any]], TrialStatus]
+#: `outputs(suggestion)` returns the JSON outputs of a trial of some task
+#: (`Driver(task_outputs={task: outputs})`), as its trainer would.
+OutputsFn = Callable[[Suggestion], Mapping[str, Any]]
 
 #: Message of the failures the drivers simulate.
 FAILURE_MESSAGE = "simulated failure (autokeras_nas.testing): ResourceExhaustedError: OOM"
@@ -107,6 +112,26 @@ def make_observation(
     seconds = round(metrics["train_time_s"] + 1.0, 6)
     return Observation(trial_id, values, status, metrics, epochs=epochs, arch=arch,
                        seconds=seconds)
+
+
+def supernet_outputs(space: Any) -> OutputsFn:
+    """The outputs of a fake supernet trial on `space`, as the supernet
+    trainer reports them: `{"choices": {name: [candidate, ...]}}` for every
+    `Choice` hyperparameter of the space (a supernet built with `choose`
+    holds one mixed operation per choice), with the trial's `mode` and
+    `conditional` from its task_config."""
+    choices: dict[str, list[Any]] = {}
+    for param in getattr(space, "params", ()):
+        if isinstance(param, Choice):
+            choices.setdefault(param.name, list(param.values))
+
+    def outputs(suggestion: Suggestion) -> Mapping[str, Any]:
+        config = dict(suggestion.task_config or {})
+        return {"choices": {k: list(v) for k, v in choices.items()},
+                "mode": config.get("mode", "single"),
+                "conditional": bool(config.get("conditional", False))}
+
+    return outputs
 
 
 def continuation_of(observation: Observation) -> Observation:
@@ -184,6 +209,10 @@ class Driver:
         time_budget: When given, `strategy.set_time_budget(time_budget)`
             is called (if the strategy has it), as the oracle does for a
             search with a time budget; observations carry `seconds`.
+        task_outputs: Task name -> `outputs(suggestion)`: a trial of that
+            task that does not fail is told with those outputs (e.g.
+            `{"supernet": supernet_outputs(space)}`, a fake supernet);
+            every trial is scored by `objective_fn` whatever its task.
     """
 
     def __init__(
@@ -203,6 +232,7 @@ class Driver:
         max_events: int | None = None,
         continue_every: int = 0,
         time_budget: float | None = None,
+        task_outputs: Mapping[str, OutputsFn] | None = None,
     ) -> None:
         if parallel < 1:
             raise ValueError(f"parallel must be >= 1, got {parallel!r}")
@@ -229,6 +259,7 @@ class Driver:
         self.events = 0
         self._must_tell = False
         self.continue_every = continue_every
+        self.task_outputs = dict(task_outputs or {})
         if space is not None:
             strategy.setup(space, list(self.objectives), max_trials)
         if time_budget is not None and hasattr(strategy, "set_time_budget"):
@@ -315,6 +346,9 @@ class Driver:
             else self.outcome(run_index, step.trial_id, step.suggestion.values)
         )
         observation = make_observation(step.trial_id, step.suggestion, self.objective_fn, status)
+        outputs = self.task_outputs.get(step.suggestion.task or "")
+        if outputs is not None and status is not TrialStatus.FAILED:
+            observation = dataclasses.replace(observation, outputs=dict(outputs(step.suggestion)))
         self.strategy.tell(observation)
         if (self.continue_every and status is TrialStatus.COMPLETED
                 and run_index % self.continue_every == 0):
