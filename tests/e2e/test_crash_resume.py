@@ -64,6 +64,9 @@ STRATEGIES = sorted(plugins.available())
 #: POPNAS's generic mode with a short random start and patience, so that the
 #: run has random, model-based and restarted phases.
 PARAMS = {"popnas": {"n_init": 4, "restart_patience": 5}, "pnas": {"n_init": 4, "restart_patience": 5}}
+#: The one-shot strategies: a supernet (trial 0), 19 estimates and 3
+#: retrains (trials 20-22), so that the last kill lands in the retrain phase.
+PARAMS.update({name: {"candidates": 19, "top_k": 3} for name in ("spos", "random-ws", "oneshot")})
 N_TRIALS = 24
 #: Final trials before each kill, spread over the whole run: aging evolution's
 #: random start (3) and mutations (7: its first), POPNAS's random start (3),
