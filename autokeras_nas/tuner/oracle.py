@@ -44,6 +44,9 @@ The mapping:
   `state_dict`, so `overwrite=False` resumes into exactly the saved state.
 * `get_best_trials(n)` ranks multi-objective searches by Pareto front
   (non-dominated first, then by crowding distance), not by a weighted sum.
+  It, and so `get_best_models` and the best trials of results.json,
+  considers only the trials whose task makes a model (`MODEL_TASKS`:
+  "train", "evaluate"): a supernet or an estimate is no answer of a search.
 
 Crash safety: every JSON file (oracle.json, trial.json) is replaced
 atomically, and a reload drops a trial whose creation was never committed
@@ -76,6 +79,7 @@ from autokeras_nas.core import (
     INITIAL_EPOCH,
     PARENT,
     PROMOTABLE,
+    TASK,
     Promotion,
     PromotionScheduler,
     HyperSpace,
@@ -84,6 +88,7 @@ from autokeras_nas.core import (
     TrialStatus,
     is_reserved,
     make_stopping_rule,
+    makes_model,
     pareto_order,
     to_python,
 )
@@ -421,17 +426,21 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
     def get_best_trials(self, num_trials: int = 1) -> list[Any]:
         """The completed trials with finite objectives, Pareto-ranked (front by
         front, by crowding within a front), then, only to make up
-        `num_trials`, the others (completed ones first)."""
+        `num_trials`, the others (completed ones first); of the trials whose
+        task makes a model only (`makes_model`)."""
         ranked, rest = self._pareto_ranked()
         if len(ranked) < num_trials:
             ranked += sorted(rest, key=lambda t: t.status != _KT.COMPLETED)
         return ranked[:num_trials]
 
     def _pareto_ranked(self) -> tuple[list[Any], list[Any]]:
-        """(the rankable trials in Pareto order, the rest): a trial is
-        rankable when it completed with every objective finite."""
+        """(the rankable trials in Pareto order, the rest) among the trials
+        whose task makes a model: a trial is rankable when it completed with
+        every objective finite."""
         completed, vectors, rest = [], [], []
         for t in self.trials.values():
+            if not makes_model(t.hyperparameters.values.get(TASK)):
+                continue
             vec = None
             if t.status == _KT.COMPLETED:
                 vec = _vector(_final_metrics(t), self.objectives)
