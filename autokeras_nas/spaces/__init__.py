@@ -18,6 +18,10 @@ first used (`from autokeras_nas.spaces import image_classifier` imports Keras).
   (`autokeras_nas.spaces.cell_graph`: `CellSpace`, `MacroConfig`, `OPS_2D`,
   `OPS_1D`, `OP_COST`; no Keras import), and their Keras models
   (`autokeras_nas.spaces.cells.build_model`, exported as `build_cell_model`).
+* `Nb201Space(input_shape=, num_classes=)`: the NAS-Bench-201 cell space (6
+  edges, each a `choose` of 5 operations; 2-D or 1-D), the default space of
+  the one-shot strategies and searchable by every other
+  (`autokeras_nas.spaces.nb201`; `--space nb201`).
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ _LAZY = {
     "preservation_error": "autokeras_nas.spaces.morph",
     "set_weights": "autokeras_nas.spaces.morph",
     "build_cell_model": "autokeras_nas.spaces.cells",
+    "Nb201Space": "autokeras_nas.spaces.nb201",
 }
 #: Names exported under another name than in their module: too generic here,
 #: or (`morph`) the name of the submodule itself.

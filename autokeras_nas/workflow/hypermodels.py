@@ -47,8 +47,10 @@ def default_hypermodel(dataset: Any, kind: SpaceKind) -> tuple[Any, str, Any]:
     """The default space of `kind` for the dataset: (hypermodel, name, the
     structure a strategy is given, or None for a hyperparameter space).
 
-    Structured kinds: a morphable network or a cell space of the data's
-    shape. Hyperparameters: the MLP of `spaces.tabular` for tables (with the
+    Structured kinds: a morphable network, a cell space or (`SUPERNET`) the
+    NAS-Bench-201 cell space of the data's shape (`spaces.nb201`, 2-D for
+    images, 1-D for series; its structure is its choices, name -> operations).
+    Hyperparameters: the MLP of `spaces.tabular` for tables (with the
     training data's statistics), the 1-D CNN of `spaces.timeseries` for time
     series, the small CNN of `spaces.image` for images.
     """
@@ -59,6 +61,11 @@ def default_hypermodel(dataset: Any, kind: SpaceKind) -> tuple[Any, str, Any]:
     if kind is SpaceKind.CELLS:
         hypermodel = CellHyperModel(shape, classes)
         return hypermodel, "cell space", hypermodel.cells
+    if kind is SpaceKind.SUPERNET:
+        from autokeras_nas.spaces.nb201 import Nb201Space
+
+        hypermodel = Nb201Space(input_shape=shape, num_classes=classes)
+        return hypermodel, "NAS-Bench-201 cell space", hypermodel.choices
     if dataset.kind == "tabular":
         from autokeras_nas.spaces.tabular import tabular_classifier
 

@@ -3,9 +3,10 @@ declared space kinds (`BaseStrategy.space_kinds`), and bound to the strategy.
 
 `make_space(dataset, strategy)` gives the default: the first kind the
 strategy declares that the data has a default space of (images and time
-series: a morphable network, a cell space, or the CNN / 1-D CNN
-hyperparameter space; tables: the MLP). `make_space(dataset, strategy,
-space)` takes the user's space (an object, or `MODULE:NAME` text loaded by
+series: a morphable network, a cell space, the NAS-Bench-201 cell space
+for a supernet, or the CNN / 1-D CNN hyperparameter space; tables: the
+MLP). `make_space(dataset, strategy, space)` takes the user's space (an
+object, a built-in name such as `nb201`, or `MODULE:NAME` text loaded by
 `load_space`), checks that the strategy declares its kind and that it builds
 a compiled model for the data. TensorFlow is imported only once the user's
 text has loaded (a bad name fails fast).
@@ -21,7 +22,7 @@ from autokeras_nas.workflow.userspace import SpaceError, load_space
 
 __all__ = ["DATA_SPACE_KINDS", "BoundSpace", "default_space", "make_space"]
 
-_ALL = (SpaceKind.NETWORK, SpaceKind.CELLS, SpaceKind.HYPERPARAMETERS)
+_ALL = (SpaceKind.NETWORK, SpaceKind.CELLS, SpaceKind.SUPERNET, SpaceKind.HYPERPARAMETERS)
 #: The kinds of space each kind of data has a default of.
 DATA_SPACE_KINDS = {
     "image": _ALL,

@@ -1,4 +1,5 @@
-"""A user's search space by name: `MODULE:NAME` or `FILE.py:NAME` (`--space`).
+"""A user's search space by name: `MODULE:NAME` or `FILE.py:NAME` (`--space`),
+or the name of a built-in space (`BUILTIN_SPACES`, e.g. `nb201`).
 
 NAME (a dotted path inside the module is allowed) may be
 
@@ -32,6 +33,8 @@ from autokeras_nas.workflow.base import WorkflowError, first_line
 #: Parameters that make a callable a factory of spaces rather than build_model(hp).
 FACTORY_PARAMETERS = ("input_shape", "num_classes")
 USAGE = "MODULE:NAME or FILE.py:NAME"
+#: Built-in spaces by name, as the `MODULE:NAME` each stands for.
+BUILTIN_SPACES = {"nb201": "autokeras_nas.spaces.nb201:Nb201Space"}
 
 
 class SpaceError(WorkflowError):
@@ -46,7 +49,8 @@ def parse_space(text: str) -> tuple[str, str]:
     """
     target, sep, name = text.rpartition(":")
     if not sep or not target.strip() or not all(p.isidentifier() for p in name.split(".")):
-        raise SpaceError(f"--space must be {USAGE} (e.g. my_space:build_model), got {text!r}")
+        raise SpaceError(f"--space must be {USAGE} (e.g. my_space:build_model) or a built-in "
+                         f"space ({', '.join(BUILTIN_SPACES)}), got {text!r}")
     return target.strip(), name
 
 
@@ -115,13 +119,14 @@ def _lookup(module: Any, name: str, target: str, text: str) -> Any:
 
 
 def load_space(text: str) -> Any:
-    """Imports `--space TEXT` and returns the named object (not yet resolved).
+    """Imports `--space TEXT` (or the built-in space it names) and returns
+    the named object (not yet resolved).
 
     Raises:
         SpaceError: a bad form, a missing file, module or attribute, an
             error while importing, or an object that is not callable.
     """
-    target, name = parse_space(text)
+    target, name = parse_space(BUILTIN_SPACES.get(text, text))
     if is_file_target(target):
         module = _import_file(Path(target).expanduser(), text)
     else:

@@ -177,8 +177,9 @@ class _Declares(RandomStrategy):
 
 
 @pytest.mark.parametrize("kinds, data_kind, name, bound", [
-    ((SpaceKind.SUPERNET, SpaceKind.CELLS, SpaceKind.HYPERPARAMETERS), "image", "cell space",
-     [SpaceKind.CELLS]),
+    ((SpaceKind.SUPERNET, SpaceKind.CELLS, SpaceKind.HYPERPARAMETERS), "image",
+     "NAS-Bench-201 cell space", [SpaceKind.SUPERNET]),
+    ((SpaceKind.CELLS, SpaceKind.SUPERNET), "image", "cell space", [SpaceKind.CELLS]),
     ((SpaceKind.HYPERPARAMETERS, SpaceKind.NETWORK), "timeseries", "1-D CNN", []),
     ((SpaceKind.CELLS, SpaceKind.NETWORK), "timeseries", "cell space", [SpaceKind.CELLS]),
     ((SpaceKind.NETWORK, SpaceKind.HYPERPARAMETERS), "tabular", "tabular MLP", []),
@@ -193,9 +194,9 @@ def test_the_default_space_is_the_first_declared_kind_the_data_has(kinds, data_k
 
 def test_no_default_space_for_kinds_the_data_has_none_of():
     strategy = _Declares((SpaceKind.SUPERNET,), seed=0)
-    with pytest.raises(SpaceError, match="no default search space for image data that "
+    with pytest.raises(SpaceError, match="no default search space for tabular data that "
                                          "strategy 'declares' can search .*supernet.*--space"):
-        default_space(_dataset("image", (8, 8, 1)), strategy)
+        default_space(_dataset("tabular", (5,)), strategy)
     cells_only = _Declares((SpaceKind.CELLS,), seed=0)
     with pytest.raises(SpaceError, match="tabular data"):
         default_space(_dataset("tabular", (5,)), cells_only)
