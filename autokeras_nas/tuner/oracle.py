@@ -15,7 +15,9 @@ The mapping:
   a trial of the configuration's values with `nas/parent` = the trial it
   continues, `nas/initial_epoch` / `nas/epochs` = the two rungs and
   `nas/continues` = the trial the strategy asked for. A strategy's
-  suggestion without its own `epochs` trains to the lowest rung. Trials a
+  suggestion without its own `epochs` trains to the lowest rung; only
+  trials of the "train" task are scheduled (a supernet or an estimate is
+  neither promoted nor stopped per epoch). Trials a
   promotion may continue carry `nas/promotable`, so their trainer keeps
   their final state. The strategy is told a promoted trial's result like
   any other, with `Observation.continues` set.
@@ -80,6 +82,7 @@ from autokeras_nas.core import (
     PARENT,
     PROMOTABLE,
     TASK,
+    TASK_TRAIN,
     Promotion,
     PromotionScheduler,
     HyperSpace,
@@ -265,7 +268,8 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             return {"status": _KT.IDLE, "values": None}
         values = space.complete(dict(suggestion.values))
         values.update(suggestion.hp_values())
-        if self.scheduler is not None and suggestion.epochs is None:
+        if self.scheduler is not None and suggestion.epochs is None \
+                and (suggestion.task or TASK_TRAIN) == TASK_TRAIN:
             values[EPOCHS] = self.scheduler.start_new(trial_id)
             if self.scheduler.is_promotable(trial_id):
                 values[PROMOTABLE] = True
@@ -326,7 +330,8 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         self._curves[trial_id] = curve + [{"epoch": epoch, **logs}]
         reply = copy.copy(self.trials[trial_id])
         primary = self.objectives[0]
-        if self.stopping is not None and primary.name in logs:
+        trained = self.trials[trial_id].hyperparameters.values.get(TASK, TASK_TRAIN) == TASK_TRAIN
+        if self.stopping is not None and trained and primary.name in logs:
             if not self.stopping.report(trial_id, epoch, primary.signed(logs[primary.name])):
                 reply.status = _KT.STOPPED
         return reply

@@ -11,7 +11,7 @@ from typing import Any
 import keras_tuner
 import pytest
 
-from autokeras_nas.core import TASK
+from autokeras_nas.core import EPOCHS, PROMOTABLE, TASK
 from autokeras_nas.testing.driver import ScriptedStrategy
 from autokeras_nas.tuner import NasTuner
 
@@ -57,3 +57,20 @@ def test_best_trials_are_only_trials_that_make_a_model(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "p" / "results.json").read_text())
     assert results["best_trial_ids"] == ["4", "3", "2"]
     assert len(results["trials"]) == len(SCRIPT)  # every trial is still recorded
+
+
+def test_promotions_schedule_only_trained_trials(tmp_path: Path) -> None:
+    """Under ASHA a suggestion without epochs trains to the lowest rung, but
+    a supernet or an estimate is not a configuration to promote."""
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("cell", ["a"])
+    strategy = ScriptedStrategy([options for options, _ in SCRIPT[:3]], seed=0)
+    tuner = LookupTuner(None, strategy=strategy, objective="acc:max", max_trials=3,
+                        hyperparameters=hp, allow_new_entries=False, early_stopping="asha",
+                        directory=str(tmp_path), project_name="p")
+    tuner.oracle.set_search_epochs(9)
+    tuner.search(verbose=0)
+    values = {t.trial_id: t.hyperparameters.values for t in tuner.oracle.trials.values()}
+    assert values["0"].get(EPOCHS) == 3 and PROMOTABLE not in values["0"]  # its own epochs
+    assert EPOCHS not in values["1"] and PROMOTABLE not in values["1"]  # estimate
+    assert values["2"][EPOCHS] == 1  # a train trial: the lowest rung
