@@ -112,7 +112,7 @@ class Nb201Space(keras_tuner.HyperModel):
         num_classes: Number of classes (integer labels), at least 2.
         cells_per_stage: Cells in each of the 3 stages; default 1 (NAS-Bench-201
             has 5), so that a 2-core CPU trains a 28x28 network on 20,000
-            images in about a minute per epoch.
+            images in a minute or two per epoch.
         channels: Channels of the first stage (the others have 2x and 4x);
             default 16, as in NAS-Bench-201.
         dims: 2 (Conv2D) or 1 (Conv1D); default: from the rank of
