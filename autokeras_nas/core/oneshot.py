@@ -141,6 +141,9 @@ class OneShotStrategy(BaseStrategy):
     #: The supernet's mode (`task_config["mode"]`): "single" (one sampled
     #: path per batch) or "all" (every path, with path dropout).
     mode: ClassVar[str] = "single"
+    #: The supernet trial's task: `TASK_SUPERNET`, or the name of a trainer
+    #: that trains a supernet with something of its own (ENAS's controller).
+    supernet_task: ClassVar[str] = TASK_SUPERNET
 
     def __init__(
         self,
@@ -275,7 +278,7 @@ class OneShotStrategy(BaseStrategy):
             config["time_budget_s"] = oneshot_plan.supernet_seconds(self.time_budget)
             epochs = max(epochs, oneshot_plan.BUDGET_SUPERNET_EPOCHS)
         self.supernet_id = trial_id
-        return Suggestion.run(self.space.complete({}), epochs=epochs, task=TASK_SUPERNET,
+        return Suggestion.run(self.space.complete({}), epochs=epochs, task=self.supernet_task,
                               task_config=config, notes={"phase": PHASE_SUPERNET})
 
     def _estimate(self, trial_id: str) -> Suggestion | None:

@@ -131,6 +131,10 @@ class _Context:
                 f"{[k.value for k in kinds]}; driven: {[k.value for k in DRIVEN_KINDS]})")
         #: Whether to run the hyperparameter scenarios.
         self.hyperparameters = SpaceKind.HYPERPARAMETERS in driven
+        #: `FOUNDATION_TASKS` and the strategy's own supernet task, if it
+        #: names one (`supernet_task`, as one-shot strategies do).
+        self.foundation_tasks = tuple(dict.fromkeys(
+            FOUNDATION_TASKS + (getattr(strategy_cls, "supernet_task", TASK_SUPERNET),)))
         #: Names of the structured spaces to run, in the declared order.
         self.structured = [structured_space_for(k).name for k in driven
                            if k is not SpaceKind.HYPERPARAMETERS]
@@ -188,7 +192,8 @@ class _Context:
             strategy.setup(space, [SCORE], max_trials)
             self.bind(strategy, space_name)
             space = None  # set up already
-        outputs = {TASK_SUPERNET: supernet_outputs(_space(space_name)[0])}
+        fake = supernet_outputs(_space(space_name)[0])
+        outputs = {task: fake for task in self.foundation_tasks}
         return Driver(
             strategy, objective, n_trials, space=space,
             objectives=[SCORE], max_trials=max_trials, parallel=parallel,
@@ -445,9 +450,10 @@ def check_no_duplicates_until_exhausted(ctx: _Context, n_trials: int) -> None:
                     raise AssertionError(found)
 
 
-def _foundation_failed(driver: Driver) -> bool:
-    """Whether a trial of a task in `FOUNDATION_TASKS` failed."""
-    return any(step.kind == "run" and step.suggestion.task in FOUNDATION_TASKS
+def _foundation_failed(driver: Driver, tasks: tuple[str, ...]) -> bool:
+    """Whether a trial of one of `tasks` (`FOUNDATION_TASKS` and the
+    strategy's `supernet_task`) failed."""
+    return any(step.kind == "run" and step.suggestion.task in tasks
                and driver.told.get(step.trial_id) is TrialStatus.FAILED for step in driver.steps)
 
 
@@ -497,7 +503,8 @@ def check_failed_observations(ctx: _Context, n_trials: int) -> None:
         ]
     for space_name, seed, n, kwargs in scenarios:
         driver = _run_validated(ctx, space_name, seed, n, **kwargs)
-        if (driver.n_run >= n or space_name in ctx.structured or _foundation_failed(driver)
+        if (driver.n_run >= n or space_name in ctx.structured
+                or _foundation_failed(driver, ctx.foundation_tasks)
                 or driver.n_run >= _runs_without_failures(ctx, space_name, seed, n,
                                                           kwargs.get("parallel", 1))):
             continue

@@ -119,7 +119,10 @@ def supernet_outputs(space: Any) -> OutputsFn:
     trainer reports them: `{"choices": {name: [candidate, ...]}}` for every
     `Choice` hyperparameter of the space (a supernet built with `choose`
     holds one mixed operation per choice), with the trial's `mode` and
-    `conditional` from its task_config."""
+    `conditional` from its task_config. A trial whose task_config asks for
+    `architectures` (a count, as ENAS's trainer takes) also gets that many
+    distinct `architectures` (choice -> candidate), drawn with the
+    task_config's `seed` as a trained controller would report them."""
     choices: dict[str, list[Any]] = {}
     for param in getattr(space, "params", ()):
         if isinstance(param, Choice):
@@ -127,11 +130,30 @@ def supernet_outputs(space: Any) -> OutputsFn:
 
     def outputs(suggestion: Suggestion) -> Mapping[str, Any]:
         config = dict(suggestion.task_config or {})
-        return {"choices": {k: list(v) for k, v in choices.items()},
-                "mode": config.get("mode", "single"),
-                "conditional": bool(config.get("conditional", False))}
+        found: dict[str, Any] = {
+            "choices": {k: list(v) for k, v in choices.items()},
+            "mode": config.get("mode", "single"),
+            "conditional": bool(config.get("conditional", False))}
+        count = config.get("architectures")
+        if type(count) is int and count > 0:
+            found["architectures"] = _drawn_architectures(choices, count,
+                                                          int(config.get("seed", 0)))
+        return found
 
     return outputs
+
+
+def _drawn_architectures(choices: Mapping[str, list[Any]], count: int,
+                         seed: int) -> list[dict[str, Any]]:
+    """Up to `count` distinct architectures drawn uniformly with `seed`."""
+    rng = make_rng(seed)
+    found: dict[str, dict[str, Any]] = {}
+    for _ in range(20 * count):
+        if len(found) >= count:
+            break
+        arch = {name: values[int(rng.integers(len(values)))] for name, values in choices.items()}
+        found.setdefault(json.dumps(arch, sort_keys=True, default=str), arch)
+    return list(found.values())
 
 
 def continuation_of(observation: Observation) -> Observation:
@@ -454,8 +476,9 @@ def _canon(v: Any) -> Any:
 
 class ScriptedStrategy(BaseStrategy):
     """A strategy for tests of the trial machinery: trial `i` runs the
-    space's defaults with the options of `script[i]` (keyword arguments of
-    `Suggestion.run`: `task`, `task_config`, `parent_id`, `epochs`, ...).
+    space's defaults (updated with `script[i]["values"]`, if given) with the
+    other options of `script[i]` (keyword arguments of `Suggestion.run`:
+    `task`, `task_config`, `parent_id`, `epochs`, ...).
 
     Args:
         script: One mapping of `Suggestion.run` options per trial.
@@ -470,4 +493,5 @@ class ScriptedStrategy(BaseStrategy):
         self.script = [dict(options) for options in script]
 
     def propose(self, trial_id: str) -> Suggestion:
-        return Suggestion.run(self.space.complete({}), **self.script[int(trial_id)])
+        options = dict(self.script[int(trial_id)])
+        return Suggestion.run(self.space.complete(dict(options.pop("values", {}))), **options)
