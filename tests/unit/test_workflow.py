@@ -64,7 +64,8 @@ def test_strategies_are_found_by_the_space_kinds_they_declare() -> None:
     assert workflow.strategies_searching("network") == ["nash"]
     assert {"random", "aging-evolution", "nash", "popnas"} <= set(
         workflow.strategies_searching(SpaceKind.HYPERPARAMETERS))
-    assert workflow.strategies_searching(SpaceKind.SUPERNET) == ["oneshot", "random-ws", "spos"]
+    assert workflow.strategies_searching(SpaceKind.SUPERNET) == [
+        "enas", "oneshot", "random-ws", "spos"]
     nash = workflow.make_strategy("nash")
     assert workflow.declared_kinds(nash) == (SpaceKind.NETWORK, SpaceKind.HYPERPARAMETERS)
 
