@@ -1,0 +1,262 @@
+"""The one-shot trainers: "supernet" trains a weight-sharing supernet,
+"estimate" scores one of its sub-architectures with the shared weights.
+
+`SupernetTrainer` (task "supernet") builds the trial's hypermodel with every
+`autokeras_nas.oneshot.choose` as a mixed operation holding all its
+candidates (`autokeras_nas.oneshot.supernet_scope`) and fits it with the fit
+loop of `FitTrainer`: per-epoch backup and resume after a crash, the search's
+time budget, a non-finite loss failing the trial. Its checkpoint is the
+supernet's weights. Task options (`nas/task_config`):
+
+* `mode` ("single", the default, or "all"): one path sampled per training
+  batch (single-path one-shot, random search with weight sharing), or every
+  path with scheduled path dropout (Bender et al. 2018).
+* `conditional` (bool, default False): keep an operation's weights once per
+  choice of the earlier choice it is conditioned on (`choose(...,
+  condition_on=...)`).
+* `drop_rate` (float in [0, 1), default 0.5; "all" mode only): the path
+  dropout rate reached at the last epoch, raised linearly from 0.
+* `time_budget_s` (seconds, optional): stop at the end of the epoch during
+  which the supernet's training time passed it (a strategy's share of the
+  search's budget).
+
+Outputs: `choices` (choice name -> candidate names), `mode`, `conditional`.
+
+`EstimateTrainer` (task "estimate") evaluates the architecture given by the
+trial's values of the choices with the weights of its parent supernet trial
+(`nas/parent`), rebuilt from that trial and kept in memory between trials
+(a search estimates hundreds of architectures with one supernet): the mixed
+operations are set to the trial's path, the batch-norm statistics are
+recalibrated on training batches (shared statistics mix every path), and the
+model is evaluated on the validation data. Metrics are named as `fit` names
+them (`val_loss`, `val_accuracy`, ...), plus `eval_time_s`,
+`train_time_s` = 0 and `epochs` = 0; an estimate saves no checkpoint (it is
+not a model: the strategy retrains the architectures it picks). Options:
+
+* `recalibrate_batches` (int, default 8): training batches averaged into
+  the batch-norm statistics; enough for stable statistics at a fraction of
+  an epoch's cost.
+* `validation_batches` (int, optional): evaluate on the first N validation
+  batches only (cheaper estimates, noisier ranking); default: all.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from typing import Any
+
+import keras
+import keras_tuner
+import numpy as np
+
+from autokeras_nas.core import PARENT, TASK_CONFIG
+from autokeras_nas.tuner.failures import first_line
+from autokeras_nas.tuner.trainers.base import Trainer, TrialContext, TrialResult, _task_config
+from autokeras_nas.tuner.trainers.evaluate import (
+    _evaluate,
+    _recalibrate_batches,
+    _training_batches,
+    recalibrate_batch_norm,
+)
+from autokeras_nas.tuner.trainers.epochs import BACKUP_DIR, TrialBackup
+from autokeras_nas.tuner.trainers.fit import FitTrainer
+
+_Failed = keras_tuner.errors.FailedTrialError
+MODES = ("single", "all")
+
+
+def supernet_options(config: dict[str, Any]) -> dict[str, Any]:
+    """The supernet options of a task config, validated (see the module
+    docstring); raises FailedTrialError with a one-line reason."""
+    mode = config.get("mode", "single")
+    if mode not in MODES:
+        raise _Failed(f"supernet mode must be one of {', '.join(MODES)}, got {mode!r}")
+    conditional = config.get("conditional", False)
+    if not isinstance(conditional, bool):
+        raise _Failed(f"conditional must be true or false, got {conditional!r}")
+    drop_rate = config.get("drop_rate", 0.5)
+    if isinstance(drop_rate, bool) or not isinstance(drop_rate, (int, float)) or not (
+            0 <= drop_rate < 1):
+        raise _Failed(f"drop_rate must be a number in [0, 1), got {drop_rate!r}")
+    budget = config.get("time_budget_s")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))
+                               or budget <= 0):
+        raise _Failed(f"time_budget_s must be a positive number, got {budget!r}")
+    return {"mode": mode, "conditional": conditional, "drop_rate": float(drop_rate),
+            "time_budget_s": None if budget is None else float(budget)}
+
+
+class _TrainingTimeStop(keras.callbacks.Callback):
+    """Stops training at the end of the epoch during which the fit time,
+    this execution's and a resumed one's before it, passed `seconds`."""
+
+    def __init__(self, seconds: float, prior: float = 0.0) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.prior = prior
+        self._t0 = 0.0
+
+    def on_train_begin(self, logs: Any = None) -> None:
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        if self.prior + time.perf_counter() - self._t0 >= self.seconds:
+            self.model.stop_training = True
+
+
+class _TimedPathDropout(_TrainingTimeStop):
+    """Bender's path dropout raised linearly with the training time spent,
+    from 0 to `max_rate` at `seconds` (used when a time budget, not the
+    epochs, ends the supernet's training)."""
+
+    def __init__(self, max_rate: float, seconds: float, prior: float = 0.0) -> None:
+        super().__init__(seconds, prior)
+        self.max_rate = max_rate
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        from autokeras_nas import oneshot
+
+        spent = self.prior + time.perf_counter() - self._t0
+        oneshot.set_drop_rate(self.model, self.max_rate * min(1.0, spent / self.seconds))
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        """Stopping is `_TrainingTimeStop`'s job, not this schedule's."""
+
+
+class SupernetTrainer(FitTrainer):
+    """Trains the trial's hypermodel as a weight-sharing supernet (see the
+    module docstring)."""
+
+    name = "supernet"
+    measures_latency = False
+    checkpoints_last = True
+
+    def __init__(self) -> None:
+        self._choices: dict[str, list[str]] = {}
+
+    def make_model(self, context: TrialContext) -> Any:
+        from autokeras_nas import oneshot
+
+        options = supernet_options(context.config)
+        with oneshot.supernet_scope(mode=options["mode"], conditional=options["conditional"]):
+            model = context.build_model()
+        ops = oneshot.mixed_ops(model)
+        if not ops:
+            raise _Failed("the space has no choose(...) operation: nothing to share weights "
+                          "between (write alternatives with autokeras_nas.oneshot.choose)")
+        self._choices = {name: list(op.candidates) for name, op in ops.items()}
+        return model
+
+    def extra_callbacks(self, context: TrialContext) -> list:
+        from autokeras_nas import oneshot
+
+        options = supernet_options(context.config)
+        callbacks: list = []
+        budget = options["time_budget_s"]
+        prior = _prior_fit_seconds(context) if budget is not None else 0.0
+        if options["mode"] == "all" and options["drop_rate"] > 0:
+            if budget is None:
+                epochs = int(context.fit_kwargs.get("epochs", 1))
+                callbacks.append(oneshot.PathDropoutSchedule(options["drop_rate"], epochs))
+            else:  # the epochs are only a ceiling: the ramp follows the time
+                callbacks.append(_TimedPathDropout(options["drop_rate"], budget, prior))
+        if budget is not None:
+            callbacks.append(_TrainingTimeStop(budget, prior))
+        return callbacks
+
+    def run(self, context: TrialContext) -> TrialResult:
+        options = supernet_options(context.config)
+        result = super().run(context)
+        outputs = dict(result.outputs)
+        outputs.update(choices=self._choices, mode=options["mode"],
+                       conditional=options["conditional"])
+        return TrialResult(result.metrics, outputs)
+
+
+def _prior_fit_seconds(context: TrialContext) -> float:
+    """Fit seconds a resumed supernet trial spent before the crash."""
+    backup = TrialBackup(os.path.join(context.directory, BACKUP_DIR))
+    current = backup.current(0)
+    return float(current["fit_seconds"]) if current else 0.0
+
+
+class EstimateTrainer(Trainer):
+    """Scores the trial's architecture with its parent supernet's weights
+    (see the module docstring)."""
+
+    name = "estimate"
+
+    def __init__(self) -> None:
+        self._supernet: tuple[str, Any] | None = None
+
+    def run(self, context: TrialContext) -> TrialResult:
+        from autokeras_nas import oneshot
+
+        validation = context.fit_kwargs.get("validation_data")
+        if validation is None:
+            raise _Failed("estimate needs validation data: pass validation_data to search()")
+        parent_id = context.hyperparameters.values.get(PARENT)
+        if parent_id is None:
+            raise _Failed("estimate needs its supernet trial as parent (nas/parent)")
+        batches = _recalibrate_batches({"recalibrate_batches": 8, **context.config})
+        limit = context.config.get("validation_batches")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 1):
+            raise _Failed(f"validation_batches must be an int >= 1, got {limit!r}")
+        model = self._load(context, str(parent_id))
+        ops = oneshot.mixed_ops(model)
+        values = context.hyperparameters.values
+        path = {name: values[name] for name in ops if name in values}
+        try:
+            oneshot.set_paths(model, path)
+        except ValueError as e:
+            raise _Failed(first_line(e)) from None
+        t0 = time.perf_counter()
+        if batches:
+            recalibrate_batch_norm(model, _training_batches(context, batches))
+        logs = _evaluate(model, _first_batches(validation, limit, context.fit_kwargs),
+                         context.fit_kwargs)
+        metrics = {f"val_{name}": value for name, value in logs.items()}
+        loss = metrics.get("val_loss")
+        if loss is not None and not math.isfinite(loss):
+            raise _Failed(f"non-finite val_loss ({loss}) with the supernet's weights")
+        metrics.update(eval_time_s=time.perf_counter() - t0, train_time_s=0.0, epochs=0.0,
+                       stopped_early=0.0)
+        return TrialResult(metrics, {"supernet": str(parent_id)})
+
+    def _load(self, context: TrialContext, parent_id: str) -> Any:
+        """The parent supernet with its trained weights, kept between trials."""
+        from autokeras_nas import oneshot
+
+        if self._supernet is not None and self._supernet[0] == parent_id:
+            return self._supernet[1]
+        self._supernet = None
+        tuner = context.tuner
+        try:
+            trial = tuner.oracle.get_trial(parent_id)
+            options = supernet_options(_task_config(trial.hyperparameters.values.get(
+                TASK_CONFIG)))
+            with oneshot.supernet_scope(mode=options["mode"],
+                                        conditional=options["conditional"]):
+                model = tuner.load_model(trial)
+        except _Failed:
+            raise
+        except Exception as e:
+            raise _Failed(f"cannot load the supernet trial {parent_id}: {first_line(e)}") from e
+        self._supernet = (parent_id, model)
+        return model
+
+
+def _first_batches(validation: Any, limit: int | None, fit_kwargs: dict[str, Any]) -> Any:
+    """The validation data, cut to its first `limit` batches."""
+    if limit is None:
+        return validation
+    if isinstance(validation, (tuple, list)):
+        size = int(fit_kwargs.get("validation_batch_size") or fit_kwargs.get("batch_size") or 32)
+        return tuple(np.asarray(a)[:limit * size] if a is not None else None
+                     for a in validation)
+    if hasattr(validation, "take"):
+        return validation.take(limit)
+    return validation
