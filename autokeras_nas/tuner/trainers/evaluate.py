@@ -108,14 +108,28 @@ def _training_batches(context: TrialContext, n: int) -> Iterator[Any]:
 
 
 def batch_norm_layers(model: Any) -> list[Any]:
-    """The `BatchNormalization` layers of `model`, nested models included."""
-    found = []
-    for layer in model.layers:
+    """The `BatchNormalization` layers of `model`, nested ones included (in
+    nested models and in layers holding layers, such as a supernet's mixed
+    operations)."""
+    found, seen = [], {id(model)}
+    stack = list(reversed(_sublayers(model)))
+    while stack:
+        layer = stack.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
         if isinstance(layer, keras.layers.BatchNormalization):
             found.append(layer)
-        elif hasattr(layer, "layers"):
-            found.extend(batch_norm_layers(layer))
+        stack.extend(reversed(_sublayers(layer)))
     return found
+
+
+def _sublayers(layer: Any) -> list[Any]:
+    """The layers `layer` tracks: a model's layers, or a layer's own
+    (Keras tracks layers assigned to a layer's attributes)."""
+    if isinstance(layer, keras.Model):
+        return list(layer.layers)
+    return [v for v in getattr(layer, "_layers", []) if isinstance(v, keras.layers.Layer)]
 
 
 def recalibrate_batch_norm(model: Any, batches: Iterator[Any]) -> int:
