@@ -18,7 +18,9 @@ Schema (version 1)::
         "values": {...},                      # hyperparameters, reserved nas/ keys removed
         "metrics": {"val_accuracy": 0.9, "train_time_s": 1.2, "params": 1234,
                     "latency_ms": 0.8, "epochs": 2, "stopped_early": 0.0, ...},
-        "score": 0.9, "parent_id": null, "epochs": 2, "stopped_early": false,
+        "score": 0.9, "task": "train",         # what the trial did (nas/task): "train",
+                                              # "supernet", "estimate", ...
+        "parent_id": null, "epochs": 2, "stopped_early": false,
         "arch": null,                         # a structured architecture (nas/arch), parsed
         "notes": {...},                       # the strategy's notes for this trial
         "outputs": {...},                     # JSON the trial's trainer returned beside its

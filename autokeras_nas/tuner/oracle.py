@@ -539,6 +539,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             "values": _user_values(trial),
             "metrics": metrics,
             "score": trial.score,
+            "task": values.get(TASK, TASK_TRAIN),
             "parent_id": values.get(PARENT),
             "continues": values.get(CONTINUES),
             "seconds": self._seconds.get(trial.trial_id),
