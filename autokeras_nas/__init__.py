@@ -43,6 +43,11 @@ _LAZY = {
     "Nash": "autokeras_nas_plugins.nash.tuner",
     "Popnas": "autokeras_nas_plugins.popnas.tuner",
     "Pnas": "autokeras_nas_plugins.popnas.tuner",
+    # One-shot (weight-sharing) search: supernet, estimates, retrain.
+    "SPOS": "autokeras_nas_plugins.oneshot.tuner",
+    "RandomWS": "autokeras_nas_plugins.oneshot.tuner",
+    "OneShot": "autokeras_nas_plugins.oneshot.tuner",
+    "ENAS": "autokeras_nas_plugins.oneshot.tuner",
     # One-shot NAS: alternative layers of a space (imports Keras).
     "choose": "autokeras_nas.oneshot",
     # The numpy core.

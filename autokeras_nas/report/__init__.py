@@ -1,9 +1,17 @@
 """Reports from a search's `results.json` (no TensorFlow): predictor
 correlations, the Pareto-front plot, the search trajectory, the trials'
-lineage, and `write_plots`, which writes the plots a search calls for.
+lineage, the one-shot view (supernet curve, estimated against retrained),
+and `write_plots`, which writes the plots a search calls for.
 Plots need matplotlib; they never touch pyplot's backend."""
 
 from autokeras_nas.report.lineage import chain, has_lineage, lineage_plot
+from autokeras_nas.report.oneshot import (
+    format_oneshot,
+    is_oneshot,
+    oneshot_plot,
+    oneshot_summary,
+    rank_correlations,
+)
 from autokeras_nas.report.pareto import pareto_plot, predictor_correlations
 from autokeras_nas.report.plots import (
     best_so_far,
@@ -16,6 +24,8 @@ from autokeras_nas.report.plots import (
 )
 
 __all__ = [
-    "best_so_far", "chain", "has_lineage", "lineage_plot", "pareto_axes", "pareto_plot", "prediction_pairs",
-    "predictions_plot", "predictor_correlations", "progress_plot", "trajectory", "write_plots",
+    "best_so_far", "chain", "format_oneshot", "has_lineage", "is_oneshot", "lineage_plot",
+    "oneshot_plot", "oneshot_summary", "pareto_axes", "pareto_plot", "prediction_pairs",
+    "predictions_plot", "predictor_correlations", "progress_plot", "rank_correlations",
+    "trajectory", "write_plots",
 ]

@@ -24,6 +24,7 @@ import numpy as np
 
 from autokeras_nas.report.figures import subplots
 from autokeras_nas.report.lineage import has_lineage, lineage_plot
+from autokeras_nas.report.oneshot import is_oneshot, oneshot_plot
 from autokeras_nas.report.pareto import PREDICTIONS, pareto_plot, predictor_correlations
 
 #: Trial statuses whose metrics are measured results (early-stopped included).
@@ -33,6 +34,7 @@ PROGRESS_PNG = "progress.png"
 PARETO_PNG = "pareto.png"
 LINEAGE_PNG = "lineage.png"
 PREDICTIONS_PNG = "predictions.png"
+ONESHOT_PNG = "oneshot.png"
 
 
 def finite(value: Any) -> bool:
@@ -193,7 +195,8 @@ def write_plots(results: Mapping[str, Any], directory: str | Path) -> list[Path]
     search (first objective up the y axis, second along x) and for
     `popnas`/`pnas` (objective against training time); `lineage.png` when
     trials have parents (e.g. `nash`); `predictions.png` when the notes
-    hold predictions (`popnas`, `pnas`).
+    hold predictions (`popnas`, `pnas`); `oneshot.png` for a one-shot
+    search (the supernet's curve, estimated against retrained).
 
     Returns:
         The paths written, in that order.
@@ -213,4 +216,7 @@ def write_plots(results: Mapping[str, Any], directory: str | Path) -> list[Path]
     if prediction_pairs(results):
         predictions_plot(results, directory / PREDICTIONS_PNG)
         written.append(directory / PREDICTIONS_PNG)
+    if is_oneshot(results):
+        oneshot_plot(results, directory / ONESHOT_PNG)
+        written.append(directory / ONESHOT_PNG)
     return written

@@ -43,6 +43,16 @@ POSITIONAL = ("hypermodel", "objective", "max_trials", "seed", "hyperparameters"
               "max_consecutive_failed_trials")
 #: Arguments of `NasTuner` that a convenience tuner sets itself.
 _SET_BY_TUNER = ("strategy", "oracle")
+
+
+class _ClassDefault:
+    """`max_trials` not given: the class's `default_max_trials`."""
+
+    def __repr__(self) -> str:
+        return "default_max_trials"
+
+
+_CLASS_DEFAULT: Any = _ClassDefault()
 _WIDTH = 76
 
 _COMMON_DOC = {
@@ -152,6 +162,9 @@ class StrategyTuner(NasTuner):
     strategy_class: ClassVar[type | None] = None
     #: Strategy arguments the tuner does not take.
     hidden_arguments: ClassVar[tuple[str, ...]] = ()
+    #: The tuner's `max_trials` when none is given; None: no limit, the
+    #: strategy's own sizes decide (a one-shot strategy's `candidates`).
+    default_max_trials: ClassVar[int | None] = DEFAULT_MAX_TRIALS
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -164,14 +177,14 @@ class StrategyTuner(NasTuner):
             raise TypeError(f"{cls.__name__}: arguments {sorted(clash)} are both the "
                             "strategy's and the tuner's")
         cls._strategy_args, cls._extra_args = strategy_args, extra_args
-        cls.__signature__ = _signature(strategy_args, extra_args)
+        cls.__signature__ = _signature(strategy_args, extra_args, cls.default_max_trials)
         cls.__doc__ = _document(cls, strategy_args, extra_args)
 
     def __init__(
         self,
         hypermodel: Any = None,
         objective: Any = None,
-        max_trials: int | None = DEFAULT_MAX_TRIALS,
+        max_trials: Any = _CLASS_DEFAULT,
         seed: int | None = None,
         hyperparameters: Any = None,
         tune_new_entries: bool = True,
@@ -183,6 +196,8 @@ class StrategyTuner(NasTuner):
         name = type(self).__name__
         if self.strategy_class is None:
             raise TypeError(f"{name} names no strategy_class")
+        if max_trials is _CLASS_DEFAULT:
+            max_trials = self.default_max_trials
         strategy_kwargs, extra, rest = split_arguments(
             name, self._strategy_args, self._extra_args, kwargs)
         if hypermodel is None:
@@ -213,9 +228,11 @@ def _keyword_options(hook: Any) -> dict[str, inspect.Parameter]:
 
 
 def _signature(strategy_args: Mapping[str, inspect.Parameter],
-               extra_args: Mapping[str, inspect.Parameter]) -> inspect.Signature:
+               extra_args: Mapping[str, inspect.Parameter],
+               max_trials: int | None = DEFAULT_MAX_TRIALS) -> inspect.Signature:
     base = list(inspect.signature(StrategyTuner.__init__).parameters.values())[1:]
-    positional = [p for p in base if p.kind is p.POSITIONAL_OR_KEYWORD]
+    positional = [p.replace(default=max_trials) if p.name == "max_trials" else p
+                  for p in base if p.kind is p.POSITIONAL_OR_KEYWORD]
     keyword = [p.replace(kind=p.KEYWORD_ONLY)
                for p in (*strategy_args.values(), *extra_args.values())]
     return inspect.Signature([*positional, *keyword, base[-1]])
@@ -227,9 +244,15 @@ def _document(cls: type, strategy_args: Mapping[str, inspect.Parameter],
     signature and docstring and the default hypermodel's options."""
     strategy = cls.strategy_class
     where = f"`{strategy.__module__}.{strategy.__qualname__}`"
-    strategy_docs = arg_docs(strategy)
+    strategy_docs: dict[str, str] = {}
+    for klass in reversed(strategy.__mro__):  # a base documents what it takes for a subclass
+        strategy_docs.update(arg_docs(klass) if "__doc__" in vars(klass) else {})
     extra_docs = arg_docs(cls.default_hypermodel)
     entries = dict(_COMMON_DOC)
+    default = cls.default_max_trials
+    if default != DEFAULT_MAX_TRIALS:
+        why = ": no limit, the strategy's own sizes decide" if default is None else ""
+        entries["max_trials"] = f"Maximum number of trials (default {default}{why})."
     summary = inspect.getdoc(cls.default_hypermodel) or ""
     if extra_args:
         first = summary.split("\n\n")[0].replace("\n", " ")

@@ -1,0 +1,250 @@
+"""The one-shot view of a search (`spos`, `random-ws`, `oneshot`, `enas`):
+how its supernet trained, and how far its estimates can be trusted.
+
+Read from results.json alone (no TensorFlow; matplotlib only to plot): the
+trials' phases (`notes["phase"]`: "supernet", "search", "retrain"), the
+supernet trial's per-epoch curve, and each retrained trial's notes, which
+name the estimate it retrains (`estimate_trial`) and the estimated
+objective (`estimate`). Estimates score an architecture with the
+supernet's shared weights, so they sit below what the architecture reaches
+trained alone; what matters is whether they rank architectures as
+training does, hence Kendall's tau and Spearman's rho between estimated
+and retrained values (from `MIN_CORRELATED` retrained architectures).
+
+```python
+from autokeras_nas.results import read_results
+from autokeras_nas.report import format_oneshot, oneshot_summary
+print(format_oneshot(oneshot_summary(read_results("runs/spos"))))
+```
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from autokeras_nas.report.figures import subplots
+
+__all__ = ["MIN_CORRELATED", "format_oneshot", "is_oneshot", "oneshot_plot",
+           "oneshot_summary", "rank_correlations"]
+
+#: Retrained architectures needed for a rank correlation: with two, any
+#: correlation is +1 or -1 and says nothing.
+MIN_CORRELATED = 3
+#: Rows of the supernet's curve in the text report; a longer curve is shown
+#: at evenly spaced epochs (the last always).
+CURVE_ROWS = 12
+_RESULTS = ("completed", "stopped")
+_PHASE_SUPERNET, _PHASE_SEARCH, _PHASE_RETRAIN = "supernet", "search", "retrain"
+
+
+def _finite(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _phase(trial: Mapping[str, Any]) -> str | None:
+    return (trial.get("notes") or {}).get("phase")
+
+
+def is_oneshot(results: Mapping[str, Any]) -> bool:
+    """Whether the search has a supernet phase (a one-shot strategy ran it)."""
+    return any(_phase(t) == _PHASE_SUPERNET for t in results.get("trials", []))
+
+
+def rank_correlations(estimated: Any, actual: Any) -> dict[str, float]:
+    """Kendall's tau (tau-b, ties counted) and Spearman's rho of two
+    equally long sequences; NaN with fewer than `MIN_CORRELATED` pairs or
+    when either side is constant."""
+    a, b = np.asarray(estimated, dtype=float), np.asarray(actual, dtype=float)
+    if len(a) != len(b):
+        raise ValueError(f"estimated and actual differ in length ({len(a)} and {len(b)})")
+    if len(a) < MIN_CORRELATED or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return {"kendall_tau": math.nan, "spearman": math.nan}
+    from scipy.stats import kendalltau, spearmanr
+
+    return {"kendall_tau": float(kendalltau(a, b).statistic),
+            "spearman": float(spearmanr(a, b).statistic)}
+
+
+def _supernet(trial: Mapping[str, Any]) -> dict[str, Any]:
+    outputs = trial.get("outputs") or {}
+    metrics = trial.get("metrics") or {}
+    return {"trial_id": str(trial["trial_id"]), "task": trial.get("task"),
+            "status": trial.get("status"), "mode": outputs.get("mode"),
+            "conditional": outputs.get("conditional"),
+            "epochs": int(metrics.get("epochs") or len(trial.get("curve") or [])),
+            "train_time_s": metrics.get("train_time_s"), "seconds": trial.get("seconds"),
+            "curve": [dict(point) for point in trial.get("curve") or []],
+            "message": trial.get("message") or ""}
+
+
+def _retrained(trials: list[Mapping[str, Any]], objective: str) -> list[dict[str, Any]]:
+    """Each retrained trial with a result: its estimate and its own value."""
+    by_id = {str(t["trial_id"]): t for t in trials}
+    rows = []
+    for trial in trials:
+        notes = trial.get("notes") or {}
+        if _phase(trial) != _PHASE_RETRAIN or trial.get("status") not in _RESULTS:
+            continue
+        value = (trial.get("metrics") or {}).get(objective)
+        source = notes.get("estimate_trial")
+        estimate = (notes.get("estimate") or {}).get(objective)
+        if not _finite(estimate) and source is not None and str(source) in by_id:
+            estimate = (by_id[str(source)].get("metrics") or {}).get(objective)
+        if _finite(value) and _finite(estimate):
+            rows.append({"trial_id": str(trial["trial_id"]),
+                         "estimate_trial": None if source is None else str(source),
+                         "estimated": float(estimate), "retrained": float(value),
+                         "values": dict(trial.get("values") or {})})
+    return rows
+
+
+def oneshot_summary(results: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The one-shot view of a search, or None when it has no supernet phase.
+
+    Returns:
+        `objective` (the first objective's name), `supernet` (the supernet
+        trial: `trial_id`, `task`, `status`, `mode`, `conditional`,
+        `epochs`, `train_time_s`, `seconds`, `curve`, `message`),
+        `estimates` (number of estimate trials with a result) and their
+        `estimate_range` (lowest, highest objective; None without any),
+        `estimate_seconds`, `retrained` (rows: `trial_id`,
+        `estimate_trial`, `estimated`, `retrained`, `values`), and
+        `kendall_tau`, `spearman` over the retrained rows (NaN below
+        `MIN_CORRELATED`).
+    """
+    trials = list(results.get("trials", []))
+    supernets = [t for t in trials if _phase(t) == _PHASE_SUPERNET]
+    if not supernets:
+        return None
+    objective = results["objectives"][0]["name"]
+    estimates = [t for t in trials if _phase(t) == _PHASE_SEARCH]
+    scored = [float(t["metrics"][objective]) for t in estimates
+              if t.get("status") in _RESULTS and _finite((t.get("metrics") or {}).get(objective))]
+    rows = _retrained(trials, objective)
+    correlations = rank_correlations([r["estimated"] for r in rows],
+                                     [r["retrained"] for r in rows])
+    return {"objective": objective, "supernet": _supernet(supernets[-1]),
+            "estimates": len(scored),
+            "estimate_range": (min(scored), max(scored)) if scored else None,
+            "estimate_seconds": float(sum(float(t.get("seconds") or 0.0) for t in estimates)),
+            "retrained": rows, **correlations}
+
+
+def _number(value: Any, digits: int = 4) -> str:
+    return f"{value:.{digits}f}" if _finite(value) else "-"
+
+
+def _curve_lines(curve: list[Mapping[str, Any]]) -> list[str]:
+    if not curve:
+        return ["  (no epoch finished)"]
+    names = [n for n in ("loss", "accuracy", "val_loss", "val_accuracy",
+                         "controller_reward", "controller_entropy")
+             if any(n in point for point in curve)]
+    step = max(1, math.ceil(len(curve) / CURVE_ROWS))
+    shown = [p for i, p in enumerate(curve) if i % step == 0 or i == len(curve) - 1]
+    widths = [max(len(n), 8) for n in names]
+    lines = ["  epoch  " + "  ".join(n.ljust(w) for n, w in zip(names, widths))]
+    for point in shown:
+        cells = [_number(point.get(n)).ljust(w) for n, w in zip(names, widths)]
+        lines.append(f"  {int(point.get('epoch', 0)):<5}  " + "  ".join(cells).rstrip())
+    return lines
+
+
+def _architecture(values: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in values.items() if not str(k).startswith("nas/"))
+
+
+def format_oneshot(summary: Mapping[str, Any] | None) -> str:
+    """The one-shot view as text (empty for None): the supernet's training
+    curve, the estimates, and estimated against retrained values with the
+    rank correlations."""
+    if summary is None:
+        return ""
+    supernet, objective = summary["supernet"], summary["objective"]
+    mode = {"single": "one path per batch", "all": "all paths, path dropout"}.get(
+        supernet["mode"], supernet["mode"] or "mode not recorded")
+    if supernet.get("conditional"):
+        mode += ", conditional weights"
+    lines = [f"supernet: trial {supernet['trial_id']} ({supernet['task']}, {mode}), "
+             f"{supernet['status']}, {supernet['epochs']} epochs in "
+             f"{_number(supernet['train_time_s'], 1)} s of training"]
+    if supernet["message"]:
+        lines.append(f"  {supernet['message']}")
+    lines += _curve_lines(supernet["curve"])
+    low_high = summary["estimate_range"]
+    span = "" if low_high is None else \
+        f", {objective} {_number(low_high[0])} to {_number(low_high[1])}"
+    lines.append(f"search: {summary['estimates']} architectures estimated with the "
+                 f"supernet's weights{span} ({_number(summary['estimate_seconds'], 1)} s)")
+    rows = summary["retrained"]
+    if not rows:
+        lines.append("retrain: no retrained architecture has a result")
+        return "\n".join(lines)
+    lines.append(f"retrain: estimated against retrained {objective}")
+    header = ("trial", "estimate", "estimated", "retrained", "architecture")
+    lines.append("  " + "  ".join(h.ljust(w) for h, w in zip(header, (6, 9, 10, 10, 0))).rstrip())
+    for row in rows:
+        lines.append("  " + "  ".join([
+            row["trial_id"].ljust(6), str(row["estimate_trial"] or "-").ljust(9),
+            _number(row["estimated"]).ljust(10), _number(row["retrained"]).ljust(10),
+            _architecture(row["values"])]).rstrip())
+    if len(rows) < MIN_CORRELATED:
+        lines.append(f"rank correlation: needs at least {MIN_CORRELATED} retrained "
+                     f"architectures ({len(rows)} here)")
+    else:
+        lines.append(f"rank correlation over {len(rows)} retrained architectures: Kendall tau "
+                     f"{_number(summary['kendall_tau'], 2)}, Spearman "
+                     f"{_number(summary['spearman'], 2)}")
+    return "\n".join(lines)
+
+
+def oneshot_plot(results: Mapping[str, Any], path: str | Path) -> int:
+    """Writes a PNG of the one-shot view: the supernet's per-epoch training
+    and validation objective (left), estimated against retrained objective
+    of the retrained architectures with Kendall's tau and Spearman's rho
+    (right). Returns the number of retrained architectures plotted.
+
+    Raises:
+        ValueError: the search has no supernet phase.
+    """
+    summary = oneshot_summary(results)
+    if summary is None:
+        raise ValueError("not a one-shot search: no trial of the supernet phase")
+    objective, supernet = summary["objective"], summary["supernet"]
+    fig, (left, right) = subplots(1, 2, figsize=(11, 4.2), dpi=110)
+    curve = supernet["curve"]
+    train_name = objective[4:] if objective.startswith("val_") else objective
+    for name in dict.fromkeys((train_name, objective)):
+        points = [(p["epoch"], p[name]) for p in curve if _finite(p.get(name))]
+        if points:
+            xy = np.array(points, dtype=float)
+            left.plot(xy[:, 0], xy[:, 1], "-o", ms=3, label=name)
+    left.set_xlabel("supernet epoch")
+    left.set_ylabel(objective)
+    left.set_title(f"supernet (trial {supernet['trial_id']}, {supernet['mode'] or '?'})")
+    left.grid(alpha=0.3)
+    if left.get_legend_handles_labels()[0]:
+        left.legend(loc="best", fontsize=8)
+    rows = summary["retrained"]
+    if rows:
+        xy = np.array([(r["estimated"], r["retrained"]) for r in rows], dtype=float)
+        right.scatter(xy[:, 0], xy[:, 1], s=28, c="C3", zorder=3)
+        for row, (x, y) in zip(rows, xy):
+            right.annotate(row["trial_id"], (x, y), textcoords="offset points", xytext=(4, 4),
+                           fontsize=7)
+    tau, rho = summary["kendall_tau"], summary["spearman"]
+    stats = (f"tau {_number(tau, 2)}, rho {_number(rho, 2)}" if _finite(tau)
+             else f"n={len(rows)} < {MIN_CORRELATED}: no rank correlation")
+    right.set_title(f"estimated vs retrained ({stats})")
+    right.set_xlabel(f"estimated {objective} (supernet weights)")
+    right.set_ylabel(f"retrained {objective}")
+    right.grid(alpha=0.3)
+    fig.suptitle(f"{results.get('strategy', '')}: one-shot search")
+    fig.tight_layout()
+    fig.savefig(path)
+    return len(rows)

@@ -1,0 +1,189 @@
+"""The one-shot tuners (`autokeras_nas.SPOS`, `.RandomWS`, `.OneShot`,
+`.ENAS`): one user `build_model(hp)` written with `choose` runs unchanged
+with `keras_tuner.RandomSearch` (every architecture trained on its own) and
+with each one-shot tuner, whose answer is the retrained plain Keras model."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+
+import autokeras_nas
+from autokeras_nas import oneshot
+from autokeras_nas.oneshot import choose
+from autokeras_nas.tuner.convenience import POSITIONAL
+
+pytestmark = pytest.mark.tf
+
+ONESHOT_TUNERS = ("SPOS", "RandomWS", "OneShot", "ENAS")
+#: Small sizes: a run takes seconds on digits.
+SIZES = {"supernet_epochs": 2, "candidates": 3, "top_k": 1, "retrain_epochs": 2}
+#: ENAS's controller: a few updates per epoch are enough to run the phases.
+EXTRA = {"ENAS": {"controller_steps": 3}, "OneShot": {"drop_rate": 0.2}}
+
+
+def build_model(hp):
+    """A user's builder: two chosen layers on digits' 64 inputs."""
+    inputs = keras.Input((64,))
+    x = keras.layers.Dense(32, activation="relu")(inputs)
+    x = choose(hp, "first", {
+        "relu": lambda: keras.layers.Dense(32, activation="relu"),
+        "tanh": lambda: keras.layers.Dense(32, activation="tanh"),
+        "skip": lambda: keras.layers.Identity(),
+    })(x)
+    x = choose(hp, "second", {
+        "bn": lambda: keras.Sequential([keras.layers.Dense(32, activation="relu"),
+                                        keras.layers.BatchNormalization()]),
+        "zero": oneshot.zero,
+    })(x)
+    outputs = keras.layers.Dense(10, activation="softmax")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _chosen_layers(model) -> set[str]:
+    return {layer.name for layer in model.layers if "__" in layer.name}
+
+
+@pytest.fixture(scope="module")
+def searches(tmp_path_factory, digits):
+    """Runs keras_tuner.RandomSearch and each one-shot tuner with the same
+    build_model; returns name -> (tuner, results.json or None, saved model)."""
+    x, y, xv, yv = digits
+    root = tmp_path_factory.mktemp("tuners")
+    out = {}
+    keras.utils.set_random_seed(0)
+    kt = keras_tuner.RandomSearch(build_model, objective="val_accuracy", max_trials=3, seed=0,
+                                  directory=str(root), project_name="kt")
+    kt.search(x, y, validation_data=(xv, yv), epochs=2, batch_size=64, verbose=0)
+    out["RandomSearch"] = (kt, None, _save(kt, root / "RandomSearch.keras"))
+    for name in ONESHOT_TUNERS:
+        keras.utils.set_random_seed(0)
+        tuner = getattr(autokeras_nas, name)(build_model, "val_accuracy", seed=0,
+                                             directory=str(root), project_name=name,
+                                             **SIZES, **EXTRA.get(name, {}))
+        tuner.search(x, y, validation_data=(xv, yv), batch_size=64, verbose=0)
+        results = json.loads((root / name / "results.json").read_text())
+        out[name] = (tuner, results, _save(tuner, root / f"{name}.keras"))
+    return out
+
+
+def _save(tuner, path: Path) -> Path:
+    tuner.get_best_models(1)[0].save(path)
+    return path
+
+
+def test_random_search_trains_each_architecture_alone(searches) -> None:
+    tuner, _, _ = searches["RandomSearch"]
+    for trial in tuner.oracle.get_best_trials(3):
+        model = tuner.load_model(trial)
+        values = trial.hyperparameters.values
+        assert _chosen_layers(model) == {f"first__{values['first']}",
+                                         f"second__{values['second']}"}
+        assert oneshot.mixed_ops(model) == {}
+
+
+@pytest.mark.parametrize("name", ONESHOT_TUNERS)
+def test_a_oneshot_tuner_runs_its_phases_and_answers_with_the_retrained_model(
+        searches, name: str) -> None:
+    tuner, results, _ = searches[name]
+    trials = results["trials"]
+    assert all(t["status"] == "completed" for t in trials), \
+        [(t["trial_id"], t["message"]) for t in trials]
+    phases = [t["notes"]["phase"] for t in trials]
+    supernet_task = "enas" if name == "ENAS" else "supernet"
+    assert phases[0] == "supernet" and trials[0]["task"] == supernet_task
+    assert trials[0]["outputs"]["choices"] == {"first": ["relu", "tanh", "skip"],
+                                               "second": ["bn", "zero"]}
+    assert trials[0]["metrics"]["epochs"] == SIZES["supernet_epochs"]
+    assert set(phases[1:-1]) == {"search"} and 1 <= len(phases[1:-1]) <= SIZES["candidates"]
+    assert {t["task"] for t in trials[1:-1]} == {"estimate"}
+    retrained = trials[-1]
+    assert phases[-1] == "retrain" and retrained["task"] == "train"
+    assert retrained["epochs"] == SIZES["retrain_epochs"]
+    # The best estimate is retrained, and it is the search's answer.
+    best = max(trials[1:-1], key=lambda t: (t["metrics"]["val_accuracy"],
+                                            -int(t["trial_id"])))
+    assert retrained["notes"]["estimate_trial"] == best["trial_id"]
+    assert results["best_trial_ids"] == [retrained["trial_id"]]
+    model = tuner.get_best_models(1)[0]
+    assert oneshot.mixed_ops(model) == {}
+    assert _chosen_layers(model) == {f"first__{retrained['values']['first']}",
+                                     f"second__{retrained['values']['second']}"}
+    assert retrained["metrics"]["val_accuracy"] > 0.5  # it learnt digits (10 classes)
+
+
+def test_the_exported_models_reload_with_safe_mode_without_the_package(searches,
+                                                                       digits) -> None:
+    """Every best model is plain Keras: a fresh interpreter that never
+    imports autokeras_nas loads it with safe_mode and predicts as it did."""
+    _, _, xv, _ = digits
+    paths = {name: str(entry[2]) for name, entry in searches.items()}
+    expected = {name: keras.saving.load_model(path, safe_mode=True).predict(xv[:8], verbose=0)
+                for name, path in paths.items()}
+    np.save(Path(paths["SPOS"]).with_name("x.npy"), xv[:8])
+    code = (
+        "import json, sys, numpy as np, keras\n"
+        "paths = json.loads(sys.argv[1])\n"
+        "x = np.load(sys.argv[2])\n"
+        "out = {n: keras.saving.load_model(p, safe_mode=True).predict(x, verbose=0).tolist()\n"
+        "       for n, p in paths.items()}\n"
+        "assert not any(m.startswith('autokeras_nas') for m in sys.modules), 'imported'\n"
+        "print(json.dumps(out))\n")
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(paths),
+                           str(Path(paths["SPOS"]).with_name("x.npy"))],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    for name, predictions in expected.items():
+        np.testing.assert_allclose(np.array(loaded[name]), predictions, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ONESHOT_TUNERS)
+def test_the_tuners_take_keras_tuners_arguments_then_their_strategys(name: str) -> None:
+    tuner = getattr(autokeras_nas, name)
+    params = inspect.signature(tuner).parameters
+    positional = [p.name for p in params.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
+    assert positional == list(POSITIONAL)
+    # A one-shot trial is mostly a cheap estimate: the strategy sizes the search.
+    assert params["max_trials"].default is None
+    assert {"supernet_epochs", "candidates", "top_k", "retrain_epochs", "conditional",
+            "input_shape", "num_classes"} <= set(params)
+    assert "Default" in tuner.__doc__ and "supernet_epochs: Epochs of the supernet" \
+        in " ".join(tuner.__doc__.split())
+
+
+def test_without_a_hypermodel_the_space_is_the_nb201_cell(tmp_path) -> None:
+    from autokeras_nas.spaces import Nb201Space
+
+    tuner = autokeras_nas.SPOS(input_shape=(150, 1), num_classes=2, channels=8,
+                               objective="val_accuracy", directory=str(tmp_path))
+    assert isinstance(tuner.hypermodel, Nb201Space)
+    assert tuner.oracle.max_trials is None
+    with pytest.raises(ValueError, match="needs a hypermodel, or input_shape"):
+        autokeras_nas.RandomWS(objective="val_accuracy", directory=str(tmp_path))
+    with pytest.raises(ValueError, match="unknown argument 'population_size'"):
+        autokeras_nas.SPOS(build_model, population_size=4, directory=str(tmp_path))
+
+
+def test_oneshot_summary_pairs_estimates_with_retrained_results(searches) -> None:
+    tuner, results, _ = searches["SPOS"]
+    summary = tuner.oneshot_summary()
+    assert summary["supernet"]["trial_id"] == results["trials"][0]["trial_id"]
+    assert len(summary["supernet"]["curve"]) == SIZES["supernet_epochs"]
+    [row] = summary["retrained"]
+    retrained = results["trials"][-1]
+    assert row["trial_id"] == retrained["trial_id"]
+    assert row["retrained"] == pytest.approx(retrained["metrics"]["val_accuracy"])
