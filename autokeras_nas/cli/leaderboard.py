@@ -71,7 +71,9 @@ def _trial_row(rank: int | None, trial: Mapping[str, Any], objectives: Sequence[
     if trial.get("epochs") is not None:
         metrics.setdefault("epochs", trial["epochs"])
     rank_text = MISSING if rank is None else str(rank)
-    row = [rank_text, str(trial["trial_id"]), str(trial.get("status", ""))]
+    phase = (trial.get("notes") or {}).get("phase")  # a one-shot search's phases
+    trial_text = str(trial["trial_id"]) + (f" {phase}" if isinstance(phase, str) else "")
+    row = [rank_text, trial_text, str(trial.get("status", ""))]
     row += [format_metric(metrics.get(name)) for name in objectives]
     row += [format_metric(metrics.get(key), COST_COLUMNS[key]) for key in _costs(objectives)]
     row.append(format_values(trial.get("values") or {}))
@@ -97,7 +99,8 @@ def _align(rows: list[list[str]]) -> list[str]:
 def format_leaderboard(results: Mapping[str, Any], limit: int | None = None) -> str:
     """The leaderboard table of a `results.json` document.
 
-    Columns: rank, trial, status, one per objective, epochs, params,
+    Columns: rank, trial (with its phase in a one-shot search: supernet,
+    search, retrain), status, one per objective, epochs, params,
     latency_ms, train_time_s, and the hyperparameter values.
 
     Args:

@@ -7,7 +7,12 @@ that document and everything else goes to stderr). The plots chosen by
 `autokeras_nas.report.write_plots` go into DIR (or `--plots-dir`):
 `progress.png` always, `pareto.png` for multi-objective and POPNAS/PNAS
 searches, `lineage.png` when trials have parents (NASH), `predictions.png`
-when trials hold predictions (POPNAS/PNAS). Nothing else in DIR is changed.
+when trials hold predictions (POPNAS/PNAS), `oneshot.png` for a one-shot
+search. A one-shot search (`spos`, `random-ws`, `oneshot`, `enas`) also
+prints its supernet's training curve and its retrained architectures'
+estimated against retrained objective, with Kendall's tau and Spearman's
+rho from 3 of them (`autokeras_nas.report.oneshot`). Nothing else in DIR is
+changed.
 
 The search is read with `autokeras_nas.workflow.load_search`.
 """
@@ -54,6 +59,15 @@ def _json_document(results: Mapping[str, Any], directory: Path, records: list[di
     return json.dumps(document, indent=1, allow_nan=False) + "\n"
 
 
+def _echo_oneshot(results: Mapping[str, Any], err: bool) -> None:
+    from autokeras_nas.report import format_oneshot, oneshot_summary
+
+    text = format_oneshot(oneshot_summary(results))
+    if text:
+        click.echo("", err=err)
+        click.echo(text, err=err)
+
+
 def _echo_correlations(results: Mapping[str, Any], err: bool) -> None:
     from autokeras_nas.report import predictor_correlations
 
@@ -83,7 +97,9 @@ def report(directory: Path, top: int | None, json_path: str | None, csv_path: st
     objective so far against trial number and cumulative training time);
     pareto.png (multi-objective, popnas, pnas); lineage.png (trials with
     parents, e.g. nash: the family tree, the winner's chain and its
-    morphisms); predictions.png (popnas, pnas: predicted against actual).
+    morphisms); predictions.png (popnas, pnas: predicted against actual);
+    oneshot.png (spos, random-ws, oneshot, enas: the supernet's curve,
+    estimated against retrained accuracy).
     """
     if json_path == STDOUT and csv_path == STDOUT:
         fail("--json and --csv cannot both write to standard output ('-')")
@@ -103,6 +119,7 @@ def report(directory: Path, top: int | None, json_path: str | None, csv_path: st
             written = write_plots(results, target)
         except OSError as e:
             fail(f"cannot write the plots to {target}: {e.strerror or e}")
+    _echo_oneshot(results, err=quiet)
     _echo_correlations(results, err=quiet)
     for path in written:
         click.echo(f"plot: {path}", err=quiet)

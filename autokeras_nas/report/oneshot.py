@@ -224,6 +224,9 @@ def oneshot_plot(results: Mapping[str, Any], path: str | Path) -> int:
         if points:
             xy = np.array(points, dtype=float)
             left.plot(xy[:, 0], xy[:, 1], "-o", ms=3, label=name)
+    from matplotlib.ticker import MaxNLocator
+
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))
     left.set_xlabel("supernet epoch")
     left.set_ylabel(objective)
     left.set_title(f"supernet (trial {supernet['trial_id']}, {supernet['mode'] or '?'})")
