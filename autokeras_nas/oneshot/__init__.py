@@ -18,6 +18,7 @@ from autokeras_nas.oneshot.choose import (
 from autokeras_nas.oneshot.mixed import MixedOp
 from autokeras_nas.oneshot.paths import (
     PathDropoutSchedule,
+    all_mixed_ops,
     choice_names,
     inherit_supernet_weights,
     mixed_ops,
@@ -30,6 +31,7 @@ __all__ = [
     "MODES",
     "MixedOp",
     "PathDropoutSchedule",
+    "all_mixed_ops",
     "build_supernet",
     "choice_names",
     "choose",

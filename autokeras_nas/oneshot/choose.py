@@ -20,12 +20,13 @@ MODES = ("single", "all")
 
 @dataclass
 class _Scope:
-    """The supernet being built: its mode and the MixedOps made so far."""
+    """The supernet being built: its mode and the MixedOps made so far (by
+    choice, in order of use)."""
 
     mode: str
     conditional: bool
     seed: int | None
-    ops: dict[str, Any] = field(default_factory=dict)
+    ops: dict[str, list[Any]] = field(default_factory=dict)
 
 
 _SCOPE: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar(
@@ -154,6 +155,11 @@ def choose(hp: Any, name: str, candidates: Mapping[str, Callable[[], Any]], *,
     Returns:
         Normally the chosen candidate's layer, named `f"{name}__{choice}"`;
         inside `supernet_scope`, a `MixedOp` named `name` holding all of them.
+        A choice may be used several times (a repeated cell): in a supernet
+        each further use takes the first one's path in every batch. Its
+        layers then need distinct names in both builds: rename the returned
+        layer before calling it (`layer.name = f"cell{i}_{layer.name}"`, which
+        renames a MixedOp's candidates alike).
 
     Raises:
         ValueError: bad names, candidates, default or condition_on.
@@ -174,17 +180,22 @@ def choose(hp: Any, name: str, candidates: Mapping[str, Callable[[], Any]], *,
 
 def _mixed(scope: _Scope, name: str, candidates: Mapping[str, Callable[[], Any]],
            condition_on: str | None) -> keras.layers.Layer:
-    """A `MixedOp` of every candidate (once per path of `condition_on`'s
-    MixedOp if given)."""
+    """A `MixedOp` of every candidate (once per path of `condition_on` if
+    given). A choice used again (a repeated cell) gets one more MixedOp that
+    takes the path of the first one."""
     from autokeras_nas.oneshot.mixed import MixedOp
 
-    if name in scope.ops:
-        raise ValueError(f"choose {name!r}: this choice already has a mixed operation in this "
-                         "supernet (call choose once per name)")
+    uses = scope.ops.setdefault(name, [])
+    if uses and uses[0].candidates != list(candidates):
+        raise ValueError(f"choose {name!r}: used again with candidates {list(candidates)}, "
+                         f"but its first use has {uses[0].candidates}")
     if condition_on is not None and condition_on not in scope.ops:
         raise ValueError(f"choose {name!r}: condition_on={condition_on!r} is not a choice of "
                          "this supernet")
-    conds = list(scope.ops[condition_on].candidates) if condition_on is not None else []
+    if uses and uses[0].condition_on != condition_on:
+        raise ValueError(f"choose {name!r}: used again with condition_on={condition_on!r}, "
+                         f"but its first use has {uses[0].condition_on!r}")
+    conds = scope.ops[condition_on][0].candidates if condition_on is not None else []
     branches = []
     for choice, factory in candidates.items():
         for cond in conds or [None]:
@@ -192,11 +203,12 @@ def _mixed(scope: _Scope, name: str, candidates: Mapping[str, Callable[[], Any]]
             branches.append(_make(name, choice, factory, f"{name}__{choice}{suffix}"))
     if len({id(b) for b in branches}) != len(branches):
         raise ValueError(f"choose {name!r}: each factory call must return a new layer")
-    seed = None if scope.seed is None else scope.seed + len(scope.ops)
-    op = MixedOp(branches=branches, candidates=list(candidates), mode=scope.mode,
-                 condition_on=condition_on, condition_candidates=conds or None, seed=seed,
-                 name=name)
-    scope.ops[name] = op
+    made = sum(len(ops) for ops in scope.ops.values())
+    seed = None if scope.seed is None else scope.seed + made
+    op = MixedOp(branches=branches, candidates=list(candidates), choice=name,
+                 follows=bool(uses), mode=scope.mode, condition_on=condition_on,
+                 condition_candidates=conds or None, seed=seed, name=name)
+    uses.append(op)
     return op
 
 

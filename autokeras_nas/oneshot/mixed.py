@@ -5,7 +5,9 @@ when its `path` variable is >= 0), so changing the path never retraces;
 "all" runs every path and sums them, each path dropped with the rate in the
 `drop_rate` variable during training (never all of them). With
 `condition_on`, the candidates are kept once per path of an earlier
-MixedOp, and the copy used is the one matching that op's path for the batch.
+choice, and the copy used is the one matching that choice's path for the
+batch. A choice used by several layers (a cell repeated in a network) has
+one MixedOp per use; the first samples the batch's path, the others take it.
 """
 
 from __future__ import annotations
@@ -20,28 +22,34 @@ from keras import ops
 
 from autokeras_nas.oneshot.switch import run_one
 
-# The path each MixedOp took in the trace being run, read by the MixedOps
-# conditioned on it: {graph: {(thread, choice): index}} (a graph per trace;
-# None when eager). Threads separate the replicas of a MirroredStrategy.
+# The path each choice took in the trace being run, read by the MixedOps that
+# follow it or are conditioned on it: {graph: {(thread, choice): index}} (a
+# graph per trace; eager calls use _EAGER). Threads separate the replicas of
+# a MirroredStrategy, which trace the model in one graph.
 _TRACES: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 _EAGER: dict[tuple[int, str], Any] = {}
 
 
-def _paths_of_trace() -> dict[tuple[int, str], Any]:
-    if tf.executing_eagerly():
-        return _EAGER
-    return _TRACES.setdefault(tf.compat.v1.get_default_graph(), {})
-
-
 def _record(choice: str, index: Any) -> None:
-    _paths_of_trace()[(threading.get_ident(), choice)] = index
+    paths = _EAGER if tf.executing_eagerly() else _TRACES.setdefault(
+        tf.compat.v1.get_default_graph(), {})
+    paths[(threading.get_ident(), choice)] = index
 
 
 def _recorded(choice: str, reader: str) -> Any:
-    index = _paths_of_trace().get((threading.get_ident(), choice))
+    """The index `choice` took in this trace (or an enclosing one)."""
+    key = (threading.get_ident(), choice)
+    if tf.executing_eagerly():
+        index = _EAGER.get(key)
+    else:
+        graph, index = tf.compat.v1.get_default_graph(), None
+        while graph is not None and index is None:
+            index = _TRACES.get(graph, {}).get(key)
+            graph = getattr(graph, "outer_graph", None)
     if index is None:
-        raise ValueError(f"MixedOp {reader!r} is conditioned on {choice!r}, which has not run "
-                         f"before it: {reader!r} must be computed from {choice!r}'s output")
+        raise ValueError(f"MixedOp {reader!r} needs the path of choice {choice!r}, whose first "
+                         f"mixed operation has not run before it: {reader!r} must be computed "
+                         f"from its output")
     return index
 
 
@@ -50,28 +58,36 @@ class MixedOp(keras.layers.Layer):
     """Every candidate of one `choose`, run one at a time or all summed.
 
     Built by `choose` inside `supernet_scope`; `set_paths`, `set_drop_rate`
-    and `mixed_ops` act on the MixedOps of a model.
+    and `mixed_ops` act on the MixedOps of a model. Renaming the layer
+    renames its candidates alike (`{name}__{candidate}`), as the chosen layer
+    of a normal build would be renamed.
 
     Args:
         branches: the candidate layers, candidate-major: with
             `condition_candidates` of length m, branch `i * m + j` is
             candidate i's copy for path j of `condition_on`.
         candidates: the candidate names, in order.
+        choice: the choice (hyperparameter) name; None means the layer name.
+        follows: whether an earlier MixedOp of the same choice samples the
+            path (this one takes the path that one took for the batch).
         mode: "single" or "all".
         condition_on: the choice whose path selects the copy, or None.
         condition_candidates: that choice's candidate names (with
             `condition_on`).
         seed: seed of the path sampling; None draws one from Keras' global
             seed.
-        **kwargs: `keras.layers.Layer` arguments (`name`: the choice name).
+        **kwargs: `keras.layers.Layer` arguments.
     """
 
     def __init__(self, *, branches: Sequence[keras.layers.Layer], candidates: Sequence[str],
-                 mode: str = "single", condition_on: str | None = None,
+                 choice: str | None = None, follows: bool = False, mode: str = "single",
+                 condition_on: str | None = None,
                  condition_candidates: Sequence[str] | None = None, seed: int | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         _validate(self.name, branches, candidates, mode, condition_on, condition_candidates)
+        self.choice = choice or self.name
+        self.follows = bool(follows)
         self._candidate_names = tuple(candidates)
         self._condition_names = tuple(condition_candidates or ())
         self.mode = mode
@@ -79,6 +95,19 @@ class MixedOp(keras.layers.Layer):
         self.seed = seed
         self.branches = list(branches)
         self.seed_generator = keras.random.SeedGenerator(seed)
+
+    @property
+    def name(self) -> str:
+        """The layer name; setting it renames the candidates' prefix too."""
+        return self.__dict__.get("_mixed_name", "")
+
+    @name.setter
+    def name(self, value: str) -> None:
+        old = self.__dict__.get("_mixed_name")
+        self.__dict__["_mixed_name"] = value
+        for branch in self.__dict__.get("branches", None) or []:
+            if old and branch.name.startswith(f"{old}__"):
+                branch.name = value + branch.name[len(old):]
 
     @property
     def candidates(self) -> list[str]:
@@ -95,7 +124,7 @@ class MixedOp(keras.layers.Layer):
         shapes = [tuple(branch(x).shape) for branch in self.branches]
         if len(set(shapes)) > 1:
             found = ", ".join(f"{b.name} -> {s}" for b, s in zip(self.branches, shapes))
-            raise ValueError(f"choose {self.name!r}: the candidates map the input "
+            raise ValueError(f"choose {self.choice!r}: the candidates map the input "
                              f"{tuple(input_shape)} to different shapes: {found}")
         self.fixed_path = self.add_weight(name="path", shape=(), dtype="int32",
                                           trainable=False,
@@ -112,13 +141,21 @@ class MixedOp(keras.layers.Layer):
             return ops.cond(self.fixed_path >= 0,
                             lambda: self._run(self.fixed_path, inputs, training),
                             lambda: self._sum(inputs, bool(training)))
-        n = len(self._candidate_names)
-        sampled = keras.random.randint((), 0, n, dtype="int32", seed=self.seed_generator)
-        index = ops.where(self.fixed_path >= 0, self.fixed_path, sampled)
-        _record(self.name, index)
+        index = self._path_index()
         if self.condition_on is not None:
             index = index * len(self._condition_names) + _recorded(self.condition_on, self.name)
         return self._run(index, inputs, training)
+
+    def _path_index(self) -> Any:
+        """This batch's path: the fixed one, else sampled uniformly (by the
+        first MixedOp of the choice; the others take its index)."""
+        if self.follows:
+            return _recorded(self.choice, self.name)
+        n = len(self._candidate_names)
+        sampled = keras.random.randint((), 0, n, dtype="int32", seed=self.seed_generator)
+        index = ops.where(self.fixed_path >= 0, self.fixed_path, sampled)
+        _record(self.choice, index)
+        return index
 
     def _run(self, index: Any, inputs: Any, training: Any) -> Any:
         return run_one(index, self.branches, inputs, training)
@@ -139,7 +176,8 @@ class MixedOp(keras.layers.Layer):
         config = super().get_config()
         config.update(
             branches=[keras.saving.serialize_keras_object(b) for b in self.branches],
-            candidates=self.candidates, mode=self.mode, condition_on=self.condition_on,
+            candidates=self.candidates, choice=self.choice, follows=self.follows,
+            mode=self.mode, condition_on=self.condition_on,
             condition_candidates=self.condition_candidates or None, seed=self.seed)
         return config
 

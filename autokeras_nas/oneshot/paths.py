@@ -33,9 +33,20 @@ def walk_layers(model: Any) -> Iterator[Any]:
         stack.extend(reversed(_children(layer)))
 
 
+def all_mixed_ops(model: Any) -> list[MixedOp]:
+    """Every MixedOp nested in `model`, in model order (a choice used in
+    several places has several)."""
+    return [layer for layer in walk_layers(model) if isinstance(layer, MixedOp)]
+
+
 def mixed_ops(model: Any) -> dict[str, MixedOp]:
-    """The MixedOps nested in `model`, by choice name, in model order."""
-    return {layer.name: layer for layer in walk_layers(model) if isinstance(layer, MixedOp)}
+    """The MixedOps nested in `model` by choice name, in model order: the
+    first one of each choice (the one that samples its path)."""
+    found: dict[str, MixedOp] = {}
+    for op in all_mixed_ops(model):
+        if op.choice not in found or (found[op.choice].follows and not op.follows):
+            found[op.choice] = op
+    return found
 
 
 def choice_names(model: Any) -> dict[str, list[str]]:
@@ -67,9 +78,9 @@ def set_paths(model: Any, paths: Mapping[str, str] | None) -> None:
         if choice is not None and choice not in op.candidates:
             raise ValueError(f"set_paths: {choice!r} is not a candidate of {name!r} "
                              f"({op.candidates})")
-    for name, op in ops.items():
-        op.fixed_path.assign(-1 if paths.get(name) is None
-                             else op.candidates.index(paths[name]))
+    for op in all_mixed_ops(model):
+        choice = paths.get(op.choice)
+        op.fixed_path.assign(-1 if choice is None else op.candidates.index(choice))
 
 
 def set_drop_rate(model: Any, rate: float) -> int:
@@ -81,7 +92,7 @@ def set_drop_rate(model: Any, rate: float) -> int:
     """
     if not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
         raise ValueError(f"drop rate must be in [0, 1), got {rate!r}")
-    ops = [op for op in mixed_ops(model).values() if op.mode == "all"]
+    ops = [op for op in all_mixed_ops(model) if op.mode == "all"]
     for op in ops:
         op.drop_rate.assign(float(rate))
     return len(ops)
@@ -132,7 +143,28 @@ def inherit_supernet_weights(model: Any, supernet: Any) -> int:
     Returns:
         How many layers (with their nested layers) were copied.
     """
-    return _copy_into(model, _layers_by_name(supernet), {id(model)})
+    return _copy_into(model, supernet)
+
+
+def _copy_into(target: Any, source: Any) -> int:
+    """Copies the layers below `target` that match a layer below `source`;
+    a match by name whose shapes differ is searched one level deeper."""
+    names = _layers_by_name(source)
+    copied = 0
+    for layer in _children(target):
+        if not layer.weights:
+            continue
+        found = names.get(layer.name)
+        if found is None and layer.name.count("__") >= 2:
+            found = names.get(layer.name.rsplit("__", 1)[0])
+        if found is None:
+            continue
+        if _shapes(found) == _shapes(layer):
+            layer.set_weights(found.get_weights())
+            copied += 1
+        else:
+            copied += _copy_into(layer, found)
+    return copied
 
 
 def _layers_by_name(model: Any) -> dict[str, Any]:
@@ -151,21 +183,3 @@ def _layers_by_name(model: Any) -> dict[str, Any]:
             below.extend(_children(layer))
         level = below
     return found
-
-
-def _copy_into(parent: Any, source: dict[str, Any], seen: set[int]) -> int:
-    """Copies matching layers below `parent`; descends only into the others."""
-    copied = 0
-    for layer in _children(parent):
-        if id(layer) in seen or not layer.weights:
-            continue
-        seen.add(id(layer))
-        found = source.get(layer.name)
-        if found is None and layer.name.count("__") >= 2:
-            found = source.get(layer.name.rsplit("__", 1)[0])
-        if found is not None and _shapes(found) == _shapes(layer):
-            layer.set_weights(found.get_weights())
-            copied += 1
-        else:
-            copied += _copy_into(layer, source, seen)
-    return copied

@@ -283,3 +283,56 @@ def test_set_paths_rejects_unknown_names():
         set_paths(model, {"op9": "a"})
     with pytest.raises(ValueError, match="'z' is not a candidate of 'op1'"):
         set_paths(model, {"op1": "z"})
+
+
+def two_cells(hp):
+    """One choice used by two cells (renamed per cell, as a repeated cell is)."""
+    inputs = keras.Input((5,))
+    x = layers.Dense(UNITS)(inputs)
+    for cell in range(2):
+        layer = choose(hp, "op", dense_ops())
+        layer.name = f"cell{cell}_{layer.name}"
+        x = layer(x)
+    model = keras.Model(inputs, layers.Dense(3, activation="softmax")(x))
+    model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    return model
+
+
+def test_a_choice_used_by_two_cells_takes_one_path_per_batch():
+    from autokeras_nas.oneshot import all_mixed_ops
+
+    fresh()
+    model = build_supernet(two_cells, keras_tuner.HyperParameters(), seed=0)
+    first, second = all_mixed_ops(model)
+    assert [first.name, second.name] == ["cell0_op", "cell1_op"]
+    assert [b.name for b in second.branches] == ["cell1_op__a", "cell1_op__b", "cell1_op__c"]
+    assert list(mixed_ops(model)) == ["op"] and mixed_ops(model)["op"] is first
+    x, y = data()
+    seen = set()
+    for _ in range(10):
+        before = [snapshot(first), snapshot(second)]
+        model.train_on_batch(x[:16], y[:16])
+        moved = [changed(before[0], first), changed(before[1], second)]
+        assert len(moved[0]) == 1 and moved[0] == moved[1]
+        seen.update(moved[0])
+    assert seen == {0, 1, 2}
+    set_paths(model, {"op": "b"})
+    assert [int(op.fixed_path.numpy()) for op in (first, second)] == [1, 1]
+    hp = keras_tuner.HyperParameters()
+    hp.values["op"] = "b"
+    fresh()
+    normal = two_cells(hp)
+    assert [layer.name for layer in normal.layers][2:4] == ["cell0_op__b", "cell1_op__b"]
+    assert inherit_supernet_weights(normal, model) == 4
+    np.testing.assert_allclose(normal.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_a_choice_used_again_with_other_candidates_is_an_error():
+    def bad(hp):
+        inputs = keras.Input((5,))
+        x = choose(hp, "op", dense_ops())(inputs)
+        return keras.Model(inputs, choose(hp, "op", {"a": lambda: layers.Identity()})(x))
+
+    with pytest.raises(ValueError, match="used again with candidates"):
+        build_supernet(bad, keras_tuner.HyperParameters())
