@@ -143,7 +143,8 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
                    "starts after it, the running one stops at its next epoch end.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Epochs per trial, the top rung under asha (a strategy may set its own "
-                   "budget). [default: 40 for time series of under 1000 training samples, "
+                   "budget; a one-shot strategy's supernet and retrains train this long). "
+                   "[default: 40 for time series of under 1000 training samples, "
                    "else 9 under asha or hyperband, else 3]")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Search directory: results.json, best_model.keras, summary.json.")
@@ -201,9 +202,10 @@ def search(ctx: click.Context, **opts: Any) -> None:
                                         validation_split=config.validation_split,
                                         target=config.target, data_dir=config.data_dir)
         config = _for_data(config, opts, dataset)
-        plan = workflow.plan_validation(config, dataset)
         strategy = workflow.make_strategy(config.strategy, seed=config.seed,
-                                          params=config.params, time_budget=config.time_budget)
+                                          params=config.params, time_budget=config.time_budget,
+                                          epochs=config.epochs)
+        plan = workflow.plan_validation(config, dataset, strategy)
         # A chief or worker of --workers: the parent checked --out.
         resuming = not parallel_cli.is_parallel_child() and workflow.check_out_dir(config)
         if opts["workers"]:

@@ -106,7 +106,10 @@ class OneShotStrategy(BaseStrategy):
     its epochs only a ceiling), the search stops once its estimates took a
     tenth of B (still at most `candidates`), and the retrain epochs fit the
     rest of the budget at the supernet's measured seconds per epoch, at
-    most the supernet's epochs (`oneshot_plan.retrain_epochs`).
+    most the supernet's epochs (`oneshot_plan.retrain_epochs`). A retrain
+    proposed once the earlier ones were told trains fewer epochs when they
+    ran slower than that (the best architectures are often the costliest
+    paths of the supernet): what is left of B at their measured pace.
 
     The search ends early when the inner strategy is done (a small space
     exhausted). Failed estimates are never retrained; with no usable
@@ -344,12 +347,33 @@ class OneShotStrategy(BaseStrategy):
 
     def _retrain(self, trial_id: str) -> Suggestion:
         source = self.retrain_plan[len(self.retrains)]
+        epochs = self._paced_retrain_epochs()
         self.retrains.append(trial_id)
         estimate = self.latest()[source]
         notes = {"phase": PHASE_RETRAIN, "estimate_trial": source,
                  "estimate": {o.name: float(estimate.metrics[o.name]) for o in self.objectives}}
-        return Suggestion.run(dict(self.asked[source]), epochs=self.planned_retrain_epochs,
-                              notes=notes)
+        return Suggestion.run(dict(self.asked[source]), epochs=epochs, notes=notes)
+
+    def _paced_retrain_epochs(self) -> int | None:
+        """The planned retrain epochs, or fewer when the retrains told so
+        far (all of them: they ran one after another) ran slower than the
+        supernet's pace: what the rest of the budget affords the retrains
+        left at the slowest pace measured."""
+        planned = self.planned_retrain_epochs
+        if self.time_budget is None or planned is None or not self.retrains \
+                or self._pending(self.retrains):
+            return planned
+        own = set(self.retrains)
+        pace = oneshot_plan.measured_pace([o for o in self.history if o.trial_id in own])
+        supernet = self.supernet_result()
+        if pace is None or supernet is None:
+            return planned
+        pace = max(pace, oneshot_plan.measured_pace([supernet]) or 0.0)
+        spent = sum(float(o.seconds) for o in self.history if o.seconds is not None)
+        left = len(self.retrain_plan) - len(self.retrains)
+        return min(planned, oneshot_plan.paced_epochs(budget=self.time_budget, spent=spent,
+                                                      per_epoch=pace, retrains=left,
+                                                      most=planned))
 
     def _finish(self) -> None:
         self.phase = _DONE

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 from autokeras_nas.core.strategy import Observation
 
@@ -74,6 +75,22 @@ def retrain_epochs(*, budget: float, spent: float, supernet: Observation, retrai
     epochs = supernet.epochs or 0
     if supernet.seconds is None or epochs < 1 or not supernet.seconds > 0:
         return default
-    per_epoch = float(supernet.seconds) / epochs
+    return paced_epochs(budget=budget, spent=spent, per_epoch=float(supernet.seconds) / epochs,
+                        retrains=retrains, most=epochs)
+
+
+def paced_epochs(*, budget: float, spent: float, per_epoch: float, retrains: int,
+                 most: int) -> int:
+    """Epochs each of `retrains` trials run one after another can train at
+    `per_epoch` seconds in `RETRAIN_FILL` of the rest of the budget, between
+    1 and `most`."""
     affordable = RETRAIN_FILL * (float(budget) - float(spent)) / (max(1, retrains) * per_epoch)
-    return max(1, min(epochs, math.floor(affordable)))
+    return max(1, min(most, math.floor(affordable)))
+
+
+def measured_pace(observations: Sequence[Observation]) -> float | None:
+    """The slowest seconds per epoch among `observations` (trials that
+    trained: their seconds over their epochs), or None when none was measured."""
+    paces = [float(o.seconds) / o.epochs for o in observations
+             if o.seconds is not None and o.seconds > 0 and o.epochs]
+    return max(paces) if paces else None

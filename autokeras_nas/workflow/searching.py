@@ -25,6 +25,7 @@ summary.json the retraining under `retrained`.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,14 +46,34 @@ __all__ = ["SearchOutcome", "check_out_dir", "finish_search", "plan_validation",
            "search", "write_summary"]
 
 
-def plan_validation(config: SearchConfig, dataset: Any) -> ValidationPlan:
+def plan_validation(config: SearchConfig, dataset: Any, strategy: Any = None
+                    ) -> ValidationPlan:
     """How the search of `config` validates its trials on `dataset`: k-fold
     or the split (see `autokeras_nas.workflow.config.validation_plan`).
 
+    A one-shot `strategy` (`autokeras_nas.core.OneShotStrategy`) trains one
+    supernet and ranks architectures with it on held-out data, and its
+    time budget covers its retrains, which are its answer: it validates on
+    the split, whatever the number of samples (k-fold would need a
+    supernet per fold, and a final retraining on all the samples outside
+    the budget).
+
     Raises:
-        WorkflowError: more folds than samples.
+        WorkflowError: more folds than samples, or k-fold asked for a
+            one-shot strategy.
     """
-    return validation_plan(config.validation, len(dataset.y_train), len(dataset.y_val))
+    from autokeras_nas.core import OneShotStrategy
+
+    n_train, n_val = len(dataset.y_train), len(dataset.y_val)
+    if not isinstance(strategy, OneShotStrategy):
+        return validation_plan(config.validation, n_train, n_val)
+    if config.validation.startswith("kfold"):
+        raise WorkflowError(f"--validation {config.validation}: a one-shot strategy "
+                            f"({config.strategy}) trains one supernet and validates on the "
+                            "split; use --validation split or auto")
+    plan = validation_plan("split", n_train, n_val)
+    reason = "a one-shot search trains one supernet"
+    return dataclasses.replace(plan, reason=f"{config.validation}: {reason}")
 
 
 def check_out_dir(config: SearchConfig) -> bool:
@@ -113,7 +134,7 @@ def run_search(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfi
     from autokeras_nas.workflow import training
 
     config = config.for_data(dataset)
-    plan = plan or plan_validation(config, dataset)
+    plan = plan or plan_validation(config, dataset, strategy)
     try:
         return training.run_tuner(dataset, strategy, hypermodel, config, progress,
                                   dict(tuner_kwargs or {}), plan)
@@ -260,7 +281,7 @@ def finish_search(tuner: Any, dataset: Any, config: SearchConfig,
     from autokeras_nas.results import ResultsError, read_results
 
     config = config.for_data(dataset)
-    plan = plan or plan_validation(config, dataset)
+    plan = plan or plan_validation(config, dataset, getattr(tuner.oracle, "strategy", None))
     try:
         results = read_results(str(config.out_dir))
     except ResultsError as e:
@@ -300,9 +321,9 @@ def search(config: SearchConfig, *, progress: Callable[[dict], None] | None = No
                            validation_split=config.validation_split, target=config.target,
                            data_dir=config.data_dir)
     config = config.for_data(dataset)
-    plan = plan_validation(config, dataset)
     strategy = make_strategy(config.strategy, seed=config.seed, params=config.params,
-                             time_budget=config.time_budget)
+                             time_budget=config.time_budget, epochs=config.epochs)
+    plan = plan_validation(config, dataset, strategy)
     check_out_dir(config)
     space = make_space(dataset, strategy, config.space)
     tuner = run_search(dataset, strategy, space.hypermodel, config, progress=progress, plan=plan)

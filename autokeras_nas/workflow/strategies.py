@@ -19,6 +19,9 @@ __all__ = ["declared_kinds", "make_strategy", "strategies_searching"]
 DEFAULT_KINDS = (SpaceKind.HYPERPARAMETERS,)
 #: A strategy argument that plans with the search's own time budget.
 TIME_BUDGET_ARGUMENT = "time_budget_s"
+#: Strategy arguments that take the search's epochs per trial: a one-shot
+#: strategy's supernet and retrains are its trials that train.
+EPOCHS_ARGUMENTS = ("supernet_epochs", "retrain_epochs")
 
 
 def declared_kinds(strategy: Any) -> tuple[SpaceKind, ...]:
@@ -39,12 +42,14 @@ def _check_params(name: str, cls: type, params: Mapping[str, Any]) -> None:
 
 
 def make_strategy(name: str, *, seed: int = 0, params: Mapping[str, Any] | None = None,
-                  time_budget: float | None = None) -> Any:
+                  time_budget: float | None = None, epochs: int | None = None) -> Any:
     """The installed strategy `name`, created with `seed` and `params`.
 
     A strategy that plans with a time budget of its own (an argument
     `time_budget_s`, as `nash`) is given `time_budget` too, unless `params`
-    sets it.
+    sets it; one that takes `EPOCHS_ARGUMENTS` (a one-shot strategy's
+    supernet and retrain epochs) is given `epochs` (the search's epochs per
+    trial) for those `params` leaves out.
 
     Raises:
         WorkflowError: an unknown strategy, an argument it does not take, or
@@ -59,6 +64,10 @@ def make_strategy(name: str, *, seed: int = 0, params: Mapping[str, Any] | None 
     if time_budget is not None and TIME_BUDGET_ARGUMENT not in kwargs \
             and TIME_BUDGET_ARGUMENT in plugins.constructor_arguments(cls)[0]:
         kwargs[TIME_BUDGET_ARGUMENT] = time_budget
+    if epochs is not None:
+        known = plugins.constructor_arguments(cls)[0]
+        kwargs.update({arg: epochs for arg in EPOCHS_ARGUMENTS
+                       if arg in known and arg not in kwargs})
     try:
         return cls(seed=seed, **kwargs)
     except (TypeError, ValueError) as e:

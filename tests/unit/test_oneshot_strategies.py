@@ -277,6 +277,34 @@ def test_time_budget_splits_the_phases(supernet_seconds: float, supernet_epochs:
     assert s.notes["estimate_trial"] == "4"  # the best estimate first
 
 
+@pytest.mark.parametrize("first_seconds, expected", [
+    (210.0, 21),  # at the supernet's pace (10 s an epoch): as planned
+    (100.0, 21),  # faster: never more than planned
+    (420.0, 2),   # 20 s an epoch: 0.9 x (1000 - 400 - 4 x 30 - 420) / 20 = 2.7
+    (600.0, 1),   # nothing left: one epoch
+])
+def test_a_later_retrain_is_paced_by_the_earlier_ones(first_seconds: float,
+                                                      expected: int) -> None:
+    """A retrain proposed after the first was told fits what is left of the
+    budget at the slower of the supernet's and the first retrain's pace."""
+    strategy = _new("spos", **SMALL)
+    space = nb201_space()
+    strategy.setup(space, [SCORE])
+    strategy.set_time_budget(1000.0)
+    supernet = strategy.ask("0")
+    _tell(strategy, "0", supernet, seconds=400.0, epochs=40,
+          outputs=supernet_outputs(space)(supernet))
+    trial = 1
+    while (s := strategy.ask(str(trial))).notes.get("phase") == PHASE_SEARCH:
+        _tell(strategy, str(trial), s, seconds=30.0, score=float(trial))
+        trial += 1
+    # 0.9 x (1000 - 400 - 4 x 30) / (2 retrains x 10 s an epoch) = 21.6
+    assert s.notes["phase"] == PHASE_RETRAIN and s.epochs == 21
+    _tell(strategy, str(trial), s, seconds=first_seconds, epochs=21)
+    second = strategy.ask(str(trial + 1))
+    assert second.notes["phase"] == PHASE_RETRAIN and second.epochs == expected
+
+
 def test_retrain_epochs_without_a_measured_supernet() -> None:
     supernet = Observation("0", {}, TrialStatus.COMPLETED, {}, epochs=3, seconds=None)
     assert oneshot_plan.retrain_epochs(budget=100.0, spent=10.0, supernet=supernet,
