@@ -104,7 +104,8 @@ class OneShotStrategy(BaseStrategy):
     `candidates`, estimates. With a time budget B (`set_time_budget`; see
     `oneshot_plan`) the supernet gets B / 2 (`task_config["time_budget_s"]`,
     its epochs only a ceiling), the search stops once its estimates took a
-    tenth of B (still at most `candidates`), and the retrain epochs fit the
+    tenth of B (those that loaded the supernet not counted; still at most
+    `candidates`), and the retrain epochs fit the
     rest of the budget at the supernet's measured seconds per epoch, at
     most the supernet's epochs (`oneshot_plan.retrain_epochs`). A retrain
     proposed once the earlier ones were told trains fewer epochs when they
@@ -307,8 +308,7 @@ class OneShotStrategy(BaseStrategy):
         if self.time_budget is None:
             return False
         own = set(self.estimates)
-        spent = sum(float(o.seconds) for o in self.history
-                    if o.trial_id in own and o.seconds is not None)
+        spent = oneshot_plan.search_spent([o for o in self.history if o.trial_id in own])
         return spent >= oneshot_plan.search_seconds(self.time_budget)
 
     def _start_retrain(self) -> None:
@@ -368,7 +368,7 @@ class OneShotStrategy(BaseStrategy):
         supernet = self.supernet_result()
         if pace is None or supernet is None:
             return planned
-        pace = max(pace, oneshot_plan.measured_pace([supernet]) or 0.0)
+        pace = max(pace, oneshot_plan.supernet_pace(supernet) or 0.0)
         spent = sum(float(o.seconds) for o in self.history if o.seconds is not None)
         left = len(self.retrain_plan) - len(self.retrains)
         return min(planned, oneshot_plan.paced_epochs(budget=self.time_budget, spent=spent,

@@ -25,6 +25,20 @@ BUDGET_SUPERNET_EPOCHS = 100
 #: Share of the measured rest of the budget the retrains are sized to fill,
 #: leaving room for building models and saving them.
 RETRAIN_FILL = 0.9
+#: The supernet trial's output holding its steady seconds per epoch.
+PACE_OUTPUT = "seconds_per_epoch"
+#: An estimate's metric: seconds it spent loading the supernet (0 when the
+#: supernet was kept in memory from an earlier estimate).
+LOAD_METRIC = "load_time_s"
+
+
+def search_spent(estimates: Sequence[Observation]) -> float:
+    """Seconds the search's share counts: those of the estimates that did
+    not load the supernet (`LOAD_METRIC` > 0: the first of each process,
+    which also traces its evaluation, is a fixed cost, not the price of
+    ranking one more architecture)."""
+    return sum(float(o.seconds) for o in estimates
+               if o.seconds is not None and not float(o.metrics.get(LOAD_METRIC) or 0.0) > 0)
 
 
 @dataclass(frozen=True)
@@ -67,16 +81,29 @@ def retrain_epochs(*, budget: float, spent: float, supernet: Observation, retrai
 
     What `RETRAIN_FILL` of the rest of the budget (`budget - spent`, the
     retrains run one after another) affords at the supernet's measured
-    seconds per epoch (`supernet.seconds / supernet.epochs`), at least 1
+    seconds per epoch (`supernet_pace`), at least 1
     and at most the supernet's epochs (an architecture alone needs no
     longer training than the supernet that holds it). `default` when the
     supernet's cost was not measured.
     """
     epochs = supernet.epochs or 0
-    if supernet.seconds is None or epochs < 1 or not supernet.seconds > 0:
+    pace = supernet_pace(supernet)
+    if pace is None or epochs < 1:
         return default
-    return paced_epochs(budget=budget, spent=spent, per_epoch=float(supernet.seconds) / epochs,
-                        retrains=retrains, most=epochs)
+    return paced_epochs(budget=budget, spent=spent, per_epoch=pace, retrains=retrains,
+                        most=epochs)
+
+
+def supernet_pace(supernet: Observation) -> float | None:
+    """The supernet's seconds per epoch: its steady pace when its trainer
+    reported one (`outputs[PACE_OUTPUT]`: on small data tracing the
+    supernet's graph makes the first epoch cost many), else its seconds
+    over its epochs; None when not measured."""
+    reported = supernet.outputs.get(PACE_OUTPUT)
+    if isinstance(reported, (int, float)) and not isinstance(reported, bool) \
+            and math.isfinite(reported) and reported > 0:
+        return float(reported)
+    return measured_pace([supernet])
 
 
 def paced_epochs(*, budget: float, spent: float, per_epoch: float, retrains: int,

@@ -107,6 +107,11 @@ def test_a_oneshot_tuner_runs_its_phases_and_answers_with_the_retrained_model(
     assert trials[0]["outputs"]["choices"] == {"first": ["relu", "tanh", "skip"],
                                                "second": ["bn", "zero"]}
     assert trials[0]["metrics"]["epochs"] == SIZES["supernet_epochs"]
+    # Its steady pace (after the first epoch, which traces) sizes a budget's retrains.
+    assert 0 < trials[0]["outputs"]["seconds_per_epoch"] < trials[0]["seconds"]
+    # The first estimate loads the supernet; the others reuse it.
+    loads = [t["metrics"]["load_time_s"] for t in trials[1:-1]]
+    assert loads[0] > 0 and loads[1:] == [0.0] * (len(loads) - 1)
     assert set(phases[1:-1]) == {"search"} and 1 <= len(phases[1:-1]) <= SIZES["candidates"]
     assert {t["task"] for t in trials[1:-1]} == {"estimate"}
     retrained = trials[-1]

@@ -305,6 +305,30 @@ def test_a_later_retrain_is_paced_by_the_earlier_ones(first_seconds: float,
     assert second.notes["phase"] == PHASE_RETRAIN and second.epochs == expected
 
 
+def test_the_supernets_steady_pace_sizes_the_retrains() -> None:
+    """A reported steady pace (tracing made the first epoch slow) is used
+    instead of seconds over epochs."""
+    supernet = Observation("0", {}, TrialStatus.COMPLETED, {}, epochs=10, seconds=100.0)
+    assert oneshot_plan.supernet_pace(supernet) == 10.0
+    steady = Observation("0", {}, TrialStatus.COMPLETED, {}, epochs=10, seconds=100.0,
+                         outputs={oneshot_plan.PACE_OUTPUT: 2.0})
+    assert oneshot_plan.supernet_pace(steady) == 2.0
+    # 0.9 x (300 - 100) / (2 retrains x 2 s) = 45, at most the supernet's 10 epochs
+    assert oneshot_plan.retrain_epochs(budget=300.0, spent=100.0, supernet=steady,
+                                       retrains=2, default=7) == 10
+    assert oneshot_plan.retrain_epochs(budget=300.0, spent=100.0, supernet=supernet,
+                                       retrains=2, default=7) == 9
+
+
+def test_estimates_that_loaded_the_supernet_do_not_count_in_the_search_share() -> None:
+    def estimate(seconds: float, load: float) -> Observation:
+        return Observation("1", {}, TrialStatus.COMPLETED,
+                           {"score": 0.5, oneshot_plan.LOAD_METRIC: load}, seconds=seconds)
+
+    assert oneshot_plan.search_spent([estimate(20.0, 4.0), estimate(1.0, 0.0),
+                                      estimate(2.0, 0.0), estimate(9.0, 3.0)]) == 3.0
+
+
 def test_retrain_epochs_without_a_measured_supernet() -> None:
     supernet = Observation("0", {}, TrialStatus.COMPLETED, {}, epochs=3, seconds=None)
     assert oneshot_plan.retrain_epochs(budget=100.0, spent=10.0, supernet=supernet,

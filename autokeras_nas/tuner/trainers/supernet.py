@@ -20,7 +20,10 @@ supernet's weights. Task options (`nas/task_config`):
   which the supernet's training time passed it (a strategy's share of the
   search's budget).
 
-Outputs: `choices` (choice name -> candidate names), `mode`, `conditional`.
+Outputs: `choices` (choice name -> candidate names), `mode`, `conditional`,
+and `seconds_per_epoch`: the median wall time of an epoch after the first
+(whose tracing of the supernet's graph can cost many epochs on small data),
+by which a strategy sizes the retrains of its time budget.
 
 `EstimateTrainer` (task "estimate") evaluates the architecture given by the
 trial's values of the choices with the weights of its parent supernet trial
@@ -30,7 +33,8 @@ operations are set to the trial's path, the batch-norm statistics are
 recalibrated on training batches (shared statistics mix every path), and the
 model is evaluated on the validation data. Metrics are named as `fit` names
 them (`val_loss`, `val_accuracy`, ...), plus `eval_time_s`,
-`train_time_s` = 0 and `epochs` = 0; an estimate saves no checkpoint (it is
+`load_time_s` (rebuilding and loading the supernet: 0 when it was kept
+from an earlier estimate), `train_time_s` = 0 and `epochs` = 0; an estimate saves no checkpoint (it is
 not a model: the strategy retrains the architectures it picks). Options:
 
 * `recalibrate_batches` (int, default 8): training batches averaged into
@@ -125,6 +129,28 @@ class _TimedPathDropout(_TrainingTimeStop):
         """Stopping is `_TrainingTimeStop`'s job, not this schedule's."""
 
 
+class _EpochSeconds(keras.callbacks.Callback):
+    """Wall seconds of each epoch, from one epoch's start to the next's
+    (validation and the per-epoch backup included)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.starts: list[float] = []
+        self.end: float | None = None
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self.starts.append(time.perf_counter())
+
+    def on_train_end(self, logs: Any = None) -> None:
+        self.end = time.perf_counter()
+
+    def steady(self) -> float | None:
+        """The median epoch after the first (the only one when alone)."""
+        marks = self.starts + ([self.end] if self.end is not None else [])
+        seconds = [b - a for a, b in zip(marks, marks[1:])]
+        return float(np.median(seconds[1:] or seconds)) if seconds else None
+
+
 class SupernetTrainer(FitTrainer):
     """Trains the trial's hypermodel as a weight-sharing supernet (see the
     module docstring)."""
@@ -135,6 +161,7 @@ class SupernetTrainer(FitTrainer):
 
     def __init__(self) -> None:
         self._choices: dict[str, list[str]] = {}
+        self._epoch_seconds = _EpochSeconds()
 
     def make_model(self, context: TrialContext) -> Any:
         from autokeras_nas import oneshot
@@ -153,7 +180,8 @@ class SupernetTrainer(FitTrainer):
         from autokeras_nas import oneshot
 
         options = supernet_options(context.config)
-        callbacks: list = []
+        self._epoch_seconds = _EpochSeconds()
+        callbacks: list = [self._epoch_seconds]
         budget = options["time_budget_s"]
         prior = _prior_fit_seconds(context) if budget is not None else 0.0
         if options["mode"] == "all" and options["drop_rate"] > 0:
@@ -172,6 +200,9 @@ class SupernetTrainer(FitTrainer):
         outputs = dict(result.outputs)
         outputs.update(choices=self._choices, mode=options["mode"],
                        conditional=options["conditional"])
+        pace = self._epoch_seconds.steady()
+        if pace is not None:
+            outputs["seconds_per_epoch"] = round(pace, 4)
         return TrialResult(result.metrics, outputs)
 
 
@@ -190,6 +221,8 @@ class EstimateTrainer(Trainer):
 
     def __init__(self) -> None:
         self._supernet: tuple[str, Any] | None = None
+        #: Whether the last `_load` rebuilt the supernet (not kept in memory).
+        self._loaded_now = False
 
     def run(self, context: TrialContext) -> TrialResult:
         from autokeras_nas import oneshot
@@ -205,7 +238,9 @@ class EstimateTrainer(Trainer):
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
                                   or limit < 1):
             raise _Failed(f"validation_batches must be an int >= 1, got {limit!r}")
+        loading = time.perf_counter()
         model = self._load(context, str(parent_id))
+        load_time = time.perf_counter() - loading if self._loaded_now else 0.0
         ops = oneshot.mixed_ops(model)
         values = context.hyperparameters.values
         path = {name: values[name] for name in ops if name in values}
@@ -222,17 +257,19 @@ class EstimateTrainer(Trainer):
         loss = metrics.get("val_loss")
         if loss is not None and not math.isfinite(loss):
             raise _Failed(f"non-finite val_loss ({loss}) with the supernet's weights")
-        metrics.update(eval_time_s=time.perf_counter() - t0, train_time_s=0.0, epochs=0.0,
-                       stopped_early=0.0)
+        metrics.update(eval_time_s=time.perf_counter() - t0, load_time_s=load_time,
+                       train_time_s=0.0, epochs=0.0, stopped_early=0.0)
         return TrialResult(metrics, {"supernet": str(parent_id)})
 
     def _load(self, context: TrialContext, parent_id: str) -> Any:
         """The parent supernet with its trained weights, kept between trials."""
         from autokeras_nas import oneshot
 
+        self._loaded_now = False
         if self._supernet is not None and self._supernet[0] == parent_id:
             return self._supernet[1]
         self._supernet = None
+        self._loaded_now = True
         tuner = context.tuner
         try:
             trial = tuner.oracle.get_trial(parent_id)
