@@ -110,7 +110,8 @@ class OneShotStrategy(BaseStrategy):
     most the supernet's epochs (`oneshot_plan.retrain_epochs`). A retrain
     proposed once the earlier ones were told trains fewer epochs when they
     ran slower than that (the best architectures are often the costliest
-    paths of the supernet): what is left of B at their measured pace.
+    paths of the supernet): what is left of B at their measured pace; when
+    that is under half the planned epochs, no more retrains are proposed.
 
     The search ends early when the inner strategy is done (a small space
     exhausted). Failed estimates are never retrained; with no usable
@@ -269,7 +270,9 @@ class OneShotStrategy(BaseStrategy):
             self._start_retrain()
         if self.phase == PHASE_RETRAIN:
             if len(self.retrains) < len(self.retrain_plan):
-                return self._retrain(trial_id)
+                found = self._retrain(trial_id)
+                if found is not None:
+                    return found
             if self._pending(self.retrains):
                 return Suggestion.wait()
             self._finish()
@@ -345,9 +348,20 @@ class OneShotStrategy(BaseStrategy):
                                            supernet=supernet, retrains=len(self.retrain_plan),
                                            default=self.retrain_epochs)
 
-    def _retrain(self, trial_id: str) -> Suggestion:
+    def _retrain(self, trial_id: str) -> Suggestion | None:
+        """The next retrain; None when the budget left it under half the
+        planned epochs (it would be ranked against longer trainings on
+        unequal terms): then no more retrains are proposed."""
         source = self.retrain_plan[len(self.retrains)]
         epochs = self._paced_retrain_epochs()
+        planned = self.planned_retrain_epochs
+        if epochs is not None and planned is not None and 2 * epochs < planned:
+            dropped = len(self.retrain_plan) - len(self.retrains)
+            self.retrain_plan = self.retrain_plan[:len(self.retrains)]
+            self.reason = (f"retrained the best {len(self.retrains)} of the estimates; the "
+                           f"time budget left under half the planned {planned} epochs for "
+                           f"the other {dropped}")
+            return None
         self.retrains.append(trial_id)
         estimate = self.latest()[source]
         notes = {"phase": PHASE_RETRAIN, "estimate_trial": source,

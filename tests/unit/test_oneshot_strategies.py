@@ -280,13 +280,15 @@ def test_time_budget_splits_the_phases(supernet_seconds: float, supernet_epochs:
 @pytest.mark.parametrize("first_seconds, expected", [
     (210.0, 21),  # at the supernet's pace (10 s an epoch): as planned
     (100.0, 21),  # faster: never more than planned
-    (420.0, 2),   # 20 s an epoch: 0.9 x (1000 - 400 - 4 x 30 - 420) / 20 = 2.7
-    (600.0, 1),   # nothing left: one epoch
+    (300.0, 11),  # 14.3 s an epoch: 0.9 x (1000 - 400 - 4 x 30 - 300) / 14.3 = 11.3
+    (420.0, None),  # 20 s an epoch: 2.7 epochs, under half the plan: not retrained
+    (600.0, None),  # nothing left
 ])
 def test_a_later_retrain_is_paced_by_the_earlier_ones(first_seconds: float,
-                                                      expected: int) -> None:
+                                                      expected: int | None) -> None:
     """A retrain proposed after the first was told fits what is left of the
-    budget at the slower of the supernet's and the first retrain's pace."""
+    budget at the slower of the supernet's and the first retrain's pace,
+    and is not proposed when that leaves it under half the planned epochs."""
     strategy = _new("spos", **SMALL)
     space = nb201_space()
     strategy.setup(space, [SCORE])
@@ -302,7 +304,17 @@ def test_a_later_retrain_is_paced_by_the_earlier_ones(first_seconds: float,
     assert s.notes["phase"] == PHASE_RETRAIN and s.epochs == 21
     _tell(strategy, str(trial), s, seconds=first_seconds, epochs=21)
     second = strategy.ask(str(trial + 1))
-    assert second.notes["phase"] == PHASE_RETRAIN and second.epochs == expected
+    if expected is not None:
+        assert second.notes["phase"] == PHASE_RETRAIN and second.epochs == expected
+        return
+    assert second.kind == "done"
+    assert second.notes["reason"] == ("retrained the best 1 of the estimates; the time "
+                                      "budget left under half the planned 21 epochs for "
+                                      "the other 1")
+    restored = _new("spos", **SMALL)  # the shortened plan survives a restart
+    restored.setup(space, [SCORE])
+    restored.load_state_dict(json.loads(json.dumps(strategy.state_dict())))
+    assert restored.ask(str(trial + 2)).kind == "done"
 
 
 def test_the_supernets_steady_pace_sizes_the_retrains() -> None:

@@ -34,8 +34,9 @@ recalibrated on training batches (shared statistics mix every path), and the
 model is evaluated on the validation data. Metrics are named as `fit` names
 them (`val_loss`, `val_accuracy`, ...), plus `eval_time_s`,
 `load_time_s` (rebuilding and loading the supernet: 0 when it was kept
-from an earlier estimate), `train_time_s` = 0 and `epochs` = 0; an estimate saves no checkpoint (it is
-not a model: the strategy retrains the architectures it picks). Options:
+from an earlier estimate), `train_time_s` = 0 and `epochs` = 0; an estimate
+saves no checkpoint (it is not a model: the strategy retrains the
+architectures it picks). Options:
 
 * `recalibrate_batches` (int, default 8): training batches averaged into
   the batch-norm statistics; enough for stable statistics at a fraction of
