@@ -5,6 +5,7 @@
     autokeras-nas bench overhead --trials 1000,10000
     autokeras-nas bench predictors --sizes 50,150,500
     autokeras-nas bench real --dataset fashion_mnist --budget 8m --repeats 3
+    autokeras-nas bench oneshot --dataset fashion_mnist --sample 30
 
 Strategies run through the numpy core (no TensorFlow); a peer's library is
 imported only when that peer is asked for.
@@ -484,4 +485,97 @@ def real_run(spec: str, dataset: str, budget: float, seed: int, batch_size: int,
                               batch_size=batch_size, validation_split=split, out=out)
         else:
             record = _run_strategy(searcher, dataset, budget, seed, out)
+    write_json_atomic(str(result), record, indent=2)
+
+
+@bench.command()
+@click.option("--dataset", default="fashion_mnist", show_default=True,
+              help="Dataset; fashion_mnist means 20,000 training and 5,000 validation images "
+                   "(the end of the training set), as in bench real.")
+@click.option("--sample", default=30, show_default=True, type=click.IntRange(min=3),
+              help="NAS-Bench-201 cells in the ground truth (seeded, connected, distinct).")
+@click.option("--truth-epochs", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Epochs of each cell's stand-alone training.")
+@click.option("--supernet-epochs", type=click.IntRange(min=1), default=None,
+              help="Epochs of every supernet [default: each strategy's own; 1 with --memory].")
+@click.option("--strategies", default=None,
+              help="Comma-separated one-shot strategies, or none for the ground truth only "
+                   "[default: spos,random-ws,oneshot,enas; spos,oneshot with --memory].")
+@click.option("--conditional", default="both", show_default=True,
+              type=click.Choice(["both", "on", "off"]),
+              help="Each strategy with and without conditional weights, or one of the two.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Seed of the sample and the strategies; the cells train with SEED and SEED+1.")
+@click.option("--channels", default=16, show_default=True, type=click.IntRange(min=1),
+              help="Channels of the cell space's first stage.")
+@click.option("--cells-per-stage", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="[default: the batch size the package's search uses on the data]")
+@click.option("--train-size", type=click.IntRange(min=1), default=None,
+              help="Use only the first N training samples (quick runs).")
+@click.option("--val-size", type=click.IntRange(min=1), default=None,
+              help="Use only the first N validation samples (quick runs).")
+@click.option("--memory", "memory_only", is_flag=True,
+              help="Only the supernets' training and peak memory: no ground truth, no estimates.")
+@click.option("--cache", type=click.Path(dir_okay=False, path_type=Path),
+              default="bench-oneshot-truth.json", show_default=True,
+              help="JSON file of the ground-truth trainings, reused by a rerun.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for the supernets' searches and logs (default: a temporary one).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write everything as JSON (after every supernet).")
+def oneshot(dataset: str, sample: int, truth_epochs: int, supernet_epochs: int | None,
+            strategies: str | None, conditional: str, seed: int, channels: int,
+            cells_per_stage: int, batch_size: int | None, train_size: int | None,
+            val_size: int | None, memory_only: bool, cache: Path, out: Path | None,
+            json_path: Path | None) -> None:
+    """How well one-shot supernets rank NAS-Bench-201 cells trained alone:
+    Kendall tau, Spearman rho, the rank of each strategy's choice, supernet
+    time and peak memory (see docs/benchmarks.md)."""
+    import tempfile
+
+    from autokeras_nas.bench import oneshot as bench_oneshot
+    from autokeras_nas.bench.oneshot_report import format_oneshot
+
+    if strategies is None:
+        strategies = "spos,oneshot" if memory_only else ",".join(bench_oneshot.DEFAULT_STRATEGIES)
+    if memory_only:
+        conditional, supernet_epochs = "off", supernet_epochs or 1
+    try:
+        variants, notes = bench_oneshot.plan_variants(_names(strategies), conditional)
+        if memory_only and not variants:
+            fail("--memory measures supernets: give --strategies")
+        settings, header = bench_oneshot.prepare(bench_oneshot.Settings(
+            dataset=dataset, variants=tuple(variants), sample=sample, truth_epochs=truth_epochs,
+            supernet_epochs=supernet_epochs, seed=seed, channels=channels,
+            cells_per_stage=cells_per_stage, batch_size=batch_size, train_size=train_size,
+            val_size=val_size, memory_only=memory_only), notes)
+        click.echo(f"bench oneshot: {len(variants)} supernets on {header['dataset_loaded']}, one "
+                   "after another, each in a fresh process; keep the machine otherwise idle.")
+        with tempfile.TemporaryDirectory(prefix="akn-oneshot-") as tmp:
+            payload = bench_oneshot.run_benchmark(
+                settings, directory=out or Path(tmp), cache_path=cache, header=header,
+                json_path=json_path, progress=_progress(True))
+    except bench_oneshot.OneshotBenchError as e:
+        fail(str(e))
+    click.echo(format_oneshot(payload))
+    _write_json(json_path, payload)
+
+
+@bench.command(name="oneshot-run", hidden=True)
+@click.option("--config", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The supernet to run, as JSON (written by bench oneshot).")
+@click.option("--result", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def oneshot_run(config: Path, result: Path) -> None:
+    """One supernet of `bench oneshot` and its estimates, in this process."""
+    import json
+
+    from autokeras_nas.bench.oneshot import OneshotBenchError
+
+    try:
+        from autokeras_nas.bench.oneshot_train import run_supernet
+
+        record = run_supernet(json.loads(config.read_text()))
+    except OneshotBenchError as e:
+        fail(str(e))
     write_json_atomic(str(result), record, indent=2)

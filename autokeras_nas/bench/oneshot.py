@@ -1,0 +1,401 @@
+"""`autokeras-nas bench oneshot`: how well weight-sharing supernets rank
+architectures they never trained alone (docs/benchmarks.md, "One-shot").
+
+1. Ground truth: a seeded sample of NAS-Bench-201 cells
+   (`oneshot_truth.sample_architectures`), each built normally
+   (`autokeras_nas.spaces.Nb201Space`) and trained alone for a fixed number
+   of epochs, twice (training seeds `seed` and `seed + 1`); its validation
+   accuracy, averaged over the two, is the truth, and the rank correlation
+   between the two seeds is the noise ceiling. Cached in a JSON file
+   (`oneshot_truth.TruthCache`), written after every training.
+2. Each strategy's supernet, trained once exactly as the strategy would
+   have it trained: the strategy itself proposes the supernet trial (task,
+   task_config, epochs) and `NasTuner` runs it with the package's trainers;
+   then every sampled cell is estimated by the "estimate" trainer
+   (inherited weights, fixed path, batch norm recalibrated). Each supernet
+   runs in a fresh process (`autokeras-nas bench oneshot-run`), one after
+   another, so that its peak resident memory is its own and not what an
+   earlier training left allocated.
+3. Kendall's tau and Spearman's rho of the estimates against the truth, the
+   truth rank of the cell the strategy would choose (its best estimate),
+   the supernet's training time and peak resident memory.
+
+Numpy only here; the trainings import TensorFlow (`oneshot_train`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from autokeras_nas.bench.oneshot_report import memory_claim, run_line, summarize
+from autokeras_nas.bench.oneshot_truth import (
+    OneshotBenchError,
+    TruthCache,
+    rank_correlations,
+    sample_architectures,
+)
+from autokeras_nas.core import TASK_ESTIMATE, BaseStrategy, Observation, SpaceKind, Suggestion
+from autokeras_nas.core import TrialStatus
+from autokeras_nas.results import write_json_atomic
+
+__all__ = ["CONDITIONAL", "DEFAULT_STRATEGIES", "SampleEstimates", "Settings", "Variant",
+           "load_split", "plan_variants", "prepare", "run_benchmark", "run_variant"]
+
+#: The one-shot strategies compared by default.
+DEFAULT_STRATEGIES = ("spos", "random-ws", "oneshot", "enas")
+#: `--conditional` values: each strategy with and without conditional
+#: weights, or only one of the two.
+CONDITIONAL = ("both", "on", "off")
+
+Progress = Callable[[str], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One supernet of the benchmark: a strategy, with or without
+    conditional weights."""
+
+    strategy: str
+    conditional: bool
+
+    @property
+    def label(self) -> str:
+        return self.strategy + (" +cond" if self.conditional else "")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What one `bench oneshot` measures.
+
+    Attributes:
+        dataset: As `bench real` names it (`fashion_mnist`: the protocol's
+            20,000 / 5,000 split).
+        variants: The supernets (`plan_variants`).
+        sample: Cells of the ground truth; default 30, the protocol's minimum.
+        truth_epochs: Epochs of each cell's stand-alone training; default 3,
+            the package's default trial length, so the truth ranks what its
+            searches would measure.
+        supernet_epochs: Epochs of every supernet; None (default): each
+            strategy's own default, as its search would train it.
+        seed: Seed of the sample and the strategies; the cells train with
+            `seed` and `seed + 1`.
+        channels: Channels of the cell space's first stage; default 16, as
+            in NAS-Bench-201.
+        cells_per_stage: Default 1, the space's own CPU-sized default.
+        batch_size: None (default): the package's search's on the data.
+        train_size: Only the first N training samples; None: all.
+        val_size: Only the first N validation samples; None: all.
+        memory_only: Train the supernets only (no ground truth, no estimates).
+    """
+
+    dataset: str
+    variants: tuple[Variant, ...]
+    sample: int = 30
+    truth_epochs: int = 3
+    supernet_epochs: int | None = None
+    seed: int = 0
+    channels: int = 16
+    cells_per_stage: int = 1
+    batch_size: int | None = None
+    train_size: int | None = None
+    val_size: int | None = None
+    memory_only: bool = False
+
+    @property
+    def space(self) -> dict[str, int]:
+        return {"channels": self.channels, "cells_per_stage": self.cells_per_stage}
+
+    @property
+    def training_seeds(self) -> tuple[int, int]:
+        """The two seeds each sampled cell is trained with."""
+        return (self.seed, self.seed + 1)
+
+
+def plan_variants(strategies: Sequence[str], conditional: str) -> tuple[list[Variant], list[str]]:
+    """The supernets to train, and notes on those left out; none for
+    `["none"]` (the ground truth only, e.g. to fill the cache first).
+
+    A strategy whose supernet runs every path ("all" mode) has no
+    conditional weights (they pick a copy by the path an earlier choice
+    took): it runs without them, once.
+
+    Raises:
+        OneshotBenchError: an unknown strategy, one that is not a one-shot
+            strategy, a strategy listed twice, or a bad `conditional`.
+    """
+    from autokeras_nas import plugins
+    from autokeras_nas.core import OneShotStrategy
+
+    if conditional not in CONDITIONAL:
+        raise OneshotBenchError(f"--conditional must be one of {', '.join(CONDITIONAL)}, "
+                                f"got {conditional!r}")
+    if list(strategies) == ["none"]:
+        return [], []
+    if not strategies:
+        raise OneshotBenchError("--strategies lists no strategy (none: the ground truth only)")
+    if len(set(strategies)) != len(strategies):
+        raise OneshotBenchError(f"a strategy is listed twice in {','.join(strategies)}")
+    flags = {"both": (False, True), "on": (True,), "off": (False,)}[conditional]
+    variants, notes = [], []
+    for name in strategies:
+        try:
+            cls = plugins.load(name)
+        except Exception as e:  # noqa: BLE001 - any load failure is the user's to read
+            raise OneshotBenchError(str(e).splitlines()[0]) from None
+        if not (isinstance(cls, type) and issubclass(cls, OneShotStrategy)):
+            raise OneshotBenchError(f"{name!r} is not a one-shot strategy (it trains no "
+                                    "supernet)")
+        if cls.mode == "all" and True in flags:
+            notes.append(f"{name}: its supernet runs every path, which has no conditional "
+                         "weights; run without them")
+            variants.append(Variant(name, False))
+            continue
+        variants.extend(Variant(name, flag) for flag in flags)
+    return variants, notes
+
+
+def load_split(dataset: str, *, seed: int, train_size: int | None,
+               val_size: int | None) -> tuple[Any, int]:
+    """The dataset as `bench real` loads it (fashion_mnist: 20,000 training
+    and 5,000 validation images, the end of the training set), cut to its
+    first `train_size` training and `val_size` validation samples when
+    given; and the batch size the package's search uses on it.
+
+    Raises:
+        OneshotBenchError: an unknown dataset, or a size above what it has.
+    """
+    from autokeras_nas.bench.real import protocol_dataset
+    from autokeras_nas.workflow import SearchConfig, WorkflowError, load_dataset
+
+    loaded = protocol_dataset(dataset)
+    try:
+        defaults = SearchConfig(out_dir=Path("."), dataset=loaded)
+        data = load_dataset(loaded, seed=seed, validation_split=defaults.validation_split)
+        batch_size = int(defaults.for_data(data).batch_size)
+    except (WorkflowError, ValueError) as e:
+        raise OneshotBenchError(str(e).splitlines()[0]) from None
+    if data.kind not in ("image", "timeseries"):
+        raise OneshotBenchError(f"{dataset} holds {data.kind} data; the cell space takes "
+                                "images or time series")
+    cuts = {}
+    for part, size in (("train", train_size), ("val", val_size)):
+        have = len(getattr(data, f"y_{part}"))
+        if size is not None and not 1 <= size <= have:
+            raise OneshotBenchError(f"--{part}-size must be in [1, {have}] for {loaded}, "
+                                    f"got {size}")
+        keep = slice(None) if size is None else slice(0, size)
+        cuts[f"x_{part}"] = getattr(data, f"x_{part}")[keep]
+        cuts[f"y_{part}"] = getattr(data, f"y_{part}")[keep]
+    return dataclasses.replace(data, **cuts), batch_size
+
+
+class SampleEstimates(BaseStrategy):
+    """The benchmark's strategy: the one-shot `strategy`'s own supernet trial
+    (its first proposal, unchanged), then one estimate of each architecture
+    of `sample` with that supernet's weights (the estimate task_config the
+    strategy would send), then done. Numpy only.
+
+    Args:
+        strategy: A one-shot strategy (`OneShotStrategy`), not set up yet.
+        sample: The architectures, choice name -> candidate.
+    """
+
+    name = "bench-oneshot"
+    allow_repeats = True
+    space_kinds = (SpaceKind.SUPERNET, SpaceKind.HYPERPARAMETERS)
+
+    def __init__(self, strategy: Any, sample: Sequence[Mapping[str, str]]) -> None:
+        super().__init__(seed=strategy.seed)
+        self.strategy = strategy
+        self.sample = [dict(arch) for arch in sample]
+        self.supernet_id: str | None = None
+        self.supernet: Suggestion | None = None
+        #: Trial id of each estimate, in sample order.
+        self.estimate_ids: list[str] = []
+
+    def setup(self, space: Any, objectives: Sequence[Any], max_trials: int | None = None) -> None:
+        super().setup(space, objectives, max_trials)
+        self.strategy.setup(space, objectives, None)
+
+    def supernet_observation(self) -> Observation | None:
+        """The supernet trial's result, once told."""
+        return next((o for o in self.history if o.trial_id == self.supernet_id), None)
+
+    def propose(self, trial_id: str) -> Suggestion:
+        if self.supernet_id is None:
+            suggestion = self.strategy.ask(trial_id)
+            if suggestion.kind == "run":
+                self.supernet_id, self.supernet = trial_id, suggestion
+            return suggestion
+        told = self.supernet_observation()
+        if told is None:
+            return Suggestion.wait()
+        if told.status is TrialStatus.FAILED:
+            return Suggestion.done(f"supernet failed: {told.message or 'no message'}")
+        if len(self.estimate_ids) >= len(self.sample):
+            return Suggestion.done(f"estimated the {len(self.sample)} sampled architectures")
+        arch = self.sample[len(self.estimate_ids)]
+        values = self.space.complete({**self.asked[self.supernet_id], **arch})
+        self.estimate_ids.append(trial_id)
+        return Suggestion.run(values, parent_id=self.supernet_id, task=TASK_ESTIMATE,
+                              task_config=self.strategy.estimate_options(),
+                              notes={"phase": "search", "sample": len(self.estimate_ids) - 1})
+
+
+def prepare(settings: Settings, notes: Sequence[str] = ()) -> tuple[Settings, dict[str, Any]]:
+    """Loads the dataset (a bad dataset or size fails before any training);
+    returns the settings with the batch size and split sizes made explicit
+    (they key the cache) and the JSON's header.
+
+    Raises:
+        OneshotBenchError: as `load_split`.
+    """
+    data, batch_size = load_split(settings.dataset, seed=settings.seed,
+                                  train_size=settings.train_size, val_size=settings.val_size)
+    settings = dataclasses.replace(settings, batch_size=settings.batch_size or batch_size,
+                                   train_size=len(data.y_train), val_size=len(data.y_val))
+    return settings, {
+        "benchmark": "oneshot", "dataset": settings.dataset, "dataset_loaded": data.name,
+        "train_size": settings.train_size, "val_size": settings.val_size,
+        "batch_size": settings.batch_size, "space": settings.space, "seed": settings.seed,
+        "sample_size": 0 if settings.memory_only else settings.sample,
+        "truth_epochs": None if settings.memory_only else settings.truth_epochs,
+        "supernet_epochs": settings.supernet_epochs, "memory_only": settings.memory_only,
+        "variants": [dataclasses.asdict(v) for v in settings.variants], "notes": list(notes),
+        "python": sys.version.split()[0], "cpus": os.cpu_count()}
+
+
+# -- running -------------------------------------------------------------------------------
+def _epochs(n: int) -> str:
+    return f"{n} epoch" + ("" if n == 1 else "s")
+
+
+def _truth(settings: Settings, sample: list[dict[str, str]], cache: TruthCache,
+           progress: Progress) -> dict[str, Any]:
+    """Trains what the cache lacks (each seed's pass over the sample in
+    turn); returns the ground truth."""
+    todo = [(seed, i) for seed in settings.training_seeds for i in range(len(sample))
+            if cache.accuracy(sample[i], seed) is None]
+    if todo:
+        from autokeras_nas.bench.oneshot_train import train_alone
+
+        progress(f"ground truth: {len(todo)} of {2 * len(sample)} trainings to run "
+                 f"({_epochs(settings.truth_epochs)} each); the rest are in the cache")
+        data, batch_size = load_split(settings.dataset, seed=settings.seed,
+                                      train_size=settings.train_size,
+                                      val_size=settings.val_size)
+        for n, (seed, i) in enumerate(todo, 1):
+            result = train_alone(sample[i], data, space=settings.space,
+                                 epochs=settings.truth_epochs,
+                                 batch_size=settings.batch_size or batch_size, seed=seed)
+            cache.record(sample[i], seed, **result)
+            progress(f"ground truth {n}/{len(todo)}: cell {i} seed {seed}: val accuracy "
+                     f"{result['accuracy']:.4f} ({result['seconds']:.0f} s)")
+    else:
+        progress(f"ground truth: all {2 * len(sample)} trainings found in the cache")
+    a, b = ([cache.accuracy(arch, seed) for arch in sample] for seed in settings.training_seeds)
+    seconds = [cache.seconds(arch, s) for arch in sample for s in settings.training_seeds]
+    return {"seeds": list(settings.training_seeds), "epochs": settings.truth_epochs,
+            "architectures": [{"arch": arch, "val_accuracy": [x, y], "mean": (x + y) / 2}
+                              for arch, x, y in zip(sample, a, b)],
+            "noise_ceiling": rank_correlations(a, b),
+            "mean_train_time_s": float(np.mean([s for s in seconds if s is not None]))}
+
+
+def _child_config(settings: Settings, variant: Variant, sample: list[dict[str, str]],
+                  directory: Path) -> dict[str, Any]:
+    return {"dataset": settings.dataset, "seed": settings.seed,
+            "train_size": settings.train_size, "val_size": settings.val_size,
+            "batch_size": settings.batch_size, "space": settings.space,
+            "strategy": variant.strategy, "conditional": variant.conditional,
+            "supernet_epochs": settings.supernet_epochs, "sample": sample,
+            "directory": str(directory)}
+
+
+def _last_line(log: Path, code: int) -> str:
+    try:
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
+    except OSError:
+        lines = []
+    lines = [line for line in lines if line]
+    return lines[-1][:300] if lines else f"exit code {code}"
+
+
+def run_variant(settings: Settings, variant: Variant, sample: list[dict[str, str]],
+                directory: Path) -> dict[str, Any]:
+    """One supernet and its estimates in a fresh process
+    (`autokeras-nas bench oneshot-run`), waited for; its record."""
+    slug = variant.strategy + ("-cond" if variant.conditional else "")
+    out = directory / slug
+    out.mkdir(parents=True, exist_ok=True)
+    config, result, log = out / "config.json", out / "run.json", out / "log.txt"
+    result.unlink(missing_ok=True)
+    write_json_atomic(str(config), _child_config(settings, variant, sample, out / "search"))
+    command = [sys.executable, "-m", "autokeras_nas.cli", "bench", "oneshot-run",
+               "--config", str(config), "--result", str(result)]
+    record: dict[str, Any] = {"label": variant.label, "strategy": variant.strategy,
+                              "conditional": variant.conditional, "out": str(out),
+                              "started_at": time.time()}
+    with open(log, "w") as sink:
+        code = subprocess.run(command, stdout=sink, stderr=subprocess.STDOUT,
+                              env=dict(os.environ)).returncode
+    record["ended_at"] = time.time()
+    error = None if code == 0 else _last_line(log, code)
+    if error is None:
+        try:
+            record.update(json.loads(result.read_text()))
+        except (OSError, ValueError) as e:
+            error = f"no result written ({e})"
+    if error is not None:
+        record.update(status="failed", error=error)
+    return record
+
+
+def run_benchmark(settings: Settings, *, directory: Path, cache_path: Path | None,
+                  header: Mapping[str, Any], json_path: Path | None = None,
+                  progress: Progress = lambda message: None) -> dict[str, Any]:
+    """The ground truth, then every variant's supernet one after another;
+    the JSON (when given) is written after the truth and after each supernet.
+
+    Args:
+        settings: As returned by `prepare` (batch size and sizes explicit).
+        directory: Where each supernet's search, config and log go.
+        cache_path: The ground truth's cache (`TruthCache`); None: no cache.
+        header: Fields at the top of the JSON (`prepare`).
+        json_path: The JSON file, or None.
+        progress: Called with a line of text at each step.
+
+    Raises:
+        OneshotBenchError: bad settings or an unusable cache.
+    """
+    sample = [] if settings.memory_only else sample_architectures(settings.sample, settings.seed)
+    payload: dict[str, Any] = {**header, "sample": sample, "runs": []}
+    truth: list[float] = []
+    if sample:
+        key = {"dataset": settings.dataset, "train_size": settings.train_size,
+               "val_size": settings.val_size, "batch_size": settings.batch_size,
+               "space": settings.space, "sample_seed": settings.seed,
+               "epochs": settings.truth_epochs}
+        payload["truth"] = _truth(settings, sample, TruthCache(cache_path, key), progress)
+        truth = [a["mean"] for a in payload["truth"]["architectures"]]
+        if json_path is not None:
+            write_json_atomic(str(json_path), payload, indent=2)
+    for variant in settings.variants:
+        progress(f"{variant.label}: training its supernet"
+                 + ("" if settings.memory_only else f", then {len(sample)} estimates"))
+        record = summarize(run_variant(settings, variant, sample, directory), truth)
+        payload["runs"].append(record)
+        payload["memory"] = memory_claim(payload["runs"])
+        if json_path is not None:
+            write_json_atomic(str(json_path), payload, indent=2)
+        progress(run_line(record))
+    return payload
