@@ -159,7 +159,8 @@ def run_supernet(config: Mapping[str, Any]) -> dict[str, Any]:
 
     Returns:
         The record: the supernet's task, task_config, epochs, training and
-        wall seconds, resident memory (before, peak, increase, in MiB), the
+        wall seconds (and its steady seconds per epoch, when the trainer
+        reports them), resident memory (before, peak, increase, in MiB), the
         estimates (validation accuracy, None when an estimate failed, in
         sample order) and their seconds; for ENAS the controller's
         log-probability of each cell.
@@ -205,6 +206,7 @@ def run_supernet(config: Mapping[str, Any]) -> dict[str, Any]:
         "epochs": int(_metric(supernet, "epochs") or 0),
         "supernet_train_s": round(_metric(supernet, "train_time_s") or 0.0, 3),
         "supernet_wall_s": round(wall, 3),
+        "seconds_per_epoch": wrapper.supernet_observation().outputs.get("seconds_per_epoch"),
         "rss_before_mb": round(memory.before_mb or 0.0, 1),
         "peak_rss_mb": None if memory.peak_mb is None else round(memory.peak_mb, 1),
         "peak_increase_mb": (None if memory.peak_mb is None
