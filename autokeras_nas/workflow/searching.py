@@ -172,6 +172,11 @@ class SearchOutcome:
 
 def _best_trial(results: Mapping[str, Any]) -> dict[str, Any]:
     ids = results.get("best_trial_ids") or []
+    phases = [(t.get("notes") or {}).get("phase") for t in results.get("trials", [])]
+    if not ids and phases and phases[-1] in ("supernet", "search"):
+        raise SearchFailedError(
+            f"no model was retrained: the one-shot search ended in its {phases[-1]} phase "
+            "(see results.json); give it a larger --time-budget or --max-trials")
     if not ids:
         raise SearchFailedError("no trial completed; see results.json for the failures")
     return next(t for t in results["trials"] if str(t["trial_id"]) == str(ids[0]))

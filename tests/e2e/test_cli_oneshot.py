@@ -1,0 +1,197 @@
+"""`autokeras-nas search --strategy spos|random-ws|oneshot|enas` end to end,
+in a subprocess: the NAS-Bench-201 cell by default on images and on a UCR
+series (1-D cell) under a time budget, a user's `choose` space, the phases
+in results.json, `--workers` running the estimates on both workers, and
+`report` showing the one-shot view."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from autokeras_nas.testing import assert_no_pickles
+from autokeras_nas.testing.cli import run_cli
+
+pytestmark = pytest.mark.tf
+
+#: A small `choose` space on digits' 8x8 images: fast to trace and to train.
+CHOOSE_SPACE = """
+import keras
+from autokeras_nas.oneshot import choose
+
+def build_model(hp):
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Rescaling(1 / 16)(inputs)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(x)
+    x = choose(hp, "op1", {
+        "conv3": lambda: keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
+        "conv1": lambda: keras.layers.Conv2D(8, 1, padding="same", activation="relu"),
+        "skip": lambda: keras.layers.Identity(),
+    })(x)
+    x = choose(hp, "op2", {
+        "conv3": lambda: keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
+        "pool": lambda: keras.layers.AveragePooling2D(3, strides=1, padding="same"),
+    })(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+"""
+PHASES = ("supernet", "search", "retrain")
+
+
+def _ok(proc: subprocess.CompletedProcess) -> None:
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def _trials(out: Path) -> list[dict]:
+    return json.loads((out / "results.json").read_text())["trials"]
+
+
+def _check_phases(trials: list[dict], supernet_task: str = "supernet") -> None:
+    """Supernet, then estimates of its architectures, then retrains: each
+    trial's phase and task in results.json."""
+    phases = [t["notes"]["phase"] for t in trials]
+    assert phases == sorted(phases, key=PHASES.index), phases
+    assert phases[0] == "supernet" and phases.count("supernet") == 1
+    assert "search" in phases and "retrain" in phases
+    tasks = {"supernet": supernet_task, "search": "estimate", "retrain": "train"}
+    assert all(t["task"] == tasks[t["notes"]["phase"]] for t in trials)
+    assert all(t["parent_id"] == trials[0]["trial_id"] for t in trials if t["task"] == "estimate")
+
+
+def _best(out: Path, trials: list[dict]) -> dict:
+    summary = json.loads((out / "summary.json").read_text())
+    best = next(t for t in trials if t["trial_id"] == summary["best_trial_id"])
+    assert best["notes"]["phase"] == "retrain"  # the answer is a retrained model
+    return best
+
+
+def _load_plain(path: Path):
+    import keras
+
+    model = keras.saving.load_model(path, safe_mode=True)
+    assert not any(type(layer).__module__.startswith("autokeras_nas")
+                   for layer in model._flatten_layers())
+    return model
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("oneshot")
+    (root / "space.py").write_text(CHOOSE_SPACE)
+    return root
+
+
+def test_spos_on_images_with_the_nb201_cell_and_its_report(files: Path) -> None:
+    out = files / "spos"
+    proc = run_cli("search", "--strategy", "spos", "--dataset", "digits", "--max-trials", "5",
+                   "--epochs", "1", "--param", "top_k=1", "--out", "spos", "--progress",
+                   "plain", cwd=files, timeout=900)
+    _ok(proc)
+    assert "strategy spos on NAS-Bench-201 cell space" in proc.stdout
+    trials = _trials(out)
+    _check_phases(trials)
+    assert [t["notes"]["phase"] for t in trials] == ["supernet"] + ["search"] * 3 + ["retrain"]
+    assert set(trials[0]["outputs"]["choices"]) == {"edge_0_1", "edge_0_2", "edge_1_2",
+                                                   "edge_0_3", "edge_1_3", "edge_2_3"}
+    best = _best(out, trials)
+    assert best["epochs"] == 1  # --epochs: the retrain's (and the supernet's) epochs
+    model = _load_plain(out / "best_model.keras")
+    assert model.output_shape == (None, 10)
+    assert_no_pickles(out)
+    report = run_cli("report", "spos", cwd=files)
+    _ok(report)
+    assert re.search(r"^supernet: trial 0+ \(supernet, one path per batch\), completed, "
+                     r"1 epochs", report.stdout, re.M)
+    assert "search: 3 architectures estimated with the supernet's weights" in report.stdout
+    assert "rank correlation: needs at least 3 retrained architectures (1 here)" \
+        in report.stdout
+    assert (out / "oneshot.png").is_file()
+
+
+@pytest.mark.parametrize("strategy, supernet_task", [
+    ("random-ws", "supernet"), ("oneshot", "supernet"), ("enas", "enas")])
+def test_each_oneshot_strategy_searches_a_choose_space(files: Path, strategy: str,
+                                                       supernet_task: str) -> None:
+    out = files / strategy
+    params = ["--param", "candidates=3", "--param", "top_k=1"]
+    if strategy == "enas":
+        params += ["--param", "controller_steps=3"]
+    proc = run_cli("search", "--strategy", strategy, "--dataset", "digits", "--space",
+                   "space.py:build_model", "--max-trials", "5", "--epochs", "2", *params,
+                   "--out", strategy, cwd=files, timeout=600)
+    _ok(proc)
+    trials = _trials(out)
+    _check_phases(trials, supernet_task)
+    assert trials[0]["outputs"]["mode"] == ("all" if strategy == "oneshot" else "single")
+    best = _best(out, trials)
+    model = _load_plain(out / "best_model.keras")
+    chosen = {layer.name for layer in model.layers if "__" in layer.name}
+    assert chosen == {f"op1__{best['values']['op1']}", f"op2__{best['values']['op2']}"}
+
+
+def test_spos_on_a_ucr_series_with_the_1d_cell_within_a_time_budget(files: Path) -> None:
+    out = files / "gunpoint"
+    proc = run_cli("search", "--strategy", "spos", "--dataset", "ucr:GunPoint", "--time-budget",
+                   "100s", "--out", "gunpoint", "--progress", "plain", cwd=files, timeout=900)
+    _ok(proc)
+    assert "strategy spos on NAS-Bench-201 cell space" in proc.stdout
+    assert "validation split of 10 samples (auto: a one-shot search trains one supernet)" \
+        in proc.stdout
+    trials = _trials(out)
+    _check_phases(trials)
+    supernet = trials[0]
+    assert supernet["outputs"]["seconds_per_epoch"] > 0  # what sizes the retrains
+    retrained = [t for t in trials if t["notes"]["phase"] == "retrain"]
+    assert all(t["epochs"] <= supernet["epochs"] for t in retrained)
+    best = _best(out, trials)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["time_budget_s"] == 100.0 and summary["validation"]["scheme"] == "split"
+    model = _load_plain(out / "best_model.keras")
+    assert model.input_shape == (None, 150, 1) and model.output_shape == (None, 2)
+    assert "Conv1D" in {type(layer).__name__ for layer in model._flatten_layers()}
+    assert best["task"] == "train"
+
+
+def test_a_oneshot_strategy_refuses_kfold_validation(files: Path) -> None:
+    proc = run_cli("search", "--strategy", "random-ws", "--dataset", "ucr:GunPoint",
+                   "--validation", "kfold:3", "--out", "kfold", cwd=files)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "Error: --validation kfold:3: a one-shot strategy (random-ws) trains one supernet "
+        "and validates on the split; use --validation split or auto")
+
+
+def test_workers_estimate_in_parallel_each_loading_the_supernet(files: Path) -> None:
+    """Under --workers 2 the search phase's estimates run on both workers,
+    each of which loads the supernet from the shared search directory once."""
+    out = files / "parallel"
+    proc = run_cli("search", "--strategy", "random-ws", "--dataset", "digits", "--space",
+                   "space.py:build_model", "--max-trials", "9", "--epochs", "2",
+                   "--param", "top_k=1", "--workers", "2", "--out", "parallel", cwd=files,
+                   timeout=900)
+    _ok(proc)
+    trials = _trials(out)
+    _check_phases(trials)
+    estimates = {t["trial_id"] for t in trials if t["notes"]["phase"] == "search"}
+    # every architecture of the space (3 x 2), no repeat
+    assert len(estimates) == 6 and all(t["status"] == "completed" for t in trials)
+    ran = {}
+    for worker in ("tuner0", "tuner1"):
+        log = (out / "logs" / f"{worker}.log").read_text()
+        ran[worker] = set(re.findall(r"^trial (\w+): start", log, re.M)) & estimates
+    assert ran["tuner0"] and ran["tuner1"], ran
+    assert ran["tuner0"] | ran["tuner1"] == estimates
+    loaded = [t for t in trials if t["trial_id"] in estimates and t["metrics"]["load_time_s"] > 0]
+    assert len(loaded) == 2  # the first estimate of each worker
+    assert {next(w for w, ids in ran.items() if t["trial_id"] in ids) for t in loaded} \
+        == {"tuner0", "tuner1"}
+    assert "[chief] best trial" in proc.stdout
+    _load_plain(out / "best_model.keras")
