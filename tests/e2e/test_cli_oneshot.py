@@ -195,3 +195,13 @@ def test_workers_estimate_in_parallel_each_loading_the_supernet(files: Path) -> 
         == {"tuner0", "tuner1"}
     assert "[chief] best trial" in proc.stdout
     _load_plain(out / "best_model.keras")
+
+
+def test_a_budget_that_ends_in_the_supernet_phase_says_so(files: Path) -> None:
+    proc = run_cli("search", "--strategy", "spos", "--dataset", "digits", "--space",
+                   "space.py:build_model", "--time-budget", "1s", "--out", "short", cwd=files)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "Error: no model was retrained: the one-shot search ended in its supernet phase (see "
+        "results.json); give it a larger --time-budget or --max-trials")
+    assert [t["notes"]["phase"] for t in _trials(files / "short")] == ["supernet"]
