@@ -43,12 +43,10 @@ from autokeras_nas.bench.oneshot_truth import (
     rank_correlations,
     sample_architectures,
 )
-from autokeras_nas.core import TASK_ESTIMATE, BaseStrategy, Observation, SpaceKind, Suggestion
-from autokeras_nas.core import TrialStatus
 from autokeras_nas.results import write_json_atomic
 
-__all__ = ["CONDITIONAL", "DEFAULT_STRATEGIES", "SampleEstimates", "Settings", "Variant",
-           "load_split", "plan_variants", "prepare", "run_benchmark", "run_variant"]
+__all__ = ["CONDITIONAL", "DEFAULT_STRATEGIES", "Settings", "Variant", "cut_split",
+           "plan_variants", "prepare", "run_benchmark", "run_variant"]
 
 #: The one-shot strategies compared by default.
 DEFAULT_STRATEGIES = ("spos", "random-ws", "oneshot", "enas")
@@ -163,107 +161,49 @@ def plan_variants(strategies: Sequence[str], conditional: str) -> tuple[list[Var
     return variants, notes
 
 
-def load_split(dataset: str, *, seed: int, train_size: int | None,
-               val_size: int | None) -> tuple[Any, int]:
-    """The dataset as `bench real` loads it (fashion_mnist: 20,000 training
-    and 5,000 validation images, the end of the training set), cut to its
-    first `train_size` training and `val_size` validation samples when
-    given; and the batch size the package's search uses on it.
+def cut_split(data: Any, *, train_size: int | None, val_size: int | None) -> Any:
+    """The dataset cut to its first `train_size` training and `val_size`
+    validation samples (None: all of them).
 
     Raises:
-        OneshotBenchError: an unknown dataset, or a size above what it has.
+        OneshotBenchError: a size above what the dataset has, or data that
+            the cell space does not take.
     """
-    from autokeras_nas.bench.real import protocol_dataset
-    from autokeras_nas.workflow import SearchConfig, WorkflowError, load_dataset
-
-    loaded = protocol_dataset(dataset)
-    try:
-        defaults = SearchConfig(out_dir=Path("."), dataset=loaded)
-        data = load_dataset(loaded, seed=seed, validation_split=defaults.validation_split)
-        batch_size = int(defaults.for_data(data).batch_size)
-    except (WorkflowError, ValueError) as e:
-        raise OneshotBenchError(str(e).splitlines()[0]) from None
     if data.kind not in ("image", "timeseries"):
-        raise OneshotBenchError(f"{dataset} holds {data.kind} data; the cell space takes "
+        raise OneshotBenchError(f"{data.name} holds {data.kind} data; the cell space takes "
                                 "images or time series")
     cuts = {}
     for part, size in (("train", train_size), ("val", val_size)):
         have = len(getattr(data, f"y_{part}"))
         if size is not None and not 1 <= size <= have:
-            raise OneshotBenchError(f"--{part}-size must be in [1, {have}] for {loaded}, "
+            raise OneshotBenchError(f"--{part}-size must be in [1, {have}] for {data.name}, "
                                     f"got {size}")
         keep = slice(None) if size is None else slice(0, size)
         cuts[f"x_{part}"] = getattr(data, f"x_{part}")[keep]
         cuts[f"y_{part}"] = getattr(data, f"y_{part}")[keep]
-    return dataclasses.replace(data, **cuts), batch_size
+    return dataclasses.replace(data, **cuts)
 
 
-class SampleEstimates(BaseStrategy):
-    """The benchmark's strategy: the one-shot `strategy`'s own supernet trial
-    (its first proposal, unchanged), then one estimate of each architecture
-    of `sample` with that supernet's weights (the estimate task_config the
-    strategy would send), then done. Numpy only.
+def prepare(settings: Settings, data: Any, *, batch_size: int,
+            notes: Sequence[str] = ()) -> tuple[Settings, Any, dict[str, Any]]:
+    """The benchmark's settings with the batch size (`batch_size` unless the
+    settings give one) and the split sizes made explicit (they key the
+    cache), the dataset cut to them, and the JSON's header.
 
     Args:
-        strategy: A one-shot strategy (`OneShotStrategy`), not set up yet.
-        sample: The architectures, choice name -> candidate.
-    """
-
-    name = "bench-oneshot"
-    allow_repeats = True
-    space_kinds = (SpaceKind.SUPERNET, SpaceKind.HYPERPARAMETERS)
-
-    def __init__(self, strategy: Any, sample: Sequence[Mapping[str, str]]) -> None:
-        super().__init__(seed=strategy.seed)
-        self.strategy = strategy
-        self.sample = [dict(arch) for arch in sample]
-        self.supernet_id: str | None = None
-        self.supernet: Suggestion | None = None
-        #: Trial id of each estimate, in sample order.
-        self.estimate_ids: list[str] = []
-
-    def setup(self, space: Any, objectives: Sequence[Any], max_trials: int | None = None) -> None:
-        super().setup(space, objectives, max_trials)
-        self.strategy.setup(space, objectives, None)
-
-    def supernet_observation(self) -> Observation | None:
-        """The supernet trial's result, once told."""
-        return next((o for o in self.history if o.trial_id == self.supernet_id), None)
-
-    def propose(self, trial_id: str) -> Suggestion:
-        if self.supernet_id is None:
-            suggestion = self.strategy.ask(trial_id)
-            if suggestion.kind == "run":
-                self.supernet_id, self.supernet = trial_id, suggestion
-            return suggestion
-        told = self.supernet_observation()
-        if told is None:
-            return Suggestion.wait()
-        if told.status is TrialStatus.FAILED:
-            return Suggestion.done(f"supernet failed: {told.message or 'no message'}")
-        if len(self.estimate_ids) >= len(self.sample):
-            return Suggestion.done(f"estimated the {len(self.sample)} sampled architectures")
-        arch = self.sample[len(self.estimate_ids)]
-        values = self.space.complete({**self.asked[self.supernet_id], **arch})
-        self.estimate_ids.append(trial_id)
-        return Suggestion.run(values, parent_id=self.supernet_id, task=TASK_ESTIMATE,
-                              task_config=self.strategy.estimate_options(),
-                              notes={"phase": "search", "sample": len(self.estimate_ids) - 1})
-
-
-def prepare(settings: Settings, notes: Sequence[str] = ()) -> tuple[Settings, dict[str, Any]]:
-    """Loads the dataset (a bad dataset or size fails before any training);
-    returns the settings with the batch size and split sizes made explicit
-    (they key the cache) and the JSON's header.
+        settings: The benchmark's settings.
+        data: The dataset as `autokeras-nas search` loads it (`bench real`'s
+            split).
+        batch_size: The batch size the package's search uses on it.
+        notes: Lines the report ends with.
 
     Raises:
-        OneshotBenchError: as `load_split`.
+        OneshotBenchError: as `cut_split`.
     """
-    data, batch_size = load_split(settings.dataset, seed=settings.seed,
-                                  train_size=settings.train_size, val_size=settings.val_size)
+    data = cut_split(data, train_size=settings.train_size, val_size=settings.val_size)
     settings = dataclasses.replace(settings, batch_size=settings.batch_size or batch_size,
                                    train_size=len(data.y_train), val_size=len(data.y_val))
-    return settings, {
+    return settings, data, {
         "benchmark": "oneshot", "dataset": settings.dataset, "dataset_loaded": data.name,
         "train_size": settings.train_size, "val_size": settings.val_size,
         "batch_size": settings.batch_size, "space": settings.space, "seed": settings.seed,
@@ -279,7 +219,7 @@ def _epochs(n: int) -> str:
     return f"{n} epoch" + ("" if n == 1 else "s")
 
 
-def _truth(settings: Settings, sample: list[dict[str, str]], cache: TruthCache,
+def _truth(settings: Settings, data: Any, sample: list[dict[str, str]], cache: TruthCache,
            progress: Progress) -> dict[str, Any]:
     """Trains what the cache lacks (each seed's pass over the sample in
     turn); returns the ground truth."""
@@ -290,13 +230,10 @@ def _truth(settings: Settings, sample: list[dict[str, str]], cache: TruthCache,
 
         progress(f"ground truth: {len(todo)} of {2 * len(sample)} trainings to run "
                  f"({_epochs(settings.truth_epochs)} each); the rest are in the cache")
-        data, batch_size = load_split(settings.dataset, seed=settings.seed,
-                                      train_size=settings.train_size,
-                                      val_size=settings.val_size)
         for n, (seed, i) in enumerate(todo, 1):
             result = train_alone(sample[i], data, space=settings.space,
-                                 epochs=settings.truth_epochs,
-                                 batch_size=settings.batch_size or batch_size, seed=seed)
+                                 epochs=settings.truth_epochs, batch_size=settings.batch_size,
+                                 seed=seed)
             cache.record(sample[i], seed, **result)
             progress(f"ground truth {n}/{len(todo)}: cell {i} seed {seed}: val accuracy "
                      f"{result['accuracy']:.4f} ({result['seconds']:.0f} s)")
@@ -360,7 +297,7 @@ def run_variant(settings: Settings, variant: Variant, sample: list[dict[str, str
     return record
 
 
-def run_benchmark(settings: Settings, *, directory: Path, cache_path: Path | None,
+def run_benchmark(settings: Settings, data: Any, *, directory: Path, cache_path: Path | None,
                   header: Mapping[str, Any], json_path: Path | None = None,
                   progress: Progress = lambda message: None) -> dict[str, Any]:
     """The ground truth, then every variant's supernet one after another;
@@ -368,6 +305,7 @@ def run_benchmark(settings: Settings, *, directory: Path, cache_path: Path | Non
 
     Args:
         settings: As returned by `prepare` (batch size and sizes explicit).
+        data: The dataset `prepare` returned (cut to the sizes).
         directory: Where each supernet's search, config and log go.
         cache_path: The ground truth's cache (`TruthCache`); None: no cache.
         header: Fields at the top of the JSON (`prepare`).
@@ -385,7 +323,8 @@ def run_benchmark(settings: Settings, *, directory: Path, cache_path: Path | Non
                "val_size": settings.val_size, "batch_size": settings.batch_size,
                "space": settings.space, "sample_seed": settings.seed,
                "epochs": settings.truth_epochs}
-        payload["truth"] = _truth(settings, sample, TruthCache(cache_path, key), progress)
+        payload["truth"] = _truth(settings, data, sample, TruthCache(cache_path, key),
+                                  progress)
         truth = [a["mean"] for a in payload["truth"]["architectures"]]
         if json_path is not None:
             write_json_atomic(str(json_path), payload, indent=2)

@@ -22,7 +22,7 @@ import keras  # noqa: E402  (after tfenv.prepare)
 import keras_tuner  # noqa: E402
 
 from autokeras_nas.bench.memory import rss_mb  # noqa: E402
-from autokeras_nas.bench.oneshot import SampleEstimates, load_split  # noqa: E402
+from autokeras_nas.bench.oneshot_strategy import SampleEstimates  # noqa: E402
 
 __all__ = ["PeakMemory", "run_supernet", "train_alone"]
 
@@ -39,11 +39,19 @@ def _space(data: Any, space: Mapping[str, int]) -> Any:
                       cells_per_stage=int(space["cells_per_stage"]))
 
 
-def _pipelines(data: Any, batch_size: int, seed: int) -> tuple[Any, Any]:
-    from autokeras_nas.workflow.training import make_pipeline
+def _pipeline(x: Any, y: Any, batch_size: int, *, shuffle: bool, seed: int) -> Any:
+    """The feed of the package's searches: cached, reshuffled every epoch."""
+    import tensorflow as tf
 
-    return (make_pipeline(data.x_train, data.y_train, batch_size, shuffle=True, seed=seed),
-            make_pipeline(data.x_val, data.y_val, batch_size, shuffle=False, seed=seed))
+    data = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if shuffle:
+        data = data.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _pipelines(data: Any, batch_size: int, seed: int) -> tuple[Any, Any]:
+    return (_pipeline(data.x_train, data.y_train, batch_size, shuffle=True, seed=seed),
+            _pipeline(data.x_val, data.y_val, batch_size, shuffle=False, seed=seed))
 
 
 def train_alone(arch: Mapping[str, str], data: Any, *, space: Mapping[str, int], epochs: int,
@@ -153,9 +161,11 @@ def _metric(trial: Any, name: str) -> float | None:
     return None if value is None else float(value)
 
 
-def run_supernet(config: Mapping[str, Any]) -> dict[str, Any]:
+def run_supernet(config: Mapping[str, Any], data: Any) -> dict[str, Any]:
     """One variant of the benchmark in this process: the strategy's supernet
-    trial, then an estimate of every cell of `config["sample"]`.
+    trial, then an estimate of every cell of `config["sample"]`, on `data`
+    (the benchmark's dataset, cut to its sizes) in batches of
+    `config["batch_size"]`.
 
     Returns:
         The record: the supernet's task, task_config, epochs, training and
@@ -167,10 +177,7 @@ def run_supernet(config: Mapping[str, Any]) -> dict[str, Any]:
     """
     from autokeras_nas.tuner import NasTuner
 
-    data, batch_size = load_split(config["dataset"], seed=int(config["seed"]),
-                                  train_size=config.get("train_size"),
-                                  val_size=config.get("val_size"))
-    batch_size = int(config.get("batch_size") or batch_size)
+    batch_size = int(config["batch_size"])
     wrapper = SampleEstimates(_strategy(config), config["sample"])
     memory, clock = PeakMemory(), {}
 

@@ -488,6 +488,19 @@ def real_run(spec: str, dataset: str, budget: float, seed: int, batch_size: int,
     write_json_atomic(str(result), record, indent=2)
 
 
+def _oneshot_data(dataset: str, seed: int) -> tuple[Any, int]:
+    """`bench oneshot`'s dataset as `bench real` loads it (fashion_mnist: its
+    20,000 / 5,000 split) and the batch size the search uses on it."""
+    from autokeras_nas.bench.real import protocol_dataset
+    from autokeras_nas.workflow import SearchConfig, load_dataset
+
+    with workflow_errors():
+        loaded = protocol_dataset(dataset)
+        defaults = SearchConfig(out_dir=Path("."), dataset=loaded)
+        data = load_dataset(loaded, seed=seed, validation_split=defaults.validation_split)
+        return data, int(defaults.for_data(data).batch_size)
+
+
 @bench.command()
 @click.option("--dataset", default="fashion_mnist", show_default=True,
               help="Dataset; fashion_mnist means 20,000 training and 5,000 validation images "
@@ -545,16 +558,18 @@ def oneshot(dataset: str, sample: int, truth_epochs: int, supernet_epochs: int |
         variants, notes = bench_oneshot.plan_variants(_names(strategies), conditional)
         if memory_only and not variants:
             fail("--memory measures supernets: give --strategies")
-        settings, header = bench_oneshot.prepare(bench_oneshot.Settings(
+        data, default_batch = _oneshot_data(dataset, seed)
+        settings, data, header = bench_oneshot.prepare(bench_oneshot.Settings(
             dataset=dataset, variants=tuple(variants), sample=sample, truth_epochs=truth_epochs,
             supernet_epochs=supernet_epochs, seed=seed, channels=channels,
             cells_per_stage=cells_per_stage, batch_size=batch_size, train_size=train_size,
-            val_size=val_size, memory_only=memory_only), notes)
+            val_size=val_size, memory_only=memory_only), data, batch_size=default_batch,
+            notes=notes)
         click.echo(f"bench oneshot: {len(variants)} supernets on {header['dataset_loaded']}, one "
                    "after another, each in a fresh process; keep the machine otherwise idle.")
         with tempfile.TemporaryDirectory(prefix="akn-oneshot-") as tmp:
             payload = bench_oneshot.run_benchmark(
-                settings, directory=out or Path(tmp), cache_path=cache, header=header,
+                settings, data, directory=out or Path(tmp), cache_path=cache, header=header,
                 json_path=json_path, progress=_progress(True))
     except bench_oneshot.OneshotBenchError as e:
         fail(str(e))
@@ -570,12 +585,15 @@ def oneshot_run(config: Path, result: Path) -> None:
     """One supernet of `bench oneshot` and its estimates, in this process."""
     import json
 
-    from autokeras_nas.bench.oneshot import OneshotBenchError
+    from autokeras_nas.bench.oneshot import OneshotBenchError, cut_split
 
+    options = json.loads(config.read_text())
+    data, _ = _oneshot_data(options["dataset"], int(options["seed"]))
     try:
+        data = cut_split(data, train_size=options["train_size"], val_size=options["val_size"])
         from autokeras_nas.bench.oneshot_train import run_supernet
 
-        record = run_supernet(json.loads(config.read_text()))
+        record = run_supernet(options, data)
     except OneshotBenchError as e:
         fail(str(e))
     write_json_atomic(str(result), record, indent=2)

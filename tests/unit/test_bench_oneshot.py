@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from autokeras_nas.bench.oneshot import SampleEstimates, Variant, plan_variants
+from autokeras_nas.bench.oneshot import Variant, plan_variants
+from autokeras_nas.bench.oneshot_strategy import SampleEstimates
 from autokeras_nas.bench.oneshot_report import format_oneshot, memory_claim, summarize
 from autokeras_nas.bench.oneshot_truth import (
     OneshotBenchError,
