@@ -34,6 +34,7 @@ from typing import Any, Callable, Mapping
 import keras_tuner
 
 from autokeras_nas import plugins
+from autokeras_nas.core import TASK, TASK_TRAIN
 from autokeras_nas.results import SearchDirectoryError, check_search_directory
 from autokeras_nas.tuner import failures, parallel
 from autokeras_nas.tuner.budget import SearchBudget
@@ -216,13 +217,17 @@ class NasTuner(keras_tuner.Tuner):
                     "values": dict(trial.hyperparameters.values)})
 
     def on_trial_end(self, trial: Any) -> None:
+        # The trial's models are gone; free their traced graphs (see graphs.py),
+        # before the oracle ends the trial, so that the trial's seconds, by
+        # which strategies plan a time budget, include it.
+        self._graphs.release()
+        task = str(trial.hyperparameters.values.get(TASK, TASK_TRAIN))
+        if getattr(self._trainers.get(task), "collects_garbage", True):
+            gc.collect()
         if self._heartbeat is not None:
             self._heartbeat.stop()
             self._heartbeat = None
         super().on_trial_end(trial)
-        # The trial's models are gone; free their traced graphs (see graphs.py).
-        self._graphs.release()
-        gc.collect()
         if self.progress is None:
             return
         final = self.oracle.get_trial(trial.trial_id)

@@ -192,3 +192,40 @@ def test_oneshot_summary_pairs_estimates_with_retrained_results(searches) -> Non
     retrained = results["trials"][-1]
     assert row["trial_id"] == retrained["trial_id"]
     assert row["retrained"] == pytest.approx(retrained["metrics"]["val_accuracy"])
+
+
+def test_the_tuner_collects_garbage_after_model_trials_only(tmp_path, digits,
+                                                            monkeypatch) -> None:
+    """A full collection after each trial frees its models' graphs; an
+    estimate builds none, and with the supernet in memory a collection would
+    cost as much as the estimate. The collection happens before the oracle
+    ends the trial, so the trial's seconds (the budget's unit) include it."""
+    import gc
+    import sys
+
+    events: list[tuple[str, str]] = []
+    x, y, xv, yv = digits
+    tuner = autokeras_nas.RandomWS(build_model, "val_accuracy", seed=0, directory=str(tmp_path),
+                                   **SIZES)
+    collect, end_trial, on_trial_begin = gc.collect, tuner.oracle.end_trial, tuner.on_trial_begin
+    current: list[str] = []
+
+    def counted_collect(*args):
+        if sys._getframe(1).f_code.co_name == "on_trial_end":  # the tuner's, not Keras'
+            events.append(("collect", current[-1]))
+        return collect(*args)
+
+    monkeypatch.setattr(gc, "collect", counted_collect)
+    monkeypatch.setattr(tuner.oracle, "end_trial",
+                        lambda trial: events.append(("end", trial.trial_id)) or end_trial(trial))
+    monkeypatch.setattr(tuner, "on_trial_begin",
+                        lambda trial: current.append(trial.trial_id) or on_trial_begin(trial))
+    tuner.search(x, y, validation_data=(xv, yv), batch_size=64, verbose=0)
+    results = json.loads((tmp_path / "untitled_project" / "results.json").read_text())
+    expected = []
+    for trial in results["trials"]:
+        if trial["task"] != "estimate":
+            expected.append(("collect", trial["trial_id"]))
+        expected.append(("end", trial["trial_id"]))
+    assert len(results["trials"]) == 2 + SIZES["candidates"]
+    assert events == expected

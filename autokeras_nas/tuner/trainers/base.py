@@ -191,6 +191,10 @@ class Trainer(abc.ABC):
 
     #: The task name (the entry-point name).
     name: ClassVar[str] = ""
+    #: Whether the tuner runs a full garbage collection after each of this
+    #: trainer's trials (freeing the graphs of the models it built); a
+    #: trainer that builds no model turns it off.
+    collects_garbage: ClassVar[bool] = True
 
     @abc.abstractmethod
     def run(self, context: TrialContext) -> TrialResult:

@@ -219,6 +219,9 @@ class EstimateTrainer(Trainer):
     (see the module docstring)."""
 
     name = "estimate"
+    #: An estimate builds no model; with the supernet in memory a full
+    #: collection after each estimate cost as long as the estimate itself.
+    collects_garbage = False
 
     def __init__(self) -> None:
         self._supernet: tuple[str, Any] | None = None
