@@ -1,4 +1,12 @@
-"""Running one branch of several, chosen by an index tensor in the graph."""
+"""Running one branch of several, chosen by an index tensor in the graph.
+
+`keras.ops.switch` is `tf.switch_case` on TensorFlow: a `Case` op that
+TensorFlow lowers to Switch/Merge nodes when it runs the step function, so
+only the chosen branch computes, and its gradient keeps only that branch's
+activations (the other branches' intermediates are empty optionals). Kept
+unlowered (`lower_using_switch_merge=False`), the same op held as much
+activation memory as running every branch, so the default must stay.
+"""
 
 from __future__ import annotations
 
