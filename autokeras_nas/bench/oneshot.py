@@ -36,6 +36,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from autokeras_nas.bench.real import child_failure
 from autokeras_nas.bench.oneshot_report import memory_claim, run_line, summarize
 from autokeras_nas.bench.oneshot_truth import (
     OneshotBenchError,
@@ -258,15 +259,6 @@ def _child_config(settings: Settings, variant: Variant, sample: list[dict[str, s
             "directory": str(directory)}
 
 
-def _last_line(log: Path, code: int) -> str:
-    try:
-        lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
-    except OSError:
-        lines = []
-    lines = [line for line in lines if line]
-    return lines[-1][:300] if lines else f"exit code {code}"
-
-
 def run_variant(settings: Settings, variant: Variant, sample: list[dict[str, str]],
                 directory: Path) -> dict[str, Any]:
     """One supernet and its estimates in a fresh process
@@ -286,7 +278,7 @@ def run_variant(settings: Settings, variant: Variant, sample: list[dict[str, str
         code = subprocess.run(command, stdout=sink, stderr=subprocess.STDOUT,
                               env=dict(os.environ)).returncode
     record["ended_at"] = time.time()
-    error = None if code == 0 else _last_line(log, code)
+    error = None if code == 0 else child_failure(log, code)
     if error is None:
         try:
             record.update(json.loads(result.read_text()))

@@ -165,7 +165,7 @@ def _slug(label: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)[:80]
 
 
-def _reason(log: Path, code: int) -> str:
+def child_failure(log: Path, code: int) -> str:
     """The last line of a failed child's output (its error), or its exit code."""
     try:
         lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
@@ -191,7 +191,7 @@ def run_one(spec: SearcherSpec, *, dataset: str, budget_s: float, seed: int,
         try:
             code = subprocess.run(command, stdout=sink, stderr=subprocess.STDOUT,
                                   timeout=2 * budget_s + GRACE_S, env=dict(os.environ)).returncode
-            error = None if code == 0 else _reason(log, code)
+            error = None if code == 0 else child_failure(log, code)
         except subprocess.TimeoutExpired:
             error = f"stopped after {2 * budget_s + GRACE_S:.0f} s (hung)"
     record["ended_at"] = time.time()
