@@ -44,8 +44,8 @@ from autokeras_nas.core.strategy import (
     ARCH,
     CONTINUES,
     EPOCHS,
+    ESTIMATE_TASKS,
     INITIAL_EPOCH,
-    MODEL_TASKS,
     PARENT,
     PROMOTABLE,
     RESERVED_PREFIX,
@@ -71,7 +71,7 @@ from autokeras_nas.core.strategy import (
 __all__ = [
     "ARCH", "ASHA", "BaseStrategy", "Boolean", "CONTINUES", "Choice", "Condition",
     "EARLY_STOPPING_NAMES", "EPOCHS", "Hyperband", "Promotion", "PromotionScheduler", "StoppingASHA",
-    "Fixed", "Float", "HyperSpace", "INITIAL_EPOCH", "Int", "MODEL_TASKS", "MedianStopping",
+    "Fixed", "Float", "HyperSpace", "INITIAL_EPOCH", "Int", "ESTIMATE_TASKS", "MedianStopping",
     "Objective", "Observation", "OneShotStrategy", "PARENT", "PHASES", "PHASE_RETRAIN",
     "PHASE_SEARCH", "PHASE_SUPERNET", "PROMOTABLE", "RESERVED_PREFIX", "Scalar",
     "SearchSpace", "SpaceKind", "StoppingRule", "Strategy", "Suggestion", "TASK",

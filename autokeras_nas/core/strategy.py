@@ -77,15 +77,17 @@ TASK_SUPERNET = "supernet"
 #: Evaluate one architecture with weights inherited from a supernet trial
 #: (the trial's parent); no training, no model of its own.
 TASK_ESTIMATE = "estimate"
-#: The tasks whose trial ends with a model of its own, trained or evaluated:
-#: only their trials can be a search's answer (the best trials and models).
-MODEL_TASKS = frozenset({TASK_TRAIN, TASK_EVALUATE})
+#: The package's tasks whose trial ends without a model of its own (a
+#: supernet, ENAS's supernet with its controller, an estimate): their trials
+#: are never a search's answer (the best trials and models). Every other
+#: task, a third party's included, makes a model.
+ESTIMATE_TASKS = frozenset({TASK_SUPERNET, TASK_ESTIMATE, "enas"})
 
 
 def makes_model(task: str | None) -> bool:
     """Whether a trial of `task` (None: `TASK_TRAIN`) ends with a model
-    that can be a search's answer (`MODEL_TASKS`)."""
-    return (TASK_TRAIN if task is None else task) in MODEL_TASKS
+    that can be a search's answer (any task but `ESTIMATE_TASKS`)."""
+    return (TASK_TRAIN if task is None else task) not in ESTIMATE_TASKS
 
 
 class SpaceKind(str, enum.Enum):

@@ -47,8 +47,9 @@ The mapping:
 * `get_best_trials(n)` ranks multi-objective searches by Pareto front
   (non-dominated first, then by crowding distance), not by a weighted sum.
   It, and so `get_best_models` and the best trials of results.json,
-  considers only the trials whose task makes a model (`MODEL_TASKS`:
-  "train", "evaluate"): a supernet or an estimate is no answer of a search.
+  skips the trials of a task that makes no model (`ESTIMATE_TASKS`:
+  "supernet", "estimate", "enas"): a supernet or an estimate is no answer
+  of a search.
 
 Crash safety: every JSON file (oracle.json, trial.json) is replaced
 atomically, and a reload drops a trial whose creation was never committed

@@ -11,7 +11,7 @@ import pytest
 
 from autokeras_nas import plugins
 from autokeras_nas.core import (
-    MODEL_TASKS,
+    ESTIMATE_TASKS,
     PHASE_RETRAIN,
     PHASE_SEARCH,
     PHASE_SUPERNET,
@@ -454,9 +454,10 @@ def test_driver_answers_supernet_trials_with_their_outputs() -> None:
     assert all(o.outputs == {} for o in observations[1:])
 
 
-def test_only_train_and_evaluate_make_models() -> None:
-    assert MODEL_TASKS == {"train", "evaluate"}
+def test_every_task_but_the_estimates_makes_a_model() -> None:
+    assert ESTIMATE_TASKS == {"supernet", "estimate", "enas"}
     assert makes_model(None) and makes_model("train") and makes_model("evaluate")
+    assert makes_model("a-third-party-task") and not makes_model("enas")
     assert not makes_model(TASK_SUPERNET) and not makes_model(TASK_ESTIMATE)
 
 
