@@ -42,7 +42,9 @@ def table():
 def test_a_tabular_search_leaves_no_pickle(tmp_path: Path, table, strategy: str) -> None:
     from autokeras_nas.bench.tabular_search import TabularTuner
 
-    tuner = TabularTuner(strategy=plugins.load(strategy)(seed=3), max_trials=TRIALS, table=table,
+    options = {"candidates": TRIALS} if strategy == "enas" else {}  # it estimates 10 by default
+    tuner = TabularTuner(strategy=plugins.load(strategy)(seed=3, **options), max_trials=TRIALS,
+                         table=table,
                          directory=str(tmp_path), project_name="search", overwrite=True)
     tuner.search(verbose=0)
     out = tmp_path / "search"
