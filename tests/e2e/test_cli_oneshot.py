@@ -42,6 +42,17 @@ def build_model(hp):
                   metrics=["accuracy"])
     return model
 """
+#: The same with a third choice of four: 24 architectures, enough estimates
+#: that both workers of a parallel search get some whatever the timing.
+WIDE_SPACE = CHOOSE_SPACE.replace(
+    "    x = keras.layers.GlobalAveragePooling2D()(x)",
+    """    x = choose(hp, "op3", {
+        "conv3": lambda: keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
+        "conv1": lambda: keras.layers.Conv2D(8, 1, padding="same", activation="relu"),
+        "pool": lambda: keras.layers.MaxPooling2D(3, strides=1, padding="same"),
+        "skip": lambda: keras.layers.Identity(),
+    })(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)""")
 PHASES = ("supernet", "search", "retrain")
 
 
@@ -86,6 +97,7 @@ def _load_plain(path: Path):
 def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("oneshot")
     (root / "space.py").write_text(CHOOSE_SPACE)
+    (root / "wide.py").write_text(WIDE_SPACE)
     return root
 
 
@@ -174,15 +186,15 @@ def test_workers_estimate_in_parallel_each_loading_the_supernet(files: Path) -> 
     each of which loads the supernet from the shared search directory once."""
     out = files / "parallel"
     proc = run_cli("search", "--strategy", "random-ws", "--dataset", "digits", "--space",
-                   "space.py:build_model", "--max-trials", "9", "--epochs", "2",
+                   "wide.py:build_model", "--max-trials", "26", "--epochs", "2",
                    "--param", "top_k=1", "--workers", "2", "--out", "parallel", cwd=files,
                    timeout=900)
     _ok(proc)
     trials = _trials(out)
     _check_phases(trials)
     estimates = {t["trial_id"] for t in trials if t["notes"]["phase"] == "search"}
-    # every architecture of the space (3 x 2), no repeat
-    assert len(estimates) == 6 and all(t["status"] == "completed" for t in trials)
+    # every architecture of the space (3 x 2 x 4), no repeat
+    assert len(estimates) == 24 and all(t["status"] == "completed" for t in trials)
     ran = {}
     for worker in ("tuner0", "tuner1"):
         log = (out / "logs" / f"{worker}.log").read_text()
