@@ -19,6 +19,7 @@ from keras_tuner.src import config as kt_config
 
 from autokeras_nas.tuner import NasTuner, parallel
 from autokeras_nas.tuner.trainers.crossval import KFoldTrainer
+from autokeras_nas.tuner.trainers.weights import build_optimizer, build_training_state
 from autokeras_nas.workflow.base import MODEL_FILENAME, first_line
 from autokeras_nas.workflow.config import SearchConfig, ValidationPlan
 
@@ -139,6 +140,7 @@ def retrain_on_all(tuner: NasTuner, trial_id: str, dataset: Any, config: SearchC
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
             model = tuner.hypermodel.build(hp)
         data = make_pipeline(x, y, config.batch_size, shuffle=True, seed=config.seed + member)
+        build_training_state(model, (data,), {})  # one trace of the training step, not two
         t0 = time.perf_counter()
         tuner.hypermodel.fit(hp, model, data, epochs=epochs, shuffle=False, verbose=0)
         seconds += time.perf_counter() - t0
@@ -168,11 +170,7 @@ def save_model(model: Any, tuner: NasTuner, dataset: Any, out_dir: Path,
                batch_size: int) -> float:
     """Saves `model` as `out_dir/best_model.keras`; returns its test accuracy."""
     test_accuracy = accuracy(model, dataset.x_test, dataset.y_test, batch_size)
-    if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
-        # Saved with its (fresh) slots, so that loading the file warns of no mismatch.
-        strategy = tuner.distribution_strategy
-        with strategy.scope() if strategy is not None else contextlib.nullcontext():
-            model.optimizer.build(model.trainable_variables)
+    build_optimizer(model, tuner.distribution_strategy)
     model.save(out_dir / MODEL_FILENAME)
     return test_accuracy
 

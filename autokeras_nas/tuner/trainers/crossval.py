@@ -65,7 +65,6 @@ How a trial is run and scored:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -83,7 +82,7 @@ from autokeras_nas.results import write_json_atomic
 from autokeras_nas.tuner import failures
 from autokeras_nas.tuner.budget import STOPPED_BY_BUDGET, BudgetStop
 from autokeras_nas.tuner.trainers.base import Parent, Trainer, TrialContext, TrialResult
-from autokeras_nas.tuner.trainers.weights import inherit, save_weights_atomic
+from autokeras_nas.tuner.trainers.weights import build_optimizer, inherit, save_weights_atomic
 
 __all__ = ["FOLD_DIR", "KFoldTrainer", "fold_mean_curve", "fold_parent", "select_epoch"]
 
@@ -329,11 +328,8 @@ class _SharedModel:
     def get(self) -> Any:
         if self.model is None:
             model = self.context.build_model()
+            build_optimizer(model, self.context.tuner.distribution_strategy)
             optimizer = getattr(model, "optimizer", None)
-            if optimizer is not None and not optimizer.built:
-                strategy = self.context.tuner.distribution_strategy
-                with strategy.scope() if strategy is not None else contextlib.nullcontext():
-                    optimizer.build(model.trainable_variables)
             self._weights = model.get_weights()
             self._optimizer = [] if optimizer is None else [
                 v.numpy() for v in optimizer.variables]

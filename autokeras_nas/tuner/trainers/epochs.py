@@ -38,7 +38,8 @@ import keras_tuner
 import numpy as np
 
 from autokeras_nas.results import write_json_atomic
-from autokeras_nas.tuner.trainers.weights import copy_weights_file, save_weights_atomic
+from autokeras_nas.tuner.trainers.weights import (build_optimizer, copy_weights_file,
+                                                  save_weights_atomic)
 
 #: Subdirectory of a trial's directory holding its backup.
 BACKUP_DIR = "backup"
@@ -76,13 +77,7 @@ def _build(model: Any, build_config: str) -> None:
     if not model.built and os.path.exists(build_config):
         with open(build_config) as f:
             model.build_from_config(json.load(f))
-    _build_optimizer(model)
-
-
-def _build_optimizer(model: Any) -> None:
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None and not optimizer.built:
-        optimizer.build(model.trainable_variables)
+    build_optimizer(model)
 
 
 class TrialBackup:

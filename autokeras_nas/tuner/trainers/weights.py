@@ -67,6 +67,17 @@ def _batch_spec(args: tuple, kwargs: dict) -> tuple | None:
     return None
 
 
+def build_optimizer(model: Any, strategy: Any = None) -> None:
+    """Creates the optimizer slots of a compiled `model` that has none yet
+    (under `strategy`'s scope when given), so that its weights file holds
+    them: a checkpoint loads into it, and a saved model reloads without
+    an optimizer mismatch warning. A model without optimizer is left as is."""
+    optimizer = getattr(model, "optimizer", None)  # None or absent: not compiled
+    if optimizer is not None and not optimizer.built:
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            optimizer.build(model.trainable_variables)
+
+
 def build_training_state(model: Any, args: tuple, kwargs: dict) -> bool:
     """Creates, before `fit`, the variables `fit` would otherwise create
     inside its first traced step: the compiled metrics' and loss's state and
