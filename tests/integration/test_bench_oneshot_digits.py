@@ -1,5 +1,5 @@
 """`autokeras-nas bench oneshot` end to end on digits: a tiny ground truth
-(4 cells, 1 epoch, 4 channels), an all-paths supernet and ENAS's of 1
+(3 cells, 1 epoch, 4 channels), an all-paths supernet and ENAS's of 1
 epoch each in their own process, and a second run that finds the whole
 ground truth in the cache."""
 
@@ -17,7 +17,7 @@ from autokeras_nas.testing.cli import probe_cli
 pytestmark = pytest.mark.tf
 
 CLI = [sys.executable, "-m", "autokeras_nas.cli", "bench", "oneshot"]
-TINY = ["--dataset", "digits", "--sample", "4", "--truth-epochs", "1", "--channels", "4",
+TINY = ["--dataset", "digits", "--sample", "3", "--truth-epochs", "1", "--channels", "4",
         "--supernet-epochs", "1", "--train-size", "512", "--val-size", "128", "--seed", "2"]
 FIRST = ["oneshot", "enas"]
 
@@ -50,7 +50,7 @@ def _row(stdout: str, label: str) -> str:
 
 def test_the_ground_truth_is_two_trainings_of_each_sampled_cell(runs) -> None:
     truth = runs["a"]["truth"]
-    assert len(truth["architectures"]) == len(runs["a"]["sample"]) == 4
+    assert len(truth["architectures"]) == len(runs["a"]["sample"]) == 3
     assert truth["seeds"] == [2, 3] and truth["epochs"] == 1
     for cell, arch in zip(truth["architectures"], runs["a"]["sample"]):
         assert cell["arch"] == arch
@@ -58,7 +58,7 @@ def test_the_ground_truth_is_two_trainings_of_each_sampled_cell(runs) -> None:
         assert cell["mean"] == pytest.approx(np.mean(cell["val_accuracy"]))
     assert set(truth["noise_ceiling"]) == {"kendall_tau", "spearman_rho", "pairs"}
     assert "noise ceiling (seed 2 vs seed 3)" in runs["first"].stdout
-    assert runs["first"].stderr.count("ground truth ") == 8
+    assert runs["first"].stderr.count("ground truth ") == 6
 
 
 def test_each_supernet_is_estimated_on_every_cell_and_compared(runs) -> None:
@@ -70,18 +70,18 @@ def test_each_supernet_is_estimated_on_every_cell_and_compared(runs) -> None:
         assert record["epochs"] == 1 and record["supernet_train_s"] > 0
         assert record["peak_rss_mb"] > record["rss_before_mb"] > 0
         estimates = record["estimates"]
-        assert len(estimates) == 4 and all(0 <= e <= 1 for e in estimates)
+        assert len(estimates) == 3 and all(0 <= e <= 1 for e in estimates)
         assert -1 <= record["kendall_tau"] <= 1 and -1 <= record["spearman_rho"] <= 1
         chosen = record["chosen"]
         assert chosen["index"] == int(np.argmax(estimates))
         assert chosen["rank"] == 1 + sum(t > truth[chosen["index"]] for t in truth)
         row = _row(runs["first"].stdout, record["label"])
-        assert f"{record['kendall_tau']:.3f}" in row and f"{chosen['rank']}/4" in row
+        assert f"{record['kendall_tau']:.3f}" in row and f"{chosen['rank']}/3" in row
     oneshot, enas = payload["runs"]
     assert oneshot["task_config"] == {"mode": "all", "conditional": False, "drop_rate": 0.3}
-    assert enas["task"] == "enas" and enas["task_config"]["architectures"] == 4
+    assert enas["task"] == "enas" and enas["task_config"]["architectures"] == 3
     assert enas["task_config"]["mode"] == "single"
-    assert len(enas["controller_log_probs"]) == 4
+    assert len(enas["controller_log_probs"]) == 3
     assert all(p < 0 for p in enas["controller_log_probs"])
     assert "controller's most probable cell of the sample ranks" in runs["first"].stdout
     spans = sorted((r["started_at"], r["ended_at"]) for r in payload["runs"])
@@ -99,7 +99,7 @@ def test_the_memory_claim_compares_single_path_with_all_paths(runs) -> None:
 
 def test_a_rerun_finds_the_ground_truth_in_the_cache_and_trains_nothing(runs) -> None:
     report, stdout, stderr = runs["second"]
-    assert "all 8 trainings found in the cache" in stderr
+    assert "all 6 trainings found in the cache" in stderr
     assert "ground truth 1/" not in stderr
     assert report["loaded"] == []  # not even TensorFlow was imported
     assert runs["cache"] == runs["cached"]
