@@ -22,7 +22,8 @@ pooling (stride 1, same padding). The choices are shared by every cell (one
 cell type, as in NAS-Bench-201); these six are the only hyperparameters.
 
 Network, as in NAS-Bench-201 at a CPU size: a stem (3x3 conv -> batch norm)
-to `channels` C; three stages of `cells_per_stage` cells with C, 2C and 4C
+to `channels` C, of stride 2 on inputs of 28 or more per spatial dimension
+(`stem_strides`); three stages of `cells_per_stage` cells with C, 2C and 4C
 channels, each stage after the first entered through a residual reduction
 block (ReLU -> 3x3 conv stride 2 -> BN, ReLU -> 3x3 conv -> BN, plus a
 shortcut of 2x2 average pooling stride 2 -> 1x1 conv); then batch norm ->
@@ -47,7 +48,7 @@ import keras_tuner
 
 from autokeras_nas.oneshot import choose, in_supernet_scope, zero
 
-__all__ = ["CONDITIONS", "EDGES", "OPS", "Nb201Space"]
+__all__ = ["CONDITIONS", "EDGES", "OPS", "Nb201Space", "stem_strides_for"]
 
 #: The 6 edges `edge_{i}_{j}` (node j reads node i), in build order; the
 #: names and order of `autokeras_nas.testing.spaces.NB201_EDGES`.
@@ -67,6 +68,9 @@ CONDITIONS: dict[str, str] = {"edge_1_2": "edge_0_1", "edge_1_3": "edge_0_1"}
 #: statistics settle within the few hundred steps of a short trial.
 BN_MOMENTUM = 0.9
 STAGES = 3
+#: With `stem_strides=None`: inputs whose every spatial dimension is at least
+#: this get a stem of stride 2 (see `stem_strides_for`).
+STRIDED_STEM_MIN_SIZE = 28
 
 
 def _edge(name: str) -> tuple[int, int]:
@@ -126,6 +130,12 @@ class Nb201Space(keras_tuner.HyperModel):
         learning_rate: Adam's learning rate; default 1e-3, Adam's own default
             and that of the package's other spaces, so that the six edges
             stay the only hyperparameters.
+        stem_strides: Strides of the stem's convolution, 1 or 2. Default
+            None: 2 when every spatial dimension of `input_shape` is at least
+            28 (`STRIDED_STEM_MIN_SIZE`; Fashion-MNIST's 28x28 images enter
+            the first stage at 14x14, a quarter of the work of every layer
+            after the stem), else 1 (digits' 8x8 images). NAS-Bench-201
+            itself has 1, on 32x32 images and a GPU.
 
     Raises:
         ValueError: a bad shape, class count, size or `dims`.
@@ -141,6 +151,7 @@ class Nb201Space(keras_tuner.HyperModel):
         dims: int | None = None,
         conditional: bool = True,
         learning_rate: float = 1e-3,
+        stem_strides: int | None = None,
     ) -> None:
         super().__init__(name="nb201")
         shape = tuple(int(d) for d in input_shape)
@@ -162,7 +173,12 @@ class Nb201Space(keras_tuner.HyperModel):
         if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
                 or not learning_rate > 0:
             raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
+        if stem_strides is None:
+            stem_strides = stem_strides_for(shape)
+        if isinstance(stem_strides, bool) or stem_strides not in (1, 2):
+            raise ValueError(f"stem_strides must be 1 or 2, got {stem_strides!r}")
         self.input_shape = shape
+        self.stem_strides = int(stem_strides)
         self.num_classes = num_classes
         self.cells_per_stage = cells_per_stage
         self.channels = channels
@@ -178,8 +194,8 @@ class Nb201Space(keras_tuner.HyperModel):
     def build(self, hp: Any) -> keras.Model:
         layers = _Layers(self.dims)
         inputs = keras.Input(shape=self.input_shape)
-        x = layers.conv(self.channels, 3, padding="same", use_bias=False,
-                        name="stem_conv")(inputs)
+        x = layers.conv(self.channels, 3, strides=self.stem_strides, padding="same",
+                        use_bias=False, name="stem_conv")(inputs)
         x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name="stem_bn")(x)
         cell = 0
         for stage in range(STAGES):
@@ -218,6 +234,14 @@ class Nb201Space(keras_tuner.HyperModel):
             return None
         layer.name = f"{prefix}_{layer.name}"
         return layer(x)
+
+
+def stem_strides_for(input_shape: Sequence[int]) -> int:
+    """The default stem strides of `input_shape` (`Nb201Space`'s
+    `stem_strides=None`): 2 when every spatial dimension is at least
+    `STRIDED_STEM_MIN_SIZE`, else 1."""
+    spatial = tuple(input_shape)[:-1]
+    return 2 if spatial and min(spatial) >= STRIDED_STEM_MIN_SIZE else 1
 
 
 def _node(terms: list[Any], cell_input: Any, name: str) -> Any:

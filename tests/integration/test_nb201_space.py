@@ -128,6 +128,22 @@ def test_the_model_saves_and_reloads_in_safe_mode_with_plain_keras_layers(tmp_pa
         stack.extend(getattr(layer, "layers", []))
 
 
+@pytest.mark.parametrize("shape, stem_strides, first_stage", [
+    ((28, 28, 1), None, (14, 14)),  # Fashion-MNIST: strided by default
+    ((28, 28, 1), 1, (28, 28)),
+    ((8, 8, 1), None, (8, 8)),  # digits: too small to stride
+    ((27, 40, 3), None, (27, 40)),  # every spatial dimension must reach 28
+    ((150, 1), None, (75,)),  # a long series (GunPoint) is strided too
+])
+def test_the_stem_strides_large_inputs_by_default(shape, stem_strides, first_stage):
+    space = Nb201Space(input_shape=shape, num_classes=3, channels=4,
+                       stem_strides=stem_strides)
+    assert space.stem_strides == (2 if first_stage[0] < shape[0] else 1)
+    model = space.build(keras_tuner.HyperParameters())
+    assert model.get_layer("stem_bn").output.shape[1:-1] == first_stage
+    assert model.get_layer("stem_conv").strides == (space.stem_strides,) * (len(shape) - 1)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"input_shape": (8, 8), "dims": 2}, "dims must be 1 for input_shape"),
     ({"input_shape": (8,)}, "input_shape must be"),
@@ -137,6 +153,8 @@ def test_the_model_saves_and_reloads_in_safe_mode_with_plain_keras_layers(tmp_pa
     ({"channels": 2.5}, "channels must be an integer >= 1"),
     ({"conditional": "yes"}, "conditional must be True or False"),
     ({"learning_rate": 0}, "learning_rate must be positive"),
+    ({"stem_strides": 3}, "stem_strides must be 1 or 2"),
+    ({"stem_strides": True}, "stem_strides must be 1 or 2"),
 ])
 def test_bad_arguments_are_one_line_value_errors(kwargs, message):
     arguments = {"input_shape": (8, 8, 1), "num_classes": 3} | kwargs
