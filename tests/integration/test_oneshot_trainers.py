@@ -86,6 +86,41 @@ def test_supernet_then_estimates_then_a_plain_retrained_model(tmp_path: Path, di
     keras.saving.load_model(path, safe_mode=True)
 
 
+#: Each retrain's weights when its training begins (a module global: the
+#: tuner deep-copies its callbacks for every trial).
+STARTS: list[dict[str, list]] = []
+
+
+class _Start(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None) -> None:
+        STARTS.append({layer.name: layer.get_weights() for layer in self.model.layers})
+
+
+def test_a_retrain_whose_parent_is_the_supernet_starts_from_its_chosen_candidates(
+        tmp_path: Path, digits) -> None:
+    x, y, xv, yv = digits
+    script = [{"task": "supernet", "epochs": 2},
+              {"values": ESTIMATES[2], "epochs": 1, "parent_id": "0"},
+              {"values": ESTIMATES[2], "epochs": 1}]
+    tuner = NasTuner(build_model, strategy=ScriptedStrategy(script, seed=0),
+                     objective="val_accuracy", max_trials=3, directory=str(tmp_path),
+                     project_name="p")
+    STARTS.clear()
+    tuner.search(x, y, validation_data=(xv, yv), epochs=1, batch_size=64, verbose=0,
+                 callbacks=[_Start()])
+    trials = [tuner.oracle.get_trial(str(i)) for i in range(3)]
+    assert [t.status for t in trials] == ["COMPLETED"] * 3, [t.message for t in trials]
+    supernet = tuner.trainer("supernet").load_model(tuner, trials[0])
+    shared = {layer.name: layer for layer in supernet._flatten_layers()}
+    inherited, fresh = STARTS[1], STARTS[2]  # STARTS[0]: the supernet's own training
+    for name in ("first__tanh", "second__relu"):
+        expected = shared[name].get_weights()
+        assert all(np.array_equal(a, b) for a, b in zip(inherited[name], expected))
+        assert not np.array_equal(fresh[name][0], expected[0])
+    assert trials[1].metrics.get_last_value("inherited_layers") >= 2
+    assert not trials[2].metrics.exists("inherited_layers")
+
+
 def test_estimate_with_a_fixed_path_equals_the_inherited_sub_architecture(
         tmp_path: Path, digits) -> None:
     """An estimate (fixed path in the supernet, statistics recalibrated)

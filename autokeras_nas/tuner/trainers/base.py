@@ -146,7 +146,8 @@ class TrialContext:
         if self._parent is None:
             try:
                 trial = self.tuner.oracle.get_trial(str(parent_id))
-                model = self.tuner.load_model(trial)
+                task = str(trial.hyperparameters.values.get(TASK, TASK_TRAIN))
+                model = self.tuner.trainer(task).load_model(self.tuner, trial)
             except Exception as e:
                 raise keras_tuner.errors.FailedTrialError(
                     f"cannot load the parent trial {parent_id}: {first_line(e)}") from e
@@ -199,6 +200,14 @@ class Trainer(abc.ABC):
     @abc.abstractmethod
     def run(self, context: TrialContext) -> TrialResult:
         """Runs the trial described by `context`."""
+
+    def load_model(self, tuner: Any, trial: Any) -> Any:
+        """A finished trial of this task as a model with its checkpoint's
+        weights: what a child trial (`nas/parent`) starts from. Default:
+        `tuner.load_model(trial)`, the hypermodel built from the trial's
+        values; a trainer that builds its models otherwise (a supernet)
+        rebuilds them its way."""
+        return tuner.load_model(trial)
 
 
 def _task_config(text: Any) -> dict[str, Any]:

@@ -56,7 +56,7 @@ import keras
 import keras_tuner
 import numpy as np
 
-from autokeras_nas.core import PARENT, TASK_CONFIG
+from autokeras_nas.core import PARENT, TASK, TASK_CONFIG, TASK_TRAIN
 from autokeras_nas.tuner.failures import first_line
 from autokeras_nas.tuner.trainers.base import Trainer, TrialContext, TrialResult, _task_config
 from autokeras_nas.tuner.trainers.evaluate import (
@@ -195,6 +195,14 @@ class SupernetTrainer(FitTrainer):
             callbacks.append(_TrainingTimeStop(budget, prior))
         return callbacks
 
+    def load_model(self, tuner: Any, trial: Any) -> Any:
+        """The trained supernet of `trial`, rebuilt in its mode."""
+        from autokeras_nas import oneshot
+
+        options = supernet_options(_task_config(trial.hyperparameters.values.get(TASK_CONFIG)))
+        with oneshot.supernet_scope(mode=options["mode"], conditional=options["conditional"]):
+            return tuner.load_model(trial)
+
     def run(self, context: TrialContext) -> TrialResult:
         options = supernet_options(context.config)
         result = super().run(context)
@@ -277,15 +285,15 @@ class EstimateTrainer(Trainer):
         tuner = context.tuner
         try:
             trial = tuner.oracle.get_trial(parent_id)
-            options = supernet_options(_task_config(trial.hyperparameters.values.get(
-                TASK_CONFIG)))
-            with oneshot.supernet_scope(mode=options["mode"],
-                                        conditional=options["conditional"]):
-                model = tuner.load_model(trial)
+            task = str(trial.hyperparameters.values.get(TASK, TASK_TRAIN))
+            model = tuner.trainer(task).load_model(tuner, trial)
         except _Failed:
             raise
         except Exception as e:
             raise _Failed(f"cannot load the supernet trial {parent_id}: {first_line(e)}") from e
+        if not oneshot.mixed_ops(model):
+            raise _Failed(f"the parent trial {parent_id} (task {task!r}) is not a supernet: "
+                          "its model has no mixed operation to estimate with")
         self._supernet = (parent_id, model)
         return model
 

@@ -128,7 +128,10 @@ def inherit(hypermodel: Any, hp: Any, model: Any, parent: Any,
             args: tuple, kwargs: dict) -> tuple[dict[str, float], dict[str, Any]]:
     """Starts `model` from its parent's weights.
 
-    A hypermodel with a method `inherit(hp, model, parent_model, parent_hp,
+    A parent that is a weight-sharing supernet (it holds mixed operations)
+    gives `model` the weights of its chosen candidates and of the layers
+    outside the choices (`autokeras_nas.oneshot.inherit_supernet_weights`),
+    counted in the metric `inherited_layers`. Otherwise a hypermodel with a method `inherit(hp, model, parent_model, parent_hp,
     x)` does it itself (network morphisms transfer weights exactly and
     measure on `x`, a batch of training inputs, that the function is
     preserved) and what it returns becomes the trial's outputs; otherwise
@@ -140,6 +143,11 @@ def inherit(hypermodel: Any, hp: Any, model: Any, parent: Any,
     """
     if parent is None:
         return {}, {}
+    from autokeras_nas import oneshot
+
+    if oneshot.mixed_ops(parent.model):  # a supernet: its chosen candidates, nested
+        return {"inherited_layers": float(oneshot.inherit_supernet_weights(model,
+                                                                           parent.model))}, {}
     hook = getattr(hypermodel, "inherit", None)
     if callable(hook):
         found = hook(hp, model, parent.model, parent.hyperparameters, sample_inputs(args, kwargs))
