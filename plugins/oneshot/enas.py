@@ -11,7 +11,7 @@ the same three phases as the other one-shot strategies
 1. one trial of task "enas" (the supernet and its controller);
 2. estimates (task "estimate", parent = the enas trial) of the
    architectures the trained controller reported, most probable first;
-3. the best of them retrained from scratch.
+3. the best of them retrained (from the supernet's weights by default).
 """
 
 from __future__ import annotations

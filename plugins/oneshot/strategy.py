@@ -20,7 +20,7 @@ class Spos(OneShotStrategy):
     per batch, sampled uniformly; architectures are searched by aging
     evolution (the `aging-evolution` plugin) and evaluated with the
     supernet's weights after batch-norm recalibration; the best are
-    retrained from scratch.
+    retrained (from the supernet's weights: `retrain_from`).
 
     The inner evolution's population and tournament sizes are its defaults
     scaled to the number of estimates (`AgingEvolution`'s `max_trials`

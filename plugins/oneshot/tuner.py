@@ -5,7 +5,8 @@ Each takes a `build_model(hp)` written with `autokeras_nas.oneshot.choose`
 (or, given only `input_shape` and `num_classes`, the NAS-Bench-201 cell
 space, `autokeras_nas.spaces.Nb201Space`) and runs its strategy's three
 phases: one trial trains the supernet, cheap trials estimate architectures
-with its weights, and the best are retrained from scratch. The retrained
+with its weights, and the best are retrained (from the supernet's weights
+of their operations; `retrain_from="scratch"`: from fresh ones). The retrained
 trials are the search's answer: `get_best_models` returns a plain Keras
 model holding only the chosen operations (no mixed operation), which saves
 and reloads with `keras.saving.load_model(..., safe_mode=True)` without

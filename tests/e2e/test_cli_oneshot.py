@@ -75,6 +75,10 @@ def _check_phases(trials: list[dict], supernet_task: str = "supernet") -> None:
     tasks = {"supernet": supernet_task, "search": "estimate", "retrain": "train"}
     assert all(t["task"] == tasks[t["notes"]["phase"]] for t in trials)
     assert all(t["parent_id"] == trials[0]["trial_id"] for t in trials if t["task"] == "estimate")
+    # the retrains start from the supernet's weights (retrain_from="supernet")
+    retrains = [t for t in trials if t["notes"]["phase"] == "retrain"]
+    assert all(t["parent_id"] == trials[0]["trial_id"] and t["metrics"]["inherited_layers"] > 0
+               for t in retrains if t["status"] == "completed")
 
 
 def _best(out: Path, trials: list[dict]) -> dict:

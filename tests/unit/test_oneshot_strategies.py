@@ -130,7 +130,8 @@ def test_three_phases_in_order(name: str) -> None:
         s = step.suggestion
         assert (s.task, s.parent_id, s.epochs) == (TASK_ESTIMATE, "0", None)
         assert "0" in told_at_ask[step.trial_id]  # the supernet was told first
-    # The retrains: the best two estimates, from scratch, after every estimate was told.
+    # The retrains: the best two estimates, from the supernet's weights,
+    # after every estimate was told.
     by_score = sorted(estimates, key=lambda st: -st.observation.metrics["score"])
     assert [dict(r.suggestion.values) for r in retrains] == [
         dict(e.suggestion.values) for e in by_score[:2]]
@@ -138,7 +139,8 @@ def test_three_phases_in_order(name: str) -> None:
         e.trial_id for e in by_score[:2]]
     for step in retrains:
         s = step.suggestion
-        assert (s.task, s.parent_id, s.epochs) == (None, None, 4)
+        assert (s.task, s.parent_id, s.epochs) == (None, "0", 4)
+        assert s.notes["retrain_from"] == "supernet"
         assert {e.trial_id for e in estimates} <= told_at_ask[step.trial_id]
     last = driver.steps[-1].suggestion
     assert last.kind == "done" and last.notes["reason"] == "retrained the best 2 of the estimates"
@@ -388,6 +390,7 @@ def test_spos_evolves_its_estimates() -> None:
     ({"top_k": True}, "top_k"),
     ({"retrain_epochs": -1}, "retrain_epochs"),
     ({"conditional": "yes"}, "conditional"),
+    ({"retrain_from": "parent"}, "retrain_from must be one of supernet, scratch"),
 ])
 def test_bad_arguments(kwargs: dict, fragment: str) -> None:
     with pytest.raises(ValueError, match=fragment):
@@ -398,6 +401,16 @@ def test_bad_arguments(kwargs: dict, fragment: str) -> None:
 def test_bad_drop_rate(rate: Any) -> None:
     with pytest.raises(ValueError, match="drop_rate"):
         _new("oneshot", drop_rate=rate)
+
+
+@pytest.mark.parametrize("retrain_from, parent", [("supernet", "0"), ("scratch", None)])
+def test_retrains_start_from_the_supernet_or_from_scratch(retrain_from: str,
+                                                          parent: str | None) -> None:
+    driver = _drive(_new("random-ws", retrain_from=retrain_from, **SMALL))
+    retrains = [step.suggestion for step in _of_phase(driver, PHASE_RETRAIN)]
+    assert len(retrains) == 2
+    assert all(s.parent_id == parent and s.notes["retrain_from"] == retrain_from
+               for s in retrains)
 
 
 def test_conditional_weights_reach_the_supernet_task() -> None:
