@@ -111,25 +111,10 @@ def batch_norm_layers(model: Any) -> list[Any]:
     """The `BatchNormalization` layers of `model`, nested ones included (in
     nested models and in layers holding layers, such as a supernet's mixed
     operations)."""
-    found, seen = [], {id(model)}
-    stack = list(reversed(_sublayers(model)))
-    while stack:
-        layer = stack.pop()
-        if id(layer) in seen:
-            continue
-        seen.add(id(layer))
-        if isinstance(layer, keras.layers.BatchNormalization):
-            found.append(layer)
-        stack.extend(reversed(_sublayers(layer)))
-    return found
+    from autokeras_nas.oneshot import walk_layers
 
-
-def _sublayers(layer: Any) -> list[Any]:
-    """The layers `layer` tracks: a model's layers, or a layer's own
-    (Keras tracks layers assigned to a layer's attributes)."""
-    if isinstance(layer, keras.Model):
-        return list(layer.layers)
-    return [v for v in getattr(layer, "_layers", []) if isinstance(v, keras.layers.Layer)]
+    return [layer for layer in walk_layers(model)
+            if isinstance(layer, keras.layers.BatchNormalization)]
 
 
 def recalibrate_batch_norm(model: Any, batches: Iterator[Any]) -> int:
