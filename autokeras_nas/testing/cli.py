@@ -6,7 +6,8 @@ with TensorFlow's C++ logs quiet and returns the finished process.
 `probe_cli` runs it in a fresh interpreter and reports which heavy modules
 it imported; `probe_cli_runs` runs several commands in one fresh interpreter
 (click's test runner, one start-up for all); `one_line_error` checks the shape
-of a usage error.
+of a usage error. `run_script_result` runs a Python script in a fresh
+interpreter and returns the JSON it printed on its `RESULT ` line.
 """
 
 from __future__ import annotations
@@ -50,6 +51,22 @@ def run_cli(*args: str, cwd: str | Path, timeout: float = 600,
     return subprocess.run(cli_command() + list(args), cwd=cwd,
                           env=dict(env) if env is not None else cli_env(),
                           capture_output=True, text=True, timeout=timeout)
+
+
+def run_script_result(script: str, *, timeout: float = 600, **env: str) -> dict:
+    """Runs the Python `script` in a fresh interpreter (this environment with
+    TensorFlow's C++ logs quiet, plus `env`) and returns the JSON object it
+    printed after `RESULT ` on a line of its own.
+
+    Raises:
+        AssertionError: the script failed or printed no RESULT line.
+    """
+    proc = subprocess.run([sys.executable, "-c", script], env=cli_env(**env),
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return json.loads(lines[-1][len("RESULT "):])
 
 
 #: Modules the light commands must not import.

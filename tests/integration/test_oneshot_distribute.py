@@ -2,13 +2,11 @@
 MirroredStrategy over 2 logical CPU devices. TensorFlow's logical devices
 must be configured before it initialises, so the run is a fresh process."""
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
+
+from autokeras_nas.testing.cli import run_script_result
 
 pytestmark = pytest.mark.tf
 
@@ -60,12 +58,7 @@ SCRIPT = textwrap.dedent('''
 
 
 def test_single_path_supernet_trains_under_mirrored_strategy():
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "-1"}
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
-    found = json.loads(line[len("RESULT "):])
+    found = run_script_result(SCRIPT, CUDA_VISIBLE_DEVICES="-1")
     assert found["replicas"] == 2 and found["copies"] == 2  # a candidate's weights are mirrored
     assert all(0 < loss < 5 for loss in found["loss"])
     # Both candidates of op1 and both copies of op2's "a" (one per op1 path) were trained;

@@ -5,13 +5,11 @@ together cost about twice the largest. TensorFlow keeps allocator
 statistics only with oneDNN on, and the package turns it off in other
 tests' processes, so the measurement runs in a fresh interpreter."""
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
+
+from autokeras_nas.testing.cli import run_script_result
 
 pytestmark = pytest.mark.tf
 
@@ -61,12 +59,7 @@ SCRIPT = textwrap.dedent('''
 
 
 def test_single_path_holds_one_paths_memory_and_all_paths_more():
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "1"}
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
-    mb = json.loads(line[len("RESULT "):])
+    mb = run_script_result(SCRIPT, TF_ENABLE_ONEDNN_OPTS="1")
     # A fixed path holds only its own activations: skip costs far less than conv5.
     assert mb["skip"] <= 0.5 * mb["conv5"], mb
     # All five paths together cost well over the largest one alone.
