@@ -34,7 +34,6 @@ from typing import Any, Callable, Mapping
 import keras_tuner
 
 from autokeras_nas import plugins
-from autokeras_nas.core import TASK, TASK_TRAIN
 from autokeras_nas.results import SearchDirectoryError, check_search_directory
 from autokeras_nas.tuner import failures, parallel
 from autokeras_nas.tuner.budget import SearchBudget
@@ -48,7 +47,7 @@ from autokeras_nas.tuner.oracle import (
     write_outputs,
 )
 from autokeras_nas.tuner.trainers import Trainer, TrialContext
-from autokeras_nas.tuner.trainers.base import check_trainers
+from autokeras_nas.tuner.trainers.base import check_trainers, trial_task
 from autokeras_nas.tuner.trainers.weights import save_weights_atomic
 
 Progress = Callable[[dict[str, Any]], None]
@@ -221,8 +220,7 @@ class NasTuner(keras_tuner.Tuner):
         # before the oracle ends the trial, so that the trial's seconds, by
         # which strategies plan a time budget, include it.
         self._graphs.release()
-        task = str(trial.hyperparameters.values.get(TASK, TASK_TRAIN))
-        if getattr(self._trainers.get(task), "collects_garbage", True):
+        if getattr(self._trainers.get(trial_task(trial)), "collects_garbage", True):
             gc.collect()
         if self._heartbeat is not None:
             self._heartbeat.stop()

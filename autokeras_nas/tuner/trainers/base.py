@@ -92,7 +92,7 @@ class TrialContext:
         self.trial = trial
         values = trial.hyperparameters.values
         #: The task (a trainer's name).
-        self.task: str = str(values.get(TASK, TASK_TRAIN))
+        self.task: str = trial_task(trial)
         #: The task's options (`nas/task_config`), {} when none.
         self.config: dict[str, Any] = _task_config(values.get(TASK_CONFIG))
         kwargs = dict(fit_kwargs)
@@ -146,8 +146,7 @@ class TrialContext:
         if self._parent is None:
             try:
                 trial = self.tuner.oracle.get_trial(str(parent_id))
-                task = str(trial.hyperparameters.values.get(TASK, TASK_TRAIN))
-                model = self.tuner.trainer(task).load_model(self.tuner, trial)
+                model = load_trial_model(self.tuner, trial)
             except Exception as e:
                 raise keras_tuner.errors.FailedTrialError(
                     f"cannot load the parent trial {parent_id}: {first_line(e)}") from e
@@ -208,6 +207,17 @@ class Trainer(abc.ABC):
         values; a trainer that builds its models otherwise (a supernet)
         rebuilds them its way."""
         return tuner.load_model(trial)
+
+
+def trial_task(trial: Any) -> str:
+    """The task of KerasTuner `trial` (`nas/task`; "train" when absent)."""
+    return str(trial.hyperparameters.values.get(TASK, TASK_TRAIN))
+
+
+def load_trial_model(tuner: Any, trial: Any) -> Any:
+    """`trial`'s model with its checkpoint's weights, rebuilt by the trainer
+    of its task (`Trainer.load_model`): a supernet as a supernet."""
+    return tuner.trainer(trial_task(trial)).load_model(tuner, trial)
 
 
 def _task_config(text: Any) -> dict[str, Any]:

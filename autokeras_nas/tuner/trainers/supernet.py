@@ -56,9 +56,16 @@ import keras
 import keras_tuner
 import numpy as np
 
-from autokeras_nas.core import PARENT, TASK, TASK_CONFIG, TASK_TRAIN
+from autokeras_nas.core import PARENT, TASK_CONFIG
 from autokeras_nas.tuner.failures import first_line
-from autokeras_nas.tuner.trainers.base import Trainer, TrialContext, TrialResult, _task_config
+from autokeras_nas.tuner.trainers.base import (
+    Trainer,
+    TrialContext,
+    TrialResult,
+    _task_config,
+    load_trial_model,
+    trial_task,
+)
 from autokeras_nas.tuner.trainers.evaluate import (
     _evaluate,
     _recalibrate_batches,
@@ -285,14 +292,14 @@ class EstimateTrainer(Trainer):
         tuner = context.tuner
         try:
             trial = tuner.oracle.get_trial(parent_id)
-            task = str(trial.hyperparameters.values.get(TASK, TASK_TRAIN))
-            model = tuner.trainer(task).load_model(tuner, trial)
+            model = load_trial_model(tuner, trial)
         except _Failed:
             raise
         except Exception as e:
             raise _Failed(f"cannot load the supernet trial {parent_id}: {first_line(e)}") from e
         if not oneshot.mixed_ops(model):
-            raise _Failed(f"the parent trial {parent_id} (task {task!r}) is not a supernet: "
+            raise _Failed(f"the parent trial {parent_id} (task {trial_task(trial)!r}) is not a "
+                          "supernet: "
                           "its model has no mixed operation to estimate with")
         self._supernet = (parent_id, model)
         return model
