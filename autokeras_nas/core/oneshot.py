@@ -178,13 +178,13 @@ class OneShotStrategy(BaseStrategy):
                 raise ValueError(f"{arg} must be an int >= 1, got {value!r}")
         if type(conditional) is not bool:
             raise ValueError(f"conditional must be True or False, got {conditional!r}")
+        if retrain_from not in RETRAIN_FROM:
+            raise ValueError(f"retrain_from must be one of {', '.join(RETRAIN_FROM)}, "
+                             f"got {retrain_from!r}")
         self.supernet_epochs = supernet_epochs
         self.candidates = candidates
         self.top_k = top_k
         self.retrain_epochs = retrain_epochs
-        if retrain_from not in RETRAIN_FROM:
-            raise ValueError(f"retrain_from must be one of {', '.join(RETRAIN_FROM)}, "
-                             f"got {retrain_from!r}")
         self.conditional = conditional
         self.retrain_from = retrain_from
         self._reset_phases()
