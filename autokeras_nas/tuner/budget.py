@@ -82,6 +82,40 @@ class BudgetStop(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class TrainingTimeStop(keras.callbacks.Callback):
+    """Stops training once its fit time, this execution's plus `prior` (a
+    resumed trial's before the crash), reaches `seconds`.
+
+    By default at the end of the epoch during which it passed; with `ahead`,
+    at the end of the last epoch after which one more, as long as the one
+    just ended, would pass it (a share of a budget that others still need).
+    At least one epoch always runs.
+    """
+
+    def __init__(self, seconds: float, prior: float = 0.0, *, ahead: bool = False) -> None:
+        super().__init__()
+        self.seconds = float(seconds)
+        self.prior = float(prior)
+        self.ahead = ahead
+        self._t0 = 0.0
+        self._epoch_start = 0.0
+
+    def spent(self) -> float:
+        """Fit seconds so far, the prior ones included."""
+        return self.prior + time.perf_counter() - self._t0
+
+    def on_train_begin(self, logs: Mapping | None = None) -> None:
+        self._t0 = time.perf_counter()
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping | None = None) -> None:
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: Mapping | None = None) -> None:
+        last = time.perf_counter() - self._epoch_start if self.ahead else 0.0
+        if self.spent() + last >= self.seconds:
+            self.model.stop_training = True
+
+
 def stopped_trial() -> Any:
     """A trial with status STOPPED: ends KerasTuner's search loop."""
     return keras_tuner.engine.trial.Trial(keras_tuner.HyperParameters(), status="STOPPED")

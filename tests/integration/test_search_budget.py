@@ -7,8 +7,9 @@ import time
 import keras
 import pytest
 
+from autokeras_nas.testing.driver import ScriptedStrategy
 from autokeras_nas.tuner import NasTuner
-from autokeras_nas.tuner.budget import SearchBudget, check_budget
+from autokeras_nas.tuner.budget import SearchBudget, TrainingTimeStop, check_budget
 
 pytestmark = pytest.mark.tf
 
@@ -78,10 +79,64 @@ def test_without_a_budget_max_trials_decides(tmp_path, digits, build_model):
     assert len(_trials(tmp_path)["trials"]) == 2 and not tuner.budget.exhausted
 
 
+def test_a_trials_share_of_the_budget_ends_it_before_an_epoch_that_would_pass_it(
+        tmp_path, digits, build_model):
+    """task_config time_budget_s (a one-shot strategy's retrains): the
+    epochs are a ceiling; the trial stops at the end of the last epoch after
+    which one more as long would pass its share; a bad share fails the trial."""
+    script = [{"epochs": 30, "task_config": {"time_budget_s": 1.2}},
+              {"epochs": 2, "task_config": {"time_budget_s": 60}},
+              {"epochs": 2, "task_config": {"time_budget_s": -1}}]
+    tuner = NasTuner(build_model, strategy=ScriptedStrategy(script, seed=0),
+                     objective="val_accuracy", max_trials=3, directory=str(tmp_path),
+                     project_name="p")
+    _search(tuner, digits, epochs=30, sleep=0.25)
+    shared, ample, bad = _trials(tmp_path)["trials"]
+    assert shared["status"] == "stopped" and shared["stopped_early"] is True
+    assert "stopped_by_budget" not in shared["metrics"]  # its share, not the search's budget
+    assert 1 <= shared["epochs"] < 30  # 30 epochs take over 7 s
+    assert ample["status"] == "completed" and ample["epochs"] == 2
+    assert bad["status"] == "failed"
+    assert bad["message"] == "time_budget_s must be a positive number, got -1"
+
+
 @pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), "3m", True])
 def test_time_budget_is_validated(tmp_path, build_model, bad):
     with pytest.raises(ValueError, match="time_budget must be None or positive seconds"):
         _tuner(tmp_path, build_model, budget=bad)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("ahead, prior, epochs, expected", [
+    (False, 0.0, [3, 3, 3, 3], 4),  # 12 s: stops in the epoch that passes 10
+    (True, 0.0, [3, 3, 3, 3], 3),   # 9 s, and 3 more would pass 10
+    (True, 0.0, [4, 3, 3], 2),      # the first epoch's tracing: 7 + 3 = 10
+    (True, 0.0, [12], 1),           # always one epoch
+    (True, 5.0, [2, 2, 2], 2),      # a resumed trial's seconds count
+])
+def test_training_time_stop(monkeypatch, ahead, prior, epochs, expected):
+    clock = _Clock()
+    monkeypatch.setattr(time, "perf_counter", clock)
+    stop = TrainingTimeStop(10.0, prior, ahead=ahead)
+    stop.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    stop.model.stop_training = False
+    stop.on_train_begin()
+    ran = 0
+    for epoch, seconds in enumerate(epochs):
+        stop.on_epoch_begin(epoch)
+        clock.now += seconds
+        stop.on_epoch_end(epoch)
+        ran += 1
+        if stop.model.stop_training:
+            break
+    assert ran == expected
 
 
 def test_search_budget_clock():

@@ -13,6 +13,12 @@ the end of the epoch during which the search's time budget passed, and
 resumes inside a trial of several epochs after a crash
 (`autokeras_nas.tuner.trainers.epochs`).
 
+Task option (`nas/task_config`): `time_budget_s` (seconds, optional), the
+trial's share of a time budget: its epochs become a ceiling, and it stops at
+the end of the last epoch after which one more, as long as the one before,
+would take its fit time past the share (a one-shot strategy's retrains share
+what the supernet and the search left).
+
 Multi-fidelity promotions (`early_stopping="asha"`): a trial marked
 `nas/promotable` keeps the state it ends in (weights with the optimizer's
 state, `epochs.FINAL_STATE`); a trial that `nas/continues` a configuration
@@ -34,7 +40,7 @@ import numpy as np
 
 from autokeras_nas.core import CONTINUES, PARENT, PROMOTABLE
 from autokeras_nas.tuner import failures
-from autokeras_nas.tuner.budget import STOPPED_BY_BUDGET, BudgetStop
+from autokeras_nas.tuner.budget import STOPPED_BY_BUDGET, BudgetStop, TrainingTimeStop
 from autokeras_nas.tuner.trainers.base import Trainer, TrialContext, TrialResult
 from autokeras_nas.tuner.trainers.epochs import (
     BACKUP_DIR,
@@ -65,8 +71,12 @@ class FitTrainer(Trainer):
 
     def extra_callbacks(self, context: TrialContext) -> list:
         """Callbacks of the trainer itself, added to the user's for every
-        execution (none here)."""
-        return []
+        execution: with the task option `time_budget_s`, a stop at the end
+        of the last epoch after which another as long would pass it."""
+        seconds = time_limit(context.config)
+        if seconds is None:
+            return []
+        return [TrainingTimeStop(seconds, prior_fit_seconds(context), ahead=True)]
 
     def run(self, context: TrialContext) -> TrialResult:
         kwargs = dict(context.fit_kwargs)
@@ -192,6 +202,27 @@ class FitTrainer(Trainer):
                 continue
             return model, reporter, inherited, reporter.prior_seconds + time.perf_counter() - t0
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def time_limit(config: dict[str, Any]) -> float | None:
+    """A task config's `time_budget_s` (the seconds of fit time a trial may
+    take), validated; None when not set. Raises FailedTrialError with a
+    one-line reason."""
+    seconds = config.get("time_budget_s")
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
+            or not math.isfinite(seconds) or seconds <= 0:
+        raise keras_tuner.errors.FailedTrialError(
+            f"time_budget_s must be a positive number, got {seconds!r}")
+    return float(seconds)
+
+
+def prior_fit_seconds(context: TrialContext) -> float:
+    """Fit seconds a trial resumed after a crash spent before it (its first
+    execution's), 0 for a fresh trial."""
+    current = TrialBackup(os.path.join(context.directory, BACKUP_DIR)).current(0)
+    return float(current["fit_seconds"]) if current else 0.0
 
 
 def _parent_latency(context: TrialContext) -> float | None:

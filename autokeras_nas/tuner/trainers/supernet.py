@@ -48,7 +48,6 @@ architectures it picks). Options:
 from __future__ import annotations
 
 import math
-import os
 import time
 from typing import Any
 
@@ -57,6 +56,7 @@ import keras_tuner
 import numpy as np
 
 from autokeras_nas.core import PARENT, TASK_CONFIG
+from autokeras_nas.tuner.budget import TrainingTimeStop
 from autokeras_nas.tuner.failures import first_line
 from autokeras_nas.tuner.trainers.base import (
     Trainer,
@@ -72,8 +72,7 @@ from autokeras_nas.tuner.trainers.evaluate import (
     _training_batches,
     recalibrate_batch_norm,
 )
-from autokeras_nas.tuner.trainers.epochs import BACKUP_DIR, TrialBackup
-from autokeras_nas.tuner.trainers.fit import FitTrainer
+from autokeras_nas.tuner.trainers.fit import FitTrainer, prior_fit_seconds, time_limit
 
 _Failed = keras_tuner.errors.FailedTrialError
 MODES = ("single", "all")
@@ -92,33 +91,11 @@ def supernet_options(config: dict[str, Any]) -> dict[str, Any]:
     if isinstance(drop_rate, bool) or not isinstance(drop_rate, (int, float)) or not (
             0 <= drop_rate < 1):
         raise _Failed(f"drop_rate must be a number in [0, 1), got {drop_rate!r}")
-    budget = config.get("time_budget_s")
-    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))
-                               or budget <= 0):
-        raise _Failed(f"time_budget_s must be a positive number, got {budget!r}")
     return {"mode": mode, "conditional": conditional, "drop_rate": float(drop_rate),
-            "time_budget_s": None if budget is None else float(budget)}
+            "time_budget_s": time_limit(config)}
 
 
-class _TrainingTimeStop(keras.callbacks.Callback):
-    """Stops training at the end of the epoch during which the fit time,
-    this execution's and a resumed one's before it, passed `seconds`."""
-
-    def __init__(self, seconds: float, prior: float = 0.0) -> None:
-        super().__init__()
-        self.seconds = seconds
-        self.prior = prior
-        self._t0 = 0.0
-
-    def on_train_begin(self, logs: Any = None) -> None:
-        self._t0 = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-        if self.prior + time.perf_counter() - self._t0 >= self.seconds:
-            self.model.stop_training = True
-
-
-class _TimedPathDropout(_TrainingTimeStop):
+class _TimedPathDropout(TrainingTimeStop):
     """Bender's path dropout raised linearly with the training time spent,
     from 0 to `max_rate` at `seconds` (used when a time budget, not the
     epochs, ends the supernet's training)."""
@@ -130,11 +107,10 @@ class _TimedPathDropout(_TrainingTimeStop):
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         from autokeras_nas import oneshot
 
-        spent = self.prior + time.perf_counter() - self._t0
-        oneshot.set_drop_rate(self.model, self.max_rate * min(1.0, spent / self.seconds))
+        oneshot.set_drop_rate(self.model, self.max_rate * min(1.0, self.spent() / self.seconds))
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-        """Stopping is `_TrainingTimeStop`'s job, not this schedule's."""
+        """Stopping is the `TrainingTimeStop` beside it, not this schedule."""
 
 
 class _EpochSeconds(keras.callbacks.Callback):
@@ -191,7 +167,7 @@ class SupernetTrainer(FitTrainer):
         self._epoch_seconds = _EpochSeconds()
         callbacks: list = [self._epoch_seconds]
         budget = options["time_budget_s"]
-        prior = _prior_fit_seconds(context) if budget is not None else 0.0
+        prior = prior_fit_seconds(context) if budget is not None else 0.0
         if options["mode"] == "all" and options["drop_rate"] > 0:
             if budget is None:
                 epochs = int(context.fit_kwargs.get("epochs", 1))
@@ -199,7 +175,7 @@ class SupernetTrainer(FitTrainer):
             else:  # the epochs are only a ceiling: the ramp follows the time
                 callbacks.append(_TimedPathDropout(options["drop_rate"], budget, prior))
         if budget is not None:
-            callbacks.append(_TrainingTimeStop(budget, prior))
+            callbacks.append(TrainingTimeStop(budget, prior))
         return callbacks
 
     def load_model(self, tuner: Any, trial: Any) -> Any:
@@ -220,13 +196,6 @@ class SupernetTrainer(FitTrainer):
         if pace is not None:
             outputs["seconds_per_epoch"] = round(pace, 4)
         return TrialResult(result.metrics, outputs)
-
-
-def _prior_fit_seconds(context: TrialContext) -> float:
-    """Fit seconds a resumed supernet trial spent before the crash."""
-    backup = TrialBackup(os.path.join(context.directory, BACKUP_DIR))
-    current = backup.current(0)
-    return float(current["fit_seconds"]) if current else 0.0
 
 
 class EstimateTrainer(Trainer):
