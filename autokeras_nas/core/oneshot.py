@@ -107,13 +107,13 @@ class OneShotStrategy(BaseStrategy):
     `oneshot_plan`) the supernet gets B / 2 (`task_config["time_budget_s"]`,
     its epochs only a ceiling), the search stops once its estimates took a
     tenth of B (those that loaded the supernet not counted; still at most
-    `candidates`), and the retrain epochs fit the
-    rest of the budget at the supernet's measured seconds per epoch, at
-    most the supernet's epochs (`oneshot_plan.retrain_epochs`). A retrain
-    proposed once the earlier ones were told trains fewer epochs when they
-    ran slower than that (the best architectures are often the costliest
-    paths of the supernet): what is left of B at their measured pace; when
-    that is under half the planned epochs, no more retrains are proposed.
+    `candidates`), and the retrains share the rest of B equally: each gets
+    its share as `task_config["time_budget_s"]` and stops at the end of the
+    last epoch that fits in it, its epochs (the supernet's) only a ceiling
+    (`oneshot_plan.retrain_seconds`). A retrain proposed once the earlier
+    ones were told gets what they left, shared by the retrains still to
+    run; when that is under half the planned share (earlier ones overran
+    it), no more retrains are proposed.
 
     The search ends early when the inner strategy is done (a small space
     exhausted). Failed estimates are never retrained; with no usable
@@ -129,9 +129,9 @@ class OneShotStrategy(BaseStrategy):
             cost of a few epochs of training.
         top_k: Best estimates retrained; default 2, so one unlucky
             estimate or training does not decide the search alone.
-        retrain_epochs: Epochs of each retrain without a time budget (or
-            when the supernet's cost was not measured); default 10, as long
-            as the supernet's default training.
+        retrain_epochs: Epochs of each retrain without a time budget (with
+            one, the supernet's epochs are their ceiling); default 10, as
+            long as the supernet's default training.
         conditional: Whether the supernet keeps an operation's weights per
             choice of the operation it reads from (`conditional` in the
             supernet's task_config); default False, the plain supernet.
@@ -198,6 +198,8 @@ class OneShotStrategy(BaseStrategy):
         self.retrains: list[str] = []
         self.retrain_plan: list[str] = []
         self.planned_retrain_epochs: int | None = None
+        #: Each retrain's share of a time budget when the retrains started.
+        self.planned_retrain_seconds: float | None = None
         self.reason = ""
         self._search_closed = False
         self._inner: BaseStrategy | None = None
@@ -332,6 +334,7 @@ class OneShotStrategy(BaseStrategy):
         ranked = self._ranked_estimates()
         self.retrain_plan = ranked[:self.plan().retrains]
         self.planned_retrain_epochs = self._retrain_epochs()
+        self.planned_retrain_seconds = self._retrain_seconds(len(self.retrain_plan))
         self.phase = PHASE_RETRAIN
         if not self.retrain_plan:
             self.reason = ("no estimate succeeded: nothing to retrain" if not ranked
@@ -354,57 +357,51 @@ class OneShotStrategy(BaseStrategy):
         return [usable[i] for i in order]
 
     def _retrain_epochs(self) -> int:
+        """`retrain_epochs`; under a time budget the supernet's epochs (a
+        ceiling: the retrain's share of the budget ends it)."""
         supernet = self.supernet_result()
-        if self.time_budget is None or supernet is None:
+        if self.time_budget is None or supernet is None or not supernet.epochs:
             return self.retrain_epochs
+        return int(supernet.epochs)
+
+    def _retrain_seconds(self, retrains: int) -> float | None:
+        """Each of `retrains` retrains' share of what is left of the time
+        budget; None without one."""
+        if self.time_budget is None:
+            return None
         spent = sum(float(o.seconds) for o in self.history if o.seconds is not None)
-        return oneshot_plan.retrain_epochs(budget=self.time_budget, spent=spent,
-                                           supernet=supernet, retrains=len(self.retrain_plan),
-                                           default=self.retrain_epochs)
+        return oneshot_plan.retrain_seconds(budget=self.time_budget, spent=spent,
+                                            retrains=retrains)
 
     def _retrain(self, trial_id: str) -> Suggestion | None:
-        """The next retrain; None when the budget left it under half the
-        planned epochs (it would be ranked against longer trainings on
+        """The next retrain; None when the time budget left it under half
+        its planned share (it would be ranked against longer trainings on
         unequal terms): then no more retrains are proposed."""
         source = self.retrain_plan[len(self.retrains)]
-        epochs = self._paced_retrain_epochs()
-        planned = self.planned_retrain_epochs
-        if epochs is not None and planned is not None and 2 * epochs < planned:
-            dropped = len(self.retrain_plan) - len(self.retrains)
-            self.retrain_plan = self.retrain_plan[:len(self.retrains)]
-            self.reason = (f"retrained the best {len(self.retrains)} of the estimates; the "
-                           f"time budget left under half the planned {planned} epochs for "
-                           f"the other {dropped}")
-            return None
+        seconds = self.planned_retrain_seconds
+        if seconds is not None and self.retrains and not self._pending(self.retrains):
+            # The earlier retrains ran one after another: share what they left.
+            seconds = self._retrain_seconds(len(self.retrain_plan) - len(self.retrains))
+            if 2 * seconds < self.planned_retrain_seconds:
+                dropped = len(self.retrain_plan) - len(self.retrains)
+                self.retrain_plan = self.retrain_plan[:len(self.retrains)]
+                self.reason = (f"retrained the best {len(self.retrains)} of the estimates; the "
+                               f"time budget left under half the planned "
+                               f"{self.planned_retrain_seconds:.0f} s of training for the "
+                               f"other {dropped}")
+                return None
         self.retrains.append(trial_id)
         estimate = self.latest()[source]
         notes = {"phase": PHASE_RETRAIN, "estimate_trial": source,
                  "estimate": {o.name: float(estimate.metrics[o.name]) for o in self.objectives},
                  "retrain_from": self.retrain_from}
         parent = self.supernet_id if self.retrain_from == "supernet" else None
-        return Suggestion.run(dict(self.asked[source]), epochs=epochs, parent_id=parent,
-                              notes=notes)
-
-    def _paced_retrain_epochs(self) -> int | None:
-        """The planned retrain epochs, or fewer when the retrains told so
-        far (all of them: they ran one after another) ran slower than the
-        supernet's pace: what the rest of the budget affords the retrains
-        left at the slowest pace measured."""
-        planned = self.planned_retrain_epochs
-        if self.time_budget is None or planned is None or not self.retrains \
-                or self._pending(self.retrains):
-            return planned
-        own = set(self.retrains)
-        pace = oneshot_plan.measured_pace([o for o in self.history if o.trial_id in own])
-        supernet = self.supernet_result()
-        if pace is None or supernet is None:
-            return planned
-        pace = max(pace, oneshot_plan.supernet_pace(supernet) or 0.0)
-        spent = sum(float(o.seconds) for o in self.history if o.seconds is not None)
-        left = len(self.retrain_plan) - len(self.retrains)
-        return min(planned, oneshot_plan.paced_epochs(budget=self.time_budget, spent=spent,
-                                                      per_epoch=pace, retrains=left,
-                                                      most=planned))
+        config = None
+        if seconds is not None:
+            config = {"time_budget_s": seconds}
+            notes["time_budget_s"] = seconds
+        return Suggestion.run(dict(self.asked[source]), epochs=self.planned_retrain_epochs,
+                              parent_id=parent, task_config=config, notes=notes)
 
     def _finish(self) -> None:
         self.phase = _DONE
@@ -452,7 +449,8 @@ class OneShotStrategy(BaseStrategy):
             "phase": self.phase, "supernet_id": self.supernet_id, "choices": self.choices,
             "estimates": list(self.estimates), "retrains": list(self.retrains),
             "retrain_plan": list(self.retrain_plan),
-            "retrain_epochs": self.planned_retrain_epochs, "reason": self.reason,
+            "retrain_epochs": self.planned_retrain_epochs,
+            "retrain_seconds": self.planned_retrain_seconds, "reason": self.reason,
             "search_closed": self._search_closed,
             "inner": None if inner is None else dict(inner),
         }
@@ -468,6 +466,7 @@ class OneShotStrategy(BaseStrategy):
         self.retrains = [str(t) for t in state["retrains"]]
         self.retrain_plan = [str(t) for t in state["retrain_plan"]]
         self.planned_retrain_epochs = state["retrain_epochs"]
+        self.planned_retrain_seconds = state.get("retrain_seconds")
         self.reason = str(state["reason"])
         self._search_closed = bool(state["search_closed"])
         self._inner_state = state["inner"]

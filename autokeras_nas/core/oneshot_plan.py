@@ -7,7 +7,6 @@ strategy gets the same answers.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -22,11 +21,11 @@ SEARCH_SHARE = 0.1
 #: The supernet's epochs under a time budget: a ceiling the budget reaches
 #: first on anything but a tiny dataset.
 BUDGET_SUPERNET_EPOCHS = 100
-#: Share of the measured rest of the budget the retrains are sized to fill,
-#: leaving room for building models and saving them.
-RETRAIN_FILL = 0.9
-#: The supernet trial's output holding its steady seconds per epoch.
-PACE_OUTPUT = "seconds_per_epoch"
+#: Share of the measured rest of the budget the retrains' training takes,
+#: leaving room for building their models and saving them.
+RETRAIN_FILL = 0.95
+#: The least training seconds a retrain is given (it trains one epoch anyway).
+MIN_RETRAIN_SECONDS = 1.0
 #: An estimate's metric: seconds it spent loading the supernet (0 when the
 #: supernet was kept in memory from an earlier estimate).
 LOAD_METRIC = "load_time_s"
@@ -75,49 +74,10 @@ def search_seconds(budget: float) -> float:
     return SEARCH_SHARE * float(budget)
 
 
-def retrain_epochs(*, budget: float, spent: float, supernet: Observation, retrains: int,
-                   default: int) -> int:
-    """Epochs of each retrain under a time budget.
-
-    What `RETRAIN_FILL` of the rest of the budget (`budget - spent`, the
-    retrains run one after another) affords at the supernet's measured
-    seconds per epoch (`supernet_pace`), at least 1
-    and at most the supernet's epochs (an architecture alone needs no
-    longer training than the supernet that holds it). `default` when the
-    supernet's cost was not measured.
-    """
-    epochs = supernet.epochs or 0
-    pace = supernet_pace(supernet)
-    if pace is None or epochs < 1:
-        return default
-    return paced_epochs(budget=budget, spent=spent, per_epoch=pace, retrains=retrains,
-                        most=epochs)
-
-
-def supernet_pace(supernet: Observation) -> float | None:
-    """The supernet's seconds per epoch: its steady pace when its trainer
-    reported one (`outputs[PACE_OUTPUT]`: on small data tracing the
-    supernet's graph makes the first epoch cost many), else its seconds
-    over its epochs; None when not measured."""
-    reported = supernet.outputs.get(PACE_OUTPUT)
-    if isinstance(reported, (int, float)) and not isinstance(reported, bool) \
-            and math.isfinite(reported) and reported > 0:
-        return float(reported)
-    return measured_pace([supernet])
-
-
-def paced_epochs(*, budget: float, spent: float, per_epoch: float, retrains: int,
-                 most: int) -> int:
-    """Epochs each of `retrains` trials run one after another can train at
-    `per_epoch` seconds in `RETRAIN_FILL` of the rest of the budget, between
-    1 and `most`."""
-    affordable = RETRAIN_FILL * (float(budget) - float(spent)) / (max(1, retrains) * per_epoch)
-    return max(1, min(most, math.floor(affordable)))
-
-
-def measured_pace(observations: Sequence[Observation]) -> float | None:
-    """The slowest seconds per epoch among `observations` (trials that
-    trained: their seconds over their epochs), or None when none was measured."""
-    paces = [float(o.seconds) / o.epochs for o in observations
-             if o.seconds is not None and o.seconds > 0 and o.epochs]
-    return max(paces) if paces else None
+def retrain_seconds(*, budget: float, spent: float, retrains: int) -> float:
+    """Seconds of training each of `retrains` trials run one after another
+    may take: `RETRAIN_FILL` of the rest of the budget (`budget - spent`)
+    shared equally, at least `MIN_RETRAIN_SECONDS` (a retrain always trains
+    one epoch)."""
+    share = RETRAIN_FILL * (float(budget) - float(spent)) / max(1, retrains)
+    return round(max(MIN_RETRAIN_SECONDS, share), 3)

@@ -164,9 +164,12 @@ def test_spos_on_a_ucr_series_with_the_1d_cell_within_a_time_budget(files: Path)
     trials = _trials(out)
     _check_phases(trials)
     supernet = trials[0]
-    assert supernet["outputs"]["seconds_per_epoch"] > 0  # what sizes the retrains
+    assert supernet["outputs"]["seconds_per_epoch"] > 0
     retrained = [t for t in trials if t["notes"]["phase"] == "retrain"]
+    # Each retrain trains for its share of what the budget left, its epochs
+    # at most the supernet's.
     assert all(t["epochs"] <= supernet["epochs"] for t in retrained)
+    assert all(0 < t["notes"]["time_budget_s"] < 50 for t in retrained)
     best = _best(out, trials)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["time_budget_s"] == 50.0 and summary["validation"]["scheme"] == "split"

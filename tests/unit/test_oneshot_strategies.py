@@ -254,13 +254,13 @@ def _tell(strategy: Any, trial_id: str, suggestion: Suggestion, *, seconds: floa
                               outputs=outputs or {}, seconds=seconds))
 
 
-@pytest.mark.parametrize("supernet_seconds, supernet_epochs, expected", [
-    (400.0, 10, 5),   # 40 s an epoch: 0.9 x (1000 - 400 - 4 x 30) / (2 x 40) = 5.4
-    (10.0, 100, 100),  # 0.1 s an epoch: as long as the supernet trained, no longer
-    (990.0, 9, 1),    # nothing left: one epoch
+@pytest.mark.parametrize("supernet_seconds, supernet_epochs, expected_seconds", [
+    (400.0, 10, 228.0),  # 0.95 x (1000 - 400 - 4 x 30) / 2 retrains
+    (10.0, 100, 413.25),  # 0.95 x (1000 - 10 - 4 x 30) / 2
+    (990.0, 9, 1.0),     # nothing left: the least share, one epoch
 ])
 def test_time_budget_splits_the_phases(supernet_seconds: float, supernet_epochs: int,
-                                       expected: int) -> None:
+                                       expected_seconds: float) -> None:
     strategy = _new("spos", **SMALL)
     space = nb201_space()
     strategy.setup(space, [SCORE])
@@ -275,22 +275,24 @@ def test_time_budget_splits_the_phases(supernet_seconds: float, supernet_epochs:
         _tell(strategy, str(trial), s, seconds=30.0, score=float(trial))
         trial += 1
     assert trial - 1 == 4  # a tenth of the budget: 4 estimates of 30 s
-    assert s.notes["phase"] == PHASE_RETRAIN and s.epochs == expected
+    assert s.notes["phase"] == PHASE_RETRAIN and s.task is None  # a plain training
+    # Its share of the rest ends it; the supernet's epochs are a ceiling.
+    assert s.task_config == {"time_budget_s": expected_seconds}
+    assert s.epochs == supernet_epochs
     assert s.notes["estimate_trial"] == "4"  # the best estimate first
 
 
 @pytest.mark.parametrize("first_seconds, expected", [
-    (210.0, 21),  # at the supernet's pace (10 s an epoch): as planned
-    (100.0, 21),  # faster: never more than planned
-    (300.0, 11),  # 14.3 s an epoch: 0.9 x (1000 - 400 - 4 x 30 - 300) / 14.3 = 11.3
-    (420.0, None),  # 20 s an epoch: 2.7 epochs, under half the plan: not retrained
-    (600.0, None),  # nothing left
+    (228.0, 239.4),  # used its share: 0.95 x (480 - 228), a little more
+    (100.0, 361.0),  # stopped early: the second gets what it left
+    (340.0, 133.0),  # overran, but the second still gets half the plan
+    (420.0, None),   # 57 s, under half the planned 228: not retrained
+    (600.0, None),   # nothing left
 ])
-def test_a_later_retrain_is_paced_by_the_earlier_ones(first_seconds: float,
-                                                      expected: int | None) -> None:
-    """A retrain proposed after the first was told fits what is left of the
-    budget at the slower of the supernet's and the first retrain's pace,
-    and is not proposed when that leaves it under half the planned epochs."""
+def test_a_later_retrain_gets_what_the_earlier_ones_left(first_seconds: float,
+                                                         expected: float | None) -> None:
+    """A retrain proposed after the first was told gets the rest of the
+    budget, and is not proposed when that is under half its planned share."""
     strategy = _new("spos", **SMALL)
     space = nb201_space()
     strategy.setup(space, [SCORE])
@@ -302,36 +304,61 @@ def test_a_later_retrain_is_paced_by_the_earlier_ones(first_seconds: float,
     while (s := strategy.ask(str(trial))).notes.get("phase") == PHASE_SEARCH:
         _tell(strategy, str(trial), s, seconds=30.0, score=float(trial))
         trial += 1
-    # 0.9 x (1000 - 400 - 4 x 30) / (2 retrains x 10 s an epoch) = 21.6
-    assert s.notes["phase"] == PHASE_RETRAIN and s.epochs == 21
+    # 0.95 x (1000 - 400 - 4 x 30) / 2 retrains
+    assert s.notes["phase"] == PHASE_RETRAIN and s.task_config == {"time_budget_s": 228.0}
     _tell(strategy, str(trial), s, seconds=first_seconds, epochs=21)
     second = strategy.ask(str(trial + 1))
     if expected is not None:
-        assert second.notes["phase"] == PHASE_RETRAIN and second.epochs == expected
+        assert second.notes["phase"] == PHASE_RETRAIN and second.epochs == 40
+        assert second.task_config == {"time_budget_s": expected}
         return
     assert second.kind == "done"
     assert second.notes["reason"] == ("retrained the best 1 of the estimates; the time "
-                                      "budget left under half the planned 21 epochs for "
-                                      "the other 1")
+                                      "budget left under half the planned 228 s of "
+                                      "training for the other 1")
     restored = _new("spos", **SMALL)  # the shortened plan survives a restart
     restored.setup(space, [SCORE])
     restored.load_state_dict(json.loads(json.dumps(strategy.state_dict())))
     assert restored.ask(str(trial + 2)).kind == "done"
 
 
-def test_the_supernets_steady_pace_sizes_the_retrains() -> None:
-    """A reported steady pace (tracing made the first epoch slow) is used
-    instead of seconds over epochs."""
-    supernet = Observation("0", {}, TrialStatus.COMPLETED, {}, epochs=10, seconds=100.0)
-    assert oneshot_plan.supernet_pace(supernet) == 10.0
-    steady = Observation("0", {}, TrialStatus.COMPLETED, {}, epochs=10, seconds=100.0,
-                         outputs={oneshot_plan.PACE_OUTPUT: 2.0})
-    assert oneshot_plan.supernet_pace(steady) == 2.0
-    # 0.9 x (300 - 100) / (2 retrains x 2 s) = 45, at most the supernet's 10 epochs
-    assert oneshot_plan.retrain_epochs(budget=300.0, spent=100.0, supernet=steady,
-                                       retrains=2, default=7) == 10
-    assert oneshot_plan.retrain_epochs(budget=300.0, spent=100.0, supernet=supernet,
-                                       retrains=2, default=7) == 9
+def test_retrains_running_side_by_side_share_the_planned_seconds() -> None:
+    """With parallel workers the second retrain starts before the first is
+    told: it gets the planned share, not the whole rest."""
+    strategy = _new("spos", **SMALL)
+    space = nb201_space()
+    strategy.setup(space, [SCORE])
+    strategy.set_time_budget(1000.0)
+    supernet = strategy.ask("0")
+    _tell(strategy, "0", supernet, seconds=400.0, epochs=40,
+          outputs=supernet_outputs(space)(supernet))
+    trial = 1
+    while (s := strategy.ask(str(trial))).notes.get("phase") == PHASE_SEARCH:
+        _tell(strategy, str(trial), s, seconds=30.0, score=float(trial))
+        trial += 1
+    second = strategy.ask(str(trial + 1))
+    assert [x.task_config for x in (s, second)] == [{"time_budget_s": 228.0}] * 2
+
+
+def test_retrain_seconds() -> None:
+    assert oneshot_plan.retrain_seconds(budget=300.0, spent=100.0, retrains=2) == 95.0
+    assert oneshot_plan.retrain_seconds(budget=300.0, spent=100.0, retrains=1) == 190.0
+    assert oneshot_plan.retrain_seconds(budget=300.0, spent=400.0, retrains=1) \
+        == oneshot_plan.MIN_RETRAIN_SECONDS
+
+
+def test_retrains_without_a_time_budget_train_their_epochs() -> None:
+    strategy = _new("spos", supernet_epochs=1, candidates=2, top_k=1, retrain_epochs=7)
+    space = nb201_space()
+    strategy.setup(space, [SCORE])
+    supernet = strategy.ask("0")
+    _tell(strategy, "0", supernet, seconds=10.0, epochs=1,
+          outputs=supernet_outputs(space)(supernet))
+    for trial in ("1", "2"):
+        _tell(strategy, trial, strategy.ask(trial), seconds=1.0, score=0.5)
+    retrain = strategy.ask("3")
+    assert retrain.notes["phase"] == PHASE_RETRAIN
+    assert retrain.epochs == 7 and retrain.task_config is None
 
 
 def test_estimates_that_loaded_the_supernet_do_not_count_in_the_search_share() -> None:
@@ -341,12 +368,6 @@ def test_estimates_that_loaded_the_supernet_do_not_count_in_the_search_share() -
 
     assert oneshot_plan.search_spent([estimate(20.0, 4.0), estimate(1.0, 0.0),
                                       estimate(2.0, 0.0), estimate(9.0, 3.0)]) == 3.0
-
-
-def test_retrain_epochs_without_a_measured_supernet() -> None:
-    supernet = Observation("0", {}, TrialStatus.COMPLETED, {}, epochs=3, seconds=None)
-    assert oneshot_plan.retrain_epochs(budget=100.0, spent=10.0, supernet=supernet,
-                                       retrains=2, default=7) == 7
 
 
 # -- state ----------------------------------------------------------------------------------
