@@ -254,13 +254,11 @@ def _tell(strategy: Any, trial_id: str, suggestion: Suggestion, *, seconds: floa
                               outputs=outputs or {}, seconds=seconds))
 
 
-@pytest.mark.parametrize("supernet_seconds, supernet_epochs, expected_seconds", [
-    (400.0, 10, 228.0),  # 0.95 x (1000 - 400 - 4 x 30) / 2 retrains
-    (10.0, 100, 413.25),  # 0.95 x (1000 - 10 - 4 x 30) / 2
-    (990.0, 9, 1.0),     # nothing left: the least share, one epoch
-])
-def test_time_budget_splits_the_phases(supernet_seconds: float, supernet_epochs: int,
-                                       expected_seconds: float) -> None:
+def _to_first_retrain(supernet_seconds: float = 400.0, supernet_epochs: int = 40,
+                      ) -> tuple[Any, Any, Suggestion, int]:
+    """A spos search with a 1000 s budget driven through its supernet (told
+    `supernet_seconds`) and its estimates (30 s each, the later the better)
+    to its first retrain: (strategy, space, that retrain, its trial number)."""
     strategy = _new("spos", **SMALL)
     space = nb201_space()
     strategy.setup(space, [SCORE])
@@ -275,7 +273,19 @@ def test_time_budget_splits_the_phases(supernet_seconds: float, supernet_epochs:
         _tell(strategy, str(trial), s, seconds=30.0, score=float(trial))
         trial += 1
     assert trial - 1 == 4  # a tenth of the budget: 4 estimates of 30 s
-    assert s.notes["phase"] == PHASE_RETRAIN and s.task is None  # a plain training
+    assert s.notes["phase"] == PHASE_RETRAIN
+    return strategy, space, s, trial
+
+
+@pytest.mark.parametrize("supernet_seconds, supernet_epochs, expected_seconds", [
+    (400.0, 10, 228.0),  # 0.95 x (1000 - 400 - 4 x 30) / 2 retrains
+    (10.0, 100, 413.25),  # 0.95 x (1000 - 10 - 4 x 30) / 2
+    (990.0, 9, 1.0),     # nothing left: the least share, one epoch
+])
+def test_time_budget_splits_the_phases(supernet_seconds: float, supernet_epochs: int,
+                                       expected_seconds: float) -> None:
+    _, _, s, _ = _to_first_retrain(supernet_seconds, supernet_epochs)
+    assert s.task is None  # a plain training
     # Its share of the rest ends it; the supernet's epochs are a ceiling.
     assert s.task_config == {"time_budget_s": expected_seconds}
     assert s.epochs == supernet_epochs
@@ -293,19 +303,9 @@ def test_a_later_retrain_gets_what_the_earlier_ones_left(first_seconds: float,
                                                          expected: float | None) -> None:
     """A retrain proposed after the first was told gets the rest of the
     budget, and is not proposed when that is under half its planned share."""
-    strategy = _new("spos", **SMALL)
-    space = nb201_space()
-    strategy.setup(space, [SCORE])
-    strategy.set_time_budget(1000.0)
-    supernet = strategy.ask("0")
-    _tell(strategy, "0", supernet, seconds=400.0, epochs=40,
-          outputs=supernet_outputs(space)(supernet))
-    trial = 1
-    while (s := strategy.ask(str(trial))).notes.get("phase") == PHASE_SEARCH:
-        _tell(strategy, str(trial), s, seconds=30.0, score=float(trial))
-        trial += 1
+    strategy, space, s, trial = _to_first_retrain()
     # 0.95 x (1000 - 400 - 4 x 30) / 2 retrains
-    assert s.notes["phase"] == PHASE_RETRAIN and s.task_config == {"time_budget_s": 228.0}
+    assert s.task_config == {"time_budget_s": 228.0}
     _tell(strategy, str(trial), s, seconds=first_seconds, epochs=21)
     second = strategy.ask(str(trial + 1))
     if expected is not None:
@@ -325,17 +325,7 @@ def test_a_later_retrain_gets_what_the_earlier_ones_left(first_seconds: float,
 def test_retrains_running_side_by_side_share_the_planned_seconds() -> None:
     """With parallel workers the second retrain starts before the first is
     told: it gets the planned share, not the whole rest."""
-    strategy = _new("spos", **SMALL)
-    space = nb201_space()
-    strategy.setup(space, [SCORE])
-    strategy.set_time_budget(1000.0)
-    supernet = strategy.ask("0")
-    _tell(strategy, "0", supernet, seconds=400.0, epochs=40,
-          outputs=supernet_outputs(space)(supernet))
-    trial = 1
-    while (s := strategy.ask(str(trial))).notes.get("phase") == PHASE_SEARCH:
-        _tell(strategy, str(trial), s, seconds=30.0, score=float(trial))
-        trial += 1
+    strategy, _, s, trial = _to_first_retrain()
     second = strategy.ask(str(trial + 1))
     assert [x.task_config for x in (s, second)] == [{"time_budget_s": 228.0}] * 2
 
