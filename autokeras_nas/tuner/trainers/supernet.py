@@ -268,8 +268,7 @@ class EstimateTrainer(Trainer):
             raise _Failed(f"cannot load the supernet trial {parent_id}: {first_line(e)}") from e
         if not oneshot.mixed_ops(model):
             raise _Failed(f"the parent trial {parent_id} (task {trial_task(trial)!r}) is not a "
-                          "supernet: "
-                          "its model has no mixed operation to estimate with")
+                          "supernet: its model has no mixed operation to estimate with")
         self._supernet = (parent_id, model)
         return model
 

@@ -132,7 +132,8 @@ def inherit(hypermodel: Any, hp: Any, model: Any, parent: Any,
     gives `model` the weights of its chosen candidates and of the layers
     outside the choices (`autokeras_nas.oneshot.inherit_supernet_weights`),
     counted in the metric `inherited_layers`. Otherwise a hypermodel with a
-    method `inherit(hp, model, parent_model, parent_hp, x)` does it itself (network morphisms transfer weights exactly and
+    method `inherit(hp, model, parent_model, parent_hp, x)` does it itself
+    (network morphisms transfer weights exactly and
     measure on `x`, a batch of training inputs, that the function is
     preserved) and what it returns becomes the trial's outputs; otherwise
     the layers whose name and weight shapes match are copied, counted in
