@@ -219,9 +219,10 @@ def time_limit(config: dict[str, Any]) -> float | None:
 
 
 def prior_fit_seconds(context: TrialContext) -> float:
-    """Fit seconds a trial resumed after a crash spent before it (its first
-    execution's), 0 for a fresh trial."""
-    current = TrialBackup(os.path.join(context.directory, BACKUP_DIR)).current(0)
+    """Fit seconds the execution about to run (the first not finished)
+    spent before a crash, 0 when it starts afresh."""
+    backup = TrialBackup(os.path.join(context.directory, BACKUP_DIR))
+    current = backup.current(len(backup.runs))
     return float(current["fit_seconds"]) if current else 0.0
 
 
