@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from autokeras_nas import plugins
 from autokeras_nas.testing.cli import cli_command
+from autokeras_nas.testing.processes import kill, spawn
 
 pytestmark = pytest.mark.tf
 
@@ -24,21 +25,6 @@ PY = sys.executable
 
 def _read(path: Path) -> dict:
     return json.loads(path.read_text())
-
-
-def _spawn(command: list[str], cwd: Path | None = None) -> subprocess.Popen:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    """Kills the process (and its group) if it still runs; closes its pipe."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +185,7 @@ def test_killed_cli_search_resumes_the_interrupted_trial_and_loses_nothing(tmp_p
     assert straight.exit_code == 0, (straight.output[-3000:], straight.exception)
     command = cli_command() + CLI_SEARCH + ["--out", "run"]
     results = tmp_path / "run" / "results.json"
-    proc = _spawn(command, cwd=tmp_path)
+    proc = spawn(command, cwd=tmp_path)
     interrupted = None
     try:
         deadline = time.monotonic() + 300
@@ -214,14 +200,14 @@ def test_killed_cli_search_resumes_the_interrupted_trial_and_loses_nothing(tmp_p
                 interrupted = trials[-1]
                 os.killpg(proc.pid, signal.SIGKILL)
     finally:
-        _kill(proc)
+        kill(proc)
     assert interrupted is not None, "the search ended before it could be killed mid-trial"
     before = _read(results)["trials"]
-    second = _spawn(command, cwd=tmp_path)
+    second = spawn(command, cwd=tmp_path)
     try:
         output, _ = second.communicate(timeout=600)
     finally:
-        _kill(second)
+        kill(second)
     assert second.returncode == 0, output[-3000:]
     assert "resuming the search" in output and "Traceback" not in output
     assert f"trial {interrupted['trial_id']}: start" in output  # re-run

@@ -4,16 +4,13 @@ epoch when the search is resumed, instead of starting over."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 from autokeras_nas.testing.cli import cli_command
+from autokeras_nas.testing.processes import finish, kill_when, spawn
 
 pytestmark = pytest.mark.tf
 
@@ -59,36 +56,6 @@ SCRIPT = textwrap.dedent('''
 ''')
 
 
-def _spawn(command: list[str], cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-
-
-def _finish(proc: subprocess.Popen, timeout: float = 600) -> str:
-    try:
-        output, _ = proc.communicate(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    return output
-
-
-def _kill_when(proc: subprocess.Popen, ready, timeout: float = 300) -> bool:
-    """SIGKILLs the process group once `ready()` holds; False if it ended first."""
-    deadline = time.monotonic() + timeout
-    while proc.poll() is None and time.monotonic() < deadline:
-        if ready():
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            proc.stdout.close()
-            return True
-        time.sleep(0.01)
-    _finish(proc)
-    return False
-
-
 def _lines(path: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
@@ -96,16 +63,16 @@ def _lines(path: Path) -> list[str]:
 def test_a_trial_killed_after_epoch_3_resumes_there_and_runs_at_most_7_epochs(tmp_path):
     command = [sys.executable, "-c", SCRIPT, str(tmp_path)]
     counted = tmp_path / "epochs.txt"
-    first = _spawn(command + ["overwrite"], tmp_path)
-    assert _kill_when(first, lambda: len(_lines(counted)) >= 3), "the search ended before the kill"
+    first = spawn(command + ["overwrite"], tmp_path)
+    assert kill_when(first, lambda: len(_lines(counted)) >= 3), "the search ended before the kill"
     killed_after = len(_lines(counted))
     state = json.loads((tmp_path / "p" / "trial_0" / "backup" / "state.json").read_text())
     assert state["current"]["epoch"] == killed_after == 3
     before = json.loads((tmp_path / "p" / "results.json").read_text())["trials"]
     assert [t["status"] for t in before] == ["running"]
 
-    second = _spawn(command + ["resume"], tmp_path)
-    output = _finish(second)
+    second = spawn(command + ["resume"], tmp_path)
+    output = finish(second)
     assert second.returncode == 0, output[-3000:]
     assert "trial 0: resuming at epoch 4" in output
     epochs = [int(e) for e in _lines(counted)]
@@ -136,11 +103,11 @@ def test_cli_resume_continues_a_killed_trial_at_its_last_finished_epoch(tmp_path
         except (OSError, ValueError, KeyError, TypeError):
             return 0
 
-    first = _spawn(command, tmp_path)
-    assert _kill_when(first, lambda: backed_up() >= 2), "the search ended before the kill"
+    first = spawn(command, tmp_path)
+    assert kill_when(first, lambda: backed_up() >= 2), "the search ended before the kill"
     done = backed_up()
-    second = _spawn(command + ["--resume"], tmp_path)
-    output = _finish(second)
+    second = spawn(command + ["--resume"], tmp_path)
+    output = finish(second)
     assert second.returncode == 0, output[-3000:]
     assert "resuming the search" in output
     assert f"trial 0: resuming at epoch {done + 1}" in output
