@@ -1,0 +1,114 @@
+"""A one-shot search killed with SIGKILL while its supernet trains: the
+resumed search continues the supernet at its last finished epoch and then
+proposes exactly the architectures an uninterrupted search proposes."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from autokeras_nas.testing.processes import finish, kill_when, spawn
+
+pytestmark = pytest.mark.tf
+
+#: A random-ws search of a digits space of 18 architectures: a supernet of 6 epochs
+#: (each epoch's end sleeps, so that the test can kill it between two), 8
+#: estimates and 1 retrain of 1 epoch.
+SCRIPT = textwrap.dedent('''
+    import sys, time
+    import keras
+    from sklearn.datasets import load_digits
+    import autokeras_nas
+    from autokeras_nas.oneshot import choose
+
+    directory, overwrite = sys.argv[1], sys.argv[2] == "overwrite"
+    x, y = load_digits(return_X_y=True)
+    x, y = (x / 16.0).astype("float32"), y.astype("int32")
+
+    def build_model(hp):
+        inputs = keras.Input((64,))
+        h = keras.layers.Dense(32, activation="relu")(inputs)
+        h = choose(hp, "first", {
+            "wide": lambda: keras.layers.Dense(32, activation="relu"),
+            "tanh": lambda: keras.layers.Dense(32, activation="tanh"),
+            "skip": lambda: keras.layers.Identity()})(h)
+        h = choose(hp, "second", {
+            "relu": lambda: keras.layers.Dense(32, activation="relu"),
+            "zero": lambda: keras.layers.Rescaling(0.0)})(h)
+        h = choose(hp, "third", {
+            "relu": lambda: keras.layers.Dense(32, activation="relu"),
+            "tanh": lambda: keras.layers.Dense(32, activation="tanh"),
+            "skip": lambda: keras.layers.Identity()})(h)
+        model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(h))
+        model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        return model
+
+    class Slow(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            time.sleep(0.3)
+
+    tuner = autokeras_nas.RandomWS(build_model, objective="val_accuracy", seed=3,
+                                   supernet_epochs=6, candidates=8, top_k=1, retrain_epochs=1,
+                                   directory=directory, project_name="p", overwrite=overwrite)
+    tuner.search(x[:1200], y[:1200], validation_data=(x[1200:], y[1200:]), batch_size=64,
+                 callbacks=[Slow()], verbose=0)
+''')
+
+
+def _trials(directory: Path) -> list[dict]:
+    return json.loads((directory / "p" / "results.json").read_text())["trials"]
+
+
+def _backup(directory: Path) -> dict:
+    """The supernet trial's in-trial backup state."""
+    return json.loads((directory / "p" / "trial_0000" / "backup" / "state.json").read_text())
+
+
+def _supernet_epoch(directory: Path) -> int:
+    """The supernet trial's last backed-up epoch (0 before its first)."""
+    try:
+        return _backup(directory)["current"]["epoch"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+def test_a_supernet_killed_mid_training_resumes_at_its_epoch_and_the_search_ends_alike(
+        tmp_path: Path) -> None:
+    command = [sys.executable, "-c", SCRIPT]
+    killed, straight = tmp_path / "killed", tmp_path / "straight"
+    first = spawn(command + [str(killed), "overwrite"], cwd=tmp_path)
+    assert kill_when(first, lambda: _supernet_epoch(killed) >= 2), "it ended before the kill"
+    done = _supernet_epoch(killed)
+    before_kill = _backup(killed)["current"]["curve"]
+    assert 2 <= done < 6
+    assert [(t["trial_id"], t["status"]) for t in _trials(killed)] == [("0000", "running")]
+
+    second = spawn(command + [str(killed), "resume"], cwd=tmp_path)
+    output = finish(second)
+    assert second.returncode == 0, output[-3000:]
+    assert f"trial 0000: resuming at epoch {done + 1}" in output
+
+    third = spawn(command + [str(straight), "overwrite"], cwd=tmp_path)
+    output = finish(third)
+    assert third.returncode == 0, output[-3000:]
+
+    resumed, uninterrupted = _trials(killed), _trials(straight)
+    assert all(t["status"] == "completed" for t in resumed)
+    supernet = resumed[0]
+    assert supernet["task"] == "supernet"
+    # Continued where it was killed: 6 epochs in all, none of them twice.
+    assert [c["epoch"] for c in supernet["curve"]] == [1, 2, 3, 4, 5, 6]
+    assert supernet["metrics"]["epochs"] == 6
+    assert supernet["curve"][:done] == before_kill
+
+    def proposals(trials: list[dict]) -> list[tuple[str, str]]:
+        return [(t["notes"]["phase"], json.dumps(t["values"], sort_keys=True)) for t in trials
+                if t["notes"]["phase"] == "search"]
+
+    assert len(proposals(resumed)) == 8
+    assert proposals(resumed) == proposals(uninterrupted)
+    assert [t["notes"]["phase"] for t in resumed] == [t["notes"]["phase"] for t in uninterrupted]
