@@ -6,17 +6,15 @@ from __future__ import annotations
 import gc
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from autokeras_nas import plugins
 from autokeras_nas.testing.cli import cli_command
-from autokeras_nas.testing.processes import kill, spawn
+from autokeras_nas.testing.processes import kill, kill_when, spawn
 
 pytestmark = pytest.mark.tf
 
@@ -187,20 +185,19 @@ def test_killed_cli_search_resumes_the_interrupted_trial_and_loses_nothing(tmp_p
     results = tmp_path / "run" / "results.json"
     proc = spawn(command, cwd=tmp_path)
     interrupted = None
-    try:
-        deadline = time.monotonic() + 300
-        while interrupted is None and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-            try:
-                trials = _read(results)["trials"]
-            except (OSError, ValueError):
-                continue
-            statuses = [t["status"] for t in trials]
-            if "completed" in statuses and statuses[-1] == "running":
-                interrupted = trials[-1]
-                os.killpg(proc.pid, signal.SIGKILL)
-    finally:
-        kill(proc)
+
+    def mid_trial() -> bool:
+        nonlocal interrupted
+        try:
+            trials = _read(results)["trials"]
+        except (OSError, ValueError):
+            return False
+        statuses = [t["status"] for t in trials]
+        if "completed" in statuses and statuses[-1] == "running":
+            interrupted = trials[-1]
+        return interrupted is not None
+
+    kill_when(proc, mid_trial)
     assert interrupted is not None, "the search ended before it could be killed mid-trial"
     before = _read(results)["trials"]
     second = spawn(command, cwd=tmp_path)
