@@ -42,6 +42,7 @@ _LAZY = {
     # KerasTuner's other tuners, same signatures, on this package's strategies.
     "Hyperband": "autokeras_nas_plugins.random_search.tuner",
     "BayesianOptimization": "autokeras_nas_plugins.popnas.tuner",
+    "GridSearch": "autokeras_nas_plugins.random_search.tuner",
     "AgingEvolution": "autokeras_nas_plugins.aging_evolution.tuner",
     "Nash": "autokeras_nas_plugins.nash.tuner",
     "Popnas": "autokeras_nas_plugins.popnas.tuner",

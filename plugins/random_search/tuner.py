@@ -1,5 +1,5 @@
-"""`autokeras_nas.RandomSearch` and `autokeras_nas.Hyperband`: drop-ins for
-`keras_tuner.RandomSearch` and `keras_tuner.Hyperband`."""
+"""`autokeras_nas.RandomSearch`, `Hyperband` and `GridSearch`: drop-ins for
+KerasTuner's tuners of the same names."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from autokeras_nas import core
 from autokeras_nas.tuner import StrategyTuner
+from autokeras_nas_plugins.random_search.grid import GridStrategy
 from autokeras_nas_plugins.random_search.strategy import RandomStrategy
 
 
@@ -82,3 +83,17 @@ class Hyperband(StrategyTuner):
                          hyperparameters, tune_new_entries, allow_new_entries,
                          max_retries_per_trial, max_consecutive_failed_trials,
                          early_stopping=schedule, **kwargs)
+
+
+class GridSearch(StrategyTuner):
+    """Grid search as a drop-in for `keras_tuner.GridSearch`, same signature.
+
+    Every combination of the hyperparameters' values is tried once, in
+    order (see `GridStrategy` for the order and the grid of a continuous
+    `Float`); the search ends when the grid is exhausted or at `max_trials`
+    (default `None`: no limit, as in KerasTuner). Early stopping
+    (`early_stopping="asha"`) works as for `RandomSearch`.
+    """
+
+    strategy_class = GridStrategy
+    default_max_trials = None
