@@ -68,10 +68,15 @@ def _section(text: str, start: str, end: str | None = None) -> str:
 
 def test_the_tuners_are_documented_with_their_generated_arguments(site: Path) -> None:
     text = _text(site / "api" / "tuners" / "index.html")
-    for name in ("RandomSearch", "AgingEvolution", "Nash", "Popnas", "Pnas", "SPOS",
-                 "RandomWS", "OneShot", "ENAS"):
+    tuners = [name for name, module in autokeras_nas._LAZY.items()
+              if module.startswith("autokeras_nas_plugins.")]
+    assert {"RandomSearch", "Hyperband", "BayesianOptimization", "SPOS"} <= set(tuners)
+    for name in tuners:
         assert f"{name} (" in text, f"{name} has no signature on the tuners' page"
-    random_search = _section(text, "RandomSearch (", "AgingEvolution (")
+    random_search = _section(text, "RandomSearch (", "Hyperband (")
+    hyperband = _section(text, "Hyperband (", "GridSearch (")
+    for argument in ("max_epochs", "factor", "hyperband_iterations"):
+        assert f"{argument} (" in hyperband, argument
     for argument in ("hypermodel", "objective", "max_trials", "seed", "max_consecutive_failed_trials",
                      "**kwargs"):
         assert f"{argument} (" in random_search, argument
