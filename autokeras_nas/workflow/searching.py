@@ -17,8 +17,8 @@ several, and a per-epoch rule sees the fold-mean curve only once every fold
 has trained, too late to save time); the best configuration is then
 retrained from scratch on all those samples (as many times as there were
 folds, their predictions averaged), for the epochs it was selected
-with (its `selected_epochs`, plus its ancestors' when it started from a
-parent's weights), and that model is saved and scored on the test set.
+with (`autokeras_nas.results.retrain_epochs`: its `selected_epochs`, plus
+its ancestors' when it started from a parent's weights), and that model is saved and scored on the test set.
 results.json and summary.json record the scheme under `validation`, and
 summary.json the retraining under `retrained`.
 """
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from autokeras_nas import results as results_module
 from autokeras_nas.workflow.base import (
     MODEL_FILENAME,
     SEARCH_MARKERS,
@@ -226,21 +227,6 @@ def write_summary(config: SearchConfig, best: Mapping[str, Any], test_accuracy: 
     return write_json(config.out_dir / SUMMARY_FILENAME, summary)
 
 
-def retrain_epochs(results: Mapping[str, Any], trial: Mapping[str, Any], default: int) -> int:
-    """Epochs to retrain `trial`'s configuration from scratch: its
-    `selected_epochs` (else its `epochs`, else `default`), plus those of its
-    ancestors when it started from a parent's weights."""
-    by_id = {str(t["trial_id"]): t for t in results.get("trials", [])}
-    total, seen, current = 0, set(), trial
-    while current is not None and str(current["trial_id"]) not in seen:
-        seen.add(str(current["trial_id"]))
-        outputs = current.get("outputs") or {}
-        total += int(outputs.get("selected_epochs") or current.get("epochs") or default)
-        parent = current.get("parent_id")
-        current = None if parent is None else by_id.get(str(parent))
-    return max(1, total)
-
-
 def _keep_best_model(tuner: Any, dataset: Any, config: SearchConfig, plan: ValidationPlan,
                      results: Mapping[str, Any], best: Mapping[str, Any]
                      ) -> tuple[float, dict[str, Any] | None]:
@@ -251,7 +237,7 @@ def _keep_best_model(tuner: Any, dataset: Any, config: SearchConfig, plan: Valid
     if not plan.kfold:
         return training.save_best_model(tuner, dataset, config.out_dir,
                                         config.batch_size), None
-    epochs = retrain_epochs(results, best, config.epochs)
+    epochs = results_module.retrain_epochs(results, best, config.epochs)
     model, seconds = training.retrain_on_all(tuner, str(best["trial_id"]), dataset, config,
                                              epochs, members=plan.folds)
     test_accuracy = training.save_model(model, tuner, dataset, config.out_dir,
