@@ -149,6 +149,8 @@ class NasTuner(keras_tuner.Tuner):
         self._heartbeat: parallel.Heartbeat | None = None
         self._graphs = GraphRegistrations()
         self._idle = parallel.IdleBackoff()
+        #: What the last `retrain_best` trained: trial id, epochs, seconds.
+        self.retrained: dict[str, Any] | None = None
         if not kwargs.get("overwrite", False) and not parallel.is_worker():
             parallel.prepare_resume(kwargs.get("directory"), kwargs.get("project_name"),
                                     os.environ.get("KERASTUNER_TUNER_ID", "tuner0"))
@@ -287,6 +289,45 @@ class NasTuner(keras_tuner.Tuner):
 
     def _save_build_config(self, trial_id: str, model: Any) -> None:
         save_json(self._get_build_config_fname(trial_id), model.get_build_config())
+
+    def retrain_best(self, x: Any = None, y: Any = None, *, validation_data: Any = None,
+                     epochs: int | None = None, trial_id: str | None = None,
+                     seed: int | None = None, **fit_kwargs: Any) -> Any:
+        """The best trial's configuration trained from scratch on the
+        training and validation data together: the final model.
+
+            tuner.search(x, y, validation_data=(x_val, y_val), epochs=9)
+            model = tuner.retrain_best(x, y, validation_data=(x_val, y_val))
+            model.evaluate(x_test, y_test)
+
+        Args:
+            x, y: The training data, as for `fit` (arrays, or a batched
+                `tf.data.Dataset` as `x` and no `y`).
+            validation_data: `(x_val, y_val)` or a `tf.data.Dataset`,
+                appended to the training data. `None`: train on `x`, `y` only.
+            epochs: Epochs to train. `None`: the epoch at which the trial
+                was best in its learning curve, plus the epochs of the
+                weights it started from (a promoted trial's earlier rungs
+                count; see `autokeras_nas.results.retrain_epochs`).
+            trial_id: The trial to retrain; `None`: the best (the first of
+                the Pareto front with several objectives).
+            seed: Seeds Keras before the model is built, for repeatable
+                weights; `None`: not seeded.
+            **fit_kwargs: Passed to `fit` (`batch_size`, `callbacks`, ...;
+                `verbose` defaults to 0). A `HyperModel`'s own `fit` is used.
+
+        Returns:
+            The trained `keras.Model`. `tuner.retrained` records the trial
+            id, the epochs and the seconds of training.
+
+        Raises:
+            ValueError: no finished trial, an unknown `trial_id`, bad
+                `epochs`, or validation data that do not match `x`.
+        """
+        from autokeras_nas.tuner.retrain import retrain_best
+
+        return retrain_best(self, x, y, validation_data=validation_data, epochs=epochs,
+                            trial_id=trial_id, seed=seed, **fit_kwargs)
 
     def load_model(self, trial: Any) -> Any:
         """The trial's model with its best epoch's weights (optimizer state,

@@ -21,7 +21,8 @@ import keras_tuner
 import numpy as np
 import tensorflow as tf
 
-from autokeras_nas.tuner.trainers.weights import build_optimizer, build_training_state
+from autokeras_nas.tuner import train_from_scratch
+from autokeras_nas.tuner.trainers.weights import build_optimizer
 from autokeras_nas.workflow.base import MODEL_FILENAME, WorkflowError, write_json
 from autokeras_nas.workflow.exportplan import Comparison, ExportJob, ExportResult
 from autokeras_nas.workflow.hypermodels import FunctionHyperModel
@@ -88,15 +89,11 @@ def load_trial_model(hypermodel: Any, hp: Any, trial_dir: Path) -> keras.Model:
 def retrain(job: ExportJob, dataset: Any, hypermodel: Any, hp: Any) -> tuple[keras.Model, float]:
     """The trial's architecture trained from scratch on train + validation
     data (seeded by the search's seed); returns (model, seconds)."""
-    keras.utils.set_random_seed(job.seed)
-    model = hypermodel.build(hp)
     data = make_pipeline(np.concatenate([dataset.x_train, dataset.x_val]),
                          np.concatenate([dataset.y_train, dataset.y_val]), job.batch_size,
                          shuffle=True, seed=job.seed)
-    build_training_state(model, (data,), {})  # one trace of the training step, not two
-    t0 = time.perf_counter()
-    hypermodel.fit(hp, model, data, epochs=job.retrain_epochs, shuffle=False, verbose=0)
-    return model, time.perf_counter() - t0
+    return train_from_scratch(hypermodel, hp, data, epochs=job.retrain_epochs, seed=job.seed,
+                              shuffle=False, verbose=0)
 
 
 def save_keras(model: keras.Model, path: Path) -> None:

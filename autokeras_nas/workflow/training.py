@@ -7,7 +7,6 @@ starts, so that loading and checking a search's settings stays light.
 from __future__ import annotations
 
 import contextlib
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,9 +16,9 @@ import numpy as np
 import tensorflow as tf
 from keras_tuner.src import config as kt_config
 
-from autokeras_nas.tuner import NasTuner, parallel
+from autokeras_nas.tuner import NasTuner, parallel, train_from_scratch
 from autokeras_nas.tuner.trainers.crossval import KFoldTrainer
-from autokeras_nas.tuner.trainers.weights import build_optimizer, build_training_state
+from autokeras_nas.tuner.trainers.weights import build_optimizer
 from autokeras_nas.workflow.base import MODEL_FILENAME, first_line
 from autokeras_nas.workflow.config import SearchConfig, ValidationPlan
 
@@ -136,14 +135,11 @@ def retrain_on_all(tuner: NasTuner, trial_id: str, dataset: Any, config: SearchC
     x, y = all_training_data(dataset)
     models, seconds = [], 0.0
     for member in range(max(1, members)):
-        keras.utils.set_random_seed(config.seed + member)
-        with strategy.scope() if strategy is not None else contextlib.nullcontext():
-            model = tuner.hypermodel.build(hp)
         data = make_pipeline(x, y, config.batch_size, shuffle=True, seed=config.seed + member)
-        build_training_state(model, (data,), {})  # one trace of the training step, not two
-        t0 = time.perf_counter()
-        tuner.hypermodel.fit(hp, model, data, epochs=epochs, shuffle=False, verbose=0)
-        seconds += time.perf_counter() - t0
+        model, fit_seconds = train_from_scratch(
+            tuner.hypermodel, hp, data, epochs=epochs, seed=config.seed + member,
+            distribution_strategy=strategy, shuffle=False, verbose=0)
+        seconds += fit_seconds
         models.append(model)
     if len(models) == 1 or len(models[0].inputs) != 1:
         return models[0], seconds
