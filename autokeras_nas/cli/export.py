@@ -25,6 +25,23 @@ def _formats(ctx: click.Context, param: click.Parameter, value: Sequence[str]) -
         raise click.BadParameter(str(e), param_hint="--format") from None
 
 
+class _RetrainEpochs(click.ParamType):
+    """A positive number of epochs, or "auto"."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or str(value).strip().lower() == "auto":
+            return value if isinstance(value, int) else "auto"
+        try:
+            epochs = int(value)
+        except ValueError:
+            epochs = 0
+        if epochs < 1:
+            self.fail(f"{value!r} is neither a positive number of epochs nor auto", param, ctx)
+        return epochs
+
+
 @click.command()
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--trial", "trial_id", default=None, metavar="ID",
@@ -34,11 +51,12 @@ def _formats(ctx: click.Context, param: click.Parameter, value: Sequence[str]) -
                    "[default: all]")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Destination folder.  [default: DIRECTORY/export]")
-@click.option("--retrain-epochs", type=click.IntRange(min=1), default=None, metavar="N",
+@click.option("--retrain-epochs", type=_RetrainEpochs(), default=None, metavar="N|auto",
               help="Train the trial's architecture from scratch for N epochs on the training "
-                   "and validation data, then export that model.")
+                   "and validation data, then export that model; auto: for the epochs the "
+                   "trial was best at (its learning curve, as the tuners' retrain_best).")
 def export(directory: Path, trial_id: str | None, formats: list[str], out: Path | None,
-           retrain_epochs: int | None) -> None:
+           retrain_epochs: int | str | None) -> None:
     """Export the best model (or --trial ID) of the search in DIRECTORY.
 
     Writes model.keras, saved_model/ and model.tflite (see --format) and

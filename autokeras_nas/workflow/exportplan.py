@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from autokeras_nas.results import retrain_epochs as retrain_epochs_of
 from autokeras_nas.workflow.base import SUMMARY_FILENAME, WorkflowError
 from autokeras_nas.workflow.searchdir import choose_trial, load_search, require_completed
 
@@ -101,9 +102,11 @@ def _check_out(out: Path, formats: Sequence[str]) -> None:
 
 def plan_export(directory: str | Path, *, trial_id: str | None = None,
                 formats: Iterable[str] | None = None, out: str | Path | None = None,
-                retrain_epochs: int | None = None) -> ExportJob:
+                retrain_epochs: int | str | None = None) -> ExportJob:
     """Checks an export without TensorFlow: the search, the trial and its
-    files, summary.json, and the destination.
+    files, summary.json, and the destination. `retrain_epochs="auto"`:
+    the epochs the trial was best at (`autokeras_nas.results.retrain_epochs`,
+    as `NasTuner.retrain_best` chooses them).
 
     Raises:
         WorkflowError: naming the first problem, in one line.
@@ -113,6 +116,11 @@ def plan_export(directory: str | Path, *, trial_id: str | None = None,
     trial = choose_trial(search.results, trial_id, search.directory)
     _check_trial_files(search.directory, str(trial["trial_id"]), retrain_epochs is not None)
     summary = _read_summary(search.directory, retrain_epochs)
+    if retrain_epochs == "auto":
+        retrain_epochs = retrain_epochs_of(search.results, trial, int(summary.get("epochs") or 1))
+    elif retrain_epochs is not None and (type(retrain_epochs) is not int or retrain_epochs < 1):
+        raise WorkflowError(f"--retrain-epochs must be a positive number or auto, got "
+                            f"{retrain_epochs!r}")
     chosen = parse_formats(formats)
     destination = Path(out).expanduser() if out is not None else search.directory / "export"
     _check_out(destination, chosen)

@@ -37,7 +37,7 @@ __all__ = ["export"]
 
 def export(directory: str | Path, *, trial_id: str | None = None,
            formats: Iterable[str] | None = None, out: str | Path | None = None,
-           retrain_epochs: int | None = None,
+           retrain_epochs: int | str | None = None,
            on_step: Callable[[str], None] | None = None) -> ExportResult:
     """Exports a trial of the search in `directory` (see the module's docs).
 
@@ -47,7 +47,8 @@ def export(directory: str | Path, *, trial_id: str | None = None,
         formats: Among `keras`, `savedmodel`, `tflite` (or `all`); None: all.
         out: Destination folder; None: `directory/export`.
         retrain_epochs: Train the architecture from scratch for this many
-            epochs on the training and validation data first.
+            epochs on the training and validation data first; "auto": for
+            the epochs the trial was best at (its learning curve).
         on_step: Called with a line for each step done (file written, ...).
 
     Returns:

@@ -358,6 +358,8 @@ SUMMARY = {"dataset": "digits", "strategy": "nash", "seed": 0, "batch_size": 32,
          "{d}/summary.json is missing"),
     (["--format", "onnx"], "Invalid value for --format: onnx: choose from all, keras, "
                            "savedmodel, tflite"),
+    (["--retrain-epochs", "0"], "'0' is neither a positive number of epochs nor auto"),
+    (["--retrain-epochs", "soon"], "'soon' is neither a positive number of epochs nor auto"),
 ])
 def test_export_bad_input_is_one_line(tmp_path: Path, args: list[str], expected: str) -> None:
     search = write_search(tmp_path / "s", nash_results())
