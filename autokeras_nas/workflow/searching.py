@@ -88,7 +88,7 @@ def check_out_dir(config: SearchConfig) -> bool:
     Raises:
         WorkflowError: the directory holds something that is not a search, or
             (without `overwrite`) a search of another strategy, dataset,
-            space or strategy parameters.
+            space, strategy parameters or (given explicitly) task.
     """
     out = config.out_dir
     if not out.is_dir() or not any(out.iterdir()):
@@ -101,9 +101,12 @@ def check_out_dir(config: SearchConfig) -> bool:
     for filename, key, wanted in (("results.json", "strategy", config.strategy),
                                   (SUMMARY_FILENAME, "dataset", config.dataset),
                                   (SUMMARY_FILENAME, "space", config.space),
-                                  (SUMMARY_FILENAME, "params", dict(config.params))):
+                                  (SUMMARY_FILENAME, "params", dict(config.params)),
+                                  (SUMMARY_FILENAME, "task", config.task)):
         found = read_json(out / filename)
         found = found if isinstance(found, dict) else {}
+        if key == "task" and wanted is None:
+            continue  # auto: the same data gives the same task
         if key in found and found[key] != wanted:
             raise WorkflowError(f"--out {out} holds a search with {key} {found[key]!r}, not "
                                 f"{wanted!r}; pass --overwrite to replace it or choose "

@@ -181,3 +181,33 @@ def test_a_finished_search_reloads_its_task(tmp_path: Path, diabetes_csv: Path) 
     # summaries written before regression came are classifications'
     assert search_dataset(summary).task == "classification"
     assert search_dataset({"dataset": "digits"}).task == "classification"
+
+
+def test_regression_on_images_has_no_default_space(tmp_path: Path) -> None:
+    from autokeras_nas import workflow
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "img.npz", x_train=rng.random((30, 6, 6)), y_train=rng.normal(size=30))
+    ds = load_dataset(f"npz:{tmp_path / 'img.npz'}")
+    assert ds.kind == "image" and ds.task == "regression"
+    strategy = workflow.make_strategy("random", seed=0)
+    with pytest.raises(workflow.SpaceError) as info:
+        workflow.make_space(ds, strategy)
+    assert str(info.value) == (
+        "no default search space for regression on image data (the default regressor is the "
+        "tabular MLP); pass --space with a model compiled for regression, or --task "
+        "classification")
+
+
+def test_resuming_with_another_task_is_refused(tmp_path: Path) -> None:
+    from autokeras_nas import workflow
+
+    (tmp_path / "results.json").write_text('{"strategy": "random"}')
+    (tmp_path / "summary.json").write_text(
+        '{"dataset": "csv:t.csv", "space": null, "params": {}, "task": "regression"}')
+    same = dict(out_dir=tmp_path, dataset="csv:t.csv", target="y")
+    assert workflow.check_out_dir(SearchConfig(**same)) is True  # auto: the data decides
+    assert workflow.check_out_dir(SearchConfig(**same, task="regression")) is True
+    with pytest.raises(WorkflowError, match="holds a search with task 'regression', not "
+                                            "'classification'; pass --overwrite"):
+        workflow.check_out_dir(SearchConfig(**same, task="classification"))
