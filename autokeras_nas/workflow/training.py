@@ -73,6 +73,7 @@ def run_tuner(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfig
     # A failed trial's reason goes to results.json and its progress line; the
     # whole traceback stays in its trial.json, not on stderr.
     kt_config.DEBUG = False
+    config = config.for_data(dataset)  # the data's objectives when the config names none
     objectives = list(config.objectives)
     kwargs = dict(tuner_kwargs or {})
     kfold = plan is not None and plan.folds is not None
