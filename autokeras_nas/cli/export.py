@@ -2,7 +2,8 @@
 
 Calls `autokeras_nas.workflow.export` (see `autokeras_nas.workflow.exports`
 for what is rebuilt, written and evaluated) and prints each step, then the
-accuracies compared with those the search reported. Every check of the
+accuracies (a regression search's: MAE) compared with those the search
+reported. Every check of the
 arguments and the directory comes before TensorFlow is imported.
 """
 
@@ -61,7 +62,7 @@ def export(directory: Path, trial_id: str | None, formats: list[str], out: Path 
 
     Writes model.keras, saved_model/ and model.tflite (see --format) and
     export.json into --out, then loads each back and prints its test
-    accuracy next to the accuracy the search reported.
+    accuracy (regression: MAE and RMSE) next to the one the search reported.
     """
     tfenv.prepare()  # before TensorFlow is imported, once the arguments are checked
     with workflow_errors():
@@ -69,8 +70,8 @@ def export(directory: Path, trial_id: str | None, formats: list[str], out: Path 
                                  retrain_epochs=retrain_epochs, on_step=click.echo)
     for c in result.comparisons:
         click.echo(f"search reported {c.name} {c.reported:.4f}; the export gives "
-                   f"{c.measured:.4f} ({c.points:+.2f} points)")
+                   f"{c.measured:.4f} ({c.points:+.2f} {c.unit})")
         if not c.within_tolerance:
-            click.echo(f"warning: {c.name} differs by more than {TOLERANCE_POINTS} points",
+            click.echo(f"warning: {c.name} differs by more than {TOLERANCE_POINTS} {c.unit}",
                        err=True)
     click.echo(f"manifest: {result.manifest_path}")

@@ -5,7 +5,8 @@ follows the workflow (`autokeras_nas.workflow`) step by step and prints
 between the steps: load the dataset and the strategy (with `--param`
 arguments), check `--out`, make the space (TensorFlow is imported from
 here on), run the search with a progress view, then the leaderboard, the
-best model's test accuracy, `best_model.keras` and `summary.json`.
+best model's test accuracy (regression: test MAE and RMSE, in the target's
+units), `best_model.keras` and `summary.json`.
 
 Resuming is KerasTuner's default (`overwrite=False`): rerunning a command
 continues the search in `--out`; `--overwrite` starts afresh. With
@@ -32,6 +33,7 @@ from autokeras_nas.workflow.config import (
     DEFAULT_MAX_TRIALS,
     SearchConfig,
 )
+from autokeras_nas.workflow.scores import describe_scores
 
 __all__ = ["search"]
 
@@ -39,7 +41,7 @@ __all__ = ["search"]
 def _objectives_callback(ctx: click.Context, param: click.Parameter, value: Sequence[str]
                          ) -> list[str]:
     try:
-        return [workflow.parse_objective(v) for v in (value or ("val_accuracy",))]
+        return [workflow.parse_objective(v) for v in value]  # none: the data's default
     except workflow.WorkflowError as e:
         raise click.BadParameter(str(e), param_hint="--objective") from None
 
@@ -54,7 +56,7 @@ def _config(opts: Mapping[str, Any]) -> SearchConfig:
         validation_split=opts["validation_split"], early_stopping=opts["early_stopping"],
         validation=opts["validation"],
         overwrite=opts["overwrite"], tensorboard=opts["tensorboard"], target=opts["target"],
-        data_dir=opts["data_dir"], distribute=opts["distribute"],
+        task=opts["task"], data_dir=opts["data_dir"], distribute=opts["distribute"],
         trial_timeout=opts["trial_timeout"], max_failures=opts["max_failures"],
     )
 
@@ -105,7 +107,8 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
         parts = "  ".join(f"{k} {v:.2f}" for k, v in row.items() if k != "n")
         click.echo(f"predicted vs actual {quantity}, Spearman over {int(row['n'])} cells: {parts}")
     best = outcome.best
-    val = format_metric((best.get("metrics") or {}).get("val_accuracy"))
+    val_metric = outcome.val_metric
+    val = format_metric((best.get("metrics") or {}).get(val_metric))
     retrained = outcome.retrained
     if retrained is not None:
         click.echo(f"\nretrained trial {best['trial_id']}'s configuration from scratch on all "
@@ -113,8 +116,9 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
                    f"{retrained.get('members', 1)} times, predictions averaged "
                    f"({retrained['seconds']:.1f} s)")
         val += f" ({outcome.validation.folds}-fold mean)"
-    click.echo(f"\nbest trial {best['trial_id']}: val_accuracy {val}, "
-               f"test accuracy {outcome.test_accuracy:.4f}")
+    units = " (in the target's units)" if outcome.task == "regression" else ""
+    click.echo(f"\nbest trial {best['trial_id']}: {val_metric} {val}, "
+               f"test {describe_scores(outcome.test_scores)}{units}")
     click.echo(f"saved {outcome.model_path} and {outcome.summary_path}")
 
 
@@ -122,7 +126,14 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
 @click.option("--dataset", default="digits", show_default=True,
               help="Dataset name, e.g. digits, csv:PATH (see `autokeras-nas datasets`).")
 @click.option("--target", default=None, metavar="COLUMN",
-              help="The class column of a csv:PATH dataset.")
+              help="The target column of a csv:PATH dataset: classes, or numbers to predict "
+                   "(regression).")
+@click.option("--task", default="auto", show_default=True,
+              metavar="auto|classification|regression",
+              help="What the target is (csv:PATH, npz:PATH). auto: regression for numbers "
+                   "with a non-integer value (csv: or more than 20 distinct values), else "
+                   "classification. Regression searches the tabular MLP with a linear head, "
+                   "objective val_mean_absolute_error.")
 @click.option("--data-dir", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Where tfds:NAME datasets are kept (default: tensorflow-datasets' own).")
 @click.option("--space", default=None, metavar="MODULE:NAME",
@@ -156,7 +167,7 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
               default=0.2, show_default=True, help="Fraction of the non-test data for validation.")
 @click.option("--objective", "objectives", multiple=True, callback=_objectives_callback,
               help="NAME or NAME:min|max; repeat for a multi-objective (Pareto) search. "
-                   "[default: val_accuracy]")
+                   "[default: val_accuracy; val_mean_absolute_error for regression]")
 @click.option("--validation", default="auto", show_default=True, metavar="auto|split|kfold:K",
               help="How trials are validated: split (--validation-split), kfold:K (stratified "
                    "K-fold over all training data; the best model is then retrained on all "
@@ -200,7 +211,8 @@ def search(ctx: click.Context, **opts: Any) -> None:
         config = _config(opts)
         dataset = workflow.load_dataset(config.dataset, seed=config.seed,
                                         validation_split=config.validation_split,
-                                        target=config.target, data_dir=config.data_dir)
+                                        target=config.target, data_dir=config.data_dir,
+                                        task=config.task)
         config = _for_data(config, opts, dataset)
         strategy = workflow.make_strategy(config.strategy, seed=config.seed,
                                           params=config.params, time_budget=config.time_budget,

@@ -20,8 +20,9 @@ __all__ = ["FORMATS", "TOLERANCE_POINTS", "Comparison", "ExportJob", "ExportResu
 
 FORMATS = ("keras", "savedmodel", "tflite")
 CHECKPOINT = "checkpoint.weights.h5"
-#: Largest difference, in accuracy points, expected between a reloaded
-#: export and the search's own number (float32 round-off, a few samples).
+#: Largest difference, in accuracy points (for an error, a regression's: in
+#: per cent of the search's number), expected between a reloaded export and
+#: the search's own number (float32 round-off, a few samples).
 TOLERANCE_POINTS = 0.5
 
 
@@ -131,16 +132,28 @@ def plan_export(directory: str | Path, *, trial_id: str | None = None,
 
 @dataclass(frozen=True)
 class Comparison:
-    """An accuracy the search reported against the exported model's."""
+    """A score the search reported against the exported model's."""
 
     name: str
     reported: float
     measured: float
+    #: The difference in per cent of `reported` (an error in the target's
+    #: units, e.g. a regression's MAE), not in accuracy points.
+    relative: bool = False
 
     @property
     def points(self) -> float:
-        """measured - reported, in accuracy points (2 decimals)."""
-        return round(100.0 * (self.measured - self.reported), 2) + 0.0  # no "-0.00"
+        """measured - reported, in accuracy points, or (`relative`) in per
+        cent of `reported` (2 decimals)."""
+        difference = self.measured - self.reported
+        if self.relative:
+            difference /= abs(self.reported) or 1.0
+        return round(100.0 * difference, 2) + 0.0  # no "-0.00"
+
+    @property
+    def unit(self) -> str:
+        """How `points` is named: `points`, or `%`."""
+        return "%" if self.relative else "points"
 
     @property
     def within_tolerance(self) -> bool:

@@ -18,7 +18,8 @@ trial's architecture is trained from scratch on the training and
 validation data for N epochs instead. The best trial of a search validated
 by k-fold exports the model the search already retrained on all training
 samples (its `best_model.keras`; see `autokeras_nas.workflow.searching`). Without retraining, the accuracies
-are compared with those the search reported (`ExportResult.comparisons`).
+(a regression search's: test MAE and RMSE, in the target's units) are compared with those the
+search reported (`ExportResult.comparisons`).
 
 Everything is checked (`plan_export`, no TensorFlow) before TensorFlow is
 imported (`autokeras_nas.workflow.exporting`).

@@ -21,9 +21,10 @@ from autokeras_nas.tuner.trainers.crossval import KFoldTrainer
 from autokeras_nas.tuner.trainers.weights import build_optimizer
 from autokeras_nas.workflow.base import MODEL_FILENAME, first_line
 from autokeras_nas.workflow.config import SearchConfig, ValidationPlan
+from autokeras_nas.workflow.scores import METRICS, score, task_of
 
 __all__ = ["accuracy", "make_pipeline", "retrain_on_all", "run_tuner", "save_best_model",
-           "save_model"]
+           "save_model", "test_scores"]
 
 
 def make_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool,
@@ -71,6 +72,7 @@ def run_tuner(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfig
     # A failed trial's reason goes to results.json and its progress line; the
     # whole traceback stays in its trial.json, not on stderr.
     kt_config.DEBUG = False
+    config = config.for_data(dataset)  # the data's objectives when the config names none
     objectives = list(config.objectives)
     kwargs = dict(tuner_kwargs or {})
     kfold = plan is not None and plan.folds is not None
@@ -152,7 +154,8 @@ def retrain_on_all(tuner: NasTuner, trial_id: str, dataset: Any, config: SearchC
         ensemble = keras.Model(inputs, averaged, name="retrained_average")
         # Compiled as its members are, so that it can be evaluated or fine-tuned.
         ensemble.compile(optimizer=type(models[0].optimizer).from_config(
-            models[0].optimizer.get_config()), loss=models[0].loss, metrics=["accuracy"])
+            models[0].optimizer.get_config()), loss=models[0].loss,
+            metrics=METRICS[task_of(dataset)])
     return ensemble, seconds
 
 
@@ -162,17 +165,26 @@ def accuracy(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int) -> float
     return float(np.mean(np.argmax(predictions, axis=-1) == y))
 
 
+def test_scores(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int,
+                task: str) -> dict[str, float]:
+    """The model's scores on `x, y` (`autokeras_nas.workflow.scores.score`):
+    accuracy, or for regression MAE and RMSE in the target's units."""
+    return score(model.predict(x, batch_size=batch_size, verbose=0), y, task)
+
+
 def save_model(model: Any, tuner: NasTuner, dataset: Any, out_dir: Path,
-               batch_size: int) -> float:
-    """Saves `model` as `out_dir/best_model.keras`; returns its test accuracy."""
-    test_accuracy = accuracy(model, dataset.x_test, dataset.y_test, batch_size)
+               batch_size: int) -> dict[str, float]:
+    """Saves `model` as `out_dir/best_model.keras`; returns its test scores
+    (`test_scores`)."""
+    scores = test_scores(model, dataset.x_test, dataset.y_test, batch_size, task_of(dataset))
     build_optimizer(model, tuner.distribution_strategy)
     model.save(out_dir / MODEL_FILENAME)
-    return test_accuracy
+    return scores
 
 
-def save_best_model(tuner: NasTuner, dataset: Any, out_dir: Path, batch_size: int) -> float:
-    """Saves the best model as `out_dir/best_model.keras`; returns its test accuracy.
+def save_best_model(tuner: NasTuner, dataset: Any, out_dir: Path,
+                    batch_size: int) -> dict[str, float]:
+    """Saves the best model as `out_dir/best_model.keras`; returns its test scores.
 
     Raises:
         RuntimeError: No trial produced a model.

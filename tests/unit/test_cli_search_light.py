@@ -158,6 +158,9 @@ BAD_INPUT = [
     (["--time-budget", "0"], "--time-budget must be positive"),
     (["--target", "label"], "--target is only used by csv:PATH, not by dataset 'digits'"),
     (["--data-dir", "tfds_data"], "--data-dir is only used by"),
+    (["--task", "maybe"], "--task must be auto, classification or regression, got 'maybe'"),
+    (["--task", "regression"],
+     "--task regression is only used by csv:PATH and npz:PATH, not by dataset 'digits'"),
     (["--space", "build_model"], "--space must be MODULE:NAME or FILE.py:NAME"),
     (["--space", "no_such_module_xyz:build_model"], "no module named 'no_such_module_xyz'"),
     (["--space", "light_space.py:nothing"], "has no attribute 'nothing'; it defines build_model"),
@@ -258,7 +261,7 @@ def test_resuming_with_another_space_is_refused(tmp_path: Path) -> None:
 def test_help_lists_the_new_options() -> None:
     output = CliRunner().invoke(main, ["search", "--help"]).output
     for option in ("--space", "--target", "--data-dir", "--time-budget", "--tensorboard",
-                   "--progress", "--param"):
+                   "--progress", "--param", "--task"):
         assert option in output
 
 

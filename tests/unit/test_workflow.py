@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -80,7 +81,16 @@ def test_search_config_normalises_its_settings(tmp_path: Path) -> None:
     assert config.objective_names == ["val_loss", "params"]
     assert config.time_budget == 90.0 and config.max_trials is None
     assert config.early_stopping is None and config.params == {"population_size": 6}
-    assert SearchConfig(out_dir=tmp_path).objectives == ["val_accuracy:max"]
+    # no objective named: the data's default, set with the epochs by for_data
+    default = SearchConfig(out_dir=tmp_path)
+    assert default.objectives is None and default.objective_names == []
+    classes = SimpleNamespace(kind="image", y_train=[0] * 10, y_val=[], task="classification")
+    numbers = SimpleNamespace(kind="tabular", y_train=[0.5] * 10, y_val=[], task="regression")
+    assert default.for_data(classes).objectives == ["val_accuracy:max"]
+    assert default.for_data(numbers).objectives == ["val_mean_absolute_error:min"]
+    assert default.for_data(SimpleNamespace(kind="image", y_train=[0], y_val=[])
+                            ).objectives == ["val_accuracy:max"]  # no task: classification
+    assert config.for_data(numbers).objectives == ["val_loss:min", "params:min"]
 
 
 @pytest.mark.parametrize("over, message", [
