@@ -12,6 +12,8 @@ Schema (version 1)::
       "objectives": [{"name": "val_accuracy", "direction": "max"}],
       "max_trials": 5,
       "best_trial_ids": ["3", "1", ...],       # best first; Pareto order if several objectives
+      "search_seconds": 95.2,                 # wall-clock seconds of search() so far, all
+                                              # runs of a resumed search together
       "trials": [{
         "trial_id": "0", "strategy": "random",
         "status": "completed" | "stopped" | "failed" | "running" | "invalid",
@@ -95,8 +97,9 @@ def make_results(
     max_trials: int | None,
     trials: list[dict[str, Any]],
     best_trial_ids: list[str],
+    search_seconds: float | None = None,
 ) -> dict[str, Any]:
-    return {
+    results = {
         "format": FORMAT,
         "version": VERSION,
         "strategy": strategy,
@@ -105,6 +108,9 @@ def make_results(
         "best_trial_ids": list(best_trial_ids),
         "trials": trials,
     }
+    if search_seconds is not None:
+        results["search_seconds"] = round(float(search_seconds), 3)
+    return results
 
 
 def _json_safe(value: Any) -> Any:

@@ -52,7 +52,8 @@ def _config(opts: Mapping[str, Any]) -> SearchConfig:
         out_dir=opts["out"], dataset=opts["dataset"], strategy=opts["strategy"],
         params=workflow.parse_params(opts["params"]), space=opts["space"], seed=opts["seed"],
         objectives=opts["objectives"], max_trials=opts["max_trials"],
-        time_budget=opts["time_budget"], epochs=opts["epochs"], batch_size=opts["batch_size"],
+        time_budget=opts["time_budget"], time_budget_scope=opts["time_budget_scope"],
+        epochs=opts["epochs"], batch_size=opts["batch_size"],
         validation_split=opts["validation_split"], early_stopping=opts["early_stopping"],
         validation=opts["validation"],
         overwrite=opts["overwrite"], tensorboard=opts["tensorboard"], target=opts["target"],
@@ -73,6 +74,20 @@ def _for_data(config: SearchConfig, opts: Mapping[str, Any], dataset: Any) -> Se
     """`config` with the data's default epochs and batch size where the
     options left them out (`training_defaults`)."""
     return config.for_data(dataset)
+
+
+def _budget_on_resume(config: SearchConfig) -> str:
+    """What the time budget of a resumed search counts, in one line."""
+    try:
+        spent = workflow.load_search(config.out_dir).results.get("search_seconds")
+    except workflow.WorkflowError:
+        spent = None
+    spent_text = "an unknown time" if spent is None else format_duration(spent)
+    if config.time_budget_scope == "search":
+        return (f"time budget {format_duration(config.time_budget)} for the whole search: "
+                f"earlier runs spent {spent_text} of it")
+    return (f"time budget {format_duration(config.time_budget)} from now (earlier runs spent "
+            f"{spent_text}; --time-budget-scope search counts them)")
 
 
 def _validation_line(config: SearchConfig, plan: Any) -> str:
@@ -150,8 +165,12 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
 @click.option("--max-trials", type=click.IntRange(min=1), default=None,
               help=f"Most trials. [default: {DEFAULT_MAX_TRIALS}; no limit with --time-budget]")
 @click.option("--time-budget", default=None, metavar="DURATION",
-              help="Wall-clock budget of this run, e.g. 90s, 3m, 1h30m or seconds: no trial "
-                   "starts after it, the running one stops at its next epoch end.")
+              help="Wall-clock budget, e.g. 90s, 3m, 1h30m or seconds: no trial starts after "
+                   "it, the running one stops at its next epoch end.")
+@click.option("--time-budget-scope", type=click.Choice(["run", "search"]), default="run",
+              show_default=True,
+              help="run: the budget counts from this run's start (a resumed search gets it "
+                   "whole again); search: the time earlier runs of the search spent counts too.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Epochs per trial, the top rung under asha (a strategy may set its own "
                    "budget; a one-shot strategy's supernet and retrains train this long). "
@@ -228,6 +247,8 @@ def search(ctx: click.Context, **opts: Any) -> None:
         space = workflow.make_space(dataset, strategy, user_space, label=config.space)
     if resuming:
         click.echo(f"resuming the search in {config.out_dir} (pass --overwrite to start afresh)")
+        if config.time_budget is not None:
+            click.echo(_budget_on_resume(config))
     click.echo(f"{dataset.describe()}; strategy {config.strategy} on {space.name}, "
                f"{_plan(config)} -> {config.out_dir}")
     click.echo(_validation_line(config, plan))

@@ -36,7 +36,7 @@ import keras_tuner
 from autokeras_nas import plugins
 from autokeras_nas.results import SearchDirectoryError, check_search_directory
 from autokeras_nas.tuner import failures, parallel
-from autokeras_nas.tuner.budget import SearchBudget
+from autokeras_nas.tuner.budget import BUDGET_SCOPES, SearchBudget
 from autokeras_nas.tuner.graphs import GraphRegistrations, collector_skips_older_objects
 from autokeras_nas.tuner.oracle import (
     EPOCH_KEY,
@@ -82,12 +82,15 @@ class NasTuner(keras_tuner.Tuner):
         trial_timeout: Seconds a trial may train (all its executions); past
             them it stops at the next batch end and fails with the reason
             "timeout after Ns". `None`: no limit.
-        time_budget: Wall-clock seconds for the whole `search()` call (the
-            clock starts anew on every call, so a resumed search gets the
-            full budget again): past them no new trial starts and the running
-            trial stops at its next epoch end, kept with its metrics so far
+        time_budget: Wall-clock seconds for the whole `search()` call:
+            past them no new trial starts and the running trial stops at
+            its next epoch end, kept with its metrics so far
             (`stopped_early` and `stopped_by_budget` set to 1). `None`: no
             limit. See `autokeras_nas.tuner.budget`.
+        time_budget_scope: "run" (default): the clock starts anew on every
+            `search()` call, so a resumed search gets the whole budget
+            again; "search": the seconds earlier runs of this search spent
+            (results.json's `search_seconds`) count against it.
         oom_retries: Times a trial that runs out of memory during `fit` is
             retried, each time with half the batch size, before it fails.
         trainers: Trainer instances by task name, used before the installed
@@ -117,10 +120,15 @@ class NasTuner(keras_tuner.Tuner):
         trial_timeout: float | None = None,
         oom_retries: int = 1,
         time_budget: float | None = None,
+        time_budget_scope: str = "run",
         trainers: Mapping[str, Trainer] | None = None,
         **kwargs: Any,
     ) -> None:
+        if time_budget_scope not in BUDGET_SCOPES:
+            raise ValueError(f"time_budget_scope must be one of {', '.join(BUDGET_SCOPES)}, "
+                             f"got {time_budget_scope!r}")
         self.budget = SearchBudget(time_budget)
+        self.time_budget_scope = time_budget_scope
         self.trial_timeout = failures.check_timeout(trial_timeout)
         self.oom_retries = failures.check_retries(oom_retries)
         self._trainers = check_trainers(trainers)
@@ -184,6 +192,8 @@ class NasTuner(keras_tuner.Tuner):
         `autokeras_nas.tuner.parallel.serve` (re-queues the trials of lost
         workers, stops as soon as the last worker leaves)."""
         self.budget.start()
+        if self.time_budget_scope == "search" and not self._is_worker():
+            self.budget.spent = self.oracle.seconds_before
         if not self._is_worker():
             # The top rung of a multi-fidelity scheduler ("asha").
             self.oracle.set_search_epochs(int(fit_kwargs.get("epochs", 1)))

@@ -246,8 +246,11 @@ class SearchConfig:
             regression dataset (`autokeras_nas.workflow.scores`).
         max_trials: Most trials; None gives `DEFAULT_MAX_TRIALS`, or no
             limit when there is a `time_budget`.
-        time_budget: Wall-clock budget in seconds (or a text such as `3m`),
-            counted from this run's start; None: no budget.
+        time_budget: Wall-clock budget in seconds (or a text such as `3m`);
+            None: no budget.
+        time_budget_scope: `run` (the default): the budget counts from this
+            run's start, so a resumed search gets it whole again; `search`:
+            the time earlier runs of the search spent counts too.
         epochs: Epochs per trial (a strategy may set its own budget); the
             top rung under "asha". None: by the data (`for_data`,
             `training_defaults`).
@@ -285,6 +288,7 @@ class SearchConfig:
     objectives: Sequence[str] | None = None
     max_trials: int | None = None
     time_budget: float | str | None = None
+    time_budget_scope: str = "run"
     epochs: int | None = None
     batch_size: int | None = None
     validation_split: float = 0.2
@@ -315,6 +319,9 @@ class SearchConfig:
         _positive("max_failures", self.max_failures)
         _positive("max_trials", max_trials, allow_none=True)
         _positive("seed", self.seed, minimum=0)
+        if self.time_budget_scope not in ("run", "search"):
+            raise WorkflowError(f"--time-budget-scope must be run or search, got "
+                                f"{self.time_budget_scope!r}")
         if self.space is not None and not isinstance(self.space, str):
             raise WorkflowError("space must be MODULE:NAME or FILE.py:NAME text, which export "
                                 "can load again; pass a space object to make_space instead")
