@@ -135,6 +135,8 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
     click.echo(f"\nbest trial {best['trial_id']}: {val_metric} {val}, "
                f"test {describe_scores(outcome.test_scores)}{units}")
     click.echo(f"saved {outcome.model_path} and {outcome.summary_path}")
+    click.echo(f"every trial: {config.out_dir / 'results.json'} (leaderboard and plots: "
+               f"autokeras-nas report {config.out_dir})")
 
 
 @click.command()

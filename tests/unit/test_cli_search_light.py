@@ -330,6 +330,7 @@ def test_live_display_shows_progress_budget_and_top_trials(tmp_path: Path) -> No
     text = out.getvalue()
     assert text.startswith("trial 1: completed  val_accuracy=0.9000")
     assert "trials 1/5   elapsed 0:00 / 2:00   (1 completed)" in text
+    assert f"\nfiles: {tmp_path} (results.json, trial_*/)" in display._header().plain
     assert "epoch 1/2  val_accuracy=0.6000" in text  # nas/epochs 4 from epoch 2
     assert "units=32" in text
     rows = [line for line in text.splitlines() if "units=" in line and "│" in line]

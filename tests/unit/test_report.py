@@ -281,6 +281,8 @@ def test_report_prints_the_table_writes_plots_and_changes_nothing_else(tmp_path:
     assert lines[2].split()[:2] == ["1", "6"]
     assert f"plot: {search / 'progress.png'}" in lines
     assert f"plot: {search / 'lineage.png'}" in lines
+    assert f"results: {search.resolve() / 'results.json'} (every trial: values, metrics, " \
+        f"curves); trials' weights in {search.resolve()}/trial_*/" in lines
     after = snapshot(search)
     assert {k: v for k, v in after.items() if not k.endswith(".png")} == before
     assert sorted(k for k in after if k.endswith(".png")) == ["lineage.png", "progress.png"]
