@@ -16,7 +16,9 @@ Schema (version 1)::
                                               # runs of a resumed search together
       "trials": [{
         "trial_id": "0", "strategy": "random",
-        "status": "completed" | "stopped" | "failed" | "running" | "invalid",
+        "status": "completed" | "stopped" | "failed" | "infeasible" | "running" | "invalid",
+                                              # infeasible: a hard constraint rejected it
+                                              # before training ("message" says which)
         "values": {...},                      # hyperparameters, reserved nas/ keys removed
         "metrics": {"val_accuracy": 0.9, "train_time_s": 1.2, "params": 1234,
                     "latency_ms": 0.8, "epochs": 2, "stopped_early": 0.0, ...},

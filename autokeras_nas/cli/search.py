@@ -59,6 +59,7 @@ def _config(opts: Mapping[str, Any]) -> SearchConfig:
         overwrite=opts["overwrite"], tensorboard=opts["tensorboard"], target=opts["target"],
         task=opts["task"], data_dir=opts["data_dir"], distribute=opts["distribute"],
         trial_timeout=opts["trial_timeout"], max_failures=opts["max_failures"],
+        constraints=opts["constraints"],
     )
 
 
@@ -221,6 +222,10 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
                    "process's GPUs.")
 @click.option("--trial-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="A trial running longer fails (\"timeout after Ns\").")
+@click.option("--constraint", "constraints", multiple=True, metavar="METRIC<=N",
+              help="Hard constraint (repeatable): params<=N, latency_ms<=N or model_kb<=N. "
+                   "A candidate that violates one is measured, not trained, and recorded as "
+                   "infeasible.")
 @click.option("--max-failures", type=click.IntRange(min=1), default=3, show_default=True,
               help="Stop the search after this many failed trials in a row.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print a line per epoch (plain mode).")

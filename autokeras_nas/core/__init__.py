@@ -3,6 +3,14 @@
 Nothing here imports TensorFlow, Keras or KerasTuner; everything is numpy.
 """
 
+from autokeras_nas.core.constraints import (
+    CONSTRAINT_METRICS,
+    Constraint,
+    first_violation,
+    is_infeasible,
+    make_constraints,
+    parse_constraint,
+)
 from autokeras_nas.core.pareto import (
     crowding_distance,
     hypervolume,
@@ -69,7 +77,9 @@ from autokeras_nas.core.strategy import (
 )
 
 __all__ = [
-    "ARCH", "ASHA", "BaseStrategy", "Boolean", "CONTINUES", "Choice", "Condition",
+    "ARCH", "ASHA", "BaseStrategy", "Boolean", "CONSTRAINT_METRICS", "CONTINUES", "Choice",
+    "Condition", "Constraint", "first_violation", "is_infeasible", "make_constraints",
+    "parse_constraint",
     "EARLY_STOPPING_NAMES", "EPOCHS", "Hyperband", "Promotion", "PromotionScheduler", "StoppingASHA",
     "Fixed", "Float", "HyperSpace", "INITIAL_EPOCH", "Int", "ESTIMATE_TASKS", "MedianStopping",
     "Objective", "Observation", "OneShotStrategy", "PARENT", "PHASES", "PHASE_RETRAIN",

@@ -90,6 +90,7 @@ from autokeras_nas.core import (
     Objective,
     Observation,
     TrialStatus,
+    is_infeasible,
     is_reserved,
     make_stopping_rule,
     makes_model,
@@ -107,6 +108,9 @@ EPOCH_KEY = "nas/epoch"
 DEFAULT_WORKER_TIMEOUT_S = 60.0
 #: Final metric set to 1.0 when the stopping rule ended the trial early.
 STOPPED_EARLY = "stopped_early"
+#: Trials, all infeasible (rejected by hard constraints), after which a
+#: search stops: its space may hold no feasible model.
+INFEASIBLE_PATIENCE = 20
 #: A trial's JSON outputs, in its directory (written by the tuner that ran it).
 OUTPUTS_FILENAME = "outputs.json"
 
@@ -339,6 +343,32 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
                 reply.status = _KT.STOPPED
         return reply
 
+    def _check_consecutive_failures(self) -> None:
+        """As KerasTuner's, but an infeasible trial (a hard constraint
+        rejected it, untrained) neither counts as a failure nor ends a run
+        of them; and a search whose first `INFEASIBLE_PATIENCE` trials were
+        all infeasible stops, since its space may hold no feasible model.
+
+        Raises:
+            RuntimeError: too many failures in a row, or nothing feasible.
+        """
+        ended = [self.trials[t] for t in self.end_order if t in self.trials]
+        infeasible = [is_infeasible(failure_reason(t.message)) for t in ended]
+        if len(ended) >= INFEASIBLE_PATIENCE and all(infeasible):
+            raise RuntimeError(
+                f"no feasible model in the first {len(ended)} trials (the last: "
+                f"{failure_reason(ended[-1].message)}); the space may hold none: relax the "
+                "constraints or give a space of smaller models")
+        failures = 0
+        for trial, skip in zip(ended, infeasible):
+            if skip:
+                continue
+            failures = failures + 1 if trial.status == _KT.FAILED else 0
+            if failures == self.max_consecutive_failed_trials:
+                raise RuntimeError(
+                    f"Number of consecutive failures exceeded the limit of "
+                    f"{self.max_consecutive_failed_trials}.\n" + (trial.message or ""))
+
     @keras_tuner.synchronized
     def end_trial(self, trial: Any) -> None:
         self._heard_about(trial.trial_id)
@@ -403,7 +433,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             status=status,
             metrics=metrics,
             epochs=None if epochs is None else int(epochs),
-            message=_reason(trial.message),
+            message=failure_reason(trial.message),
             outputs=dict(self._outputs_of(trial)),
             arch=arch if isinstance(arch, str) else None,
             continues=None if continues is None else str(continues),
@@ -539,7 +569,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
     def _trial_record(self, trial: Any) -> dict[str, Any]:
         metrics = _final_metrics(trial)
         stopped = metrics.get(STOPPED_EARLY, 0.0) > 0
-        status = result_status(trial.status, metrics)
+        status = result_status(trial.status, metrics, trial.message)
         values = trial.hyperparameters.values
         epochs = metrics.get("epochs")
         return {
@@ -558,7 +588,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             "stopped_early": stopped,
             "notes": dict(self._notes.get(trial.trial_id, {})),
             "outputs": self._outputs_of(trial),
-            "message": _reason(trial.message),
+            "message": failure_reason(trial.message),
             "curve": self._curves.get(trial.trial_id, []),
         }
 
@@ -609,10 +639,13 @@ def read_outputs(trial_dir: str) -> dict[str, Any]:
     return outputs if isinstance(outputs, dict) else {}
 
 
-def result_status(kt_status: str, metrics: Mapping[str, float]) -> str:
-    """A trial's status in results.json: completed, stopped, failed, running, invalid."""
+def result_status(kt_status: str, metrics: Mapping[str, float], message: str | None = None) -> str:
+    """A trial's status in results.json: completed, stopped, failed,
+    infeasible (failed by a hard constraint, `message` says), running, invalid."""
     if kt_status == _KT.COMPLETED and metrics.get(STOPPED_EARLY, 0.0) > 0:
         return "stopped"
+    if kt_status == _KT.FAILED and is_infeasible(failure_reason(message)):
+        return "infeasible"
     return str(kt_status).lower()
 
 
@@ -649,13 +682,13 @@ def _user_values(trial: Any) -> dict[str, Any]:
     return {k: v for k, v in trial.hyperparameters.values.items() if not is_reserved(k)}
 
 
-def _reason(message: str | None) -> str:
+def failure_reason(message: str | None) -> str:
     """The last non-empty line of a trial's message (the error, not the
     traceback); the reason alone for a `FailedTrialError` (NaN loss,
     timeout, out of memory)."""
     lines = [ln.strip() for ln in (message or "").splitlines() if ln.strip()]
     reason = lines[-1] if lines else ""
     head, sep, rest = reason.partition(": ")
-    if sep and head.rsplit(".", 1)[-1] == "FailedTrialError":
+    if sep and head.rsplit(".", 1)[-1] in ("FailedTrialError", "InfeasibleTrialError"):
         return rest
     return reason

@@ -34,12 +34,14 @@ from typing import Any, Callable, Mapping
 import keras_tuner
 
 from autokeras_nas import plugins
+from autokeras_nas.core import make_constraints
 from autokeras_nas.results import SearchDirectoryError, check_search_directory
 from autokeras_nas.tuner import failures, parallel
 from autokeras_nas.tuner.budget import BUDGET_SCOPES, SearchBudget
 from autokeras_nas.tuner.graphs import GraphRegistrations, collector_skips_older_objects
 from autokeras_nas.tuner.oracle import (
     EPOCH_KEY,
+    failure_reason,
     StrategyOracle,
     remove_outputs,
     result_status,
@@ -96,6 +98,14 @@ class NasTuner(keras_tuner.Tuner):
         trainers: Trainer instances by task name, used before the installed
             ones (entry-point group `autokeras_nas.trainers`). `None`: the
             installed trainers only.
+        constraints: Hard constraints on the models trained, e.g.
+            `["params<=200000", "latency_ms<=2"]` (see
+            `autokeras_nas.core.constraints`): a candidate that violates
+            one is built and measured but not trained; its trial is
+            "infeasible" with the reason (it counts as a trial). A search
+            whose first 20 trials are all infeasible stops, saying so.
+        max_params, max_latency_ms, max_model_kb: Shortcuts for the
+            constraints `params<=N`, `latency_ms<=N`, `model_kb<=N`.
         **kwargs: Passed to `keras_tuner.Tuner` (`directory`, `project_name`,
             `overwrite`, `distribution_strategy`, `executions_per_trial`,
             `max_model_size`, `optimizer`, `loss`, `metrics`, ...).
@@ -122,8 +132,16 @@ class NasTuner(keras_tuner.Tuner):
         time_budget: float | None = None,
         time_budget_scope: str = "run",
         trainers: Mapping[str, Trainer] | None = None,
+        constraints: Any = None,
+        max_params: float | None = None,
+        max_latency_ms: float | None = None,
+        max_model_kb: float | None = None,
         **kwargs: Any,
     ) -> None:
+        #: The hard constraints, cheapest to measure first.
+        self.constraints = make_constraints(constraints, max_params=max_params,
+                                            max_latency_ms=max_latency_ms,
+                                            max_model_kb=max_model_kb)
         if time_budget_scope not in BUDGET_SCOPES:
             raise ValueError(f"time_budget_scope must be one of {', '.join(BUDGET_SCOPES)}, "
                              f"got {time_budget_scope!r}")
@@ -243,8 +261,8 @@ class NasTuner(keras_tuner.Tuner):
         final = self.oracle.get_trial(trial.trial_id)
         metrics = {n: final.metrics.get_last_value(n) for n in final.metrics.metrics}
         self._emit({"event": "trial_end", "trial_id": trial.trial_id,
-                    "status": result_status(final.status, metrics),
-                    "metrics": metrics, "message": final.message or ""})
+                    "status": result_status(final.status, metrics, final.message),
+                    "metrics": metrics, "message": failure_reason(final.message)})
 
     # -- one trial -------------------------------------------------------------
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
@@ -299,6 +317,20 @@ class NasTuner(keras_tuner.Tuner):
 
     def _save_build_config(self, trial_id: str, model: Any) -> None:
         save_json(self._get_build_config_fname(trial_id), model.get_build_config())
+
+    def check_constraints(self, model: Any) -> dict[str, float]:
+        """Measures what the constraints bound on a built model (before it
+        trains); returns the values.
+
+        Raises:
+            autokeras_nas.tuner.constraints.InfeasibleTrialError: a
+                constraint is violated (the trial is infeasible).
+        """
+        if not self.constraints:
+            return {}
+        from autokeras_nas.tuner.constraints import check_model
+
+        return check_model(model, self.constraints, self.latency_repeats)
 
     def retrain_best(self, x: Any = None, y: Any = None, *, validation_data: Any = None,
                      epochs: int | None = None, trial_id: str | None = None,

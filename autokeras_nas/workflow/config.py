@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from autokeras_nas.core.constraints import make_constraints
 from autokeras_nas.workflow.base import WorkflowError
 
 __all__ = ["DEFAULT_FOLDS", "DEFAULT_MAX_TRIALS", "KFOLD_BELOW", "MINIMISED", "SearchConfig",
@@ -274,6 +275,10 @@ class SearchConfig:
         distribute: `none` or `mirrored` (MirroredStrategy inside each trial).
         trial_timeout: Seconds after which a trial fails, or None.
         max_failures: Failed trials in a row that stop the search.
+        constraints: Hard constraints such as `params<=200000`,
+            `latency_ms<=2`, `model_kb<=500` (`autokeras_nas.core.constraints`):
+            a candidate that violates one is not trained, its trial is
+            infeasible.
 
     Raises:
         WorkflowError: a bad objective, duration, count or parameter.
@@ -302,6 +307,7 @@ class SearchConfig:
     distribute: str = "none"
     trial_timeout: float | None = None
     max_failures: int = 3
+    constraints: Sequence[str] = ()
     #: `time.perf_counter()` when the run started (for the wall time).
     started: float = field(default_factory=time.perf_counter, compare=False)
 
@@ -319,6 +325,10 @@ class SearchConfig:
         _positive("max_failures", self.max_failures)
         _positive("max_trials", max_trials, allow_none=True)
         _positive("seed", self.seed, minimum=0)
+        try:
+            constraints = tuple(str(c) for c in make_constraints(self.constraints))
+        except ValueError as e:
+            raise WorkflowError(f"--constraint: {e}") from None
         if self.time_budget_scope not in ("run", "search"):
             raise WorkflowError(f"--time-budget-scope must be run or search, got "
                                 f"{self.time_budget_scope!r}")
@@ -337,6 +347,7 @@ class SearchConfig:
             "objectives": objectives,
             "max_trials": max_trials,
             "time_budget": None if budget is None else float(budget),
+            "constraints": constraints,
             "validation": parse_validation(self.validation),
             "task": parse_task(self.task),
             "early_stopping": None if self.early_stopping in (None, "none")

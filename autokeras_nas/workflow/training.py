@@ -86,6 +86,7 @@ def run_tuner(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfig
         early_stopping=None if kfold else config.early_stopping,
         time_budget=config.time_budget,
         time_budget_scope=config.time_budget_scope,
+        constraints=config.constraints,
         directory=str(config.out_dir.parent),
         project_name=config.out_dir.name,
         overwrite=config.overwrite,

@@ -154,6 +154,33 @@ def test_time_budget_stops_the_search_and_keeps_what_it_did(files: Path) -> None
     assert final["search_seconds"] >= spent + 3.0
 
 
+def test_constraints_reject_candidates_and_an_impossible_one_stops_in_one_line(
+        files: Path) -> None:
+    proc = autokeras_nas("search", "--space", "my_space.py:build_model", "--max-trials", "6",
+                         "--epochs", "1", "--constraint", "params<=2000", "--out", "small",
+                         "--seed", "1", cwd=files)
+    _ok(proc)
+    trials = _results(files / "small")["trials"]
+    infeasible = [t for t in trials if t["status"] == "infeasible"]
+    trained = [t for t in trials if t["status"] == "completed"]
+    assert infeasible and trained  # units 16 fits 2000 parameters (1,210), 32 and more do not
+    assert all(t["metrics"]["params"] <= 2000 for t in trained)
+    assert all(t["message"].startswith("infeasible: params ") for t in infeasible)
+    # Rejected in well under a second (the search's first trial also pays the
+    # process's first model build).
+    assert all(t["seconds"] < 1.0 for t in infeasible if t is not trials[0]), infeasible
+    assert json.loads((files / "small" / "summary.json").read_text())["constraints"] == \
+        ["params<=2000"]
+    proc = autokeras_nas("search", "--space", "my_space.py:build_model", "--max-trials", "30",
+                         "--epochs", "1", "--constraint", "params<=10", "--out", "none",
+                         cwd=files)
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: no feasible model in the first 20 trials (the last: "
+                           "infeasible: params ")
+
+
 def test_a_csv_table_gets_the_mlp_space_and_the_live_view_runs_in_a_pipe(files: Path) -> None:
     proc = autokeras_nas("search", "--dataset", "csv:table.csv", "--target", "label",
                          "--max-trials", "2", "--epochs", "2", "--progress", "live",

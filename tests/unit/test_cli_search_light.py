@@ -165,6 +165,9 @@ BAD_INPUT = [
     (["--space", "no_such_module_xyz:build_model"], "no module named 'no_such_module_xyz'"),
     (["--space", "light_space.py:nothing"], "has no attribute 'nothing'; it defines build_model"),
     (["--space", "light_space.py:VALUE"], "VALUE is of type int"),
+    (["--constraint", "flops<=3"], "--constraint: cannot constrain 'flops'; constraints bound "
+                                   "params, model_kb, latency_ms"),
+    (["--constraint", "params>5"], "--constraint: constraint 'params>5' is not METRIC<=NUMBER"),
     (["--strategy", "aging-evolution", "--param", "no_such=1"],
      "cannot create strategy 'aging-evolution': it takes no argument 'no_such'"),
 ]

@@ -125,11 +125,13 @@ class TrialContext:
     def build_model(self) -> Any:
         """A fresh model of the trial's hyperparameters, built under the
         tuner's distribution strategy (KerasTuner's checks included: a
-        model over `max_model_size` fails the trial), with the variables of
+        model over `max_model_size` fails the trial; one that violates the
+        search's constraints is infeasible), with the variables of
         its training state (metrics, loss, optimizer slots) already created
         for the trial's data, so that `fit` traces its training step once,
         not twice (`autokeras_nas.tuner.trainers.weights.build_training_state`)."""
         model = self.tuner._try_build(self.hyperparameters)
+        self.tuner.check_constraints(model)
         build_training_state(model, self.fit_args, self.fit_kwargs)
         return model
 
