@@ -12,9 +12,10 @@ def load_npz(argument: str, *, seed: int, validation_split: float) -> Dataset:
 ```
 
 Options beyond `seed` and `validation_split` (`target` for `csv:PATH`,
-`data_dir` for `tfds:NAME`) reach only the loaders that declare them with
-`register(..., options=("target",))`, and only when given: `load_dataset`
-refuses an option the loader does not take (e.g. a target for `digits`).
+`data_dir` for `tfds:NAME`, `image_size` and `stream` for `images:DIR`) reach
+only the loaders that declare them with `register(..., options=("target",))`,
+and only when given: `load_dataset` refuses an option the loader does not
+take (e.g. a target for `digits`).
 `summary` (a string, or a callable returning one) says in one line what a
 dataset holds and where it comes from, for `autokeras-nas datasets`: it must
 be cheap, reading no data and importing no TensorFlow.
@@ -37,7 +38,11 @@ class Dataset:
         kind: What the inputs are: `"image"` (arrays of shape `(H, W, C)`),
             `"timeseries"` (`(steps, channels)`) or `"tabular"`
             (`(features,)`).
-        x_train: Training inputs, float32.
+        x_train: Training inputs, float32; for a streamed dataset (see
+            `streamed`), an object standing for them (e.g.
+            `autokeras_nas.data.images.ImageFiles`) with `len()`, `shape`,
+            `join(other)`, `to_numpy()` and `pipeline(labels, batch_size,
+            shuffle=, seed=)`, the `tf.data` pipeline a search trains on.
         y_train: Training labels, integer class ids.
         x_val: Validation inputs (may hold zero samples).
         y_val: Validation labels.
@@ -64,12 +69,17 @@ class Dataset:
     source: str = ""
     class_names: tuple[str, ...] | None = None
 
+    @property
+    def streamed(self) -> bool:
+        """Whether the inputs are read from disk as they are used (not arrays)."""
+        return not isinstance(self.x_train, np.ndarray)
+
     def describe(self) -> str:
         """One line: name, split sizes, classes and input shape."""
         return (
             f"{self.name}: {len(self.y_train)} train / {len(self.y_val)} val / "
             f"{len(self.y_test)} test, {self.num_classes} classes, "
-            f"input {self.input_shape}"
+            f"input {self.input_shape}{', streamed from disk' if self.streamed else ''}"
         )
 
 
@@ -80,7 +90,8 @@ class Loader(Protocol):
     a plain one; `seed` and `validation_split` are those of `load_dataset`.
     `options` holds the given ones (not `None`) among those the loader
     declared with `register(..., options=...)`: `target` (a column name)
-    and `data_dir` (a directory), both strings. A loader that declares none
+    and `data_dir` (a directory), both strings, `image_size` (`"H,W"` text
+    or a pair) and `stream` (a bool). A loader that declares none
     is called with `seed` and `validation_split` only.
     """
 
@@ -93,7 +104,8 @@ class Loader(Protocol):
 Summary = Union[str, Callable[[], str]]
 
 #: The options `load_dataset` can pass on, with the CLI flag that sets each.
-OPTIONS = {"target": "--target", "data_dir": "--data-dir"}
+OPTIONS = {"target": "--target", "data_dir": "--data-dir", "image_size": "--image-size",
+           "stream": "--stream/--no-stream"}
 
 
 @dataclass(frozen=True)
@@ -208,6 +220,8 @@ def load_dataset(
     validation_split: float = 0.2,
     target: str | None = None,
     data_dir: str | None = None,
+    image_size: str | Sequence[int] | None = None,
+    stream: bool | None = None,
 ) -> Dataset:
     """Loads a registered dataset and splits it reproducibly.
 
@@ -219,6 +233,10 @@ def load_dataset(
         target: The column of class labels, for `csv:PATH` (`--target`).
         data_dir: Where TensorFlow Datasets keeps its data, for `tfds:NAME`
             (`--data-dir`; default: tfds' own).
+        image_size: `(height, width)` or `"H,W"` images are resized to, for
+            `images:DIR` (`--image-size`).
+        stream: Stream `images:DIR` from disk (True), load it whole (False)
+            or decide by its size (None) (`--stream/--no-stream`).
 
     Returns:
         The `Dataset`.
@@ -230,6 +248,8 @@ def load_dataset(
     entry, argument = _resolve(name)
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-    given = {k: v for k, v in (("target", target), ("data_dir", data_dir)) if v is not None}
+    given = {k: v for k, v in (("target", target), ("data_dir", data_dir),
+                               ("image_size", image_size), ("stream", stream))
+             if v is not None}
     _check_options(name, entry, given)
     return entry.loader(argument, seed=seed, validation_split=validation_split, **given)

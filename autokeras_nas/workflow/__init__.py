@@ -16,8 +16,8 @@ commands over it; scripts, notebooks and dashboards use the same functions.
 
 Step by step, as the command line does it:
 
-* `load_dataset(name, seed=, validation_split=, target=, data_dir=)`: a
-  `autokeras_nas.data.Dataset`.
+* `load_dataset(name, seed=, validation_split=, target=, data_dir=, image_size=,
+  stream=)`: a `autokeras_nas.data.Dataset`.
 * `make_strategy(name, seed=, params=, time_budget=, epochs=)`: an installed strategy
   plugin with its constructor arguments (`parse_params` reads `NAME=VALUE`).
 * `make_space(dataset, strategy, space=None)`: the search space bound to the

@@ -244,6 +244,10 @@ class SearchConfig:
         tensorboard: Folder for TensorBoard logs, or None.
         target: The class column of a `csv:PATH` dataset.
         data_dir: Where `tfds:NAME` datasets are kept.
+        image_size: `"H,W"` (or `"HxW"`) the images of `images:DIR` are
+            resized to; None: the loader's default.
+        stream: Stream `images:DIR` from disk (True), load it whole
+            (False), or decide by its decoded size (None).
         distribute: `none` or `mirrored` (MirroredStrategy inside each trial).
         trial_timeout: Seconds after which a trial fails, or None.
         max_failures: Failed trials in a row that stop the search.
@@ -270,6 +274,8 @@ class SearchConfig:
     tensorboard: Path | None = None
     target: str | None = None
     data_dir: str | None = None
+    image_size: str | None = None
+    stream: bool | None = None
     distribute: str = "none"
     trial_timeout: float | None = None
     max_failures: int = 3
@@ -311,6 +317,8 @@ class SearchConfig:
             "tensorboard": None if self.tensorboard is None
             else Path(self.tensorboard).expanduser().resolve(),
             "data_dir": None if self.data_dir is None else str(Path(self.data_dir).expanduser()),
+            "image_size": self.image_size if self.image_size is None
+            or isinstance(self.image_size, str) else ",".join(str(v) for v in self.image_size),
         }
         for name, value in normalised.items():
             object.__setattr__(self, name, value)

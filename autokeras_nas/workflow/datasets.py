@@ -18,9 +18,11 @@ DEFAULT_VALIDATION_SPLIT = 0.2
 
 
 def load_dataset(name: str, *, seed: int = 0, validation_split: float = 0.2,
-                 target: str | None = None, data_dir: str | None = None) -> Any:
-    """`autokeras_nas.data.load_dataset`, passing `target` and `data_dir`
-    only when given (a dataset that does not take them refuses them).
+                 target: str | None = None, data_dir: str | None = None,
+                 image_size: str | None = None, stream: bool | None = None) -> Any:
+    """`autokeras_nas.data.load_dataset`, passing `target`, `data_dir`,
+    `image_size` and `stream` only when given (a dataset that does not take
+    them refuses them).
 
     Returns:
         The `autokeras_nas.data.Dataset`.
@@ -30,7 +32,9 @@ def load_dataset(name: str, *, seed: int = 0, validation_split: float = 0.2,
     """
     from autokeras_nas import data
 
-    options = {k: v for k, v in (("target", target), ("data_dir", data_dir)) if v is not None}
+    options = {k: v for k, v in (("target", target), ("data_dir", data_dir),
+                                 ("image_size", image_size), ("stream", stream))
+               if v is not None}
     try:
         return data.load_dataset(name, seed=seed, validation_split=validation_split, **options)
     except ValueError as e:
@@ -39,7 +43,8 @@ def load_dataset(name: str, *, seed: int = 0, validation_split: float = 0.2,
 
 def search_dataset(summary: Mapping[str, Any]) -> Any:
     """The dataset of a search with its split (same seed, same split), from
-    its summary.json (`dataset`, `seed`, `validation_split`, `target`, `data_dir`).
+    its summary.json (`dataset`, `seed`, `validation_split`, `target`, `data_dir`,
+    `image_size`, `stream`).
 
     Raises:
         WorkflowError: the dataset cannot be loaded any more.
@@ -49,7 +54,8 @@ def search_dataset(summary: Mapping[str, Any]) -> Any:
         return load_dataset(summary["dataset"], seed=int(summary.get("seed") or 0),
                             validation_split=float(DEFAULT_VALIDATION_SPLIT if split is None
                                                    else split),
-                            target=summary.get("target"), data_dir=summary.get("data_dir"))
+                            target=summary.get("target"), data_dir=summary.get("data_dir"),
+                            image_size=summary.get("image_size"), stream=summary.get("stream"))
     except (WorkflowError, OSError) as e:
         raise WorkflowError(f"cannot load the search's dataset {summary['dataset']!r}: {e}") \
             from None

@@ -27,7 +27,7 @@ from autokeras_nas.workflow.exportplan import Comparison, ExportJob, ExportResul
 from autokeras_nas.workflow.hypermodels import FunctionHyperModel
 from autokeras_nas.workflow.spaces import make_space
 from autokeras_nas.workflow.strategies import make_strategy
-from autokeras_nas.workflow.training import accuracy, make_pipeline
+from autokeras_nas.workflow.training import accuracy, all_training_data, as_array, make_pipeline
 
 __all__ = ["convert_tflite", "load_trial_model", "make_hypermodel", "retrain", "run_export",
            "save_keras", "save_savedmodel", "trial_hyperparameters"]
@@ -90,9 +90,8 @@ def retrain(job: ExportJob, dataset: Any, hypermodel: Any, hp: Any) -> tuple[ker
     data (seeded by the search's seed); returns (model, seconds)."""
     keras.utils.set_random_seed(job.seed)
     model = hypermodel.build(hp)
-    data = make_pipeline(np.concatenate([dataset.x_train, dataset.x_val]),
-                         np.concatenate([dataset.y_train, dataset.y_val]), job.batch_size,
-                         shuffle=True, seed=job.seed)
+    data = make_pipeline(*all_training_data(dataset), job.batch_size, shuffle=True,
+                         seed=job.seed)
     build_training_state(model, (data,), {})  # one trace of the training step, not two
     t0 = time.perf_counter()
     hypermodel.fit(hp, model, data, epochs=job.retrain_epochs, shuffle=False, verbose=0)
@@ -183,14 +182,14 @@ def _savedmodel_and_tflite(job: ExportJob, dataset: Any, model: keras.Model,
         save_savedmodel(model, saved)
         if "savedmodel" in job.formats:
             files["savedmodel"] = str(saved)
-            acc["savedmodel"] = savedmodel_accuracy(saved, dataset.x_test, dataset.y_test,
+            acc["savedmodel"] = savedmodel_accuracy(saved, as_array(dataset.x_test), dataset.y_test,
                                                     job.batch_size)
             step(f"{saved}  (SavedModel, `serve`): test accuracy {acc['savedmodel']:.4f}")
         if "tflite" in job.formats:
             path = job.out / TFLITE_FILENAME
             manifest["tflite_convert_s"] = round(convert_tflite(saved, path), 3)
             files["tflite"] = str(path)
-            acc["tflite"] = tflite_accuracy(path, dataset.x_test, dataset.y_test)
+            acc["tflite"] = tflite_accuracy(path, as_array(dataset.x_test), dataset.y_test)
             step(f"{path}  (converted in {manifest['tflite_convert_s']:.1f} s): "
                  f"test accuracy {acc['tflite']:.4f}")
 

@@ -158,6 +158,8 @@ BAD_INPUT = [
     (["--time-budget", "0"], "--time-budget must be positive"),
     (["--target", "label"], "--target is only used by csv:PATH, not by dataset 'digits'"),
     (["--data-dir", "tfds_data"], "--data-dir is only used by"),
+    (["--image-size", "8,8"], "--image-size is only used by images:DIR, not by dataset 'digits'"),
+    (["--no-stream"], "--stream/--no-stream is only used by images:DIR, not by dataset 'digits'"),
     (["--space", "build_model"], "--space must be MODULE:NAME or FILE.py:NAME"),
     (["--space", "no_such_module_xyz:build_model"], "no module named 'no_such_module_xyz'"),
     (["--space", "light_space.py:nothing"], "has no attribute 'nothing'; it defines build_model"),
