@@ -232,8 +232,16 @@ class ImageFiles:
         size, channels = self.image_size, self.channels
 
         def decode(path: Any) -> Any:  # keras' image_dataset_utils.load_image, to 8 bits
-            image = tf.io.decode_image(tf.io.read_file(path), channels=channels,
+            # Decoded as stored, then to `channels`: TensorFlow decodes no BMP to 1 channel.
+            image = tf.io.decode_image(tf.io.read_file(path), channels=0,
                                        expand_animations=False)
+            stored = tf.shape(image)[-1]
+            if channels == 1:
+                image = tf.cond(stored >= 3, lambda: tf.image.rgb_to_grayscale(image[..., :3]),
+                                lambda: image[..., :1])
+            else:
+                image = tf.cond(stored >= 3, lambda: image[..., :3],
+                                lambda: tf.image.grayscale_to_rgb(image[..., :1]))
             image = tf.image.resize(image, size, method="bilinear")
             image = tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
             image.set_shape((*size, channels))
