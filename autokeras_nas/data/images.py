@@ -321,11 +321,11 @@ def load_images(
     if streamed:
         x: Any = ImageFiles(tuple(str(p) for p in paths), size, channels)
     else:
-        pixels = np.stack([_read(path, size, "L" if grey else "RGB") for path in paths])
-        x = pixels.astype(np.float32) / np.float32(255.0)
-        del pixels
-        if grey:
-            x = x[..., np.newaxis]
+        # Decoded straight into one float32 array: no 8-bit stack or temporary copy beside it.
+        x = np.empty((len(paths), *size, channels), dtype=np.float32)
+        for i, path in enumerate(paths):
+            pixels = _read(path, size, "L" if grey else "RGB")
+            x[i] = (pixels[..., np.newaxis] if grey else pixels) / np.float32(255.0)
     how = "streamed from disk" if streamed else "loaded"
     return make_dataset(
         name=f"images:{argument}", kind="image", x=x, y=y,
