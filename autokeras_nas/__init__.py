@@ -39,6 +39,10 @@ _LAZY = {
     "StrategyOracle": "autokeras_nas.tuner",
     # Convenience tuners of the first-party strategies.
     "RandomSearch": "autokeras_nas_plugins.random_search.tuner",
+    # KerasTuner's other tuners, same signatures, on this package's strategies.
+    "Hyperband": "autokeras_nas_plugins.random_search.tuner",
+    "BayesianOptimization": "autokeras_nas_plugins.popnas.tuner",
+    "GridSearch": "autokeras_nas_plugins.random_search.tuner",
     "AgingEvolution": "autokeras_nas_plugins.aging_evolution.tuner",
     "Nash": "autokeras_nas_plugins.nash.tuner",
     "Popnas": "autokeras_nas_plugins.popnas.tuner",

@@ -11,8 +11,12 @@ imports that plugin alone.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import inspect
+import re
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 GROUP = "autokeras_nas.strategies"
@@ -35,6 +39,74 @@ def _entry_points(group: str = GROUP) -> dict[str, metadata.EntryPoint]:
 def available() -> dict[str, str]:
     """Installed strategies: name -> "module:attribute", without importing them."""
     return {name: ep.value for name, ep in _entry_points().items()}
+
+
+#: Where a docstring's first sentence ends: a full stop before a capital,
+#: not the one of "et al." or "e.g.".
+_SENTENCE_END = re.compile(r"(?<!\bal)(?<!\be\.g)(?<!\bi\.e)\.(?:\s+(?=[A-Z`])|$)")
+#: Longest summary `summary` returns, in characters.
+SUMMARY_WIDTH = 100
+
+
+def summary(target: str) -> str:
+    """The first sentence of the docstring of the class an entry point
+    names ("module:Class"), read from its source file without importing
+    anything (following `from ... import Class` re-exports), shortened to
+    `SUMMARY_WIDTH`; "" when it cannot be found (a class made at import
+    time, a module without source)."""
+    module, _, name = target.partition(":")
+    for _ in range(4):  # re-exports followed at most this deep
+        located = _source_of(module)
+        if located is None:
+            return ""
+        path, is_package = located
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError):
+            return ""
+        found = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name),
+                     None)
+        if found is not None:
+            paragraph = " ".join((ast.get_docstring(found) or "").split("\n\n")[0].split())
+            sentence = _SENTENCE_END.split(paragraph, maxsplit=1)[0]
+            if len(sentence) > SUMMARY_WIDTH:
+                sentence = sentence[:SUMMARY_WIDTH - 3].rsplit(" ", 1)[0] + "..."
+            return sentence
+        source = next((n for n in tree.body if isinstance(n, ast.ImportFrom)
+                       and any((a.asname or a.name) == name for a in n.names)), None)
+        if source is None:
+            return ""
+        name = next(a.name for a in source.names if (a.asname or a.name) == name)
+        package = module if is_package else module.rpartition(".")[0]
+        try:
+            module = importlib.util.resolve_name("." * source.level + (source.module or ""),
+                                                 package)
+        except ImportError:
+            return ""
+    return ""
+
+
+def _source_of(module: str) -> tuple[Path, bool] | None:
+    """(source file, whether it is a package) of a module, found from its
+    top-level package's location, so that no package is imported."""
+    top, *rest = module.split(".")
+    try:
+        spec = importlib.util.find_spec(top)  # a top-level name: nothing is imported
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if not rest:
+        if spec.origin and spec.origin.endswith(".py"):
+            return Path(spec.origin), spec.submodule_search_locations is not None
+        return None
+    for location in spec.submodule_search_locations or ():
+        base = Path(location).joinpath(*rest)
+        if (base / "__init__.py").is_file():
+            return base / "__init__.py", True
+        if base.with_suffix(".py").is_file():
+            return base.with_suffix(".py"), False
+    return None
 
 
 def load(name: str) -> Any:

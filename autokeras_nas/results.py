@@ -12,6 +12,8 @@ Schema (version 1)::
       "objectives": [{"name": "val_accuracy", "direction": "max"}],
       "max_trials": 5,
       "best_trial_ids": ["3", "1", ...],       # best first; Pareto order if several objectives
+      "search_seconds": 95.2,                 # wall-clock seconds of search() so far, all
+                                              # runs of a resumed search together
       "trials": [{
         "trial_id": "0", "strategy": "random",
         "status": "completed" | "stopped" | "failed" | "running" | "invalid",
@@ -95,8 +97,9 @@ def make_results(
     max_trials: int | None,
     trials: list[dict[str, Any]],
     best_trial_ids: list[str],
+    search_seconds: float | None = None,
 ) -> dict[str, Any]:
-    return {
+    results = {
         "format": FORMAT,
         "version": VERSION,
         "strategy": strategy,
@@ -105,6 +108,9 @@ def make_results(
         "best_trial_ids": list(best_trial_ids),
         "trials": trials,
     }
+    if search_seconds is not None:
+        results["search_seconds"] = round(float(search_seconds), 3)
+    return results
 
 
 def _json_safe(value: Any) -> Any:
@@ -178,3 +184,54 @@ def read_results(path: str) -> dict[str, Any]:
     if data.get("version") != VERSION or not isinstance(data.get("trials"), list):
         raise ResultsError(f"{path} has an unsupported results version {data.get('version')!r}")
     return data
+
+
+def retrain_epochs(results: Mapping[str, Any], trial: Mapping[str, Any], default: int) -> int:
+    """Epochs to train `trial`'s configuration from scratch to match what
+    the search found best: the epoch of the trial's best value of the first
+    objective in its learning curve (the earliest of ties; k-fold's
+    `selected_epochs` when recorded; else its last epoch, else `default`),
+    plus the epochs its starting weights had been trained for when it began
+    from a parent's weights (NASH's children). A trial that continued a
+    promoted one counts its epochs from the start of the configuration
+    already, so its parents add nothing.
+    """
+    by_id = {str(t["trial_id"]): t for t in results.get("trials", [])}
+    objective = (results.get("objectives") or [{}])[0]
+    return max(1, _selected_epoch(trial, objective, default)
+               + _trained_before(trial, by_id, objective, default, set()))
+
+
+def _continues(trial: Mapping[str, Any]) -> bool:
+    return (trial.get("notes") or {}).get("origin") == "promotion"
+
+
+def _last_epoch(trial: Mapping[str, Any], default: int) -> int:
+    curve = trial.get("curve") or []
+    if curve:
+        return int(curve[-1]["epoch"])
+    return int(trial.get("epochs") or default)
+
+
+def _selected_epoch(trial: Mapping[str, Any], objective: Mapping[str, Any], default: int) -> int:
+    selected = (trial.get("outputs") or {}).get("selected_epochs")
+    if selected:
+        return int(selected)
+    name, sign = objective.get("name"), -1.0 if objective.get("direction") == "min" else 1.0
+    points = [(sign * float(c[name]), -int(c["epoch"])) for c in trial.get("curve") or []
+              if isinstance(c.get(name), (int, float)) and math.isfinite(c[name])]
+    if points:
+        return -max(points)[1]
+    return _last_epoch(trial, default)
+
+
+def _trained_before(trial: Mapping[str, Any], by_id: Mapping[str, Any],
+                    objective: Mapping[str, Any], default: int, seen: set[str]) -> int:
+    """Epochs of training the trial's starting weights embody: a parent's
+    checkpoint holds its best epoch's weights."""
+    seen.add(str(trial["trial_id"]))
+    parent = by_id.get(str(trial.get("parent_id")))
+    if parent is None or str(parent["trial_id"]) in seen:
+        return 0
+    before = _trained_before(parent, by_id, objective, default, seen)
+    return before if _continues(trial) else before + _selected_epoch(parent, objective, default)

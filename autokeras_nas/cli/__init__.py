@@ -26,15 +26,46 @@ from autokeras_nas.cli.report import report
 from autokeras_nas.cli.search import search
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Sections(click.Group):
+    """`--help` lists the user commands apart from the research benchmarks."""
+
+    #: Section title -> its commands, in this order.
+    SECTIONS = {"Commands": ("search", "report", "export", "datasets", "strategies"),
+                "Research benchmarks": ("bench",)}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        ordered = [name for names in self.SECTIONS.values() for name in names]
+        return ordered + sorted(set(self.commands) - set(ordered))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        placed = {name for names in self.SECTIONS.values() for name in names}
+        sections = dict(self.SECTIONS)
+        sections["Commands"] = (*sections["Commands"],
+                                *sorted(set(self.commands) - placed))
+        longest = max(len(name) for name in self.commands)
+        width = formatter.width - 6 - longest
+        for title, names in sections.items():
+            rows = [(name.ljust(longest), self.commands[name].get_short_help_str(width))
+                    for name in names if name in self.commands and not self.commands[name].hidden]
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+@click.group(cls=_Sections, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="autokeras-nas", prog_name="autokeras-nas")
 def main() -> None:
     """Neural architecture search for Keras, from the command line."""
 
 
 @main.command()
-def strategies() -> None:
-    """List the installed strategy plugins (without importing them)."""
+@click.option("--paths", is_flag=True, help="Show where each strategy is defined (module:Class).")
+def strategies(paths: bool) -> None:
+    """List the installed strategies with one line about each.
+
+    The lines come from the strategies' docstrings, read without importing
+    the plugins (a broken plugin is still listed).
+    """
     from autokeras_nas import plugins
 
     found = plugins.available()
@@ -43,7 +74,8 @@ def strategies() -> None:
         return
     width = max(len(name) for name in found)
     for name, target in found.items():
-        click.echo(f"{name.ljust(width)}  {target}")
+        text = target if paths else (plugins.summary(target) or target)
+        click.echo(f"{name.ljust(width)}  {text}")
 
 
 main.add_command(search)

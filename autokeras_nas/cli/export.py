@@ -2,7 +2,8 @@
 
 Calls `autokeras_nas.workflow.export` (see `autokeras_nas.workflow.exports`
 for what is rebuilt, written and evaluated) and prints each step, then the
-accuracies compared with those the search reported. Every check of the
+accuracies (a regression search's: MAE) compared with those the search
+reported. Every check of the
 arguments and the directory comes before TensorFlow is imported.
 """
 
@@ -25,6 +26,23 @@ def _formats(ctx: click.Context, param: click.Parameter, value: Sequence[str]) -
         raise click.BadParameter(str(e), param_hint="--format") from None
 
 
+class _RetrainEpochs(click.ParamType):
+    """A positive number of epochs, or "auto"."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or str(value).strip().lower() == "auto":
+            return value if isinstance(value, int) else "auto"
+        try:
+            epochs = int(value)
+        except ValueError:
+            epochs = 0
+        if epochs < 1:
+            self.fail(f"{value!r} is neither a positive number of epochs nor auto", param, ctx)
+        return epochs
+
+
 @click.command()
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--trial", "trial_id", default=None, metavar="ID",
@@ -34,16 +52,17 @@ def _formats(ctx: click.Context, param: click.Parameter, value: Sequence[str]) -
                    "[default: all]")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Destination folder.  [default: DIRECTORY/export]")
-@click.option("--retrain-epochs", type=click.IntRange(min=1), default=None, metavar="N",
+@click.option("--retrain-epochs", type=_RetrainEpochs(), default=None, metavar="N|auto",
               help="Train the trial's architecture from scratch for N epochs on the training "
-                   "and validation data, then export that model.")
+                   "and validation data, then export that model; auto: for the epochs the "
+                   "trial was best at (its learning curve, as the tuners' retrain_best).")
 def export(directory: Path, trial_id: str | None, formats: list[str], out: Path | None,
-           retrain_epochs: int | None) -> None:
+           retrain_epochs: int | str | None) -> None:
     """Export the best model (or --trial ID) of the search in DIRECTORY.
 
     Writes model.keras, saved_model/ and model.tflite (see --format) and
     export.json into --out, then loads each back and prints its test
-    accuracy next to the accuracy the search reported.
+    accuracy (regression: MAE and RMSE) next to the one the search reported.
     """
     tfenv.prepare()  # before TensorFlow is imported, once the arguments are checked
     with workflow_errors():
@@ -51,8 +70,8 @@ def export(directory: Path, trial_id: str | None, formats: list[str], out: Path 
                                  retrain_epochs=retrain_epochs, on_step=click.echo)
     for c in result.comparisons:
         click.echo(f"search reported {c.name} {c.reported:.4f}; the export gives "
-                   f"{c.measured:.4f} ({c.points:+.2f} points)")
+                   f"{c.measured:.4f} ({c.points:+.2f} {c.unit})")
         if not c.within_tolerance:
-            click.echo(f"warning: {c.name} differs by more than {TOLERANCE_POINTS} points",
+            click.echo(f"warning: {c.name} differs by more than {TOLERANCE_POINTS} {c.unit}",
                        err=True)
     click.echo(f"manifest: {result.manifest_path}")

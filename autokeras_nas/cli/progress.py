@@ -220,6 +220,7 @@ class LiveDisplay:
         if self.validation:
             text.append(f"   validation: {self.validation} cross-validation, "
                         f"{', '.join(self.objectives)} = mean over folds")
+        text.append(f"\nfiles: {self.out_dir} (results.json, trial_*/)", style="dim")
         return text
 
     def _running(self) -> list[Any]:

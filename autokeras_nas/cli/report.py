@@ -123,6 +123,8 @@ def report(directory: Path, top: int | None, json_path: str | None, csv_path: st
     _echo_correlations(results, err=quiet)
     for path in written:
         click.echo(f"plot: {path}", err=quiet)
+    click.echo(f"results: {directory.resolve() / 'results.json'} (every trial: values, "
+               f"metrics, curves); trials' weights in {directory.resolve()}/trial_*/", err=quiet)
     records = leaderboard_records(results, limit=top)
     if json_path is not None:
         _write_text(json_path, _json_document(results, directory, records, written), "JSON")

@@ -5,7 +5,8 @@ follows the workflow (`autokeras_nas.workflow`) step by step and prints
 between the steps: load the dataset and the strategy (with `--param`
 arguments), check `--out`, make the space (TensorFlow is imported from
 here on), run the search with a progress view, then the leaderboard, the
-best model's test accuracy, `best_model.keras` and `summary.json`.
+best model's test accuracy (regression: test MAE and RMSE, in the target's
+units), `best_model.keras` and `summary.json`.
 
 Resuming is KerasTuner's default (`overwrite=False`): rerunning a command
 continues the search in `--out`; `--overwrite` starts afresh. With
@@ -32,6 +33,7 @@ from autokeras_nas.workflow.config import (
     DEFAULT_MAX_TRIALS,
     SearchConfig,
 )
+from autokeras_nas.workflow.scores import describe_scores
 
 __all__ = ["search"]
 
@@ -39,7 +41,7 @@ __all__ = ["search"]
 def _objectives_callback(ctx: click.Context, param: click.Parameter, value: Sequence[str]
                          ) -> list[str]:
     try:
-        return [workflow.parse_objective(v) for v in (value or ("val_accuracy",))]
+        return [workflow.parse_objective(v) for v in value]  # none: the data's default
     except workflow.WorkflowError as e:
         raise click.BadParameter(str(e), param_hint="--objective") from None
 
@@ -50,12 +52,13 @@ def _config(opts: Mapping[str, Any]) -> SearchConfig:
         out_dir=opts["out"], dataset=opts["dataset"], strategy=opts["strategy"],
         params=workflow.parse_params(opts["params"]), space=opts["space"], seed=opts["seed"],
         objectives=opts["objectives"], max_trials=opts["max_trials"],
-        time_budget=opts["time_budget"], epochs=opts["epochs"], batch_size=opts["batch_size"],
+        time_budget=opts["time_budget"], time_budget_scope=opts["time_budget_scope"],
+        epochs=opts["epochs"], batch_size=opts["batch_size"],
         validation_split=opts["validation_split"], early_stopping=opts["early_stopping"],
         validation=opts["validation"],
         overwrite=opts["overwrite"], tensorboard=opts["tensorboard"], target=opts["target"],
-        data_dir=opts["data_dir"], image_size=opts["image_size"], stream=opts["stream"],
-        distribute=opts["distribute"],
+        task=opts["task"], data_dir=opts["data_dir"], image_size=opts["image_size"],
+        stream=opts["stream"], distribute=opts["distribute"],
         trial_timeout=opts["trial_timeout"], max_failures=opts["max_failures"],
     )
 
@@ -72,6 +75,20 @@ def _for_data(config: SearchConfig, opts: Mapping[str, Any], dataset: Any) -> Se
     """`config` with the data's default epochs and batch size where the
     options left them out (`training_defaults`)."""
     return config.for_data(dataset)
+
+
+def _budget_on_resume(config: SearchConfig) -> str:
+    """What the time budget of a resumed search counts, in one line."""
+    try:
+        spent = workflow.load_search(config.out_dir).results.get("search_seconds")
+    except workflow.WorkflowError:
+        spent = None
+    spent_text = "an unknown time" if spent is None else format_duration(spent)
+    if config.time_budget_scope == "search":
+        return (f"time budget {format_duration(config.time_budget)} for the whole search: "
+                f"earlier runs spent {spent_text} of it")
+    return (f"time budget {format_duration(config.time_budget)} from now (earlier runs spent "
+            f"{spent_text}; --time-budget-scope search counts them)")
 
 
 def _validation_line(config: SearchConfig, plan: Any) -> str:
@@ -106,7 +123,8 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
         parts = "  ".join(f"{k} {v:.2f}" for k, v in row.items() if k != "n")
         click.echo(f"predicted vs actual {quantity}, Spearman over {int(row['n'])} cells: {parts}")
     best = outcome.best
-    val = format_metric((best.get("metrics") or {}).get("val_accuracy"))
+    val_metric = outcome.val_metric
+    val = format_metric((best.get("metrics") or {}).get(val_metric))
     retrained = outcome.retrained
     if retrained is not None:
         click.echo(f"\nretrained trial {best['trial_id']}'s configuration from scratch on all "
@@ -114,16 +132,26 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
                    f"{retrained.get('members', 1)} times, predictions averaged "
                    f"({retrained['seconds']:.1f} s)")
         val += f" ({outcome.validation.folds}-fold mean)"
-    click.echo(f"\nbest trial {best['trial_id']}: val_accuracy {val}, "
-               f"test accuracy {outcome.test_accuracy:.4f}")
+    units = " (in the target's units)" if outcome.task == "regression" else ""
+    click.echo(f"\nbest trial {best['trial_id']}: {val_metric} {val}, "
+               f"test {describe_scores(outcome.test_scores)}{units}")
     click.echo(f"saved {outcome.model_path} and {outcome.summary_path}")
+    click.echo(f"every trial: {config.out_dir / 'results.json'} (leaderboard and plots: "
+               f"autokeras-nas report {config.out_dir})")
 
 
 @click.command()
 @click.option("--dataset", default="digits", show_default=True,
               help="Dataset name, e.g. digits, csv:PATH (see `autokeras-nas datasets`).")
 @click.option("--target", default=None, metavar="COLUMN",
-              help="The class column of a csv:PATH dataset.")
+              help="The target column of a csv:PATH dataset: classes, or numbers to predict "
+                   "(regression).")
+@click.option("--task", default="auto", show_default=True,
+              metavar="auto|classification|regression",
+              help="What the target is (csv:PATH, npz:PATH). auto: regression for numbers "
+                   "with a non-integer value (csv: or more than 20 distinct values), else "
+                   "classification. Regression searches the tabular MLP with a linear head, "
+                   "objective val_mean_absolute_error.")
 @click.option("--data-dir", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Where tfds:NAME datasets are kept (default: tensorflow-datasets' own).")
 @click.option("--image-size", default=None, metavar="H,W",
@@ -147,8 +175,12 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
 @click.option("--max-trials", type=click.IntRange(min=1), default=None,
               help=f"Most trials. [default: {DEFAULT_MAX_TRIALS}; no limit with --time-budget]")
 @click.option("--time-budget", default=None, metavar="DURATION",
-              help="Wall-clock budget of this run, e.g. 90s, 3m, 1h30m or seconds: no trial "
-                   "starts after it, the running one stops at its next epoch end.")
+              help="Wall-clock budget, e.g. 90s, 3m, 1h30m or seconds: no trial starts after "
+                   "it, the running one stops at its next epoch end.")
+@click.option("--time-budget-scope", type=click.Choice(["run", "search"]), default="run",
+              show_default=True,
+              help="run: the budget counts from this run's start (a resumed search gets it "
+                   "whole again); search: the time earlier runs of the search spent counts too.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Epochs per trial, the top rung under asha (a strategy may set its own "
                    "budget; a one-shot strategy's supernet and retrains train this long). "
@@ -164,7 +196,7 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
               default=0.2, show_default=True, help="Fraction of the non-test data for validation.")
 @click.option("--objective", "objectives", multiple=True, callback=_objectives_callback,
               help="NAME or NAME:min|max; repeat for a multi-objective (Pareto) search. "
-                   "[default: val_accuracy]")
+                   "[default: val_accuracy; val_mean_absolute_error for regression]")
 @click.option("--validation", default="auto", show_default=True, metavar="auto|split|kfold:K",
               help="How trials are validated: split (--validation-split), kfold:K (stratified "
                    "K-fold over all training data; the best model is then retrained on all "
@@ -209,7 +241,8 @@ def search(ctx: click.Context, **opts: Any) -> None:
         dataset = workflow.load_dataset(config.dataset, seed=config.seed,
                                         validation_split=config.validation_split,
                                         target=config.target, data_dir=config.data_dir,
-                                        image_size=config.image_size, stream=config.stream)
+                                        task=config.task, image_size=config.image_size,
+                                        stream=config.stream)
         config = _for_data(config, opts, dataset)
         strategy = workflow.make_strategy(config.strategy, seed=config.seed,
                                           params=config.params, time_budget=config.time_budget,
@@ -225,6 +258,8 @@ def search(ctx: click.Context, **opts: Any) -> None:
         space = workflow.make_space(dataset, strategy, user_space, label=config.space)
     if resuming:
         click.echo(f"resuming the search in {config.out_dir} (pass --overwrite to start afresh)")
+        if config.time_budget is not None:
+            click.echo(_budget_on_resume(config))
     click.echo(f"{dataset.describe()}; strategy {config.strategy} on {space.name}, "
                f"{_plan(config)} -> {config.out_dir}")
     click.echo(_validation_line(config, plan))

@@ -297,20 +297,23 @@ class Hyperband:
     current bracket still has rungs to run: this is the synchronous
     successive halving of KerasTuner's `Hyperband`, with the trials of a
     rung run in parallel on parallel workers. After `iterations`
-    iterations the schedule is done and the search ends.
+    iterations the schedule is done and the search ends; with `iterations`
+    `None` it starts over until the search's other limits (`max_trials`,
+    the time budget) end it.
 
     Args:
         max_epochs: The top rung. `None`: the search's `epochs`.
         eta: Reduction factor (KerasTuner's `factor`).
         min_epochs: The fewest epochs of a bracket's first rung.
-        iterations: Times the brackets are run (`hyperband_iterations`).
+        iterations: Times the brackets are run (`hyperband_iterations`);
+            `None`: without end.
     """
 
     def __init__(self, *, max_epochs: int | None = None, eta: int = 3, min_epochs: int = 1,
-                 iterations: int = 1) -> None:
+                 iterations: int | None = 1) -> None:
         self.eta = _check_int("eta", eta, 2)
         self.min_epochs = _check_int("min_epochs", min_epochs, 1)
-        self.iterations = _check_int("iterations", iterations, 1)
+        self.iterations = None if iterations is None else _check_int("iterations", iterations, 1)
         _check_max_epochs(max_epochs, min_epochs)
         self._fixed_max = max_epochs is not None
         self.brackets = self._plan(max_epochs if max_epochs is not None else min_epochs)
@@ -332,7 +335,7 @@ class Hyperband:
             n = math.ceil((s_max + 1) / (s + 1) * self.eta ** s)
             brackets.append([[max(1, n // self.eta ** i),
                               math.ceil(max_epochs / self.eta ** (s - i))] for i in range(s + 1)])
-        return brackets * self.iterations
+        return brackets * (self.iterations or 1)
 
     def set_max_epochs(self, epochs: int) -> None:
         """Sets the top rung to the search's `epochs`, unless `max_epochs`
@@ -360,8 +363,13 @@ class Hyperband:
         return [(c, v[1]) for c, v in ranked[:keep]]
 
     def _advance(self) -> None:
-        """Moves to the next bracket once the current one has nothing left."""
-        while self._bracket < len(self.brackets):
+        """Moves to the next bracket once the current one has nothing left
+        (without end: another iteration's brackets after the last)."""
+        while True:
+            if self._bracket >= len(self.brackets):
+                if self.iterations is not None:
+                    return
+                self.brackets += [[list(r) for r in b] for b in self.brackets[:len(self.brackets[0])]]
             rungs = self.brackets[self._bracket]
             for k in range(len(rungs)):
                 if not self._complete(self._bracket, k):

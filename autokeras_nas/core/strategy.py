@@ -381,6 +381,10 @@ class BaseStrategy(abc.ABC):
     space_kinds: ClassVar[tuple[SpaceKind, ...]] = (SpaceKind.HYPERPARAMETERS,)
     #: Whether `propose` may suggest values already tried (rarely wanted).
     allow_repeats: ClassVar[bool] = False
+    #: Whether the seed changes the proposals; False for a strategy that is
+    #: deterministic by design (grid search), which the conformance suite
+    #: then does not require to differ between seeds.
+    seeded: ClassVar[bool] = True
 
     def __init__(self, *, seed: int | None = None) -> None:
         self.seed = rng_module.fresh_seed() if seed is None else seed

@@ -30,16 +30,20 @@ Datasets
   loaded into arrays, or streamed from disk through `tf.data` when large
   (`Dataset.streamed`); see `data.images`.
 - `csv:PATH` with `target` (`--target`): a table whose target column holds
-  the classes; numeric columns standardised with training statistics, text
-  columns one-hot encoded; see `data.table`.
+  the classes or (regression) numbers; numeric columns standardised with
+  training statistics, text columns one-hot encoded; see `data.table`.
 - `tfds:NAME[:SPLIT]` with an optional `data_dir` (`--data-dir`): a
   TensorFlow Datasets dataset, downloaded only where a network exists; see
   `data.tfds`.
 
 Labels always become ids `0..K-1`; `Dataset.class_names` keeps the original
-labels where the loader knows them. Without a test set in the source, a
-seeded stratified 20 % becomes the test split; `validation_split` of the rest
-is the validation split. Every bad input is a one-line `ValueError`.
+labels where the loader knows them. `csv:` and `npz:` also make regression
+datasets (`Dataset.task == "regression"`, float32 targets in their own
+units) when the target is numbers (see `data.table`, `data.npz`); `task`
+(`--task classification|regression`) overrides that choice. Without a test
+set in the source, a seeded stratified 20 % becomes the test split (a
+regression target is stratified by its quantile bins); `validation_split` of
+the rest is the validation split. Every bad input is a one-line `ValueError`.
 
 New loaders are one function each, registered with `register` (see
 `autokeras_nas.data.base`). Importing this package imports numpy only; a

@@ -4,11 +4,14 @@
   strings) to ids `0..K-1`, in sorted order of the labels (numbers
   numerically), with each id's original label as its class name. Labels that
   already are `0..K-1` keep their ids.
+- `infer_task` / `regression_targets`: whether a target is class labels or
+  numbers to predict (regression), and a regression target as float32.
 - `infer_kind`: a sample's shape to the `Dataset.kind` and input shape.
 - `split_indices` / `make_dataset`: the train/validation/test split every
   loader uses: with a given test set, a seeded stratified `validation_split`
   of the training data; without one, first a stratified `TEST_FRACTION` of
-  everything as test (as `digits` does), then the validation part.
+  everything as test (as `digits` does), then the validation part. A
+  regression target is stratified by its quantile bins (`split.strata`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ from autokeras_nas.data.split import train_val_test_indices, validation_indices
 
 #: Fraction of the samples held out as the test split when a file has no test set.
 TEST_FRACTION = 0.2
+#: Numbers of a CSV target (text, no dtype) with more distinct values than
+#: this, all integers, are a quantity to predict (regression), not class
+#: ids: a table's class column rarely has more, a count or a price often.
+MAX_INTEGER_CLASSES = 20
 #: The kinds `infer_kind` can return or accept.
 KINDS = ("image", "timeseries", "tabular")
 # Sample ranks each kind accepts, the kind guessed from a rank, and the shapes in words.
@@ -88,6 +95,55 @@ def encode_labels(
         raise ValueError(f"{what} has {found}; a classifier needs at least 2 classes")
     ids = [np.searchsorted(classes, a).astype(np.int64) for a in arrays]
     return ids, tuple(_label_text(c) for c in classes.tolist())
+
+
+def infer_task(y: np.ndarray, *, max_integer_classes: int | None = None) -> str:
+    """`"regression"` or `"classification"` for a target `y` (shape `(n,)` or
+    `(n, 1)`), decided from its values.
+
+    Strings, booleans and integer dtypes are class labels. Floats are a
+    regression target when one of them is not an integer (or not finite),
+    or, with `max_integer_classes`, when they take more distinct values than
+    that (a CSV's numbers, which have no dtype); else class labels.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind != "f" or not y.size:
+        return "classification"
+    values = y.reshape(-1)
+    if not np.all(np.isfinite(values)) or np.any(np.round(values) != values):
+        return "regression"
+    if max_integer_classes is not None and len(np.unique(values)) > max_integer_classes:
+        return "regression"
+    return "classification"
+
+
+def regression_targets(parts: Sequence[np.ndarray], *, what: str = "y") -> list[np.ndarray]:
+    """Each part (shape `(n,)` or `(n, 1)`) as a float32 target of shape `(n,)`.
+
+    Raises:
+        ValueError: A target that is not numbers (strings), not 1-D,
+            non-finite, or the same number everywhere.
+    """
+    out = []
+    for y in parts:
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise ValueError(f"{what} must be a 1-D array of numbers for regression, "
+                             f"got shape {y.shape}")
+        if y.dtype.kind not in "biuf":
+            raise ValueError(f"{what} must hold numbers for regression, got "
+                             f"{_label_text(y[0]) if len(y) else y.dtype}; "
+                             "use --task classification for class labels")
+        y = y.astype(np.float64)
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"{what} has missing or non-finite values (NaN or inf)")
+        out.append(y.astype(np.float32))
+    values = np.concatenate(out) if out else np.zeros(0)
+    if len(np.unique(values)) < 2:
+        raise ValueError(f"{what} holds one value only; a regressor needs at least 2")
+    return out
 
 
 def infer_kind(
@@ -162,10 +218,13 @@ def make_dataset(
     source: str,
     x_test: np.ndarray | None = None,
     y_test: np.ndarray | None = None,
+    task: str = "classification",
 ) -> Dataset:
     """Splits `x, y` as `split_indices` does and returns the `Dataset`.
 
-    `x_test, y_test` (both or neither) are the given test set.
+    `x_test, y_test` (both or neither) are the given test set. A
+    `"regression"` task has float32 targets, no class names and
+    `num_classes` 0.
     """
     has_test = x_test is not None and y_test is not None
     train, val, test = split_indices(y, seed=seed, validation_split=validation_split,
@@ -177,8 +236,9 @@ def make_dataset(
         x_train=x[train], y_train=y[train],
         x_val=x[val], y_val=y[val],
         x_test=x_test, y_test=y_test,
-        num_classes=len(class_names),
+        num_classes=0 if task == "regression" else len(class_names),
         input_shape=tuple(x.shape[1:]),
         source=source,
         class_names=tuple(class_names),
+        task=task,
     )

@@ -12,10 +12,13 @@ def load_npz(argument: str, *, seed: int, validation_split: float) -> Dataset:
 ```
 
 Options beyond `seed` and `validation_split` (`target` for `csv:PATH`,
-`data_dir` for `tfds:NAME`, `image_size` and `stream` for `images:DIR`) reach
-only the loaders that declare them with `register(..., options=("target",))`,
-and only when given: `load_dataset` refuses an option the loader does not
-take (e.g. a target for `digits`).
+`data_dir` for `tfds:NAME`, `task` for `csv:PATH` and `npz:PATH`, `image_size`
+and `stream` for `images:DIR`) reach only the loaders that declare them with
+`register(..., options=("target",))`, and only when given: `load_dataset`
+refuses an option the loader does not take (e.g. a target for `digits`).
+`task="classification"` is the one exception: every loader that does not
+take `task` makes classification datasets, so it is accepted (and not
+passed on) for all of them.
 `summary` (a string, or a callable returning one) says in one line what a
 dataset holds and where it comes from, for `autokeras-nas datasets`: it must
 be cheap, reading no data and importing no TensorFlow.
@@ -27,6 +30,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence, Union
 
 import numpy as np
+
+#: What a dataset's target is: class labels, or numbers to predict.
+TASKS = ("classification", "regression")
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,17 +49,21 @@ class Dataset:
             `autokeras_nas.data.images.ImageFiles`) with `len()`, `shape`,
             `join(other)`, `to_numpy()` and `pipeline(labels, batch_size,
             shuffle=, seed=)`, the `tf.data` pipeline a search trains on.
-        y_train: Training labels, integer class ids.
+        y_train: Training labels: integer class ids (classification), or
+            float32 numbers (regression).
         x_val: Validation inputs (may hold zero samples).
         y_val: Validation labels.
         x_test: Test inputs, for the final number only.
         y_test: Test labels.
         num_classes: Number of classes; labels lie in `[0, num_classes)`.
+            0 for a regression dataset.
         input_shape: Shape of one input, e.g. `(8, 8, 1)`.
         source: Where the data came from, in words.
         class_names: The original label of each class id, in id order, when
             the loader knows them (e.g. the strings of a CSV's target
-            column); `None` otherwise.
+            column); `None` otherwise. Empty for a regression dataset.
+        task: `"classification"` (integer class ids) or `"regression"`
+            (a float32 target, one number per sample).
     """
 
     name: str
@@ -68,6 +78,7 @@ class Dataset:
     input_shape: tuple[int, ...]
     source: str = ""
     class_names: tuple[str, ...] | None = None
+    task: str = "classification"
 
     @property
     def streamed(self) -> bool:
@@ -75,10 +86,11 @@ class Dataset:
         return not isinstance(self.x_train, np.ndarray)
 
     def describe(self) -> str:
-        """One line: name, split sizes, classes and input shape."""
+        """One line: name, split sizes, classes (or regression) and input shape."""
+        target = "regression" if self.task == "regression" else f"{self.num_classes} classes"
         return (
             f"{self.name}: {len(self.y_train)} train / {len(self.y_val)} val / "
-            f"{len(self.y_test)} test, {self.num_classes} classes, "
+            f"{len(self.y_test)} test, {target}, "
             f"input {self.input_shape}{', streamed from disk' if self.streamed else ''}"
         )
 
@@ -89,10 +101,11 @@ class Loader(Protocol):
     `argument` is the text after `prefix:` for a prefixed loader and `""` for
     a plain one; `seed` and `validation_split` are those of `load_dataset`.
     `options` holds the given ones (not `None`) among those the loader
-    declared with `register(..., options=...)`: `target` (a column name)
-    and `data_dir` (a directory), both strings, `image_size` (`"H,W"` text
-    or a pair) and `stream` (a bool). A loader that declares none
-    is called with `seed` and `validation_split` only.
+    declared with `register(..., options=...)`: `target` (a column name),
+    `data_dir` (a directory) and `task` (`"classification"` or
+    `"regression"`; not given: decided from the data), all strings,
+    `image_size` (`"H,W"` text or a pair) and `stream` (a bool). A loader
+    that declares none is called with `seed` and `validation_split` only.
     """
 
     def __call__(
@@ -104,8 +117,8 @@ class Loader(Protocol):
 Summary = Union[str, Callable[[], str]]
 
 #: The options `load_dataset` can pass on, with the CLI flag that sets each.
-OPTIONS = {"target": "--target", "data_dir": "--data-dir", "image_size": "--image-size",
-           "stream": "--stream/--no-stream"}
+OPTIONS = {"target": "--target", "data_dir": "--data-dir", "task": "--task",
+           "image_size": "--image-size", "stream": "--stream/--no-stream"}
 
 
 @dataclass(frozen=True)
@@ -138,7 +151,8 @@ def register(
         summary: One line on size and source for `dataset_summaries()`, or a
             cheap callable returning it (no data read, no TensorFlow).
         options: The keyword options of `load_dataset` the loader takes,
-            among `OPTIONS` (`"target"`, `"data_dir"`).
+            among `OPTIONS` (`"target"`, `"data_dir"`, `"task"`, `"image_size"`,
+            `"stream"`).
 
     Returns:
         The decorator, which returns the loader unchanged.
@@ -201,16 +215,35 @@ def _resolve(name: str) -> tuple[_Entry, str]:
     raise ValueError(f"unknown dataset {name!r}; known datasets: {known}")
 
 
-def _check_options(name: str, entry: _Entry, given: dict[str, str]) -> None:
-    """Refuses an option the dataset's loader does not take."""
+def parse_task(task: str | None) -> str | None:
+    """`"classification"` or `"regression"`; None for `None` or `"auto"`
+    (decided from the data).
+
+    Raises:
+        ValueError: any other value.
+    """
+    if task is None or task == "auto":
+        return None
+    if task not in TASKS:
+        raise ValueError(f"--task must be auto, classification or regression, got {task!r}")
+    return task
+
+
+def _check_options(name: str, entry: _Entry, given: dict[str, str]) -> dict[str, str]:
+    """The options to pass to the dataset's loader; refuses one it does not
+    take (but drops `task="classification"`, what every such loader makes)."""
     for option in given:
         if option not in entry.options:
+            if option == "task" and given[option] == "classification":
+                continue
             users = sorted(e.usage for e in (*_PLAIN.values(), *_PREFIXED.values())
                            if option in e.options)
+            shown = f"{OPTIONS[option]} {given[option]}" if option == "task" else OPTIONS[option]
             raise ValueError(
-                f"{OPTIONS[option]} is only used by {' and '.join(users) or 'no dataset'}, "
+                f"{shown} is only used by {' and '.join(users) or 'no dataset'}, "
                 f"not by dataset {name!r}"
             )
+    return {k: v for k, v in given.items() if k in entry.options}
 
 
 def load_dataset(
@@ -222,6 +255,7 @@ def load_dataset(
     data_dir: str | None = None,
     image_size: str | Sequence[int] | None = None,
     stream: bool | None = None,
+    task: str | None = None,
 ) -> Dataset:
     """Loads a registered dataset and splits it reproducibly.
 
@@ -233,6 +267,9 @@ def load_dataset(
         target: The column of class labels, for `csv:PATH` (`--target`).
         data_dir: Where TensorFlow Datasets keeps its data, for `tfds:NAME`
             (`--data-dir`; default: tfds' own).
+        task: `"classification"`, `"regression"`, or `None` / `"auto"`
+            for the loader's choice from the data (`--task`); only
+            `csv:PATH` and `npz:PATH` make regression datasets.
         image_size: `(height, width)` or `"H,W"` images are resized to, for
             `images:DIR` (`--image-size`).
         stream: Stream `images:DIR` from disk (True), load it whole (False)
@@ -242,14 +279,16 @@ def load_dataset(
         The `Dataset`.
 
     Raises:
-        ValueError: Unknown name, invalid `validation_split`, an option the
-            dataset does not take, or the loader's own errors (one line).
+        ValueError: Unknown name, invalid `validation_split` or `task`, an
+            option the dataset does not take, or the loader's own errors
+            (one line).
     """
     entry, argument = _resolve(name)
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-    given = {k: v for k, v in (("target", target), ("data_dir", data_dir),
+    task = parse_task(task)
+    given = {k: v for k, v in (("target", target), ("data_dir", data_dir), ("task", task),
                                ("image_size", image_size), ("stream", stream))
              if v is not None}
-    _check_options(name, entry, given)
+    given = _check_options(name, entry, given)
     return entry.loader(argument, seed=seed, validation_split=validation_split, **given)

@@ -21,9 +21,14 @@ np.savez("series.npz", x_train=x, y_train=y, kind="timeseries")
   or `(n, 1)` (not one-hot); mapped to ids `0..K-1` in sorted label order
   (so integer labels `0..K-1` keep their ids) and `Dataset.class_names`
   holds each id's original label.
+- Regression: float labels of which one is not an integer are a target to
+  predict (`Dataset.task == "regression"`, float32, as given). `task`
+  (`--task classification|regression`) overrides that choice (e.g.
+  regression on integral floats or integers).
 - Splits: without a test set, a seeded stratified 20 % of the samples is
   the test split; then `validation_split` of the rest (or of the given
-  training set) is the validation split.
+  training set) is the validation split. A regression target is stratified
+  by its quantile bins.
 
 Object (pickled) arrays are refused: the file is read with
 `allow_pickle=False`.
@@ -36,11 +41,19 @@ from pathlib import Path
 
 import numpy as np
 
-from autokeras_nas.data.arrays import as_inputs, encode_labels, infer_kind, make_dataset
+from autokeras_nas.data.arrays import (
+    as_inputs,
+    encode_labels,
+    infer_kind,
+    infer_task,
+    make_dataset,
+    regression_targets,
+)
 from autokeras_nas.data.base import Dataset, register
 
 SUMMARY = ("arrays x_train, y_train[, x_test, y_test] from a .npz file; "
-           "kind from the sample shape (image, tabular) or a 'kind' array")
+           "kind from the sample shape (image, tabular) or a 'kind' array; "
+           "non-integer float labels: regression (--task overrides)")
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
@@ -101,14 +114,17 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-@register("npz", prefix=True, usage="npz:PATH", summary=SUMMARY)
-def load_npz(argument: str, *, seed: int = 0, validation_split: float = 0.2) -> Dataset:
+@register("npz", prefix=True, usage="npz:PATH", summary=SUMMARY, options=("task",))
+def load_npz(argument: str, *, seed: int = 0, validation_split: float = 0.2,
+             task: str | None = None) -> Dataset:
     """Loads `npz:PATH` (see the module docstring for the layout).
 
     Args:
         argument: The PATH of `npz:PATH` (`~` is expanded).
         seed: Seed of the stratified test and validation splits.
         validation_split: Fraction of the non-test data for validation.
+        task: `"classification"` or `"regression"` (`--task`); None: from
+            the labels (non-integer floats: regression).
 
     Returns:
         The `Dataset` named `npz:PATH`.
@@ -126,7 +142,14 @@ def load_npz(argument: str, *, seed: int = 0, validation_split: float = 0.2) -> 
                                    what=f"npz: {path}: x_train")
     has_test = "x_test" in arrays
     label_keys = ("y_train", "y_test") if has_test else ("y_train",)
-    ids, class_names = encode_labels([arrays[k] for k in label_keys], what=f"npz: {path}: y")
+    labels = [arrays[k] for k in label_keys]
+    if task is None:
+        task = "regression" if any(infer_task(y) == "regression" for y in labels) \
+            else "classification"
+    if task == "regression":
+        ids, class_names = regression_targets(labels, what=f"npz: {path}: y"), ()
+    else:
+        ids, class_names = encode_labels(labels, what=f"npz: {path}: y")
     x = as_inputs(arrays["x_train"], input_shape, what=f"npz: {path}: x_train")
     x_test = as_inputs(arrays["x_test"], input_shape, what=f"npz: {path}: x_test") if has_test \
         else None
@@ -135,5 +158,5 @@ def load_npz(argument: str, *, seed: int = 0, validation_split: float = 0.2) -> 
         name=f"npz:{argument}", kind=kind, x=x, y=ids[0],
         x_test=x_test, y_test=ids[1] if has_test else None,
         seed=seed, validation_split=validation_split, class_names=class_names,
-        source=f"arrays from {path} ({kind}, {test_note})",
+        source=f"arrays from {path} ({kind} {task}, {test_note})", task=task,
     )

@@ -1,8 +1,29 @@
-"""Seeded stratified splitting, numpy only."""
+"""Seeded stratified splitting, numpy only.
+
+Class labels (integers, strings) are stratified by class. A float target
+(a regression dataset's) is stratified by its quantile bins (`strata`): every
+split and fold gets a share of the low, middle and high values.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+
+#: Equal-count bins of a float (regression) target that splits are stratified by.
+TARGET_STRATA = 10
+
+
+def strata(y: np.ndarray) -> np.ndarray:
+    """What `y` is stratified by: `y` itself unless it is of a float dtype;
+    a float target's quantile bin ids (`TARGET_STRATA` bins of equal count by
+    rank, ties in sample order; at most one per two samples)."""
+    y = np.asarray(y)
+    if y.dtype.kind != "f" or len(y) == 0:
+        return y
+    bins = max(1, min(TARGET_STRATA, len(y) // 2))
+    ranks = np.empty(len(y), dtype=np.int64)
+    ranks[np.argsort(y, kind="stable")] = np.arange(len(y))
+    return ranks * bins // len(y)
 
 
 def _class_counts(y: np.ndarray, fraction: float) -> dict[int, int]:
@@ -23,10 +44,11 @@ def _class_counts(y: np.ndarray, fraction: float) -> dict[int, int]:
 def stratified_split(
     y: np.ndarray, fraction: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Splits sample indices into (kept, held out), preserving class ratios.
+    """Splits sample indices into (kept, held out), preserving class ratios
+    (a float target's: those of its quantile bins, see `strata`).
 
     Args:
-        y: Integer labels, shape `(n,)`.
+        y: Integer labels (or a float target), shape `(n,)`.
         fraction: Fraction of the samples to hold out, in `[0, 1)`.
         rng: Generator that decides which samples of each class are held out.
 
@@ -34,6 +56,7 @@ def stratified_split(
         Two index arrays into `y`, each in a seeded random order; the held-out
         one has `round(n * fraction)` entries.
     """
+    y = strata(y)
     kept, held = [], []
     for label, count in _class_counts(y, fraction).items():
         idx = rng.permutation(np.flatnonzero(y == label))
@@ -111,7 +134,8 @@ def train_val_test_indices(
 
 
 def stratified_folds(y: np.ndarray, folds: int, rng: np.random.Generator) -> np.ndarray:
-    """Assigns every sample to one of `folds` folds, preserving class ratios.
+    """Assigns every sample to one of `folds` folds, preserving class ratios
+    (a float target's: those of its quantile bins, see `strata`).
 
     Each class's samples are shuffled and dealt to the folds in turn, the
     deal of each class starting where the previous class's ended, so fold
@@ -129,7 +153,7 @@ def stratified_folds(y: np.ndarray, folds: int, rng: np.random.Generator) -> np.
     Raises:
         ValueError: `folds` is not an integer in `[2, n]`.
     """
-    y = np.asarray(y)
+    y = strata(y)
     if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) \
             or not 2 <= folds <= len(y):
         raise ValueError(f"folds must be an integer from 2 to the {len(y)} samples, "

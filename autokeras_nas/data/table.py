@@ -1,4 +1,5 @@
-"""`csv:PATH` with a target column: a table as a tabular classification dataset.
+"""`csv:PATH` with a target column: a table as a tabular classification or
+regression dataset.
 
 ```bash
 autokeras-nas search --dataset csv:penguins.csv --target species ...
@@ -15,9 +16,13 @@ Read with Python's `csv` module (no pandas needed):
   lines are skipped; a row with another number of fields than the header is
   an error naming its line.
 - Missing cells: empty, `NA`, `N/A`, `NaN`, `null`, `None` or `?` (any case).
-- Target: the `target` column; its values (integers or strings; a missing
-  one is an error) become class ids `0..K-1` in sorted order (numbers
-  numerically); `Dataset.class_names` holds the original values.
+- Target: the `target` column (a missing value is an error). Classes
+  (strings, or integers with at most `MAX_INTEGER_CLASSES` = 20 distinct
+  values) become class ids `0..K-1` in sorted order (numbers numerically);
+  `Dataset.class_names` holds the original values. Numbers with a
+  non-integer value or more than 20 distinct values are a regression
+  target (`Dataset.task == "regression"`, float32, in the file's units).
+  `task` (`--task classification|regression`) overrides that choice.
 - Features: every other column. A column whose present cells all parse as
   numbers is numeric: missing cells get the training mean, then the column
   is standardised with the mean and (population) standard deviation of the
@@ -27,9 +32,9 @@ Read with Python's `csv` module (no pandas needed):
 - Result: kind `"tabular"`, float32 inputs of shape `(n_features,)`: the
   numeric columns in file order, then each categorical column's one-hot
   block.
-- Splits: a seeded stratified 20 % test split, then `validation_split` of
-  the rest for validation; the statistics come from the remaining training
-  part.
+- Splits: a seeded stratified 20 % test split (a regression target:
+  stratified by its quantile bins), then `validation_split` of the rest for
+  validation; the statistics come from the remaining training part.
 """
 
 from __future__ import annotations
@@ -40,7 +45,13 @@ from pathlib import Path
 
 import numpy as np
 
-from autokeras_nas.data.arrays import encode_labels, split_indices
+from autokeras_nas.data.arrays import (
+    MAX_INTEGER_CLASSES,
+    encode_labels,
+    infer_task,
+    regression_targets,
+    split_indices,
+)
 from autokeras_nas.data.base import Dataset, register
 
 #: Cell values read as missing (compared stripped and in lower case).
@@ -48,8 +59,9 @@ MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 #: Delimiters the sniffer may choose.
 DELIMITERS = ",;\t|"
 
-SUMMARY = ("a table with a header row and a class column (--target NAME); numeric columns "
-           "standardised, text columns one-hot encoded")
+SUMMARY = ("a table with a header row and a class or numeric target column (--target NAME; "
+           "--task regression|classification); numeric columns standardised, text columns "
+           "one-hot encoded")
 
 
 @dataclass(frozen=True)
@@ -170,26 +182,45 @@ def encode_features(table: Table, target: str, train: np.ndarray) -> tuple[np.nd
     return x, described
 
 
-@register("csv", prefix=True, usage="csv:PATH", summary=SUMMARY, options=("target",))
+def _target(table: Table, target: str, task: str | None) -> tuple[np.ndarray, tuple, str]:
+    """The target column as (class ids, class names, task) or, for
+    regression, (float32 values, (), task)."""
+    values = _target_labels(table, target)
+    task = task or infer_task(values, max_integer_classes=MAX_INTEGER_CLASSES)
+    what = f"csv: {table.path}: target {target!r}"
+    if task == "regression":
+        (y,) = regression_targets([values], what=what)
+        return y, (), task
+    (y,), class_names = encode_labels([values], what=what)
+    return y, class_names, task
+
+
+@register("csv", prefix=True, usage="csv:PATH", summary=SUMMARY, options=("target", "task"))
 def load_csv(
-    argument: str, *, seed: int = 0, validation_split: float = 0.2, target: str | None = None
+    argument: str, *, seed: int = 0, validation_split: float = 0.2, target: str | None = None,
+    task: str | None = None,
 ) -> Dataset:
-    """Loads `csv:PATH` as a tabular dataset whose classes are the `target` column's values.
+    """Loads `csv:PATH` as a tabular dataset of the `target` column's values:
+    classes, or a number to predict (see the module docstring).
 
     Args:
         argument: The PATH of `csv:PATH` (`~` is expanded).
         seed: Seed of the stratified test and validation splits.
         validation_split: Fraction of the non-test rows for validation.
-        target: The name of the class column (`--target`); required.
+        target: The name of the target column (`--target`); required.
+        task: `"classification"` or `"regression"` (`--task`); None: from
+            the target's values.
 
     Returns:
         The `Dataset` named `csv:PATH`, kind `"tabular"`, with the target's
-        values as `class_names`.
+        values as `class_names` (classification) or as float32 targets
+        (regression).
 
     Raises:
         ValueError: No target given, a missing or empty file, a missing
             target column, a missing target value, a target of one class or
-            of non-integer numbers, or no feature column (all one line).
+            (classification) of non-integer numbers or (regression) of text,
+            or no feature column (all one line).
     """
     if not argument:
         raise ValueError("csv needs a file, e.g. csv:data.csv --target label")
@@ -197,16 +228,17 @@ def load_csv(
     if target is None:
         raise ValueError(f"csv:{argument} needs a target column: pass --target NAME")
     table = read_table(path)
-    (y,), class_names = encode_labels([_target_labels(table, target)],
-                                      what=f"csv: {path}: target {target!r}")
+    y, class_names, task = _target(table, target, task)
     train, val, test = split_indices(y, seed=seed, validation_split=validation_split,
                                      has_test=False)
     x, described = encode_features(table, target, train)
+    split = "20 % test split stratified by target quantiles" if task == "regression" \
+        else "stratified 20 % test split"
     return Dataset(
         name=f"csv:{argument}", kind="tabular",
         x_train=x[train], y_train=y[train], x_val=x[val], y_val=y[val],
         x_test=x[test], y_test=y[test],
         num_classes=len(class_names), input_shape=(x.shape[1],),
-        source=f"table {path}, target {target!r}: {described}; stratified 20 % test split",
-        class_names=class_names,
+        source=f"table {path}, {task} target {target!r}: {described}; {split}",
+        class_names=class_names, task=task,
     )

@@ -130,10 +130,26 @@ def image_classifier(input_shape: Sequence[int], num_classes: int) -> Callable[[
 def compile_classifier(model: keras.Model, hp: Any) -> keras.Model:
     """Compiles a classifier of the default spaces: Adam with a searched,
     log-uniform `learning_rate`, sparse cross-entropy, accuracy."""
-    lr = hp.Float("learning_rate", 3e-4, 3e-2, sampling="log", default=1e-3)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=lr),
+        optimizer=_adam(hp),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     return model
+
+
+def compile_regressor(model: keras.Model, hp: Any) -> keras.Model:
+    """Compiles a regressor of the default spaces: Adam with the same
+    searched `learning_rate`, mean squared error, and the metric
+    `mean_absolute_error` (logged as `val_mean_absolute_error`)."""
+    model.compile(
+        optimizer=_adam(hp),
+        loss="mean_squared_error",
+        metrics=["mean_absolute_error"],
+    )
+    return model
+
+
+def _adam(hp: Any) -> keras.optimizers.Optimizer:
+    lr = hp.Float("learning_rate", 3e-4, 3e-2, sampling="log", default=1e-3)
+    return keras.optimizers.Adam(learning_rate=lr)

@@ -304,7 +304,8 @@ def check_same_seed_same_proposals(ctx: _Context, n_trials: int) -> None:
     first instance bound to it with `use_space` before `setup`, the second
     after).
     Instances built with different seeds (1 and 2) propose different values
-    or architectures on the mixed space and on each structured space."""
+    or architectures on the mixed space and on each structured space, unless
+    the strategy declares `seeded = False` (deterministic by design)."""
     finite = standard_spaces()["finite"].size()
     scenarios = []
     if ctx.hyperparameters:
@@ -324,6 +325,8 @@ def check_same_seed_same_proposals(ctx: _Context, n_trials: int) -> None:
         diff = _first_difference(first, second)
         if diff is not None:
             raise AssertionError(f"same seed, different suggestions: {diff}")
+    if not getattr(ctx.strategy_cls, "seeded", True):
+        return
     for space_name in (["mixed"] if ctx.hyperparameters else []) + ctx.structured:
         runs = [_proposals(ctx.driver(space_name, seed, n_trials).run()) for seed in (1, 2)]
         ctx.scenario = f"space {space_name!r}, sequential, seeds 1 and 2, n_trials {n_trials}"

@@ -1,8 +1,10 @@
 """A wall-clock budget for a whole search: `NasTuner(time_budget=seconds)`.
 
-The clock starts when `search()` is called (a resumed search gets the whole
-budget again: it counts from this run's start, not from the first run's).
-Once the budget has passed
+The clock starts when `search()` is called. A resumed search gets the
+whole budget again (it counts from this run's start), unless the tuner's
+`time_budget_scope` is "search": then the seconds earlier runs of the
+search spent (the oracle keeps them, and results.json shows them as
+`search_seconds`) count too. Once the budget has passed
 
 * no new trial starts: the oracle (`StrategyOracle.budget`, which `NasTuner`
   sets) answers STOPPED, as when it reaches `max_trials`, and `search()`
@@ -27,6 +29,8 @@ from typing import Any, Mapping
 import keras
 import keras_tuner
 
+#: What a time budget covers: one `search()` call, or the search with its resumed runs.
+BUDGET_SCOPES = ("run", "search")
 #: Final metric set to 1.0 on a trial the budget stopped before its last epoch.
 STOPPED_BY_BUDGET = "stopped_by_budget"
 
@@ -46,10 +50,12 @@ class SearchBudget:
 
     Args:
         seconds: The budget; `None` for none (never exhausted).
+        spent: Seconds already spent (by earlier runs), counted against it.
     """
 
-    def __init__(self, seconds: float | None) -> None:
+    def __init__(self, seconds: float | None, spent: float = 0.0) -> None:
         self.seconds = check_budget(seconds)
+        self.spent = float(spent)
         self._started: float | None = None
 
     def start(self) -> None:
@@ -65,7 +71,7 @@ class SearchBudget:
     def exhausted(self) -> bool:
         """Whether the clock runs and the budget has passed."""
         return self.seconds is not None and self._started is not None \
-            and self.elapsed >= self.seconds
+            and self.spent + self.elapsed >= self.seconds
 
 
 class BudgetStop(keras.callbacks.Callback):

@@ -162,6 +162,8 @@ class StrategyTuner(NasTuner):
     strategy_class: ClassVar[type | None] = None
     #: Strategy arguments the tuner does not take.
     hidden_arguments: ClassVar[tuple[str, ...]] = ()
+    #: The text of `**kwargs` in the generated docstring.
+    kwargs_doc: ClassVar[str] = _KWARGS_DOC
     #: The tuner's `max_trials` when none is given; None: no limit, the
     #: strategy's own sizes decide (a one-shot strategy's `candidates`).
     default_max_trials: ClassVar[int | None] = DEFAULT_MAX_TRIALS
@@ -177,7 +179,7 @@ class StrategyTuner(NasTuner):
             raise TypeError(f"{cls.__name__}: arguments {sorted(clash)} are both the "
                             "strategy's and the tuner's")
         cls._strategy_args, cls._extra_args = strategy_args, extra_args
-        cls.__signature__ = _signature(strategy_args, extra_args, cls.default_max_trials)
+        cls.__signature__ = _signature(cls, strategy_args, extra_args)
         cls.__doc__ = _document(cls, strategy_args, extra_args)
 
     def __init__(
@@ -205,7 +207,7 @@ class StrategyTuner(NasTuner):
             if hypermodel is None:
                 options = " and ".join(self._extra_args)
                 raise ValueError(f"{name} needs a hypermodel" + (f", or {options}" if options else ""))
-        strategy = self.strategy_class(seed=seed, **strategy_kwargs)
+        strategy = self.make_strategy(seed=seed, **strategy_kwargs)
         bind_space(strategy, hypermodel)
         super().__init__(
             hypermodel, strategy=strategy,
@@ -215,6 +217,13 @@ class StrategyTuner(NasTuner):
             max_retries_per_trial=max_retries_per_trial,
             max_consecutive_failed_trials=max_consecutive_failed_trials, **rest,
         )
+
+    def make_strategy(self, **strategy_kwargs: Any) -> Any:
+        """The strategy, from `seed` and the strategy arguments the tuner
+        was given. A tuner that fixes or translates some of them (a hidden
+        argument, another class's signature) overrides this; it is called
+        before `NasTuner.__init__`."""
+        return self.strategy_class(**strategy_kwargs)
 
     @classmethod
     def default_hypermodel(cls, **options: Any) -> Any:
@@ -227,12 +236,21 @@ def _keyword_options(hook: Any) -> dict[str, inspect.Parameter]:
             if p.kind is p.KEYWORD_ONLY}
 
 
-def _signature(strategy_args: Mapping[str, inspect.Parameter],
-               extra_args: Mapping[str, inspect.Parameter],
-               max_trials: int | None = DEFAULT_MAX_TRIALS) -> inspect.Signature:
+def _positional(cls: type) -> list[inspect.Parameter]:
+    """The tuner's positional arguments: those of `StrategyTuner.__init__`,
+    or of the first `__init__` of a subclass that defines its own (a tuner
+    with another KerasTuner class's signature, such as `Hyperband`)."""
+    init = next(k.__dict__["__init__"] for k in cls.__mro__ if "__init__" in k.__dict__)
+    return [p for p in list(inspect.signature(init).parameters.values())[1:]
+            if p.kind is p.POSITIONAL_OR_KEYWORD]
+
+
+def _signature(cls: type, strategy_args: Mapping[str, inspect.Parameter],
+               extra_args: Mapping[str, inspect.Parameter]) -> inspect.Signature:
     base = list(inspect.signature(StrategyTuner.__init__).parameters.values())[1:]
+    max_trials = cls.default_max_trials
     positional = [p.replace(default=max_trials) if p.name == "max_trials" else p
-                  for p in base if p.kind is p.POSITIONAL_OR_KEYWORD]
+                  for p in _positional(cls)]
     keyword = [p.replace(kind=p.KEYWORD_ONLY)
                for p in (*strategy_args.values(), *extra_args.values())]
     return inspect.Signature([*positional, *keyword, base[-1]])
@@ -248,9 +266,9 @@ def _document(cls: type, strategy_args: Mapping[str, inspect.Parameter],
     for klass in reversed(strategy.__mro__):  # a base documents what it takes for a subclass
         strategy_docs.update(arg_docs(klass) if "__doc__" in vars(klass) else {})
     extra_docs = arg_docs(cls.default_hypermodel)
-    entries = dict(_COMMON_DOC)
+    entries = _positional_docs(cls)
     default = cls.default_max_trials
-    if default != DEFAULT_MAX_TRIALS:
+    if default != DEFAULT_MAX_TRIALS and "max_trials" in entries:
         why = ": no limit, the strategy's own sizes decide" if default is None else ""
         entries["max_trials"] = f"Maximum number of trials (default {default}{why})."
     summary = inspect.getdoc(cls.default_hypermodel) or ""
@@ -259,7 +277,7 @@ def _document(cls: type, strategy_args: Mapping[str, inspect.Parameter],
         entries["hypermodel"] = f"{entries['hypermodel'][:-1]}; `None`: {first[:1].lower()}{first[1:]}"
     entries.update(_grouped(strategy_args, strategy_docs, f"See {where}."))
     entries.update(_grouped(extra_args, extra_docs, ""))
-    entries["**kwargs"] = _KWARGS_DOC
+    entries["**kwargs"] = cls.kwargs_doc
     about = f"Its strategy is {where}" + ("; the strategy's arguments are keyword-only."
                                           if strategy_args else ".")
     lines = [inspect.cleandoc(cls.__doc__ or cls.__name__), "", *textwrap.wrap(about, _WIDTH), "",
@@ -268,6 +286,22 @@ def _document(cls: type, strategy_args: Mapping[str, inspect.Parameter],
         lines += textwrap.wrap(f"{name}: {text}", _WIDTH, initial_indent="    ",
                                subsequent_indent="        ", break_on_hyphens=False)
     return "\n".join(lines) + "\n"
+
+
+def _positional_docs(cls: type) -> dict[str, str]:
+    """Doc entries of the positional arguments, in their order: the common
+    ones' text, or that of the `Args` of the subclass `__init__` that
+    defines them."""
+    own = arg_docs(next(k.__dict__["__init__"] for k in cls.__mro__ if "__init__" in k.__dict__))
+    common = {name.strip(): label for label in _COMMON_DOC for name in label.split(",")}
+    entries: dict[str, str] = {}
+    for parameter in _positional(cls):
+        name = parameter.name
+        if name in common and common[name] not in entries:
+            entries[common[name]] = _COMMON_DOC[common[name]]
+        elif name not in common:
+            entries[name] = own.get(name, "")
+    return entries
 
 
 def _grouped(params: Mapping[str, inspect.Parameter], docs: Mapping[str, str],

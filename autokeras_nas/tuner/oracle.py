@@ -220,6 +220,8 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         self._outputs: dict[str, dict[str, Any]] = {}
         self._told: set[str] = set()
         self.budget: Any = None
+        #: Wall-clock seconds earlier runs of this search spent in `search()`.
+        self.seconds_before = 0.0
         self.worker_timeout = float(worker_timeout)
         self._chief = is_chief()
         #: Distributed chief only: tuner id -> monotonic time last heard from.
@@ -471,6 +473,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             "curves": self._curves,
             "outputs": self._outputs,
             "told": sorted(self._told),
+            "search_seconds": self.search_seconds(),
         }
         return state
 
@@ -502,6 +505,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         self._curves = {k: list(v) for k, v in nas["curves"].items()}
         self._outputs = {k: dict(v) for k, v in nas.get("outputs", {}).items()}
         self._told = set(nas["told"])
+        self.seconds_before = float(nas.get("search_seconds") or 0.0)
         self._tell_final_trials()
 
     def save(self) -> None:
@@ -511,6 +515,10 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
     def _save_trial(self, trial: Any) -> None:
         path = os.path.join(self._get_trial_dir(trial.trial_id), "trial.json")
         save_json(path, trial.get_state())
+
+    def search_seconds(self) -> float:
+        """Wall-clock seconds of `search()` so far, all runs together."""
+        return self.seconds_before + (self.budget.elapsed if self.budget is not None else 0.0)
 
     # -- results export ----------------------------------------------------
     def results(self) -> dict[str, Any]:
@@ -525,6 +533,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             max_trials=self.max_trials,
             trials=trials,
             best_trial_ids=best,
+            search_seconds=self.search_seconds(),
         )
 
     def _trial_record(self, trial: Any) -> dict[str, Any]:

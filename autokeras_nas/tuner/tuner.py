@@ -36,7 +36,7 @@ import keras_tuner
 from autokeras_nas import plugins
 from autokeras_nas.results import SearchDirectoryError, check_search_directory
 from autokeras_nas.tuner import failures, parallel
-from autokeras_nas.tuner.budget import SearchBudget
+from autokeras_nas.tuner.budget import BUDGET_SCOPES, SearchBudget
 from autokeras_nas.tuner.graphs import GraphRegistrations, collector_skips_older_objects
 from autokeras_nas.tuner.oracle import (
     EPOCH_KEY,
@@ -82,12 +82,15 @@ class NasTuner(keras_tuner.Tuner):
         trial_timeout: Seconds a trial may train (all its executions); past
             them it stops at the next batch end and fails with the reason
             "timeout after Ns". `None`: no limit.
-        time_budget: Wall-clock seconds for the whole `search()` call (the
-            clock starts anew on every call, so a resumed search gets the
-            full budget again): past them no new trial starts and the running
-            trial stops at its next epoch end, kept with its metrics so far
+        time_budget: Wall-clock seconds for the whole `search()` call:
+            past them no new trial starts and the running trial stops at
+            its next epoch end, kept with its metrics so far
             (`stopped_early` and `stopped_by_budget` set to 1). `None`: no
             limit. See `autokeras_nas.tuner.budget`.
+        time_budget_scope: "run" (default): the clock starts anew on every
+            `search()` call, so a resumed search gets the whole budget
+            again; "search": the seconds earlier runs of this search spent
+            (results.json's `search_seconds`) count against it.
         oom_retries: Times a trial that runs out of memory during `fit` is
             retried, each time with half the batch size, before it fails.
         trainers: Trainer instances by task name, used before the installed
@@ -117,10 +120,15 @@ class NasTuner(keras_tuner.Tuner):
         trial_timeout: float | None = None,
         oom_retries: int = 1,
         time_budget: float | None = None,
+        time_budget_scope: str = "run",
         trainers: Mapping[str, Trainer] | None = None,
         **kwargs: Any,
     ) -> None:
+        if time_budget_scope not in BUDGET_SCOPES:
+            raise ValueError(f"time_budget_scope must be one of {', '.join(BUDGET_SCOPES)}, "
+                             f"got {time_budget_scope!r}")
         self.budget = SearchBudget(time_budget)
+        self.time_budget_scope = time_budget_scope
         self.trial_timeout = failures.check_timeout(trial_timeout)
         self.oom_retries = failures.check_retries(oom_retries)
         self._trainers = check_trainers(trainers)
@@ -149,6 +157,8 @@ class NasTuner(keras_tuner.Tuner):
         self._heartbeat: parallel.Heartbeat | None = None
         self._graphs = GraphRegistrations()
         self._idle = parallel.IdleBackoff()
+        #: What the last `retrain_best` trained: trial id, epochs, seconds.
+        self.retrained: dict[str, Any] | None = None
         if not kwargs.get("overwrite", False) and not parallel.is_worker():
             parallel.prepare_resume(kwargs.get("directory"), kwargs.get("project_name"),
                                     os.environ.get("KERASTUNER_TUNER_ID", "tuner0"))
@@ -182,6 +192,8 @@ class NasTuner(keras_tuner.Tuner):
         `autokeras_nas.tuner.parallel.serve` (re-queues the trials of lost
         workers, stops as soon as the last worker leaves)."""
         self.budget.start()
+        if self.time_budget_scope == "search" and not self._is_worker():
+            self.budget.spent = self.oracle.seconds_before
         if not self._is_worker():
             # The top rung of a multi-fidelity scheduler ("asha").
             self.oracle.set_search_epochs(int(fit_kwargs.get("epochs", 1)))
@@ -287,6 +299,45 @@ class NasTuner(keras_tuner.Tuner):
 
     def _save_build_config(self, trial_id: str, model: Any) -> None:
         save_json(self._get_build_config_fname(trial_id), model.get_build_config())
+
+    def retrain_best(self, x: Any = None, y: Any = None, *, validation_data: Any = None,
+                     epochs: int | None = None, trial_id: str | None = None,
+                     seed: int | None = None, **fit_kwargs: Any) -> Any:
+        """The best trial's configuration trained from scratch on the
+        training and validation data together: the final model.
+
+            tuner.search(x, y, validation_data=(x_val, y_val), epochs=9)
+            model = tuner.retrain_best(x, y, validation_data=(x_val, y_val))
+            model.evaluate(x_test, y_test)
+
+        Args:
+            x, y: The training data, as for `fit` (arrays, or a batched
+                `tf.data.Dataset` as `x` and no `y`).
+            validation_data: `(x_val, y_val)` or a `tf.data.Dataset`,
+                appended to the training data. `None`: train on `x`, `y` only.
+            epochs: Epochs to train. `None`: the epoch at which the trial
+                was best in its learning curve, plus the epochs of the
+                weights it started from (a promoted trial's earlier rungs
+                count; see `autokeras_nas.results.retrain_epochs`).
+            trial_id: The trial to retrain; `None`: the best (the first of
+                the Pareto front with several objectives).
+            seed: Seeds Keras before the model is built, for repeatable
+                weights; `None`: not seeded.
+            **fit_kwargs: Passed to `fit` (`batch_size`, `callbacks`, ...;
+                `verbose` defaults to 0). A `HyperModel`'s own `fit` is used.
+
+        Returns:
+            The trained `keras.Model`. `tuner.retrained` records the trial
+            id, the epochs and the seconds of training.
+
+        Raises:
+            ValueError: no finished trial, an unknown `trial_id`, bad
+                `epochs`, or validation data that do not match `x`.
+        """
+        from autokeras_nas.tuner.retrain import retrain_best
+
+        return retrain_best(self, x, y, validation_data=validation_data, epochs=epochs,
+                            trial_id=trial_id, seed=seed, **fit_kwargs)
 
     def load_model(self, trial: Any) -> Any:
         """The trial's model with its best epoch's weights (optimizer state,

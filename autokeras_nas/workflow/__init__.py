@@ -16,8 +16,11 @@ commands over it; scripts, notebooks and dashboards use the same functions.
 
 Step by step, as the command line does it:
 
-* `load_dataset(name, seed=, validation_split=, target=, data_dir=, image_size=,
-  stream=)`: a `autokeras_nas.data.Dataset`.
+* `load_dataset(name, seed=, validation_split=, target=, data_dir=, task=,
+  image_size=, stream=)`: a `autokeras_nas.data.Dataset`, for classification
+  or (`csv:`, `npz:`) regression; a regression search defaults to the
+  objective `val_mean_absolute_error` and reports test MAE and RMSE
+  (`outcome.test_scores`; see `autokeras_nas.workflow.scores`).
 * `make_strategy(name, seed=, params=, time_budget=, epochs=)`: an installed strategy
   plugin with its constructor arguments (`parse_params` reads `NAME=VALUE`).
 * `make_space(dataset, strategy, space=None)`: the search space bound to the
@@ -45,7 +48,7 @@ _MODULES = {
     "base": ("MODEL_FILENAME", "SUMMARY_FILENAME", "SearchFailedError", "WorkflowError"),
     "config": ("DEFAULT_FOLDS", "DEFAULT_MAX_TRIALS", "KFOLD_BELOW", "SearchConfig",
                "ValidationPlan", "parse_duration", "parse_objective", "parse_params",
-               "parse_validation", "training_defaults", "validation_plan"),
+               "parse_task", "parse_validation", "training_defaults", "validation_plan"),
     "datasets": ("load_dataset", "search_dataset"),
     "strategies": ("declared_kinds", "make_strategy", "strategies_searching"),
     "userspace": ("SpaceError", "load_space"),
@@ -56,7 +59,8 @@ _MODULES = {
     "exportplan": ("FORMATS", "Comparison", "ExportJob", "ExportResult", "parse_formats",
                    "plan_export"),
     "exports": ("export",),
-    "training": ("accuracy",),  # imports TensorFlow
+    "scores": ("DEFAULT_OBJECTIVES", "PRIMARY", "score"),
+    "training": ("accuracy", "test_scores"),  # imports TensorFlow
 }
 _LAZY = {name: f"{__name__}.{module}" for module, names in _MODULES.items() for name in names}
 

@@ -18,7 +18,7 @@ from autokeras_nas.workflow.base import WorkflowError
 
 __all__ = ["DEFAULT_FOLDS", "DEFAULT_MAX_TRIALS", "KFOLD_BELOW", "MINIMISED", "SearchConfig",
            "ValidationPlan", "parse_duration", "parse_objective", "parse_params",
-           "parse_validation", "training_defaults", "validation_plan"]
+           "parse_task", "parse_validation", "training_defaults", "validation_plan"]
 
 #: Trials of a search given neither `max_trials` nor `time_budget`: a first
 #: look at a dataset in minutes on a CPU.
@@ -106,6 +106,23 @@ def parse_params(items: Iterable[str]) -> dict[str, Any]:
     return out
 
 
+def parse_task(text: str | None) -> str | None:
+    """`auto` (or None) -> None (decided from the data); `classification`
+    and `regression` as they are.
+
+    Raises:
+        WorkflowError: anything else.
+    """
+    if text is None or str(text).strip().lower() == "auto":
+        return None
+    from autokeras_nas.data.base import parse_task as parse  # numpy only
+
+    try:
+        return parse(str(text).strip().lower())
+    except ValueError as e:
+        raise WorkflowError(str(e)) from None
+
+
 def parse_validation(text: str) -> str:
     """`auto`, `split`, `kfold` or `kfold:K` -> the normalised text (`kfold`
     becomes `kfold:5`).
@@ -127,7 +144,8 @@ def parse_validation(text: str) -> str:
 class ValidationPlan:
     """How a search validates its trials (see `validation_plan`)."""
 
-    #: Folds of stratified k-fold cross-validation; None: the validation split.
+    #: Folds of stratified k-fold cross-validation (a regression target:
+    #: stratified by its quantile bins); None: the validation split.
     folds: int | None
     #: Training samples validated on (the split's or all of them).
     samples: int
@@ -222,11 +240,17 @@ class SearchConfig:
             (see `load_space`), or None for the default of the data and
             the strategy (`make_space`).
         seed: Seed of the data split, the strategy and Keras.
-        objectives: `NAME` or `NAME:min|max` each; several make a Pareto search.
+        objectives: `NAME` or `NAME:min|max` each; several make a Pareto
+            search. None (or empty): the data's default, set by `for_data`:
+            `val_accuracy:max`, or `val_mean_absolute_error:min` for a
+            regression dataset (`autokeras_nas.workflow.scores`).
         max_trials: Most trials; None gives `DEFAULT_MAX_TRIALS`, or no
             limit when there is a `time_budget`.
-        time_budget: Wall-clock budget in seconds (or a text such as `3m`),
-            counted from this run's start; None: no budget.
+        time_budget: Wall-clock budget in seconds (or a text such as `3m`);
+            None: no budget.
+        time_budget_scope: `run` (the default): the budget counts from this
+            run's start, so a resumed search gets it whole again; `search`:
+            the time earlier runs of the search spent counts too.
         epochs: Epochs per trial (a strategy may set its own budget); the
             top rung under "asha". None: by the data (`for_data`,
             `training_defaults`).
@@ -242,7 +266,10 @@ class SearchConfig:
             then retrained on all of them).
         overwrite: Start afresh instead of resuming the search in `out_dir`.
         tensorboard: Folder for TensorBoard logs, or None.
-        target: The class column of a `csv:PATH` dataset.
+        target: The target column of a `csv:PATH` dataset.
+        task: `classification`, `regression`, or None / `auto` (the
+            loader decides from the target: see `autokeras_nas.data`);
+            only `csv:PATH` and `npz:PATH` make regression datasets.
         data_dir: Where `tfds:NAME` datasets are kept.
         image_size: `"H,W"` (or `"HxW"`) the images of `images:DIR` are
             resized to; None: the loader's default.
@@ -262,9 +289,10 @@ class SearchConfig:
     params: Mapping[str, Any] = field(default_factory=dict)
     space: str | None = None
     seed: int = 0
-    objectives: Sequence[str] = ("val_accuracy",)
+    objectives: Sequence[str] | None = None
     max_trials: int | None = None
     time_budget: float | str | None = None
+    time_budget_scope: str = "run"
     epochs: int | None = None
     batch_size: int | None = None
     validation_split: float = 0.2
@@ -273,6 +301,7 @@ class SearchConfig:
     overwrite: bool = False
     tensorboard: Path | None = None
     target: str | None = None
+    task: str | None = None
     data_dir: str | None = None
     image_size: str | None = None
     stream: bool | None = None
@@ -296,6 +325,9 @@ class SearchConfig:
         _positive("max_failures", self.max_failures)
         _positive("max_trials", max_trials, allow_none=True)
         _positive("seed", self.seed, minimum=0)
+        if self.time_budget_scope not in ("run", "search"):
+            raise WorkflowError(f"--time-budget-scope must be run or search, got "
+                                f"{self.time_budget_scope!r}")
         if self.space is not None and not isinstance(self.space, str):
             raise WorkflowError("space must be MODULE:NAME or FILE.py:NAME text, which export "
                                 "can load again; pass a space object to make_space instead")
@@ -304,7 +336,7 @@ class SearchConfig:
             json.dumps(params, allow_nan=False)
         except (TypeError, ValueError) as e:
             raise WorkflowError(f"strategy params must be JSON values: {e}") from None
-        objectives = [parse_objective(o) for o in (self.objectives or ("val_accuracy",))]
+        objectives = [parse_objective(o) for o in self.objectives] if self.objectives else None
         normalised = {
             "out_dir": Path(self.out_dir).expanduser().resolve(),
             "params": params,
@@ -312,6 +344,7 @@ class SearchConfig:
             "max_trials": max_trials,
             "time_budget": None if budget is None else float(budget),
             "validation": parse_validation(self.validation),
+            "task": parse_task(self.task),
             "early_stopping": None if self.early_stopping in (None, "none")
             else self.early_stopping,
             "tensorboard": None if self.tensorboard is None
@@ -324,16 +357,22 @@ class SearchConfig:
             object.__setattr__(self, name, value)
 
     def for_data(self, dataset: Any) -> "SearchConfig":
-        """This config with the epochs and batch size it left out (None)
-        set for `dataset` (`training_defaults`)."""
-        if self.epochs is not None and self.batch_size is not None:
+        """This config with what it left out (None) set for `dataset`: the
+        epochs and batch size (`training_defaults`), and the objectives (the
+        dataset task's `scores.DEFAULT_OBJECTIVES`)."""
+        from autokeras_nas.workflow.scores import DEFAULT_OBJECTIVES, task_of
+
+        if self.epochs is not None and self.batch_size is not None and self.objectives:
             return self
         epochs, batch_size = training_defaults(
             dataset.kind, len(dataset.y_train) + len(dataset.y_val), self.early_stopping)
         return dataclasses.replace(self, epochs=self.epochs or epochs,
-                                   batch_size=self.batch_size or batch_size)
+                                   batch_size=self.batch_size or batch_size,
+                                   objectives=self.objectives
+                                   or [DEFAULT_OBJECTIVES[task_of(dataset)]])
 
     @property
     def objective_names(self) -> list[str]:
-        """The objectives' metric names, without directions."""
-        return [o.partition(":")[0] for o in self.objectives]
+        """The objectives' metric names, without directions (none before
+        `for_data` when the config names none)."""
+        return [o.partition(":")[0] for o in self.objectives or ()]

@@ -3,7 +3,9 @@ TensorFlow.
 
 Rebuilds a trial's model without a tuner and without writing to the search
 directory, optionally retrains its architecture from scratch, writes the
-chosen formats, loads each file back and evaluates it on the test split.
+chosen formats, loads each file back and evaluates it on the test split:
+accuracy, or for a regression search (summary.json's `task`) MAE and RMSE
+in the target's units (`autokeras_nas.workflow.scores`).
 """
 
 from __future__ import annotations
@@ -21,13 +23,20 @@ import keras_tuner
 import numpy as np
 import tensorflow as tf
 
-from autokeras_nas.tuner.trainers.weights import build_optimizer, build_training_state
+from autokeras_nas.tuner import train_from_scratch
+from autokeras_nas.tuner.trainers.weights import build_optimizer
 from autokeras_nas.workflow.base import MODEL_FILENAME, WorkflowError, write_json
 from autokeras_nas.workflow.exportplan import Comparison, ExportJob, ExportResult
 from autokeras_nas.workflow.hypermodels import FunctionHyperModel
+from autokeras_nas.workflow.scores import PRIMARY, describe_scores, score, task_of
 from autokeras_nas.workflow.spaces import make_space
 from autokeras_nas.workflow.strategies import make_strategy
-from autokeras_nas.workflow.training import accuracy, all_training_data, as_array, make_pipeline
+from autokeras_nas.workflow.training import (
+    all_training_data,
+    as_array,
+    make_pipeline,
+    test_scores,
+)
 
 __all__ = ["convert_tflite", "load_trial_model", "make_hypermodel", "retrain", "run_export",
            "save_keras", "save_savedmodel", "trial_hyperparameters"]
@@ -88,14 +97,10 @@ def load_trial_model(hypermodel: Any, hp: Any, trial_dir: Path) -> keras.Model:
 def retrain(job: ExportJob, dataset: Any, hypermodel: Any, hp: Any) -> tuple[keras.Model, float]:
     """The trial's architecture trained from scratch on train + validation
     data (seeded by the search's seed); returns (model, seconds)."""
-    keras.utils.set_random_seed(job.seed)
-    model = hypermodel.build(hp)
     data = make_pipeline(*all_training_data(dataset), job.batch_size, shuffle=True,
                          seed=job.seed)
-    build_training_state(model, (data,), {})  # one trace of the training step, not two
-    t0 = time.perf_counter()
-    hypermodel.fit(hp, model, data, epochs=job.retrain_epochs, shuffle=False, verbose=0)
-    return model, time.perf_counter() - t0
+    return train_from_scratch(hypermodel, hp, data, epochs=job.retrain_epochs, seed=job.seed,
+                              shuffle=False, verbose=0)
 
 
 def save_keras(model: keras.Model, path: Path) -> None:
@@ -119,18 +124,20 @@ def convert_tflite(saved_model: Path, path: Path) -> float:
     return time.perf_counter() - t0
 
 
-def _top1(predictions: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(np.argmax(predictions, axis=-1) == y))
-
-
-def savedmodel_accuracy(path: Path, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
+def savedmodel_predictions(path: Path, x: np.ndarray, batch_size: int) -> np.ndarray:
+    """The SavedModel's `serve` outputs for `x`."""
     loaded = tf.saved_model.load(str(path))
     batches = [loaded.serve(tf.constant(x[i:i + batch_size])).numpy()
                for i in range(0, len(x), batch_size)]
-    return _top1(np.concatenate(batches), y)
+    return np.concatenate(batches)
 
 
-def tflite_accuracy(path: Path, x: np.ndarray, y: np.ndarray) -> float:
+def savedmodel_accuracy(path: Path, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
+    return score(savedmodel_predictions(path, x, batch_size), y, "classification")["accuracy"]
+
+
+def tflite_predictions(path: Path, x: np.ndarray) -> np.ndarray:
+    """The TFLite model's outputs for `x` (one call for all the samples)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
         interpreter = tf.lite.Interpreter(model_path=str(path))
@@ -139,12 +146,16 @@ def tflite_accuracy(path: Path, x: np.ndarray, y: np.ndarray) -> float:
     interpreter.allocate_tensors()
     interpreter.set_tensor(source["index"], x.astype(source["dtype"]))
     interpreter.invoke()
-    return _top1(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]), y)
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+
+def tflite_accuracy(path: Path, x: np.ndarray, y: np.ndarray) -> float:
+    return score(tflite_predictions(path, x), y, "classification")["accuracy"]
 
 
 def _kfold(job: ExportJob) -> bool:
     """Whether the search validated by k-fold (its val_accuracy is a mean
-    over fold models, not the accuracy of one model on the split)."""
+    over fold models, not the score of one model on the split)."""
     validation = job.summary.get("validation")
     return isinstance(validation, dict) and validation.get("scheme") == "kfold"
 
@@ -159,55 +170,70 @@ def _retrained_by_search(job: ExportJob) -> dict[str, Any] | None:
     return retrained if (job.directory / MODEL_FILENAME).is_file() else None
 
 
-def _reported(job: ExportJob) -> dict[str, float]:
-    """Accuracies the search reported for this trial's model."""
+def _primary(dataset: Any) -> str:
+    """The score compared with the search's: `accuracy`, or `mean_absolute_error`."""
+    return PRIMARY[task_of(dataset)]
+
+
+def _reported(job: ExportJob, dataset: Any) -> dict[str, float]:
+    """The scores the search reported for this trial's model (`val_accuracy`
+    and `test_accuracy`, or `val_` and `test_mean_absolute_error`)."""
     if job.retrain_epochs:
         return {}
     out = {}
-    val = (job.trial.get("metrics") or {}).get("val_accuracy")
+    primary = _primary(dataset)
+    val = (job.trial.get("metrics") or {}).get(f"val_{primary}")
     if isinstance(val, (int, float)) and not _kfold(job):
-        out["val_accuracy"] = float(val)
-    test = job.summary.get("test_accuracy")
+        out[f"val_{primary}"] = float(val)
+    test = job.summary.get(f"test_{primary}")
     if str(job.summary.get("best_trial_id")) == job.trial_id and isinstance(test, (int, float)):
-        out["test_accuracy"] = float(test)
+        out[f"test_{primary}"] = float(test)
     return out
+
+
+def _record(manifest: dict[str, Any], fmt: str, scores: dict[str, float]) -> str:
+    """Adds a format's test scores to the manifest (`test_accuracy`:
+    {format: value}, ...); returns them in words."""
+    for name, value in scores.items():
+        manifest.setdefault(f"test_{name}", {})[fmt] = value
+    return f"test {describe_scores(scores)}"
 
 
 def _savedmodel_and_tflite(job: ExportJob, dataset: Any, model: keras.Model,
                            manifest: dict[str, Any], step: Step) -> None:
-    files, acc = manifest["files"], manifest["test_accuracy"]
+    files, task = manifest["files"], task_of(dataset)
+    x_test = as_array(dataset.x_test)  # a streamed test split, decoded once for both
     with tempfile.TemporaryDirectory() as tmp:
         saved = (job.out / SAVEDMODEL_DIRNAME if "savedmodel" in job.formats
                  else Path(tmp) / SAVEDMODEL_DIRNAME)
         save_savedmodel(model, saved)
         if "savedmodel" in job.formats:
             files["savedmodel"] = str(saved)
-            acc["savedmodel"] = savedmodel_accuracy(saved, as_array(dataset.x_test), dataset.y_test,
-                                                    job.batch_size)
-            step(f"{saved}  (SavedModel, `serve`): test accuracy {acc['savedmodel']:.4f}")
+            scores = score(savedmodel_predictions(saved, x_test, job.batch_size),
+                           dataset.y_test, task)
+            step(f"{saved}  (SavedModel, `serve`): {_record(manifest, 'savedmodel', scores)}")
         if "tflite" in job.formats:
             path = job.out / TFLITE_FILENAME
             manifest["tflite_convert_s"] = round(convert_tflite(saved, path), 3)
             files["tflite"] = str(path)
-            acc["tflite"] = tflite_accuracy(path, as_array(dataset.x_test), dataset.y_test)
+            scores = score(tflite_predictions(path, x_test), dataset.y_test, task)
             step(f"{path}  (converted in {manifest['tflite_convert_s']:.1f} s): "
-                 f"test accuracy {acc['tflite']:.4f}")
+                 f"{_record(manifest, 'tflite', scores)}")
 
 
 def _export_files(job: ExportJob, dataset: Any, model: keras.Model, manifest: dict[str, Any],
                   step: Step) -> keras.Model:
     """Writes and evaluates every chosen format; returns the model whose
-    validation accuracy is compared (the reloaded .keras when written)."""
+    validation score is compared (the reloaded .keras when written)."""
     checked = model
     if "keras" in job.formats:
         path = job.out / KERAS_FILENAME
         save_keras(model, path)
         checked = keras.saving.load_model(path, safe_mode=True)
         manifest["files"]["keras"] = str(path)
-        manifest["test_accuracy"]["keras"] = accuracy(checked, dataset.x_test, dataset.y_test,
-                                                      job.batch_size)
-        step(f"{path}  (reloaded with safe_mode=True): test accuracy "
-             f"{manifest['test_accuracy']['keras']:.4f}")
+        scores = test_scores(checked, dataset.x_test, dataset.y_test, job.batch_size,
+                             task_of(dataset))
+        step(f"{path}  (reloaded with safe_mode=True): {_record(manifest, 'keras', scores)}")
     if "savedmodel" in job.formats or "tflite" in job.formats:
         _savedmodel_and_tflite(job, dataset, model, manifest, step)
     return checked
@@ -238,24 +264,26 @@ def _model(job: ExportJob, dataset: Any, manifest: dict[str, Any], step: Step) -
 
 def run_export(job: ExportJob, dataset: Any, step: Step) -> ExportResult:
     """Exports, evaluates and compares; writes the manifest."""
+    task, primary = task_of(dataset), _primary(dataset)
     manifest: dict[str, Any] = {
         "directory": str(job.directory), "trial_id": job.trial_id,
-        "dataset": job.summary["dataset"], "seed": job.seed,
-        "retrain_epochs": job.retrain_epochs, "files": {}, "test_accuracy": {},
+        "dataset": job.summary["dataset"], "task": task, "seed": job.seed,
+        "retrain_epochs": job.retrain_epochs, "files": {}, f"test_{primary}": {},
     }
     model = _model(job, dataset, manifest, step)
     job.out.mkdir(parents=True, exist_ok=True)
     checked = _export_files(job, dataset, model, manifest, step)
-    reported = _reported(job)
+    reported = _reported(job, dataset)
     manifest["reported"] = reported
     comparisons = []
-    if "test_accuracy" in reported and manifest["test_accuracy"]:
-        comparisons.append(Comparison("test accuracy", reported["test_accuracy"],
-                                      next(iter(manifest["test_accuracy"].values()))))
-    if "val_accuracy" in reported and len(dataset.y_val):
-        manifest["val_accuracy"] = accuracy(checked, dataset.x_val, dataset.y_val,
-                                            job.batch_size)
-        comparisons.append(Comparison("val_accuracy", reported["val_accuracy"],
-                                      manifest["val_accuracy"]))
+    relative = task == "regression"  # an error in the target's units, not accuracy points
+    test, val = f"test_{primary}", f"val_{primary}"
+    if test in reported and manifest[test]:
+        comparisons.append(Comparison(test.replace("_", " ", 1), reported[test],
+                                      next(iter(manifest[test].values())), relative=relative))
+    if val in reported and len(dataset.y_val):
+        manifest[val] = test_scores(checked, dataset.x_val, dataset.y_val, job.batch_size,
+                                    task)[primary]
+        comparisons.append(Comparison(val, reported[val], manifest[val], relative=relative))
     path = write_json(job.out / MANIFEST_FILENAME, manifest)
     return ExportResult(manifest, path, comparisons)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from autokeras_nas.results import retrain_epochs as retrain_epochs_of
 from autokeras_nas.workflow.base import SUMMARY_FILENAME, WorkflowError
 from autokeras_nas.workflow.searchdir import choose_trial, load_search, require_completed
 
@@ -19,8 +20,9 @@ __all__ = ["FORMATS", "TOLERANCE_POINTS", "Comparison", "ExportJob", "ExportResu
 
 FORMATS = ("keras", "savedmodel", "tflite")
 CHECKPOINT = "checkpoint.weights.h5"
-#: Largest difference, in accuracy points, expected between a reloaded
-#: export and the search's own number (float32 round-off, a few samples).
+#: Largest difference, in accuracy points (for an error, a regression's: in
+#: per cent of the search's number), expected between a reloaded export and
+#: the search's own number (float32 round-off, a few samples).
 TOLERANCE_POINTS = 0.5
 
 
@@ -101,9 +103,11 @@ def _check_out(out: Path, formats: Sequence[str]) -> None:
 
 def plan_export(directory: str | Path, *, trial_id: str | None = None,
                 formats: Iterable[str] | None = None, out: str | Path | None = None,
-                retrain_epochs: int | None = None) -> ExportJob:
+                retrain_epochs: int | str | None = None) -> ExportJob:
     """Checks an export without TensorFlow: the search, the trial and its
-    files, summary.json, and the destination.
+    files, summary.json, and the destination. `retrain_epochs="auto"`:
+    the epochs the trial was best at (`autokeras_nas.results.retrain_epochs`,
+    as `NasTuner.retrain_best` chooses them).
 
     Raises:
         WorkflowError: naming the first problem, in one line.
@@ -113,6 +117,11 @@ def plan_export(directory: str | Path, *, trial_id: str | None = None,
     trial = choose_trial(search.results, trial_id, search.directory)
     _check_trial_files(search.directory, str(trial["trial_id"]), retrain_epochs is not None)
     summary = _read_summary(search.directory, retrain_epochs)
+    if retrain_epochs == "auto":
+        retrain_epochs = retrain_epochs_of(search.results, trial, int(summary.get("epochs") or 1))
+    elif retrain_epochs is not None and (type(retrain_epochs) is not int or retrain_epochs < 1):
+        raise WorkflowError(f"--retrain-epochs must be a positive number or auto, got "
+                            f"{retrain_epochs!r}")
     chosen = parse_formats(formats)
     destination = Path(out).expanduser() if out is not None else search.directory / "export"
     _check_out(destination, chosen)
@@ -123,16 +132,28 @@ def plan_export(directory: str | Path, *, trial_id: str | None = None,
 
 @dataclass(frozen=True)
 class Comparison:
-    """An accuracy the search reported against the exported model's."""
+    """A score the search reported against the exported model's."""
 
     name: str
     reported: float
     measured: float
+    #: The difference in per cent of `reported` (an error in the target's
+    #: units, e.g. a regression's MAE), not in accuracy points.
+    relative: bool = False
 
     @property
     def points(self) -> float:
-        """measured - reported, in accuracy points (2 decimals)."""
-        return round(100.0 * (self.measured - self.reported), 2) + 0.0  # no "-0.00"
+        """measured - reported, in accuracy points, or (`relative`) in per
+        cent of `reported` (2 decimals)."""
+        difference = self.measured - self.reported
+        if self.relative:
+            difference /= abs(self.reported) or 1.0
+        return round(100.0 * difference, 2) + 0.0  # no "-0.00"
+
+    @property
+    def unit(self) -> str:
+        """How `points` is named: `points`, or `%`."""
+        return "%" if self.relative else "points"
 
     @property
     def within_tolerance(self) -> bool:

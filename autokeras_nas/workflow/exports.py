@@ -18,7 +18,8 @@ trial's architecture is trained from scratch on the training and
 validation data for N epochs instead. The best trial of a search validated
 by k-fold exports the model the search already retrained on all training
 samples (its `best_model.keras`; see `autokeras_nas.workflow.searching`). Without retraining, the accuracies
-are compared with those the search reported (`ExportResult.comparisons`).
+(a regression search's: test MAE and RMSE, in the target's units) are compared with those the
+search reported (`ExportResult.comparisons`).
 
 Everything is checked (`plan_export`, no TensorFlow) before TensorFlow is
 imported (`autokeras_nas.workflow.exporting`).
@@ -37,7 +38,7 @@ __all__ = ["export"]
 
 def export(directory: str | Path, *, trial_id: str | None = None,
            formats: Iterable[str] | None = None, out: str | Path | None = None,
-           retrain_epochs: int | None = None,
+           retrain_epochs: int | str | None = None,
            on_step: Callable[[str], None] | None = None) -> ExportResult:
     """Exports a trial of the search in `directory` (see the module's docs).
 
@@ -47,7 +48,8 @@ def export(directory: str | Path, *, trial_id: str | None = None,
         formats: Among `keras`, `savedmodel`, `tflite` (or `all`); None: all.
         out: Destination folder; None: `directory/export`.
         retrain_epochs: Train the architecture from scratch for this many
-            epochs on the training and validation data first.
+            epochs on the training and validation data first; "auto": for
+            the epochs the trial was best at (its learning curve).
         on_step: Called with a line for each step done (file written, ...).
 
     Returns:

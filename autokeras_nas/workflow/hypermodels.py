@@ -51,7 +51,8 @@ def default_hypermodel(dataset: Any, kind: SpaceKind) -> tuple[Any, str, Any]:
     NAS-Bench-201 cell space of the data's shape (`spaces.nb201`, 2-D for
     images, 1-D for series; its structure is its choices, name -> operations).
     Hyperparameters: the MLP of `spaces.tabular` for tables (with the
-    training data's statistics), the 1-D CNN of `spaces.timeseries` for time
+    training data's statistics; `tabular_regressor`, with the training
+    target's too, for a regression dataset), the 1-D CNN of `spaces.timeseries` for time
     series, the small CNN of `spaces.image` for images.
     """
     shape, classes = dataset.input_shape, dataset.num_classes
@@ -67,9 +68,14 @@ def default_hypermodel(dataset: Any, kind: SpaceKind) -> tuple[Any, str, Any]:
         hypermodel = Nb201Space(input_shape=shape, num_classes=classes)
         return hypermodel, "NAS-Bench-201 cell space", hypermodel.choices
     if dataset.kind == "tabular":
-        from autokeras_nas.spaces.tabular import tabular_classifier
+        from autokeras_nas.spaces.tabular import tabular_classifier, tabular_regressor
 
         x = np.asarray(dataset.x_train, dtype="float64")
+        if getattr(dataset, "task", "classification") == "regression":
+            y = np.asarray(dataset.y_train, dtype="float64")
+            return tabular_regressor(shape, mean=x.mean(axis=0), variance=x.var(axis=0),
+                                     target_mean=float(y.mean()), target_std=float(y.std())
+                                     ), "tabular MLP regressor", None
         return tabular_classifier(shape, classes, mean=x.mean(axis=0),
                                   variance=x.var(axis=0)), "tabular MLP", None
     if dataset.kind == "timeseries":

@@ -1,5 +1,9 @@
 """A search from settings to the best model: check the search directory, run
-the tuner, then keep the best model, its test accuracy and summary.json.
+the tuner, then keep the best model, its test scores and summary.json.
+
+The scores are the dataset task's (`autokeras_nas.workflow.scores`): test
+accuracy for classification; test MAE and RMSE, in the target's units, for
+regression.
 
     config = SearchConfig(out_dir="runs/digits", dataset="digits", strategy="random")
     outcome = search(config)        # load, make, run, finish: the CLI's `search`
@@ -17,8 +21,8 @@ several, and a per-epoch rule sees the fold-mean curve only once every fold
 has trained, too late to save time); the best configuration is then
 retrained from scratch on all those samples (as many times as there were
 folds, their predictions averaged), for the epochs it was selected
-with (its `selected_epochs`, plus its ancestors' when it started from a
-parent's weights), and that model is saved and scored on the test set.
+with (`autokeras_nas.results.retrain_epochs`: its `selected_epochs`, plus
+its ancestors' when it started from a parent's weights), and that model is saved and scored on the test set.
 results.json and summary.json record the scheme under `validation`, and
 summary.json the retraining under `retrained`.
 """
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from autokeras_nas import results as results_module
 from autokeras_nas.workflow.base import (
     MODEL_FILENAME,
     SEARCH_MARKERS,
@@ -41,6 +46,7 @@ from autokeras_nas.workflow.base import (
     write_json,
 )
 from autokeras_nas.workflow.config import SearchConfig, ValidationPlan, validation_plan
+from autokeras_nas.workflow.scores import PRIMARY, task_of
 
 __all__ = ["SearchOutcome", "check_out_dir", "finish_search", "plan_validation", "run_search",
            "search", "write_summary"]
@@ -94,7 +100,7 @@ def check_out_dir(config: SearchConfig) -> bool:
     Raises:
         WorkflowError: the directory holds something that is not a search, or
             (without `overwrite`) a search of another strategy, dataset,
-            space or strategy parameters.
+            space, strategy parameters or (given explicitly) task.
     """
     out = config.out_dir
     if not out.is_dir() or not any(out.iterdir()):
@@ -108,9 +114,12 @@ def check_out_dir(config: SearchConfig) -> bool:
                                   (SUMMARY_FILENAME, "dataset", config.dataset),
                                   (SUMMARY_FILENAME, "space", config.space),
                                   (SUMMARY_FILENAME, "image_size", config.image_size),
-                                  (SUMMARY_FILENAME, "params", dict(config.params))):
+                                  (SUMMARY_FILENAME, "params", dict(config.params)),
+                                  (SUMMARY_FILENAME, "task", config.task)):
         found = read_json(out / filename)
         found = found if isinstance(found, dict) else {}
+        if key == "task" and wanted is None:
+            continue  # auto: the same data gives the same task
         if key in found and found[key] != wanted:
             raise WorkflowError(f"--out {out} holds a search with {key} {found[key]!r}, not "
                                 f"{wanted!r}; pass --overwrite to replace it or choose "
@@ -165,8 +174,8 @@ class SearchOutcome:
     results: dict[str, Any]
     #: The best trial's record in `results`.
     best: dict[str, Any]
-    #: The best model's top-1 accuracy on the test split.
-    test_accuracy: float
+    #: The best model's top-1 accuracy on the test split (None for regression).
+    test_accuracy: float | None
     model_path: Path
     summary_path: Path
     #: `(pareto.png, trials plotted)` for a multi-objective or POPNAS search.
@@ -180,6 +189,17 @@ class SearchOutcome:
     #: The final retraining on all training samples (k-fold): `epochs`,
     #: `samples`, `seconds`; None when the best trial's model was kept.
     retrained: dict[str, Any] | None = None
+    #: `"classification"` or `"regression"` (the dataset's).
+    task: str = "classification"
+    #: The best model's scores on the test split (`scores.score`):
+    #: `accuracy`, or `mean_absolute_error` and `root_mean_squared_error`.
+    test_scores: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def val_metric(self) -> str:
+        """The best trial's metric reported first: `val_accuracy`, or
+        `val_mean_absolute_error` for regression."""
+        return f"val_{PRIMARY.get(self.task, 'accuracy')}"
 
 
 def _best_trial(results: Mapping[str, Any]) -> dict[str, Any]:
@@ -204,12 +224,17 @@ def _pareto(results: Mapping[str, Any], out_dir: Path) -> tuple[Path, int] | Non
     return path, pareto_plot(results, path, **axes)
 
 
-def write_summary(config: SearchConfig, best: Mapping[str, Any], test_accuracy: float, *,
+def write_summary(config: SearchConfig, best: Mapping[str, Any],
+                  test_scores: Mapping[str, float], *, task: str = "classification",
                   validation: ValidationPlan | None = None,
                   retrained: Mapping[str, Any] | None = None) -> Path:
     """Writes `summary.json`: the settings that rebuild the search's data and
-    space (read by `export`), the best trial and its accuracies, how trials
-    were validated and, under k-fold, the final retraining."""
+    space (read by `export`), its `task`, the best trial and its scores
+    (`val_accuracy` and `test_accuracy`; for regression
+    `val_mean_absolute_error`, `test_mean_absolute_error` and
+    `test_root_mean_squared_error`), how trials were validated and, under
+    k-fold, the final retraining."""
+    primary = PRIMARY.get(task, "accuracy")
     summary = {
         "dataset": config.dataset,
         "strategy": config.strategy,
@@ -227,50 +252,36 @@ def write_summary(config: SearchConfig, best: Mapping[str, Any], test_accuracy: 
         "space": config.space,
         "time_budget_s": config.time_budget,
         "target": config.target,
+        "task": task,
         "data_dir": config.data_dir,
         "image_size": config.image_size,
         "stream": config.stream,
         "best_trial_id": str(best["trial_id"]),
         "best_values": best.get("values", {}),
-        "val_accuracy": (best.get("metrics") or {}).get("val_accuracy"),
-        "test_accuracy": test_accuracy,
+        f"val_{primary}": (best.get("metrics") or {}).get(f"val_{primary}"),
+        **{f"test_{name}": value for name, value in test_scores.items()},
         "wall_time_s": round(time.perf_counter() - config.started, 3),
         "model": MODEL_FILENAME,
     }
     return write_json(config.out_dir / SUMMARY_FILENAME, summary)
 
 
-def retrain_epochs(results: Mapping[str, Any], trial: Mapping[str, Any], default: int) -> int:
-    """Epochs to retrain `trial`'s configuration from scratch: its
-    `selected_epochs` (else its `epochs`, else `default`), plus those of its
-    ancestors when it started from a parent's weights."""
-    by_id = {str(t["trial_id"]): t for t in results.get("trials", [])}
-    total, seen, current = 0, set(), trial
-    while current is not None and str(current["trial_id"]) not in seen:
-        seen.add(str(current["trial_id"]))
-        outputs = current.get("outputs") or {}
-        total += int(outputs.get("selected_epochs") or current.get("epochs") or default)
-        parent = current.get("parent_id")
-        current = None if parent is None else by_id.get(str(parent))
-    return max(1, total)
-
-
 def _keep_best_model(tuner: Any, dataset: Any, config: SearchConfig, plan: ValidationPlan,
                      results: Mapping[str, Any], best: Mapping[str, Any]
-                     ) -> tuple[float, dict[str, Any] | None]:
+                     ) -> tuple[dict[str, float], dict[str, Any] | None]:
     """Saves best_model.keras (under k-fold: retrained on all the training
-    samples); returns its test accuracy and the retraining's record."""
+    samples); returns its test scores and the retraining's record."""
     from autokeras_nas.workflow import training
 
     if not plan.kfold:
         return training.save_best_model(tuner, dataset, config.out_dir,
                                         config.batch_size), None
-    epochs = retrain_epochs(results, best, config.epochs)
+    epochs = results_module.retrain_epochs(results, best, config.epochs)
     model, seconds = training.retrain_on_all(tuner, str(best["trial_id"]), dataset, config,
                                              epochs, members=plan.folds)
-    test_accuracy = training.save_model(model, tuner, dataset, config.out_dir,
-                                        config.batch_size)
-    return test_accuracy, {"trial_id": str(best["trial_id"]), "epochs": epochs,
+    test_scores = training.save_model(model, tuner, dataset, config.out_dir,
+                                      config.batch_size)
+    return test_scores, {"trial_id": str(best["trial_id"]), "epochs": epochs,
                            "members": plan.folds,
                            "samples": len(dataset.y_train) + len(dataset.y_val),
                            "seconds": round(seconds, 3)}
@@ -291,7 +302,7 @@ def finish_search(tuner: Any, dataset: Any, config: SearchConfig,
     """After `run_search`: the Pareto-front plot (multi-objective or POPNAS
     searches), the predictors' rank correlations, the best model saved as
     `best_model.keras` (retrained on all the training samples under k-fold
-    validation) with its test accuracy, and `summary.json`.
+    validation) with its test scores, and `summary.json`.
 
     Raises:
         SearchFailedError: results.json is unreadable, or no trial completed.
@@ -309,18 +320,20 @@ def finish_search(tuner: Any, dataset: Any, config: SearchConfig,
     pareto = _pareto(results, config.out_dir)
     best = _best_trial(results)
     try:
-        test_accuracy, retrained = _keep_best_model(tuner, dataset, config, plan, results, best)
+        test_scores, retrained = _keep_best_model(tuner, dataset, config, plan, results, best)
     except RuntimeError as e:
         raise SearchFailedError(str(e)) from None
     elapsed = None
     if config.time_budget is not None and tuner.budget.exhausted:
         elapsed = tuner.budget.elapsed
-    summary = write_summary(config, best, test_accuracy, validation=plan, retrained=retrained)
+    task = task_of(dataset)
+    summary = write_summary(config, best, test_scores, task=task, validation=plan,
+                            retrained=retrained)
     return SearchOutcome(
-        results=results, best=best, test_accuracy=test_accuracy,
+        results=results, best=best, test_accuracy=test_scores.get("accuracy"),
         model_path=config.out_dir / MODEL_FILENAME, summary_path=summary, pareto=pareto,
         correlations=predictor_correlations(results), budget_elapsed=elapsed,
-        validation=plan, retrained=retrained,
+        validation=plan, retrained=retrained, task=task, test_scores=dict(test_scores),
     )
 
 
@@ -338,8 +351,8 @@ def search(config: SearchConfig, *, progress: Callable[[dict], None] | None = No
 
     dataset = load_dataset(config.dataset, seed=config.seed,
                            validation_split=config.validation_split, target=config.target,
-                           data_dir=config.data_dir, image_size=config.image_size,
-                           stream=config.stream)
+                           data_dir=config.data_dir, task=config.task,
+                           image_size=config.image_size, stream=config.stream)
     config = config.for_data(dataset)
     strategy = make_strategy(config.strategy, seed=config.seed, params=config.params,
                              time_budget=config.time_budget, epochs=config.epochs)

@@ -5,7 +5,8 @@ declared space kinds (`BaseStrategy.space_kinds`), and bound to the strategy.
 strategy declares that the data has a default space of (images and time
 series: a morphable network, a cell space, the NAS-Bench-201 cell space
 for a supernet, or the CNN / 1-D CNN hyperparameter space; tables: the
-MLP). `make_space(dataset, strategy, space)` takes the user's space (an
+MLP, with a linear head for a regression target; regression on images or
+series has no default). `make_space(dataset, strategy, space)` takes the user's space (an
 object, a built-in name such as `nb201`, or `MODULE:NAME` text loaded by
 `load_space`), checks that the strategy declares its kind and that it builds
 a compiled model for the data. TensorFlow is imported only once the user's
@@ -51,6 +52,10 @@ def default_space(dataset: Any, strategy: Any) -> BoundSpace:
     supported = DATA_SPACE_KINDS.get(dataset.kind)
     if supported is None:
         raise SpaceError(f"no default search space for {dataset.kind!r} data; pass --space")
+    if getattr(dataset, "task", "classification") == "regression" and dataset.kind != "tabular":
+        raise SpaceError(f"no default search space for regression on {dataset.kind} data (the "
+                         "default regressor is the tabular MLP); pass --space with a model "
+                         "compiled for regression, or --task classification")
     kinds = declared_kinds(strategy)
     kind = next((k for k in kinds if k in supported), None)
     if kind is None:

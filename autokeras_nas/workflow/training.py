@@ -7,7 +7,6 @@ starts, so that loading and checking a search's settings stays light.
 from __future__ import annotations
 
 import contextlib
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,14 +16,15 @@ import numpy as np
 import tensorflow as tf
 from keras_tuner.src import config as kt_config
 
-from autokeras_nas.tuner import NasTuner, parallel
+from autokeras_nas.tuner import NasTuner, parallel, train_from_scratch
 from autokeras_nas.tuner.trainers.crossval import KFoldTrainer
-from autokeras_nas.tuner.trainers.weights import build_optimizer, build_training_state
+from autokeras_nas.tuner.trainers.weights import build_optimizer
 from autokeras_nas.workflow.base import MODEL_FILENAME, first_line
 from autokeras_nas.workflow.config import SearchConfig, ValidationPlan
+from autokeras_nas.workflow.scores import METRICS, score, task_of
 
-__all__ = ["accuracy", "all_training_data", "as_array", "make_pipeline", "retrain_on_all",
-           "run_tuner", "save_best_model", "save_model"]
+__all__ = ["accuracy", "all_training_data", "as_array", "make_pipeline", "predict",
+           "retrain_on_all", "run_tuner", "save_best_model", "save_model", "test_scores"]
 
 
 def make_pipeline(x: Any, y: np.ndarray, batch_size: int, *, shuffle: bool,
@@ -84,6 +84,7 @@ def run_tuner(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfig
     # A failed trial's reason goes to results.json and its progress line; the
     # whole traceback stays in its trial.json, not on stderr.
     kt_config.DEBUG = False
+    config = config.for_data(dataset)  # the data's objectives when the config names none
     objectives = list(config.objectives)
     kwargs = dict(tuner_kwargs or {})
     kfold = plan is not None and plan.folds is not None
@@ -96,6 +97,7 @@ def run_tuner(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfig
         max_trials=config.max_trials,
         early_stopping=None if kfold else config.early_stopping,
         time_budget=config.time_budget,
+        time_budget_scope=config.time_budget_scope,
         directory=str(config.out_dir.parent),
         project_name=config.out_dir.name,
         overwrite=config.overwrite,
@@ -148,14 +150,11 @@ def retrain_on_all(tuner: NasTuner, trial_id: str, dataset: Any, config: SearchC
     x, y = all_training_data(dataset)
     models, seconds = [], 0.0
     for member in range(max(1, members)):
-        keras.utils.set_random_seed(config.seed + member)
-        with strategy.scope() if strategy is not None else contextlib.nullcontext():
-            model = tuner.hypermodel.build(hp)
         data = make_pipeline(x, y, config.batch_size, shuffle=True, seed=config.seed + member)
-        build_training_state(model, (data,), {})  # one trace of the training step, not two
-        t0 = time.perf_counter()
-        tuner.hypermodel.fit(hp, model, data, epochs=epochs, shuffle=False, verbose=0)
-        seconds += time.perf_counter() - t0
+        model, fit_seconds = train_from_scratch(
+            tuner.hypermodel, hp, data, epochs=epochs, seed=config.seed + member,
+            distribution_strategy=strategy, shuffle=False, verbose=0)
+        seconds += fit_seconds
         models.append(model)
     if len(models) == 1 or len(models[0].inputs) != 1:
         return models[0], seconds
@@ -168,32 +167,43 @@ def retrain_on_all(tuner: NasTuner, trial_id: str, dataset: Any, config: SearchC
         ensemble = keras.Model(inputs, averaged, name="retrained_average")
         # Compiled as its members are, so that it can be evaluated or fine-tuned.
         ensemble.compile(optimizer=type(models[0].optimizer).from_config(
-            models[0].optimizer.get_config()), loss=models[0].loss, metrics=["accuracy"])
+            models[0].optimizer.get_config()), loss=models[0].loss,
+            metrics=METRICS[task_of(dataset)])
     return ensemble, seconds
 
 
-def accuracy(model: Any, x: Any, y: np.ndarray, batch_size: int) -> float:
-    """Top-1 accuracy of a classifier's predictions (streamed inputs batch
-    by batch, in order)."""
+def predict(model: Any, x: Any, y: np.ndarray, batch_size: int) -> np.ndarray:
+    """The model's outputs for `x`, in order (streamed inputs batch by batch)."""
     if isinstance(x, np.ndarray):
-        predictions = model.predict(x, batch_size=batch_size, verbose=0)
-    else:
-        predictions = model.predict(make_pipeline(x, y, batch_size, shuffle=False, seed=0),
-                                    verbose=0)
-    return float(np.mean(np.argmax(predictions, axis=-1) == y))
+        return model.predict(x, batch_size=batch_size, verbose=0)
+    return model.predict(make_pipeline(x, y, batch_size, shuffle=False, seed=0), verbose=0)
+
+
+def accuracy(model: Any, x: Any, y: np.ndarray, batch_size: int) -> float:
+    """Top-1 accuracy of a classifier's predictions."""
+    return float(np.mean(np.argmax(predict(model, x, y, batch_size), axis=-1) == y))
+
+
+def test_scores(model: Any, x: Any, y: np.ndarray, batch_size: int,
+                task: str) -> dict[str, float]:
+    """The model's scores on `x, y` (`autokeras_nas.workflow.scores.score`):
+    accuracy, or for regression MAE and RMSE in the target's units."""
+    return score(predict(model, x, y, batch_size), y, task)
 
 
 def save_model(model: Any, tuner: NasTuner, dataset: Any, out_dir: Path,
-               batch_size: int) -> float:
-    """Saves `model` as `out_dir/best_model.keras`; returns its test accuracy."""
-    test_accuracy = accuracy(model, dataset.x_test, dataset.y_test, batch_size)
+               batch_size: int) -> dict[str, float]:
+    """Saves `model` as `out_dir/best_model.keras`; returns its test scores
+    (`test_scores`)."""
+    scores = test_scores(model, dataset.x_test, dataset.y_test, batch_size, task_of(dataset))
     build_optimizer(model, tuner.distribution_strategy)
     model.save(out_dir / MODEL_FILENAME)
-    return test_accuracy
+    return scores
 
 
-def save_best_model(tuner: NasTuner, dataset: Any, out_dir: Path, batch_size: int) -> float:
-    """Saves the best model as `out_dir/best_model.keras`; returns its test accuracy.
+def save_best_model(tuner: NasTuner, dataset: Any, out_dir: Path,
+                    batch_size: int) -> dict[str, float]:
+    """Saves the best model as `out_dir/best_model.keras`; returns its test scores.
 
     Raises:
         RuntimeError: No trial produced a model.

@@ -112,6 +112,8 @@ class Popnas(BaseStrategy):
             `autokeras_nas_plugins.popnas.progressive.Progressive`).
         n_explore: Exploration cells per step.
         n_init: Random configurations before the model (generic spaces).
+            `None`: three per hyperparameter of the space, at least 3
+            (KerasTuner's `BayesianOptimization` rule).
         n_candidates: Random candidates per proposal (generic spaces).
         kappa: Weight of the predicted spread (optimism) in the acquisition
             (generic spaces). `None`: 2 for the default single-objective
@@ -145,7 +147,7 @@ class Popnas(BaseStrategy):
         k: int = 8,
         k_initial: int | None = None,
         n_explore: int = 2,
-        n_init: int = 10,
+        n_init: int | None = 10,
         n_candidates: int = 200,
         kappa: float | None = None,
         floor_quantile: float = 0.5,
@@ -158,7 +160,8 @@ class Popnas(BaseStrategy):
         super().__init__(seed=seed)
         if mode not in ("popnas", "pnas"):
             raise ValueError(f"mode must be 'popnas' or 'pnas', got {mode!r}")
-        for arg, value, low in (("k", k, 1), ("n_explore", n_explore, 0), ("n_init", n_init, 1),
+        for arg, value, low in (("k", k, 1), ("n_explore", n_explore, 0),
+                                ("n_init", 1 if n_init is None else n_init, 1),
                                 ("n_candidates", n_candidates, 1)):
             if type(value) is not int or value < low:
                 raise ValueError(f"{arg} must be an int >= {low}, got {value!r}")
@@ -241,7 +244,7 @@ class Popnas(BaseStrategy):
         if n_objectives != 1 or self.restart_patience is None:
             return 0
         patience = self.restart_patience
-        min_phase = max(2 * patience, self.n_init + patience)
+        min_phase = max(2 * patience, self._initial() + patience)
         start, best, best_at = 0, -np.inf, 0
         for i, (_, vec) in enumerate(usable):
             if vec[0] > best:
@@ -255,7 +258,7 @@ class Popnas(BaseStrategy):
         usable = self._usable()
         start = self._phase_start(usable, len(objectives))
         usable = usable[start:]
-        if len(usable) < self.n_init:
+        if len(usable) < self._initial():
             return self._random("restart" if start else "random")
         models, trained = self._fitted(usable, len(objectives))
         candidates = self._candidates(usable, models, trained)
@@ -273,6 +276,12 @@ class Popnas(BaseStrategy):
         for obj, (mean, _std) in zip(objectives, predictions):
             notes[f"predicted_{obj.name}"] = float(obj.signed(mean[best]))
         return Suggestion.run(candidates[best], notes=notes)
+
+    def _initial(self) -> int:
+        """Random configurations a phase starts with (`n_init`)."""
+        if self.n_init is not None:
+            return self.n_init
+        return max(3 * len(self.space), 3)
 
     def _random(self, origin: str) -> Suggestion:
         values = self.sample_new()

@@ -130,13 +130,18 @@ def test_export_retrains_another_trial_from_scratch(searched: Path, tmp_path: Pa
     worst = json.loads((search / "results.json").read_text())["best_trial_ids"][-1]
     # In process (TensorFlow is loaded already): a subprocess would import it again.
     proc = CliRunner().invoke(main, ["export", str(search), "--trial", worst, "--retrain-epochs",
-                                     "1", "--format", "keras", "--out", str(tmp_path / "x")])
+                                     "auto", "--format", "keras", "--out", str(tmp_path / "x")])
     assert proc.exit_code == 0, proc.output
     manifest = json.loads((tmp_path / "x" / "export.json").read_text())
-    assert manifest["trial_id"] == worst and manifest["retrain_epochs"] == 1
+    # auto: the epoch of the trial's best val_accuracy (the earliest of ties).
+    results = json.loads((search / "results.json").read_text())
+    curve = next(t for t in results["trials"] if t["trial_id"] == worst)["curve"]
+    best = max(c["val_accuracy"] for c in curve)
+    epochs = next(c["epoch"] for c in curve if c["val_accuracy"] == best)
+    assert manifest["trial_id"] == worst and manifest["retrain_epochs"] == epochs
     assert manifest["reported"] == {} and manifest["retrain_s"] > 0
     assert set(manifest["files"]) == {"keras"}
-    assert "retrained its architecture from scratch: 1 epochs on 1438" in proc.stdout
+    assert f"retrained its architecture from scratch: {epochs} epochs on 1438" in proc.stdout
     model = keras.saving.load_model(tmp_path / "x" / "model.keras", safe_mode=True)
     ds = load_dataset("digits", seed=0)
     test = float(np.mean(model.predict(ds.x_test, verbose=0).argmax(-1) == ds.y_test))

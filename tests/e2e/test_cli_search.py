@@ -39,6 +39,9 @@ def test_search_exits_cleanly_and_prints_a_leaderboard(searched) -> None:
                                   "latency_ms", "train_time_s"]
     assert any(line.startswith("1 ") for line in lines)
     assert "test accuracy" in proc.stdout
+    out = searched[0] / "tmp"
+    assert f"every trial: {out.resolve() / 'results.json'} (leaderboard and plots: " \
+        f"autokeras-nas report {out.resolve()})" in lines
 
 
 def test_results_json_has_every_trial_with_costs(searched) -> None:

@@ -135,6 +135,23 @@ def test_time_budget_stops_the_search_and_keeps_what_it_did(files: Path) -> None
     summary = json.loads((files / "budget" / "summary.json").read_text())
     assert summary["time_budget_s"] == 4.0 and summary["best_trial_id"] == trials[0]["trial_id"]
     assert (files / "budget" / "best_model.keras").is_file()
+    spent = results["search_seconds"]
+    assert spent >= 4.0
+    # Resumed with the budget of the whole search: the first run spent it all.
+    again = autokeras_nas("search", "--time-budget", "4s", "--time-budget-scope", "search",
+                          "--epochs", "100", "--out", "budget", "--early-stopping", "none",
+                          cwd=files)
+    _ok(again)
+    assert "time budget 0:04 for the whole search: earlier runs spent" in again.stdout
+    assert len(_results(files / "budget")["trials"]) == len(trials)
+    # Resumed with a budget of its own (the default): it trains again.
+    third = autokeras_nas("search", "--time-budget", "3s", "--epochs", "100", "--out", "budget",
+                          "--early-stopping", "none", cwd=files)
+    _ok(third)
+    assert "time budget 0:03 from now (earlier runs spent" in third.stdout
+    final = _results(files / "budget")
+    assert len(final["trials"]) > len(trials)
+    assert final["search_seconds"] >= spent + 3.0
 
 
 def test_a_csv_table_gets_the_mlp_space_and_the_live_view_runs_in_a_pipe(files: Path) -> None:

@@ -46,11 +46,24 @@ def test_group_help_lists_commands() -> None:
     assert "search" in output and "strategies" in output
 
 
-def test_strategies_lists_name_and_target() -> None:
+def test_strategies_lists_a_line_about_each_and_with_paths_the_targets() -> None:
     result = CliRunner().invoke(main, ["strategies"])
     assert result.exit_code == 0
+    lines = {line.split()[0]: line.split(None, 1)[1] for line in result.output.splitlines()}
+    assert lines["random"] == "Samples each trial independently and uniformly from the space"
+    assert lines["spos"].startswith("Single-path one-shot (Guo et al. 2019): the supernet")
+    assert all(len(text) <= 100 and ":" not in text.split()[0] for text in lines.values())
+    result = CliRunner().invoke(main, ["strategies", "--paths"])
     assert any(line.split() == ["random", "autokeras_nas_plugins.random_search:RandomStrategy"]
                for line in result.output.splitlines())
+
+
+def test_help_lists_the_research_benchmarks_apart() -> None:
+    output = CliRunner().invoke(main, ["--help"]).output
+    commands, benchmarks = output.split("Research benchmarks:")
+    assert "bench " not in commands.split("Commands:")[1]
+    assert all(f"  {name} " in commands for name in ("search", "report", "export", "datasets"))
+    assert benchmarks.split()[0] == "bench"
 
 
 @pytest.mark.parametrize("args", [["--help"], ["search", "--help"], ["strategies"]])
@@ -241,3 +254,20 @@ def test_ordered_trials_ignores_unknown_best_ids() -> None:
 
 def test_format_values_drops_reserved_keys() -> None:
     assert format_values({"a": 1, "nas/parent": "3", "b": True, "c": "x"}) == "a=1 b=True c=x"
+
+
+def test_a_strategy_summary_is_read_from_source_without_importing(tmp_path, monkeypatch) -> None:
+    import sys
+
+    from autokeras_nas import plugins
+
+    package = tmp_path / "thirdparty"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise RuntimeError('imported')\n"
+                                         "from thirdparty.impl import Mine as Exported\n")
+    (package / "impl.py").write_text('class Mine:\n    """Does e.g. this. And more."""\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert plugins.summary("thirdparty:Exported") == "Does e.g. this"
+    assert plugins.summary("thirdparty.impl:Missing") == ""
+    assert plugins.summary("no_such_package.mod:X") == ""
+    assert "thirdparty" not in sys.modules

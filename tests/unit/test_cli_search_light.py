@@ -160,6 +160,9 @@ BAD_INPUT = [
     (["--data-dir", "tfds_data"], "--data-dir is only used by"),
     (["--image-size", "8,8"], "--image-size is only used by images:DIR, not by dataset 'digits'"),
     (["--no-stream"], "--stream/--no-stream is only used by images:DIR, not by dataset 'digits'"),
+    (["--task", "maybe"], "--task must be auto, classification or regression, got 'maybe'"),
+    (["--task", "regression"],
+     "--task regression is only used by csv:PATH and npz:PATH, not by dataset 'digits'"),
     (["--space", "build_model"], "--space must be MODULE:NAME or FILE.py:NAME"),
     (["--space", "no_such_module_xyz:build_model"], "no module named 'no_such_module_xyz'"),
     (["--space", "light_space.py:nothing"], "has no attribute 'nothing'; it defines build_model"),
@@ -260,7 +263,7 @@ def test_resuming_with_another_space_is_refused(tmp_path: Path) -> None:
 def test_help_lists_the_new_options() -> None:
     output = CliRunner().invoke(main, ["search", "--help"]).output
     for option in ("--space", "--target", "--data-dir", "--time-budget", "--tensorboard",
-                   "--progress", "--param"):
+                   "--progress", "--param", "--task"):
         assert option in output
 
 
@@ -329,6 +332,7 @@ def test_live_display_shows_progress_budget_and_top_trials(tmp_path: Path) -> No
     text = out.getvalue()
     assert text.startswith("trial 1: completed  val_accuracy=0.9000")
     assert "trials 1/5   elapsed 0:00 / 2:00   (1 completed)" in text
+    assert f"\nfiles: {tmp_path} (results.json, trial_*/)" in display._header().plain
     assert "epoch 1/2  val_accuracy=0.6000" in text  # nas/epochs 4 from epoch 2
     assert "units=32" in text
     rows = [line for line in text.splitlines() if "units=" in line and "│" in line]

@@ -349,8 +349,8 @@ def test_csv_bad_input(tmp_path: Path, iris_csv: Path) -> None:
     p.write_text("a,y\n1,x\n2,NA\n3,z\n")
     assert error(f"csv:{p}", target="y") == (
         f"csv: {p}: target 'y' is missing in data row 2; drop or fill those rows")
-    p.write_text("a,y\n1,5.1\n2,6\n")
-    assert error(f"csv:{p}", target="y") == (
+    p.write_text("a,y\n1,5.1\n2,6\n")  # a regression target unless told otherwise
+    assert error(f"csv:{p}", target="y", task="classification") == (
         f"csv: {p}: target 'y' must hold class labels (integers or strings), got the number 5.1")
     p.write_text("y\nx\nz\n")
     assert error(f"csv:{p}", target="y") == (

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from autokeras_nas.core import HyperSpace, Objective, Observation, TrialStatus
+from autokeras_nas.core import Choice, HyperSpace, Objective, Observation, TrialStatus
 from autokeras_nas.spaces import CellSpace
 from autokeras_nas.testing import check_strategy
 from autokeras_nas.testing.spaces import nb201_loss, nb201_objective, nb201_space
@@ -482,3 +482,16 @@ def test_generic_mode_models_each_configuration_by_its_latest_result():
                               epochs=3, continues="0"))
     usable = strategy._usable()
     assert [(o.trial_id, vec) for o, vec in usable] == [("3", (0.9,)), ("1", (0.1,)), ("2", (0.2,))]
+
+
+def test_generic_mode_without_n_init_starts_with_three_random_per_hyperparameter():
+    space = HyperSpace([Choice("a", [0, 1, 2]), Choice("b", [0, 1, 2, 3])])
+    strategy = Popnas(n_init=None, seed=0)
+    strategy.setup(space, [Objective("score", "max")])
+    origins = []
+    for i in range(8):
+        suggestion = strategy.ask(str(i))
+        origins.append(suggestion.notes["origin"])
+        strategy.tell(Observation(str(i), suggestion.values, TrialStatus.COMPLETED,
+                                  {"score": float(i % 3)}))
+    assert origins == ["random"] * 6 + ["model"] * 2

@@ -281,6 +281,8 @@ def test_report_prints_the_table_writes_plots_and_changes_nothing_else(tmp_path:
     assert lines[2].split()[:2] == ["1", "6"]
     assert f"plot: {search / 'progress.png'}" in lines
     assert f"plot: {search / 'lineage.png'}" in lines
+    assert f"results: {search.resolve() / 'results.json'} (every trial: values, metrics, " \
+        f"curves); trials' weights in {search.resolve()}/trial_*/" in lines
     after = snapshot(search)
     assert {k: v for k, v in after.items() if not k.endswith(".png")} == before
     assert sorted(k for k in after if k.endswith(".png")) == ["lineage.png", "progress.png"]
@@ -358,6 +360,8 @@ SUMMARY = {"dataset": "digits", "strategy": "nash", "seed": 0, "batch_size": 32,
          "{d}/summary.json is missing"),
     (["--format", "onnx"], "Invalid value for --format: onnx: choose from all, keras, "
                            "savedmodel, tflite"),
+    (["--retrain-epochs", "0"], "'0' is neither a positive number of epochs nor auto"),
+    (["--retrain-epochs", "soon"], "'soon' is neither a positive number of epochs nor auto"),
 ])
 def test_export_bad_input_is_one_line(tmp_path: Path, args: list[str], expected: str) -> None:
     search = write_search(tmp_path / "s", nash_results())

@@ -237,3 +237,24 @@ def test_hyperband_waits_for_a_running_rung_and_a_failure_completes_it():
     scheduler.finish("t2", 0.5)
     promotion = scheduler.promotion()
     assert (promotion.configuration, promotion.initial_epoch, promotion.epochs) == ("t0", 1, 3)
+
+
+def test_hyperband_without_end_starts_the_brackets_over_and_resumes_there():
+    scheduler = Hyperband(max_epochs=3, eta=3, iterations=None)  # [[3, 1], [1, 3]], [[2, 3]]
+    started, n = [], 0
+    while len(started) < 13:  # two iterations (6 trials each) and one more
+        promotion = scheduler.promotion()
+        trial_id = f"t{n}"
+        n += 1
+        if promotion is not None:
+            scheduler.start_promotion(trial_id, promotion)
+            started.append((promotion.initial_epoch, promotion.epochs))
+        else:
+            assert scheduler.accepts_new()
+            started.append((0, scheduler.start_new(trial_id)))
+        scheduler.finish(trial_id, float(n % 4))
+    assert started == ([(0, 1)] * 3 + [(1, 3)] + [(0, 3)] * 2) * 2 + [(0, 1)]
+    again = Hyperband(max_epochs=3, eta=3, iterations=None)
+    again.load_state_dict(json.loads(json.dumps(scheduler.state_dict())))
+    assert again.accepts_new() and again.brackets == scheduler.brackets
+    assert len(Hyperband(max_epochs=3, iterations=1).brackets) == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -80,7 +81,16 @@ def test_search_config_normalises_its_settings(tmp_path: Path) -> None:
     assert config.objective_names == ["val_loss", "params"]
     assert config.time_budget == 90.0 and config.max_trials is None
     assert config.early_stopping is None and config.params == {"population_size": 6}
-    assert SearchConfig(out_dir=tmp_path).objectives == ["val_accuracy:max"]
+    # no objective named: the data's default, set with the epochs by for_data
+    default = SearchConfig(out_dir=tmp_path)
+    assert default.objectives is None and default.objective_names == []
+    classes = SimpleNamespace(kind="image", y_train=[0] * 10, y_val=[], task="classification")
+    numbers = SimpleNamespace(kind="tabular", y_train=[0.5] * 10, y_val=[], task="regression")
+    assert default.for_data(classes).objectives == ["val_accuracy:max"]
+    assert default.for_data(numbers).objectives == ["val_mean_absolute_error:min"]
+    assert default.for_data(SimpleNamespace(kind="image", y_train=[0], y_val=[])
+                            ).objectives == ["val_accuracy:max"]  # no task: classification
+    assert config.for_data(numbers).objectives == ["val_loss:min", "params:min"]
 
 
 @pytest.mark.parametrize("over, message", [
@@ -141,7 +151,7 @@ def test_small_time_series_train_longer_in_smaller_batches() -> None:
 
 
 def test_retrain_epochs_add_up_the_selected_epochs_of_the_lineage() -> None:
-    from autokeras_nas.workflow.searching import retrain_epochs
+    from autokeras_nas.results import retrain_epochs
 
     trials = [{"trial_id": "0", "parent_id": None, "epochs": 9,
                "outputs": {"selected_epochs": 4}},
@@ -152,6 +162,30 @@ def test_retrain_epochs_add_up_the_selected_epochs_of_the_lineage() -> None:
     assert retrain_epochs(results, trials[0], 3) == 4
     assert retrain_epochs(results, trials[1], 3) == 6
     assert retrain_epochs(results, trials[2], 3) == 6
+
+
+def test_retrain_epochs_come_from_the_curve_and_a_promotion_adds_nothing() -> None:
+    from autokeras_nas.results import retrain_epochs
+
+    def curve(first: int, values: list[float]) -> list[dict]:
+        return [{"epoch": first + i, "val_loss": v} for i, v in enumerate(values)]
+
+    trials = [
+        {"trial_id": "0", "parent_id": None, "curve": curve(1, [0.9])},
+        # Promoted: continued trial 0 from epoch 1 to 3; best at epoch 2.
+        {"trial_id": "1", "parent_id": "0", "notes": {"origin": "promotion"},
+         "curve": curve(2, [0.5, 0.6])},
+        # A child started from trial 1's best weights (2 epochs), best at its 3rd.
+        {"trial_id": "2", "parent_id": "1", "notes": {"origin": "morphism"},
+         "curve": curve(1, [0.7, 0.6, 0.4, 0.4])},
+        {"trial_id": "3", "parent_id": None, "epochs": 5},
+    ]
+    results = {"objectives": [{"name": "val_loss", "direction": "min"}], "trials": trials}
+    assert retrain_epochs(results, trials[1], 9) == 2
+    assert retrain_epochs(results, trials[2], 9) == 3 + 2
+    assert retrain_epochs(results, trials[3], 9) == 5
+    maximised = {"objectives": [{"name": "val_loss", "direction": "max"}], "trials": trials}
+    assert retrain_epochs(maximised, trials[2], 9) == 1 + 3  # best at its 1st and at 1's 3rd
 
 
 def test_check_out_dir_resumes_only_the_same_search(tmp_path: Path) -> None:
