@@ -1,7 +1,8 @@
 """A user's batched `tf.data.Dataset` (training and validation) works from
 Python with every tuner: `RandomSearch` under ASHA (promoted trials continue
-their fit), `AgingEvolution`, `Popnas` (cells), `Nash` (morphisms) and the
-one-shot `SPOS` and `RandomWS` (supernet, estimates, retrains)."""
+their fit), `AgingEvolution`, `Popnas` (cells), `Nash` (morphisms), the
+KerasTuner drop-ins `Hyperband`, `GridSearch` and `BayesianOptimization`,
+and the one-shot `SPOS` and `RandomWS` (supernet, estimates, retrains)."""
 
 from __future__ import annotations
 
@@ -89,6 +90,26 @@ def test_nash_on_tf_data(tmp_path, digits) -> None:
     tuner.search(train, validation_data=val, verbose=0)
     trials = _check(tuner)
     assert [t for t in trials if t["parent_id"] is not None], "no child was morphed"
+
+
+def test_hyperband_on_tf_data(tmp_path, digits) -> None:
+    train, val = _pipelines(digits, SHAPE)
+    tuner = autokeras_nas.Hyperband(image_classifier(SHAPE, 10), "val_accuracy", max_epochs=3,
+                                    factor=3, seed=0, directory=str(tmp_path),
+                                    project_name="hyperband", latency_repeats=2)
+    tuner.search(train, validation_data=val, verbose=0)
+    trials = _check(tuner)
+    assert len(trials) >= 4 and max(t["metrics"]["epochs"] for t in trials) >= 2
+
+
+@pytest.mark.parametrize("name", ["GridSearch", "BayesianOptimization"])
+def test_keras_tuner_drop_ins_on_tf_data(tmp_path, digits, name) -> None:
+    train, val = _pipelines(digits, SHAPE)
+    tuner = getattr(autokeras_nas, name)(image_classifier(SHAPE, 10), "val_accuracy", 3, seed=0,
+                                         directory=str(tmp_path), project_name=name,
+                                         latency_repeats=2)
+    tuner.search(train, validation_data=val, epochs=1, verbose=0)
+    _check(tuner, 3)
 
 
 def _choice_model(hp):
