@@ -39,9 +39,11 @@ Loaded or streamed (`stream`, `--stream/--no-stream`; default: by size):
   reproduces to within rounding to 8 bits), run in parallel, batched and
   prefetched. Keras' loader itself is not called because it splits only
   into training and validation parts, not the stratified three-way split
-  every dataset here has. The 8-bit pixels are cached in memory when they
-  take at most `CACHE_BELOW` (512 MiB), so only the first epoch reads the
-  disk; larger folders are decoded again every epoch and never held whole.
+  every dataset here has. A split's 8-bit pixels are cached in memory when
+  they take at most `CACHE_BELOW` (512 MiB; a shuffled split's buffer then
+  holds as much again), so only the first epoch reads the disk; larger
+  splits are decoded again every epoch (their file names are shuffled, not
+  their pixels) and never held whole.
   A streamed folder is validated on the split, never by k-fold. An image
   whose header reads but whose pixel data is corrupt fails when the
   pipeline reaches it (the trial fails with TensorFlow's message).
