@@ -57,7 +57,8 @@ def _config(opts: Mapping[str, Any]) -> SearchConfig:
         validation_split=opts["validation_split"], early_stopping=opts["early_stopping"],
         validation=opts["validation"],
         overwrite=opts["overwrite"], tensorboard=opts["tensorboard"], target=opts["target"],
-        task=opts["task"], data_dir=opts["data_dir"], distribute=opts["distribute"],
+        task=opts["task"], data_dir=opts["data_dir"], image_size=opts["image_size"],
+        stream=opts["stream"], distribute=opts["distribute"],
         trial_timeout=opts["trial_timeout"], max_failures=opts["max_failures"],
         constraints=opts["constraints"],
     )
@@ -154,6 +155,13 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
                    "objective val_mean_absolute_error.")
 @click.option("--data-dir", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Where tfds:NAME datasets are kept (default: tensorflow-datasets' own).")
+@click.option("--image-size", default=None, metavar="H,W",
+              help="Size every image of an images:DIR dataset is resized to, e.g. 96,80 or "
+                   "96x80. [default: the folder's most common size, shrunk only beyond 1 MiB "
+                   "per decoded image]")
+@click.option("--stream/--no-stream", default=None,
+              help="Read an images:DIR dataset from disk batch by batch (tf.data), or decode "
+                   "it whole into memory. [default: stream above 1 GiB decoded]")
 @click.option("--space", default=None, metavar="MODULE:NAME",
               help="Your search space: build_model(hp), a keras_tuner.HyperModel (class or "
                    "instance) or a factory taking input_shape/num_classes, as MODULE:NAME or "
@@ -238,7 +246,8 @@ def search(ctx: click.Context, **opts: Any) -> None:
         dataset = workflow.load_dataset(config.dataset, seed=config.seed,
                                         validation_split=config.validation_split,
                                         target=config.target, data_dir=config.data_dir,
-                                        task=config.task)
+                                        task=config.task, image_size=config.image_size,
+                                        stream=config.stream)
         config = _for_data(config, opts, dataset)
         strategy = workflow.make_strategy(config.strategy, seed=config.seed,
                                           params=config.params, time_budget=config.time_budget,

@@ -1,4 +1,5 @@
-"""Datasets for searches: loaded by name, split reproducibly, numpy only.
+"""Datasets for searches: loaded by name, split reproducibly, numpy only
+(a streamed image folder builds its `tf.data` pipelines when trained on).
 
 ```python
 from autokeras_nas.data import load_dataset
@@ -23,8 +24,11 @@ Datasets
   `y_test`) of a `.npz` file; the kind comes from the sample shape (3-D
   arrays are grey images unless the file holds `kind="timeseries"`); see
   `data.npz`.
-- `images:DIR`: one sub-folder of PNG/JPEG images per class, resized to the
-  first image's size (at most 64x64) and scaled to [0, 1]; see `data.images`.
+- `images:DIR` with optional `image_size` (`--image-size H,W`) and `stream`
+  (`--stream/--no-stream`): one sub-folder of PNG/JPEG images per class,
+  resized to one size (default: the most common) and scaled to [0, 1];
+  loaded into arrays, or streamed from disk through `tf.data` when large
+  (`Dataset.streamed`); see `data.images`.
 - `csv:PATH` with `target` (`--target`): a table whose target column holds
   the classes or (regression) numbers; numeric columns standardised with
   training statistics, text columns one-hot encoded; see `data.table`.

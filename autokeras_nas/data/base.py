@@ -12,12 +12,13 @@ def load_npz(argument: str, *, seed: int, validation_split: float) -> Dataset:
 ```
 
 Options beyond `seed` and `validation_split` (`target` for `csv:PATH`,
-`data_dir` for `tfds:NAME`, `task` for `csv:PATH` and `npz:PATH`) reach
-only the loaders that declare them with `register(..., options=("target",))`,
-and only when given: `load_dataset` refuses an option the loader does not
-take (e.g. a target for `digits`). `task="classification"` is the one
-exception: every loader that does not take `task` makes classification
-datasets, so it is accepted (and not passed on) for all of them.
+`data_dir` for `tfds:NAME`, `task` for `csv:PATH` and `npz:PATH`, `image_size`
+and `stream` for `images:DIR`) reach only the loaders that declare them with
+`register(..., options=("target",))`, and only when given: `load_dataset`
+refuses an option the loader does not take (e.g. a target for `digits`).
+`task="classification"` is the one exception: every loader that does not
+take `task` makes classification datasets, so it is accepted (and not
+passed on) for all of them.
 `summary` (a string, or a callable returning one) says in one line what a
 dataset holds and where it comes from, for `autokeras-nas datasets`: it must
 be cheap, reading no data and importing no TensorFlow.
@@ -43,7 +44,11 @@ class Dataset:
         kind: What the inputs are: `"image"` (arrays of shape `(H, W, C)`),
             `"timeseries"` (`(steps, channels)`) or `"tabular"`
             (`(features,)`).
-        x_train: Training inputs, float32.
+        x_train: Training inputs, float32; for a streamed dataset (see
+            `streamed`), an object standing for them (e.g.
+            `autokeras_nas.data.images.ImageFiles`) with `len()`, `shape`,
+            `join(other)`, `to_numpy()` and `pipeline(labels, batch_size,
+            shuffle=, seed=)`, the `tf.data` pipeline a search trains on.
         y_train: Training labels: integer class ids (classification), or
             float32 numbers (regression).
         x_val: Validation inputs (may hold zero samples).
@@ -75,13 +80,18 @@ class Dataset:
     class_names: tuple[str, ...] | None = None
     task: str = "classification"
 
+    @property
+    def streamed(self) -> bool:
+        """Whether the inputs are read from disk as they are used (not arrays)."""
+        return not isinstance(self.x_train, np.ndarray)
+
     def describe(self) -> str:
         """One line: name, split sizes, classes (or regression) and input shape."""
         target = "regression" if self.task == "regression" else f"{self.num_classes} classes"
         return (
             f"{self.name}: {len(self.y_train)} train / {len(self.y_val)} val / "
             f"{len(self.y_test)} test, {target}, "
-            f"input {self.input_shape}"
+            f"input {self.input_shape}{', streamed from disk' if self.streamed else ''}"
         )
 
 
@@ -93,9 +103,9 @@ class Loader(Protocol):
     `options` holds the given ones (not `None`) among those the loader
     declared with `register(..., options=...)`: `target` (a column name),
     `data_dir` (a directory) and `task` (`"classification"` or
-    `"regression"`; not given: decided from the data), all strings. A
-    loader that declares none is called with `seed` and `validation_split`
-    only.
+    `"regression"`; not given: decided from the data), all strings,
+    `image_size` (`"H,W"` text or a pair) and `stream` (a bool). A loader
+    that declares none is called with `seed` and `validation_split` only.
     """
 
     def __call__(
@@ -107,7 +117,8 @@ class Loader(Protocol):
 Summary = Union[str, Callable[[], str]]
 
 #: The options `load_dataset` can pass on, with the CLI flag that sets each.
-OPTIONS = {"target": "--target", "data_dir": "--data-dir", "task": "--task"}
+OPTIONS = {"target": "--target", "data_dir": "--data-dir", "task": "--task",
+           "image_size": "--image-size", "stream": "--stream/--no-stream"}
 
 
 @dataclass(frozen=True)
@@ -140,7 +151,8 @@ def register(
         summary: One line on size and source for `dataset_summaries()`, or a
             cheap callable returning it (no data read, no TensorFlow).
         options: The keyword options of `load_dataset` the loader takes,
-            among `OPTIONS` (`"target"`, `"data_dir"`, `"task"`).
+            among `OPTIONS` (`"target"`, `"data_dir"`, `"task"`, `"image_size"`,
+            `"stream"`).
 
     Returns:
         The decorator, which returns the loader unchanged.
@@ -241,6 +253,8 @@ def load_dataset(
     validation_split: float = 0.2,
     target: str | None = None,
     data_dir: str | None = None,
+    image_size: str | Sequence[int] | None = None,
+    stream: bool | None = None,
     task: str | None = None,
 ) -> Dataset:
     """Loads a registered dataset and splits it reproducibly.
@@ -256,6 +270,10 @@ def load_dataset(
         task: `"classification"`, `"regression"`, or `None` / `"auto"`
             for the loader's choice from the data (`--task`); only
             `csv:PATH` and `npz:PATH` make regression datasets.
+        image_size: `(height, width)` or `"H,W"` images are resized to, for
+            `images:DIR` (`--image-size`).
+        stream: Stream `images:DIR` from disk (True), load it whole (False)
+            or decide by its size (None) (`--stream/--no-stream`).
 
     Returns:
         The `Dataset`.
@@ -269,7 +287,8 @@ def load_dataset(
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
     task = parse_task(task)
-    given = {k: v for k, v in (("target", target), ("data_dir", data_dir), ("task", task))
+    given = {k: v for k, v in (("target", target), ("data_dir", data_dir), ("task", task),
+                               ("image_size", image_size), ("stream", stream))
              if v is not None}
     given = _check_options(name, entry, given)
     return entry.loader(argument, seed=seed, validation_split=validation_split, **given)

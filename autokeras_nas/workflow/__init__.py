@@ -16,10 +16,10 @@ commands over it; scripts, notebooks and dashboards use the same functions.
 
 Step by step, as the command line does it:
 
-* `load_dataset(name, seed=, validation_split=, target=, data_dir=, task=)`:
-  a `autokeras_nas.data.Dataset`, for classification or (`csv:`, `npz:`)
-  regression; a regression search defaults to the objective
-  `val_mean_absolute_error` and reports test MAE and RMSE
+* `load_dataset(name, seed=, validation_split=, target=, data_dir=, task=,
+  image_size=, stream=)`: a `autokeras_nas.data.Dataset`, for classification
+  or (`csv:`, `npz:`) regression; a regression search defaults to the
+  objective `val_mean_absolute_error` and reports test MAE and RMSE
   (`outcome.test_scores`; see `autokeras_nas.workflow.scores`).
 * `make_strategy(name, seed=, params=, time_budget=, epochs=)`: an installed strategy
   plugin with its constructor arguments (`parse_params` reads `NAME=VALUE`).

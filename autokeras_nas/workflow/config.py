@@ -272,6 +272,10 @@ class SearchConfig:
             loader decides from the target: see `autokeras_nas.data`);
             only `csv:PATH` and `npz:PATH` make regression datasets.
         data_dir: Where `tfds:NAME` datasets are kept.
+        image_size: `"H,W"` (or `"HxW"`) the images of `images:DIR` are
+            resized to; None: the loader's default.
+        stream: Stream `images:DIR` from disk (True), load it whole
+            (False), or decide by its decoded size (None).
         distribute: `none` or `mirrored` (MirroredStrategy inside each trial).
         trial_timeout: Seconds after which a trial fails, or None.
         max_failures: Failed trials in a row that stop the search.
@@ -304,6 +308,8 @@ class SearchConfig:
     target: str | None = None
     task: str | None = None
     data_dir: str | None = None
+    image_size: str | None = None
+    stream: bool | None = None
     distribute: str = "none"
     trial_timeout: float | None = None
     max_failures: int = 3
@@ -355,6 +361,8 @@ class SearchConfig:
             "tensorboard": None if self.tensorboard is None
             else Path(self.tensorboard).expanduser().resolve(),
             "data_dir": None if self.data_dir is None else str(Path(self.data_dir).expanduser()),
+            "image_size": self.image_size if self.image_size is None
+            or isinstance(self.image_size, str) else ",".join(str(v) for v in self.image_size),
         }
         for name, value in normalised.items():
             object.__setattr__(self, name, value)

@@ -31,7 +31,12 @@ from autokeras_nas.workflow.hypermodels import FunctionHyperModel
 from autokeras_nas.workflow.scores import PRIMARY, describe_scores, score, task_of
 from autokeras_nas.workflow.spaces import make_space
 from autokeras_nas.workflow.strategies import make_strategy
-from autokeras_nas.workflow.training import make_pipeline, test_scores
+from autokeras_nas.workflow.training import (
+    all_training_data,
+    as_array,
+    make_pipeline,
+    test_scores,
+)
 
 __all__ = ["convert_tflite", "load_trial_model", "make_hypermodel", "retrain", "run_export",
            "save_keras", "save_savedmodel", "trial_hyperparameters"]
@@ -92,9 +97,8 @@ def load_trial_model(hypermodel: Any, hp: Any, trial_dir: Path) -> keras.Model:
 def retrain(job: ExportJob, dataset: Any, hypermodel: Any, hp: Any) -> tuple[keras.Model, float]:
     """The trial's architecture trained from scratch on train + validation
     data (seeded by the search's seed); returns (model, seconds)."""
-    data = make_pipeline(np.concatenate([dataset.x_train, dataset.x_val]),
-                         np.concatenate([dataset.y_train, dataset.y_val]), job.batch_size,
-                         shuffle=True, seed=job.seed)
+    data = make_pipeline(*all_training_data(dataset), job.batch_size, shuffle=True,
+                         seed=job.seed)
     return train_from_scratch(hypermodel, hp, data, epochs=job.retrain_epochs, seed=job.seed,
                               shuffle=False, verbose=0)
 
@@ -198,20 +202,21 @@ def _record(manifest: dict[str, Any], fmt: str, scores: dict[str, float]) -> str
 def _savedmodel_and_tflite(job: ExportJob, dataset: Any, model: keras.Model,
                            manifest: dict[str, Any], step: Step) -> None:
     files, task = manifest["files"], task_of(dataset)
+    x_test = as_array(dataset.x_test)  # a streamed test split, decoded once for both
     with tempfile.TemporaryDirectory() as tmp:
         saved = (job.out / SAVEDMODEL_DIRNAME if "savedmodel" in job.formats
                  else Path(tmp) / SAVEDMODEL_DIRNAME)
         save_savedmodel(model, saved)
         if "savedmodel" in job.formats:
             files["savedmodel"] = str(saved)
-            scores = score(savedmodel_predictions(saved, dataset.x_test, job.batch_size),
+            scores = score(savedmodel_predictions(saved, x_test, job.batch_size),
                            dataset.y_test, task)
             step(f"{saved}  (SavedModel, `serve`): {_record(manifest, 'savedmodel', scores)}")
         if "tflite" in job.formats:
             path = job.out / TFLITE_FILENAME
             manifest["tflite_convert_s"] = round(convert_tflite(saved, path), 3)
             files["tflite"] = str(path)
-            scores = score(tflite_predictions(path, dataset.x_test), dataset.y_test, task)
+            scores = score(tflite_predictions(path, x_test), dataset.y_test, task)
             step(f"{path}  (converted in {manifest['tflite_convert_s']:.1f} s): "
                  f"{_record(manifest, 'tflite', scores)}")
 

@@ -64,13 +64,24 @@ def plan_validation(config: SearchConfig, dataset: Any, strategy: Any = None
     supernet per fold, and a final retraining on all the samples outside
     the budget).
 
+    A streamed dataset (`Dataset.streamed`, e.g. a large `images:DIR`)
+    validates on the split too: k-fold would decode every image once per
+    fold and hold no fold in memory.
+
     Raises:
         WorkflowError: more folds than samples, or k-fold asked for a
-            one-shot strategy.
+            one-shot strategy or a streamed dataset.
     """
     from autokeras_nas.core import OneShotStrategy
 
     n_train, n_val = len(dataset.y_train), len(dataset.y_val)
+    if getattr(dataset, "streamed", False):
+        if config.validation.startswith("kfold"):
+            raise WorkflowError(f"--validation {config.validation}: images streamed from disk "
+                                "are validated on the split; use --validation split or auto, "
+                                "or --no-stream")
+        plan = validation_plan("split", n_train, n_val)
+        return dataclasses.replace(plan, reason=f"{config.validation}: streamed from disk")
     if not isinstance(strategy, OneShotStrategy):
         return validation_plan(config.validation, n_train, n_val)
     if config.validation.startswith("kfold"):
@@ -102,6 +113,7 @@ def check_out_dir(config: SearchConfig) -> bool:
     for filename, key, wanted in (("results.json", "strategy", config.strategy),
                                   (SUMMARY_FILENAME, "dataset", config.dataset),
                                   (SUMMARY_FILENAME, "space", config.space),
+                                  (SUMMARY_FILENAME, "image_size", config.image_size),
                                   (SUMMARY_FILENAME, "params", dict(config.params)),
                                   (SUMMARY_FILENAME, "task", config.task)):
         found = read_json(out / filename)
@@ -243,6 +255,8 @@ def write_summary(config: SearchConfig, best: Mapping[str, Any],
         "target": config.target,
         "task": task,
         "data_dir": config.data_dir,
+        "image_size": config.image_size,
+        "stream": config.stream,
         "best_trial_id": str(best["trial_id"]),
         "best_values": best.get("values", {}),
         f"val_{primary}": (best.get("metrics") or {}).get(f"val_{primary}"),
@@ -338,7 +352,8 @@ def search(config: SearchConfig, *, progress: Callable[[dict], None] | None = No
 
     dataset = load_dataset(config.dataset, seed=config.seed,
                            validation_split=config.validation_split, target=config.target,
-                           data_dir=config.data_dir, task=config.task)
+                           data_dir=config.data_dir, task=config.task,
+                           image_size=config.image_size, stream=config.stream)
     config = config.for_data(dataset)
     strategy = make_strategy(config.strategy, seed=config.seed, params=config.params,
                              time_budget=config.time_budget, epochs=config.epochs)

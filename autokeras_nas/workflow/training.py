@@ -23,18 +23,22 @@ from autokeras_nas.workflow.base import MODEL_FILENAME, first_line
 from autokeras_nas.workflow.config import SearchConfig, ValidationPlan
 from autokeras_nas.workflow.scores import METRICS, score, task_of
 
-__all__ = ["accuracy", "make_pipeline", "retrain_on_all", "run_tuner", "save_best_model",
-           "save_model", "test_scores"]
+__all__ = ["accuracy", "all_training_data", "as_array", "make_pipeline", "predict",
+           "retrain_on_all", "run_tuner", "save_best_model", "save_model", "test_scores"]
 
 
-def make_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool,
+def make_pipeline(x: Any, y: np.ndarray, batch_size: int, *, shuffle: bool,
                   seed: int) -> tf.data.Dataset:
     """A tf.data pipeline over arrays, built once and reused by every trial:
     tensors -> cache -> (shuffle, a new order every epoch) -> batch -> prefetch.
 
     Keras would otherwise convert the arrays into a new pipeline in every
     `fit`; the shuffle buffer holds the whole set, as Keras' own shuffle.
+    Streamed inputs (`Dataset.streamed`, e.g. `data.images.ImageFiles`)
+    make their own pipeline, which reads them from disk as it goes.
     """
+    if not isinstance(x, np.ndarray):
+        return x.pipeline(y, batch_size, shuffle=shuffle, seed=seed)
     data = tf.data.Dataset.from_tensor_slices((x, y)).cache()
     if shuffle:
         data = data.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
@@ -47,10 +51,18 @@ def _tensorboard(log_dir: Path | None) -> list[Any]:
     return [] if log_dir is None else [keras.callbacks.TensorBoard(log_dir=str(log_dir))]
 
 
-def all_training_data(dataset: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The training and validation samples together."""
-    return (np.concatenate([dataset.x_train, dataset.x_val]),
-            np.concatenate([dataset.y_train, dataset.y_val]))
+def all_training_data(dataset: Any) -> tuple[Any, np.ndarray]:
+    """The training and validation samples together (streamed inputs joined)."""
+    y = np.concatenate([dataset.y_train, dataset.y_val])
+    if not isinstance(dataset.x_train, np.ndarray):
+        return dataset.x_train.join(dataset.x_val), y
+    return np.concatenate([dataset.x_train, dataset.x_val]), y
+
+
+def as_array(x: Any) -> np.ndarray:
+    """`x` as a numpy array: streamed inputs decoded whole (for the
+    exports' SavedModel and TFLite checks)."""
+    return x if isinstance(x, np.ndarray) else x.to_numpy()
 
 
 def run_tuner(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfig,
@@ -161,17 +173,23 @@ def retrain_on_all(tuner: NasTuner, trial_id: str, dataset: Any, config: SearchC
     return ensemble, seconds
 
 
-def accuracy(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
+def predict(model: Any, x: Any, y: np.ndarray, batch_size: int) -> np.ndarray:
+    """The model's outputs for `x`, in order (streamed inputs batch by batch)."""
+    if isinstance(x, np.ndarray):
+        return model.predict(x, batch_size=batch_size, verbose=0)
+    return model.predict(make_pipeline(x, y, batch_size, shuffle=False, seed=0), verbose=0)
+
+
+def accuracy(model: Any, x: Any, y: np.ndarray, batch_size: int) -> float:
     """Top-1 accuracy of a classifier's predictions."""
-    predictions = model.predict(x, batch_size=batch_size, verbose=0)
-    return float(np.mean(np.argmax(predictions, axis=-1) == y))
+    return float(np.mean(np.argmax(predict(model, x, y, batch_size), axis=-1) == y))
 
 
-def test_scores(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int,
+def test_scores(model: Any, x: Any, y: np.ndarray, batch_size: int,
                 task: str) -> dict[str, float]:
     """The model's scores on `x, y` (`autokeras_nas.workflow.scores.score`):
     accuracy, or for regression MAE and RMSE in the target's units."""
-    return score(model.predict(x, batch_size=batch_size, verbose=0), y, task)
+    return score(predict(model, x, y, batch_size), y, task)
 
 
 def save_model(model: Any, tuner: NasTuner, dataset: Any, out_dir: Path,

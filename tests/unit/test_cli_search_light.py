@@ -158,6 +158,8 @@ BAD_INPUT = [
     (["--time-budget", "0"], "--time-budget must be positive"),
     (["--target", "label"], "--target is only used by csv:PATH, not by dataset 'digits'"),
     (["--data-dir", "tfds_data"], "--data-dir is only used by"),
+    (["--image-size", "8,8"], "--image-size is only used by images:DIR, not by dataset 'digits'"),
+    (["--no-stream"], "--stream/--no-stream is only used by images:DIR, not by dataset 'digits'"),
     (["--task", "maybe"], "--task must be auto, classification or regression, got 'maybe'"),
     (["--task", "regression"],
      "--task regression is only used by csv:PATH and npz:PATH, not by dataset 'digits'"),

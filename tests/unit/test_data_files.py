@@ -249,18 +249,19 @@ def test_images_grey_folder(tmp_path: Path) -> None:
     assert len(first) == 1 and first[0].sum() == pytest.approx(1.2)
 
 
-def test_images_rgb_resized_to_at_most_64(tmp_path: Path) -> None:
+def test_images_rgb_keep_their_most_common_size(tmp_path: Path) -> None:
     _write_images(tmp_path, per_class=2, size=(128, 96), mode="RGB")
     Image.fromarray(np.zeros((20, 30), np.uint8), "L").save(tmp_path / "dog" / "zz.png")
     ds = load_dataset(f"images:{tmp_path}")
-    assert ds.input_shape == (48, 64, 3)  # 128x96 shrunk to fit 64x64; one RGB image → RGB
-    assert sum(_sizes(ds)) == 7
+    assert ds.input_shape == (96, 128, 3)  # the 6 images' 128x96, no 64-pixel cap; RGB
+    assert sum(_sizes(ds)) == 7 and not ds.streamed
     from autokeras_nas.data.images import load_images
 
     assert load_images(str(tmp_path), image_size=(8, 16)).input_shape == (8, 16, 3)
     with pytest.raises(ValueError) as info:
         load_images(str(tmp_path), image_size=(8,))
-    assert str(info.value) == "image_size must be (height, width) in pixels, got (8,)"
+    assert str(info.value) == ("image size must be HEIGHT,WIDTH in pixels (e.g. 96,80 or 96x80), "
+                               "got (8,)")
 
 
 def test_images_bad_input(tmp_path: Path) -> None:
