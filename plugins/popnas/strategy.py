@@ -15,6 +15,7 @@ from autokeras_nas.core import (
     SpaceKind,
     Suggestion,
     hypervolume,
+    is_infeasible,
     non_dominated_sort,
 )
 from autokeras_nas_plugins.popnas.predictors import (
@@ -223,17 +224,24 @@ class Popnas(BaseStrategy):
     def _usable(self) -> list[tuple[Observation, tuple[float, ...]]]:
         """Each configuration's latest result (a continued one at the
         highest rung it reached, `BaseStrategy.latest`), in the order the
-        configurations were first observed."""
+        configurations were first observed. A configuration a hard
+        constraint rejected (infeasible, never trained) counts as the worst
+        result seen so far in every objective, so that the model learns
+        to keep away from the infeasible region."""
         latest = self.latest()
-        out = []
+        found: list[tuple[Observation, tuple[float, ...] | None]] = []
         for o in self.history:
             if o.continues is not None:
                 continue
             o = latest.get(o.trial_id, o)
             vec = o.objective_vector(self.objectives)
-            if vec is not None:
-                out.append((o, vec))
-        return out
+            if vec is not None or is_infeasible(o.message):
+                found.append((o, vec))
+        feasible = [vec for _, vec in found if vec is not None]
+        if not feasible:
+            return []
+        worst = tuple(float(v) for v in np.min(np.array(feasible), axis=0))
+        return [(o, worst if vec is None else vec) for o, vec in found]
 
     def _phase_start(self, usable: list[tuple[Observation, tuple[float, ...]]], n_objectives: int) -> int:
         """Index in `usable` where the current phase began (single objective

@@ -495,3 +495,27 @@ def test_generic_mode_without_n_init_starts_with_three_random_per_hyperparameter
         strategy.tell(Observation(str(i), suggestion.values, TrialStatus.COMPLETED,
                                   {"score": float(i % 3)}))
     assert origins == ["random"] * 6 + ["model"] * 2
+
+
+def test_generic_mode_learns_to_avoid_infeasible_configurations():
+    """The score rises with `a`, but a >= 5 is infeasible (a hard constraint
+    rejects it, untrained): counted as the worst result, the model keeps away."""
+    space = HyperSpace([Choice("a", list(range(10))), Choice("b", list(range(10)))])
+    proposed = {}
+    for learns in (True, False):
+        strategy = Popnas(n_init=8, seed=1, restart_patience=None)
+        strategy.setup(space, [Objective("score", "max")])
+        rejected = 0
+        for i in range(40):
+            suggestion = strategy.ask(str(i))
+            a, b = suggestion.values["a"], suggestion.values["b"]
+            if a >= 5:
+                message = "infeasible: params 900 > 500" if learns else "ValueError: boom"
+                strategy.tell(Observation(str(i), suggestion.values, TrialStatus.FAILED,
+                                          message=message))
+                rejected += suggestion.notes["origin"] == "model"
+            else:
+                strategy.tell(Observation(str(i), suggestion.values, TrialStatus.COMPLETED,
+                                          {"score": a + 0.1 * b}))
+        proposed[learns] = rejected
+    assert 2 * proposed[True] <= proposed[False], proposed  # 10 against 25 of 32
