@@ -40,13 +40,13 @@ def child_args(ctx: click.Context, drop: tuple[str, ...] = PARENT_ONLY) -> list[
         if not isinstance(param, click.Option) or param.name in drop:
             continue
         value = ctx.params.get(param.name)
+        if value is None:  # not given, no default (e.g. --stream/--no-stream: decided later)
+            continue
         if param.is_flag and param.secondary_opts:
             out.append(param.opts[0] if value else param.secondary_opts[0])
         elif param.is_flag:
             if value:
                 out.append(param.opts[0])
-        elif value is None:
-            continue
         elif param.multiple:
             for item in value:
                 out += [param.opts[0], str(item)]

@@ -369,3 +369,17 @@ def test_search_sets_tensorflows_defaults_but_keeps_the_users(monkeypatch, tmp_p
 
     assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "1"
+
+
+def test_parallel_children_get_the_options_given_and_not_an_unset_flag_pair() -> None:
+    from autokeras_nas.cli.search import search
+    from autokeras_nas.cli.workers import child_args
+
+    ctx = search.make_context("search", ["--out", "x", "--workers", "2", "--constraint",
+                                         "params<=10", "--overwrite"])
+    args = child_args(ctx)
+    assert "--stream" not in args and "--no-stream" not in args  # decided by the data
+    assert args[args.index("--constraint") + 1] == "params<=10"
+    assert "--workers" not in args and "--overwrite" not in args  # the parent's alone
+    ctx = search.make_context("search", ["--out", "x", "--no-stream"])
+    assert "--no-stream" in child_args(ctx)
