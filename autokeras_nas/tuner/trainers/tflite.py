@@ -223,17 +223,17 @@ def convert(model: Any, quantize: str | None = None,
 
 def _quantize_input(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     dtype = detail["dtype"]
-    if not np.issubdtype(dtype, np.integer) or np.issubdtype(x.dtype, np.integer):
-        return x.astype(dtype)
     scale, zero_point = detail["quantization"]
+    if not scale:  # a float input, or an integer one that is not quantized (ids)
+        return x.astype(dtype)
     info = np.iinfo(dtype)
     return np.clip(np.round(x / scale + zero_point), info.min, info.max).astype(dtype)
 
 
 def _dequantize_output(y: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
-    if not np.issubdtype(y.dtype, np.integer):
-        return y
     scale, zero_point = detail["quantization"]
+    if not scale:
+        return y
     return (y.astype(np.float32) - zero_point) * scale
 
 
