@@ -99,6 +99,9 @@ def test_bad_quantize_and_missing_samples_are_refused(trained):
         check_measurements(["tflite_ms"])
     assert check_measurements(["int8_val_accuracy", "tflite_latency_ms"]) == (
         "tflite_latency_ms", "int8_val_accuracy")
+    from autokeras_nas.workflow.exportplan import QUANTIZATIONS  # checked without TensorFlow
+
+    assert QUANTIZATIONS == tflite.QUANTIZATIONS
 
 
 def test_take_samples_from_arrays_and_tf_data(digits):
