@@ -264,8 +264,12 @@ def _quantized(job: ExportJob, dataset: Any, model: keras.Model, manifest: dict[
     mode, primary = job.quantize, _primary(dataset)
     split, samples = _calibration(dataset)
     float_path = Path(manifest["files"]["tflite"]) if "tflite" in manifest["files"] else None
-    float_bytes = float_path.read_bytes() if float_path else tflite.convert(model)[0]
-    content, conversion = tflite.convert(model, mode, samples if mode == "int8" else None)
+    try:
+        float_bytes = float_path.read_bytes() if float_path else tflite.convert(model)[0]
+        content, conversion = tflite.convert(model, mode, samples if mode == "int8" else None)
+    except Exception as e:  # noqa: BLE001 - the converter's errors have no common type
+        raise WorkflowError(f"TFLite cannot convert this model ({mode}): "
+                            f"{tflite.first_line(e)}") from None
     for note in conversion.notes():
         step(note)
     path = job.out / QUANTIZED_FILENAME.format(mode)

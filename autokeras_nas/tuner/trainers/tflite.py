@@ -160,7 +160,8 @@ def _run_converter(model: Any, quantize: str | None, samples: np.ndarray | None,
         return converter.convert()
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
+    """The first non-empty line of an error (a converter's run to hundreds), cut at 160."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     text = lines[0] if lines else type(error).__name__
     return text if len(text) <= 160 else text[:157] + "..."
@@ -210,7 +211,7 @@ def convert(model: Any, quantize: str | None = None,
     except Exception as e:  # noqa: BLE001 - a full-integer conversion may fail; int8 falls back
         if quantize != "int8":
             raise
-        fallback = _first_line(e)
+        fallback = first_line(e)
         content = _run_converter(model, quantize, samples, full_integer=False)
     seconds = time.perf_counter() - t0
     interpreter = _interpreter(content)
