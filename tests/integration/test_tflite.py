@@ -14,7 +14,11 @@ import pytest
 from autokeras_nas.testing.driver import ScriptedStrategy
 from autokeras_nas.tuner import NasTuner
 from autokeras_nas.tuner.trainers import tflite
-from autokeras_nas.tuner.trainers.measure import check_measurements, take_samples
+from autokeras_nas.tuner.trainers.measure import (
+    check_measurements,
+    measure_deployed,
+    take_samples,
+)
 
 pytestmark = pytest.mark.tf
 
@@ -102,6 +106,21 @@ def test_bad_quantize_and_missing_samples_are_refused(trained):
     from autokeras_nas.workflow.exportplan import QUANTIZATIONS  # checked without TensorFlow
 
     assert QUANTIZATIONS == tflite.QUANTIZATIONS
+
+
+def test_measure_deployed_and_its_limits(trained, digits):
+    x, y, xv, yv = digits
+    metrics, record = measure_deployed(trained, ("tflite_latency_ms", "tflite_int8_latency_ms"),
+                                       calibration=x)
+    assert set(metrics) == {"tflite_latency_ms", "tflite_int8_latency_ms"}
+    assert record["int8"]["latency"]["median_ms"] == pytest.approx(
+        metrics["tflite_int8_latency_ms"], abs=1e-4)
+    assert record["int8"]["bytes"] < record["float"]["bytes"]
+    with pytest.raises(ValueError, match="training data to calibrate on"):
+        measure_deployed(trained, ("int8_val_accuracy",), validation=(xv, yv))
+    regressor = keras.Sequential([keras.Input((64,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"needs a classifier .* gives \(1,\) per sample"):
+        measure_deployed(regressor, ("int8_val_accuracy",), calibration=x, validation=(xv, yv))
 
 
 def test_take_samples_from_arrays_and_tf_data(digits):

@@ -42,7 +42,8 @@ def measure_latency_ms(model: Any, repeats: int = 20) -> float | None:
 #: `tflite_int8_latency_ms`: the int8 model's (full-integer post-training
 #: quantization calibrated on up to 200 training samples);
 #: `int8_val_accuracy`: the int8 model's accuracy on the validation data
-#: (the trial's best checkpoint, as `val_accuracy`).
+#: (the trial's best checkpoint, as `val_accuracy`; under k-fold validation,
+#: the first fold's model on its fold; classifiers only).
 DEPLOYED_METRICS = ("tflite_latency_ms", "tflite_int8_latency_ms", "int8_val_accuracy")
 _INT8 = ("tflite_int8_latency_ms", "int8_val_accuracy")
 
@@ -123,6 +124,9 @@ def measure_deployed(model: Any, names: tuple[str, ...], *, calibration: Any = N
             y = np.asarray(y)
             labels = y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)
             predictions = tflite.predict(content, x)
+            if predictions.ndim != 2 or predictions.shape[-1] < 2:
+                raise ValueError("int8_val_accuracy needs a classifier (one output per class); "
+                                 f"this model gives {predictions.shape[1:]} per sample")
             metrics["int8_val_accuracy"] = float(np.mean(predictions.argmax(-1) == labels))
         record["int8"] = entry
     return metrics, record
