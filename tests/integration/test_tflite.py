@@ -58,10 +58,13 @@ def test_latency_protocol_gives_a_positive_median_within_its_spread(trained):
         tflite.measure_latency(content, repeats=0)
 
 
-def test_int8_model_is_full_integer_smaller_and_predicts_as_keras(trained, digits):
+def test_int8_model_is_full_integer_smaller_and_predicts_as_keras(trained, digits, capfd):
     x, y, xv, yv = digits
     float_bytes, _ = tflite.convert(trained)
+    capfd.readouterr()
     content, conversion = tflite.convert(trained, "int8", x)
+    out, err = capfd.readouterr()  # no traced signature, no calibrator settings line
+    assert "fully_quantize" not in err + out and "TensorSpec" not in out
     assert conversion.input_dtype == conversion.output_dtype == "int8"
     assert conversion.fully_integer and conversion.fallback is None and not conversion.notes()
     assert conversion.calibration_samples == tflite.CALIBRATION_SAMPLES

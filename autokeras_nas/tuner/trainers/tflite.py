@@ -29,10 +29,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import os
 import statistics
+import sys
 import time
 import warnings
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -154,10 +156,31 @@ def _run_converter(model: Any, quantize: str | None, samples: np.ndarray | None,
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
-    # The converter prints the signature of the function it traces.
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+    # The converter prints the signature of the function it traces, and its
+    # calibrator a line of its settings straight to file descriptor 2; its
+    # errors reach Python as the exception.
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), _quiet_fd(2):
         warnings.simplefilter("ignore")
         return converter.convert()
+
+
+@contextlib.contextmanager
+def _quiet_fd(fd: int) -> Iterator[None]:
+    """Sends what C++ code writes to `fd` to the null device meanwhile."""
+    try:
+        saved = os.dup(fd)
+    except OSError:  # no such descriptor: nothing to quiet
+        yield
+        return
+    sys.stderr.flush()
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(null)
 
 
 def first_line(error: BaseException) -> str:
