@@ -291,7 +291,7 @@ def _quantized(job: ExportJob, dataset: Any, model: keras.Model, manifest: dict[
     record["quantization_aware_training"] = QAT_NOTE
     manifest["quantization"] = record
     step(f"{path}  ({mode}, converted in {conversion.seconds:.1f} s, "
-         f"{models[mode]['kib']:.1f} KiB against {models['float']['kib']:.1f}): "
+         f"{len(content) / 1024:.1f} KiB against {len(float_bytes) / 1024:.1f}): "
          f"test {describe_scores(models[mode]['test'])}")
 
 

@@ -205,7 +205,7 @@ def quantization_table(record: Mapping[str, Any]) -> list[str]:
         latency = model["latency"]
         rows.append([f"{name} ({Path(model['file']).name})" if model.get("file")
                      else f"{name} (not written)",
-                     f"{model['kib']:.1f}",
+                     f"{model['bytes'] / 1024:.1f}" if "bytes" in model else f"{model['kib']:.1f}",
                      f"{latency['median_ms']:.4f} ({latency['p25_ms']:.4f}-"
                      f"{latency['p75_ms']:.4f})",
                      f"{model['test'][metric]:.4f}"])

@@ -279,6 +279,8 @@ def test_quantization_table_shows_size_latency_score_and_drop() -> None:
     assert lines[2].split() == ["float", "(model.tflite)", "130.6", "0.0417",
                                 "(0.0375-0.0500)", "0.8550"]
     assert lines[3].split()[:3] == ["int8", "(model_int8.tflite)", "38.5"]
+    record["models"]["int8"]["bytes"] = 39368  # 38.445 KiB: rounded once, from the bytes
+    assert workflow.quantization_table(record)[3].split()[2] == "38.4"
     assert lines[3].split()[-1] == "0.8494"
     assert lines[-1] == "accuracy drop: +0.56 points (float - int8)"
     record.update(metric="mean_absolute_error", change=-0.25)
