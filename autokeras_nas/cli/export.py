@@ -16,7 +16,7 @@ import click
 
 from autokeras_nas import tfenv, workflow
 from autokeras_nas.cli.errors import workflow_errors
-from autokeras_nas.workflow.exportplan import TOLERANCE_POINTS
+from autokeras_nas.workflow.exportplan import QUANTIZATIONS, TOLERANCE_POINTS
 
 
 def _formats(ctx: click.Context, param: click.Parameter, value: Sequence[str]) -> list[str]:
@@ -24,6 +24,13 @@ def _formats(ctx: click.Context, param: click.Parameter, value: Sequence[str]) -
         return workflow.parse_formats(value)
     except workflow.WorkflowError as e:
         raise click.BadParameter(str(e), param_hint="--format") from None
+
+
+def _quantize(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    try:
+        return workflow.parse_quantize(value)
+    except workflow.WorkflowError as e:
+        raise click.BadParameter(str(e), param_hint="--quantize") from None
 
 
 class _RetrainEpochs(click.ParamType):
@@ -56,22 +63,33 @@ class _RetrainEpochs(click.ParamType):
               help="Train the trial's architecture from scratch for N epochs on the training "
                    "and validation data, then export that model; auto: for the epochs the "
                    "trial was best at (its learning curve, as the tuners' retrain_best).")
+@click.option("--quantize", default=None, callback=_quantize, metavar="|".join(QUANTIZATIONS),
+              help="Also write model_QUANTIZE.tflite, quantized after training: int8 (full "
+                   "integer, int8 input and output, calibrated on up to 200 validation "
+                   "samples), float16 or dynamic (int8 weights); compared with the float "
+                   "TFLite model: size, TFLite latency, test accuracy.")
 def export(directory: Path, trial_id: str | None, formats: list[str], out: Path | None,
-           retrain_epochs: int | str | None) -> None:
+           retrain_epochs: int | str | None, quantize: str | None) -> None:
     """Export the best model (or --trial ID) of the search in DIRECTORY.
 
     Writes model.keras, saved_model/ and model.tflite (see --format) and
     export.json into --out, then loads each back and prints its test
     accuracy (regression: MAE and RMSE) next to the one the search reported.
+    With --quantize, also a quantized TFLite model and a table comparing it
+    with the float one (file size, TFLite latency, test accuracy and drop).
     """
     tfenv.prepare()  # before TensorFlow is imported, once the arguments are checked
     with workflow_errors():
         result = workflow.export(directory, trial_id=trial_id, formats=formats, out=out,
-                                 retrain_epochs=retrain_epochs, on_step=click.echo)
+                                 retrain_epochs=retrain_epochs, quantize=quantize,
+                                 on_step=click.echo)
     for c in result.comparisons:
         click.echo(f"search reported {c.name} {c.reported:.4f}; the export gives "
                    f"{c.measured:.4f} ({c.points:+.2f} {c.unit})")
         if not c.within_tolerance:
             click.echo(f"warning: {c.name} differs by more than {TOLERANCE_POINTS} {c.unit}",
                        err=True)
+    if "quantization" in result.manifest:
+        for line in workflow.quantization_table(result.manifest["quantization"]):
+            click.echo(line)
     click.echo(f"manifest: {result.manifest_path}")

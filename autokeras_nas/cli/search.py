@@ -197,6 +197,9 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
               default=0.2, show_default=True, help="Fraction of the non-test data for validation.")
 @click.option("--objective", "objectives", multiple=True, callback=_objectives_callback,
               help="NAME or NAME:min|max; repeat for a multi-objective (Pareto) search. "
+                   "Besides the metrics: params, latency_ms, train_time_s, and measured in the "
+                   "TFLite interpreter when named: tflite_latency_ms, tflite_int8_latency_ms, "
+                   "int8_val_accuracy.  "
                    "[default: val_accuracy; val_mean_absolute_error for regression]")
 @click.option("--validation", default="auto", show_default=True, metavar="auto|split|kfold:K",
               help="How trials are validated: split (--validation-split), kfold:K (stratified "

@@ -29,7 +29,7 @@ from __future__ import annotations
 import gc
 import os
 import warnings
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import keras_tuner
 
@@ -50,6 +50,7 @@ from autokeras_nas.tuner.oracle import (
 )
 from autokeras_nas.tuner.trainers import Trainer, TrialContext
 from autokeras_nas.tuner.trainers.base import check_trainers, trial_task
+from autokeras_nas.tuner.trainers.measure import DEPLOYED_METRICS, check_measurements
 from autokeras_nas.tuner.trainers.weights import save_weights_atomic
 
 Progress = Callable[[dict[str, Any]], None]
@@ -66,8 +67,10 @@ class NasTuner(keras_tuner.Tuner):
             oracle arguments below).
         objective: A metric name, `keras_tuner.Objective`, "name:min|max", or
             a list of them (multi-objective, ranked by Pareto front). May name
-            the recorded cost metrics `train_time_s`, `params`, `latency_ms`.
-            Defaults to "val_loss".
+            the recorded cost metrics `train_time_s`, `params`, `latency_ms`,
+            and the TFLite measurements `tflite_latency_ms`,
+            `tflite_int8_latency_ms`, `int8_val_accuracy` (measured then,
+            see `measure`). Defaults to "val_loss".
         max_trials: Maximum number of trials.
         early_stopping: `None`, "asha" (promotions: new configurations
             train to the lowest rung, the best continue from their state;
@@ -81,6 +84,16 @@ class NasTuner(keras_tuner.Tuner):
             (`trial_id`, `values`), `epoch_end` (`trial_id`, `epoch`, `logs`),
             `trial_end` (`trial_id`, `status`, `metrics`, `message`).
         latency_repeats: Timed single-sample predictions per trial.
+        measure: TFLite measurements every trial records besides those the
+            objectives name: among `tflite_latency_ms` (the float32
+            model's median latency of one sample in the TFLite
+            interpreter), `tflite_int8_latency_ms` (the int8 model's) and
+            `int8_val_accuracy` (the int8 model's validation accuracy), e.g.
+            for a constraint or the leaderboard. Each costs a conversion
+            (about a second for a small model); the protocol (1 thread, 10
+            warm-up and 100 timed runs, median) and the spread go to the
+            trial's output `tflite`. See
+            `autokeras_nas.tuner.trainers.measure.DEPLOYED_METRICS`.
         trial_timeout: Seconds a trial may train (all its executions); past
             them it stops at the next batch end and fails with the reason
             "timeout after Ns". `None`: no limit.
@@ -127,6 +140,7 @@ class NasTuner(keras_tuner.Tuner):
         max_consecutive_failed_trials: int = 3,
         progress: Progress | None = None,
         latency_repeats: int = 20,
+        measure: Sequence[str] = (),
         trial_timeout: float | None = None,
         oom_retries: int = 1,
         time_budget: float | None = None,
@@ -170,6 +184,10 @@ class NasTuner(keras_tuner.Tuner):
             raise ValueError("pass either oracle= or strategy=/objective=/max_trials=, not both")
         self.progress = progress
         self.latency_repeats = latency_repeats
+        #: The TFLite measurements of every trial: `measure` and the objectives'.
+        self.measure = check_measurements(
+            tuple(measure or ()) + tuple(o.name for o in oracle.objectives
+                                         if o.name in DEPLOYED_METRICS))
         # Kept here: on a distributed worker `self.oracle` becomes a gRPC client.
         self.objectives = oracle.objectives
         self._heartbeat: parallel.Heartbeat | None = None

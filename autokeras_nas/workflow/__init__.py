@@ -56,8 +56,8 @@ _MODULES = {
     "searching": ("SearchOutcome", "check_out_dir", "finish_search", "plan_validation",
                   "run_search", "search"),
     "searchdir": ("Search", "choose_trial", "load_search", "require_completed"),
-    "exportplan": ("FORMATS", "Comparison", "ExportJob", "ExportResult", "parse_formats",
-                   "plan_export"),
+    "exportplan": ("FORMATS", "QUANTIZATIONS", "Comparison", "ExportJob", "ExportResult",
+                   "parse_formats", "parse_quantize", "plan_export", "quantization_table"),
     "exports": ("export",),
     "scores": ("DEFAULT_OBJECTIVES", "PRIMARY", "score"),
     "training": ("accuracy", "test_scores"),  # imports TensorFlow

@@ -3,7 +3,8 @@ TensorFlow.
 
 Rebuilds a trial's model without a tuner and without writing to the search
 directory, optionally retrains its architecture from scratch, writes the
-chosen formats, loads each file back and evaluates it on the test split:
+chosen formats (and a quantized TFLite model, compared with the float one:
+`autokeras_nas.tuner.trainers.tflite`), loads each file back and evaluates it on the test split:
 accuracy, or for a regression search (summary.json's `task`) MAE and RMSE
 in the target's units (`autokeras_nas.workflow.scores`).
 """
@@ -24,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from autokeras_nas.tuner import train_from_scratch
+from autokeras_nas.tuner.trainers import tflite
 from autokeras_nas.tuner.trainers.weights import build_optimizer
 from autokeras_nas.workflow.base import MODEL_FILENAME, WorkflowError, write_json
 from autokeras_nas.workflow.exportplan import Comparison, ExportJob, ExportResult
@@ -44,6 +46,8 @@ __all__ = ["convert_tflite", "load_trial_model", "make_hypermodel", "retrain", "
 KERAS_FILENAME = "model.keras"
 SAVEDMODEL_DIRNAME = "saved_model"
 TFLITE_FILENAME = "model.tflite"
+#: The quantized TFLite model, by quantization.
+QUANTIZED_FILENAME = "model_{}.tflite"
 MANIFEST_FILENAME = "export.json"
 Step = Callable[[str], None]
 
@@ -239,6 +243,70 @@ def _export_files(job: ExportJob, dataset: Any, model: keras.Model, manifest: di
     return checked
 
 
+def _calibration(dataset: Any) -> tuple[str, np.ndarray]:
+    """The representative samples of a quantization: up to
+    `tflite.CALIBRATION_SAMPLES` of the validation split (of the training
+    split when the validation split is empty)."""
+    if len(dataset.x_val):
+        return "validation", dataset.x_val[:tflite.CALIBRATION_SAMPLES]
+    return "training", dataset.x_train[:tflite.CALIBRATION_SAMPLES]
+
+
+def _tflite_entry(content: bytes, path: Path | None, dataset: Any) -> dict[str, Any]:
+    """A TFLite model's size, latency and test scores."""
+    return {"file": None if path is None else str(path), "bytes": len(content),
+            "kib": round(len(content) / 1024.0, 2),
+            "latency": tflite.measure_latency(content).to_dict(),
+            "test": score(tflite.predict(content, dataset.x_test), dataset.y_test,
+                          task_of(dataset))}
+
+
+def _quantized(job: ExportJob, dataset: Any, model: keras.Model, manifest: dict[str, Any],
+               step: Step) -> None:
+    """Writes `model_QUANTIZE.tflite` and compares it with the float TFLite
+    model (the one written, else converted in memory): size, latency, test
+    score; `manifest["quantization"]`."""
+    mode, primary = job.quantize, _primary(dataset)
+    split, samples = _calibration(dataset)
+    float_path = Path(manifest["files"]["tflite"]) if "tflite" in manifest["files"] else None
+    try:
+        float_bytes = float_path.read_bytes() if float_path else tflite.convert(model)[0]
+        content, conversion = tflite.convert(model, mode, samples if mode == "int8" else None)
+    except Exception as e:  # noqa: BLE001 - the converter's errors have no common type
+        raise WorkflowError(f"TFLite cannot convert this model ({mode}): "
+                            f"{tflite.first_line(e)}") from None
+    for note in conversion.notes():
+        step(note)
+    path = job.out / QUANTIZED_FILENAME.format(mode)
+    path.write_bytes(content)
+    manifest["files"][f"tflite_{mode}"] = str(path)
+    models = {"float": _tflite_entry(float_bytes, float_path, dataset),
+              mode: _tflite_entry(content, path, dataset)}
+    _record(manifest, f"tflite_{mode}", models[mode]["test"])
+    change = models[mode]["test"][primary] - models["float"]["test"][primary]
+    record: dict[str, Any] = {
+        "mode": mode, "metric": primary, "conversion": conversion.to_dict(),
+        "calibration": ({"split": split, "samples": len(samples)} if mode == "int8" else None),
+        "latency_protocol": dict(tflite.LATENCY_PROTOCOL), "models": models,
+    }
+    if task_of(dataset) == "regression":
+        record["change"] = round(change, 6)
+    else:
+        record["drop_points"] = round(-100.0 * change, 2) + 0.0
+    record["quantization_aware_training"] = QAT_NOTE
+    manifest["quantization"] = record
+    step(f"{path}  ({mode}, converted in {conversion.seconds:.1f} s, "
+         f"{len(content) / 1024:.1f} KiB against {len(float_bytes) / 1024:.1f}): "
+         f"test {describe_scores(models[mode]['test'])}")
+
+
+#: What export.json says about quantization-aware training.
+QAT_NOTE = ("not offered: tensorflow-model-optimization supports Keras 2 (tf_keras) models "
+            "only (Keras 3 support is an open request, tensorflow/model-optimization#1119) "
+            "and Keras 3 has a fake-quant op but no quantization-aware training to TFLite; "
+            "post-training quantization instead")
+
+
 def _model(job: ExportJob, dataset: Any, manifest: dict[str, Any], step: Step) -> keras.Model:
     """The trial's model: its checkpoint, or its architecture retrained."""
     trial_dir = job.directory / f"trial_{job.trial_id}"
@@ -273,6 +341,8 @@ def run_export(job: ExportJob, dataset: Any, step: Step) -> ExportResult:
     model = _model(job, dataset, manifest, step)
     job.out.mkdir(parents=True, exist_ok=True)
     checked = _export_files(job, dataset, model, manifest, step)
+    if job.quantize:
+        _quantized(job, dataset, model, manifest, step)
     reported = _reported(job, dataset)
     manifest["reported"] = reported
     comparisons = []

@@ -15,10 +15,13 @@ from autokeras_nas.results import retrain_epochs as retrain_epochs_of
 from autokeras_nas.workflow.base import SUMMARY_FILENAME, WorkflowError
 from autokeras_nas.workflow.searchdir import choose_trial, load_search, require_completed
 
-__all__ = ["FORMATS", "TOLERANCE_POINTS", "Comparison", "ExportJob", "ExportResult",
-           "parse_formats", "plan_export"]
+__all__ = ["FORMATS", "QUANTIZATIONS", "TOLERANCE_POINTS", "Comparison", "ExportJob",
+           "ExportResult", "parse_formats", "parse_quantize", "plan_export", "quantization_table"]
 
 FORMATS = ("keras", "savedmodel", "tflite")
+#: Post-training quantizations of `export --quantize` (as
+#: `autokeras_nas.tuner.trainers.tflite.QUANTIZATIONS`, which imports the tuner).
+QUANTIZATIONS = ("int8", "float16", "dynamic")
 CHECKPOINT = "checkpoint.weights.h5"
 #: Largest difference, in accuracy points (for an error, a regression's: in
 #: per cent of the search's number), expected between a reloaded export and
@@ -42,6 +45,20 @@ def parse_formats(values: Iterable[str] | None) -> list[str]:
     return list(FORMATS) if "all" in chosen else [f for f in FORMATS if f in chosen]
 
 
+def parse_quantize(value: str | None) -> str | None:
+    """`int8`, `float16`, `dynamic` (any case) or None.
+
+    Raises:
+        WorkflowError: anything else.
+    """
+    if value is None:
+        return None
+    chosen = str(value).strip().lower()
+    if chosen not in QUANTIZATIONS:
+        raise WorkflowError(f"{value!r}: choose from {', '.join(QUANTIZATIONS)}")
+    return chosen
+
+
 @dataclass(frozen=True)
 class ExportJob:
     """A checked export: the search, the trial, what to write where."""
@@ -53,6 +70,8 @@ class ExportJob:
     formats: list[str]
     out: Path
     retrain_epochs: int | None = None
+    #: A post-training quantization also written as `model_QUANTIZE.tflite`.
+    quantize: str | None = None
 
     @property
     def trial_id(self) -> str:
@@ -103,15 +122,17 @@ def _check_out(out: Path, formats: Sequence[str]) -> None:
 
 def plan_export(directory: str | Path, *, trial_id: str | None = None,
                 formats: Iterable[str] | None = None, out: str | Path | None = None,
-                retrain_epochs: int | str | None = None) -> ExportJob:
+                retrain_epochs: int | str | None = None,
+                quantize: str | None = None) -> ExportJob:
     """Checks an export without TensorFlow: the search, the trial and its
-    files, summary.json, and the destination. `retrain_epochs="auto"`:
+    files, summary.json, the destination and the quantization. `retrain_epochs="auto"`:
     the epochs the trial was best at (`autokeras_nas.results.retrain_epochs`,
     as `NasTuner.retrain_best` chooses them).
 
     Raises:
         WorkflowError: naming the first problem, in one line.
     """
+    quantize = parse_quantize(quantize)
     search = load_search(directory)
     require_completed(search.results, search.directory)
     trial = choose_trial(search.results, trial_id, search.directory)
@@ -127,7 +148,7 @@ def plan_export(directory: str | Path, *, trial_id: str | None = None,
     _check_out(destination, chosen)
     return ExportJob(directory=search.directory, results=search.results, trial=trial,
                      summary=summary, formats=chosen, out=destination,
-                     retrain_epochs=retrain_epochs)
+                     retrain_epochs=retrain_epochs, quantize=quantize)
 
 
 @dataclass(frozen=True)
@@ -168,3 +189,34 @@ class ExportResult:
     manifest: dict[str, Any]
     manifest_path: Path
     comparisons: list[Comparison] = field(default_factory=list)
+
+
+def quantization_table(record: Mapping[str, Any]) -> list[str]:
+    """export.json's `quantization` as the lines of a table: for the float
+    and the quantized TFLite model, file size (KiB), latency (median ms and
+    interquartile range) and the test score, then the change of the score:
+    accuracy points lost, or a regression's MAE change."""
+    models = record["models"]
+    metric = record["metric"]
+    regression = metric != "accuracy"
+    head = "test MAE" if regression else "test accuracy"
+    rows = [["model", "size KiB", "latency ms (median, IQR)", head]]
+    for name, model in models.items():
+        latency = model["latency"]
+        rows.append([f"{name} ({Path(model['file']).name})" if model.get("file")
+                     else f"{name} (not written)",
+                     f"{model['bytes'] / 1024:.1f}" if "bytes" in model else f"{model['kib']:.1f}",
+                     f"{latency['median_ms']:.4f} ({latency['p25_ms']:.4f}-"
+                     f"{latency['p75_ms']:.4f})",
+                     f"{model['test'][metric]:.4f}"])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    if regression:
+        lines.append(f"MAE change: {record['change']:+.4f} (quantized - float, in the "
+                     "target's units)")
+    else:
+        lines.append(f"accuracy drop: {record['drop_points']:+.2f} points (float - "
+                     f"{record['mode']})")
+    return lines

@@ -101,3 +101,25 @@ def test_report_and_export_speak_mae(searched) -> None:
     assert manifest["task"] == "regression"
     assert manifest["test_mean_absolute_error"]["keras"] == pytest.approx(
         summary["test_mean_absolute_error"], rel=1e-5)
+
+
+def test_export_quantize_int8_speaks_mae(searched) -> None:
+    """The int8 model of a regression search: compared in test MAE, in the
+    target's units (in process: one TensorFlow start-up)."""
+    from click.testing import CliRunner
+
+    from autokeras_nas.cli import main
+
+    cwd, _, proc = searched
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = CliRunner().invoke(main, ["export", str(cwd / "out"), "--quantize", "int8",
+                                       "--format", "tflite", "--out", str(cwd / "q")])
+    assert result.exit_code == 0, result.output
+    assert "MAE change: " in result.output and "accuracy" not in result.output
+    record = json.loads((cwd / "q" / "export.json").read_text())["quantization"]
+    assert record["metric"] == "mean_absolute_error" and "drop_points" not in record
+    float_mae = record["models"]["float"]["test"]["mean_absolute_error"]
+    int8_mae = record["models"]["int8"]["test"]["mean_absolute_error"]
+    assert record["change"] == pytest.approx(int8_mae - float_mae, abs=1e-5)
+    assert abs(int8_mae - float_mae) <= 0.05 * float_mae  # measured: 37.36 against 37.26
+    assert record["conversion"]["fully_integer"] is True

@@ -362,6 +362,9 @@ SUMMARY = {"dataset": "digits", "strategy": "nash", "seed": 0, "batch_size": 32,
                            "savedmodel, tflite"),
     (["--retrain-epochs", "0"], "'0' is neither a positive number of epochs nor auto"),
     (["--retrain-epochs", "soon"], "'soon' is neither a positive number of epochs nor auto"),
+    (["--quantize", "int4"], "Invalid value for --quantize: 'int4': choose from int8, "
+                             "float16, dynamic"),
+    (["--quantize", ""], "Invalid value for --quantize: '': choose from int8, float16, dynamic"),
 ])
 def test_export_bad_input_is_one_line(tmp_path: Path, args: list[str], expected: str) -> None:
     search = write_search(tmp_path / "s", nash_results())

@@ -252,10 +252,42 @@ def test_plan_export_checks_everything_before_tensorflow(tmp_path: Path) -> None
         workflow.plan_export(directory, retrain_epochs=1, formats=["nope"])
     with pytest.raises(WorkflowError, match="no trial '7'"):
         workflow.plan_export(directory, trial_id="7", retrain_epochs=1)
+    assert job.quantize is None
+    assert workflow.plan_export(directory, retrain_epochs=1, quantize="INT8").quantize == "int8"
+    with pytest.raises(WorkflowError, match="'int4': choose from int8, float16, dynamic"):
+        workflow.plan_export(directory, retrain_epochs=1, quantize="int4")
     failed = _search_dir(tmp_path / "f", status="failed")
     with pytest.raises(WorkflowError, match=r"no completed trial in .* \(1 failed, 0 "
                                             "unfinished; trial 0: boom\\)"):
         workflow.plan_export(failed)
+
+
+def _quantized_model(kib: float, median: float, value: float, name: str) -> dict:
+    return {"file": f"/x/{name}", "kib": kib,
+            "test": {"accuracy": value, "mean_absolute_error": value},
+            "latency": {"median_ms": median, "p25_ms": median * 0.9, "p75_ms": median * 1.2}}
+
+
+def test_quantization_table_shows_size_latency_score_and_drop() -> None:
+    record = {"mode": "int8", "metric": "accuracy", "drop_points": 0.56,
+              "models": {"float": _quantized_model(130.56, 0.0417, 0.855, "model.tflite"),
+                         "int8": _quantized_model(38.45, 0.1083, 0.8494, "model_int8.tflite")}}
+    lines = workflow.quantization_table(record)
+    assert lines[0].split() == ["model", "size", "KiB", "latency", "ms", "(median,", "IQR)",
+                                "test", "accuracy"]
+    assert set(lines[1]) == {"-"}
+    assert lines[2].split() == ["float", "(model.tflite)", "130.6", "0.0417",
+                                "(0.0375-0.0500)", "0.8550"]
+    assert lines[3].split()[:3] == ["int8", "(model_int8.tflite)", "38.5"]
+    record["models"]["int8"]["bytes"] = 39368  # 38.445 KiB: rounded once, from the bytes
+    assert workflow.quantization_table(record)[3].split()[2] == "38.4"
+    assert lines[3].split()[-1] == "0.8494"
+    assert lines[-1] == "accuracy drop: +0.56 points (float - int8)"
+    record.update(metric="mean_absolute_error", change=-0.25)
+    del record["drop_points"]
+    lines = workflow.quantization_table(record)
+    assert "test MAE" in lines[0]
+    assert lines[-1].startswith("MAE change: -0.2500 (quantized - float")
 
 
 def test_the_light_workflow_imports_no_tensorflow(tmp_path: Path) -> None:

@@ -46,7 +46,7 @@ from autokeras_nas.core import (
     Objective,
 )
 from autokeras_nas.tuner.failures import first_line
-from autokeras_nas.tuner.trainers.measure import measure_latency_ms
+from autokeras_nas.tuner.trainers.measure import measure_deployed, measure_latency_ms
 from autokeras_nas.tuner.trainers.weights import build_training_state
 
 
@@ -175,6 +175,32 @@ class TrialContext:
         """Median single-sample inference time of `model` (see
         `autokeras_nas.tuner.measure_latency_ms`)."""
         return measure_latency_ms(model, self.tuner.latency_repeats)
+
+    def measure_deployed(self, model: Any, validation: Any = None
+                         ) -> tuple[dict[str, float], dict[str, Any]]:
+        """The TFLite measurements the tuner asks for (`NasTuner.measure`:
+        `tflite_latency_ms`, ...; see `autokeras_nas.tuner.trainers.measure.
+        DEPLOYED_METRICS`) as (metrics, outputs: `{"tflite": record}`);
+        nothing when none is asked. int8 is calibrated on the training data
+        (`fit_args[0]`); `validation` defaults to `fit`'s `validation_data`.
+
+        Raises:
+            keras_tuner.errors.FailedTrialError: the model does not convert,
+                with the converter's first line.
+        """
+        names = getattr(self.tuner, "measure", ())
+        if not names:
+            return {}, {}
+        if validation is None:
+            validation = self.fit_kwargs.get("validation_data")
+        calibration = self.fit_args[0] if self.fit_args else self.fit_kwargs.get("x")
+        try:
+            metrics, record = measure_deployed(model, names, calibration=calibration,
+                                               validation=validation)
+        except Exception as e:
+            raise keras_tuner.errors.FailedTrialError(
+                f"cannot measure {', '.join(names)} in TFLite: {first_line(e)}") from e
+        return metrics, {"tflite": record}
 
     def emit(self, event: dict[str, Any]) -> None:
         """Sends a progress event to the tuner's `progress` callable."""

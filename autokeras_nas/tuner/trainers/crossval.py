@@ -392,6 +392,9 @@ class _Fold(keras.callbacks.Callback):
             latency = context.measure_latency_ms(model)
             if latency is not None:
                 metrics["latency_ms"] = latency
+            deployed, record = context.measure_deployed(model, validation=validation)
+            metrics.update(deployed)
+            outputs.update(record)
         return {"curve": self.curve, "metrics": metrics, "outputs": outputs, "cut": cut}
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:

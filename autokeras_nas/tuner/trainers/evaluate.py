@@ -74,6 +74,9 @@ class EvaluateTrainer(Trainer):
         latency = context.measure_latency_ms(model)
         if latency is not None:
             metrics["latency_ms"] = latency
+        deployed, record = context.measure_deployed(model)
+        metrics.update(deployed)
+        outputs.update(record)
         context.save_checkpoint(model)
         return TrialResult(metrics, outputs)
 

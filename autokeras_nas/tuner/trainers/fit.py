@@ -25,6 +25,12 @@ state, `epochs.FINAL_STATE`); a trial that `nas/continues` a configuration
 loads its parent's kept state instead of inheriting weights, and trains
 from the parent's last epoch (`nas/initial_epoch`) to its rung; its latency
 is the parent's (the same architecture), not measured again.
+
+With `NasTuner(measure=...)` (or an objective naming one) it also records
+the model's TFLite measurements (`tflite_latency_ms`,
+`tflite_int8_latency_ms`, `int8_val_accuracy`; see
+`autokeras_nas.tuner.trainers.measure.DEPLOYED_METRICS`) of the trial's
+best checkpoint, with how they were measured in the output `tflite`.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import gc
 import math
 import os
 import time
+import warnings
 from typing import Any
 
 import keras_tuner
@@ -142,6 +149,11 @@ class FitTrainer(Trainer):
             tuner._save_build_config(context.trial_id, model)
             if context.hyperparameters.values.get(PROMOTABLE):
                 keep_final_state(model, context.directory)
+            if self.measures_latency and tuner.measure:
+                _load_checkpoint(context, model)  # the best epoch's, as the metrics
+                deployed, record = context.measure_deployed(model)
+                metrics.update(deployed)
+                run_outputs.update(record)
             runs.append(metrics)
             outputs.update(run_outputs)
             if backup is not None:
@@ -224,6 +236,15 @@ def prior_fit_seconds(context: TrialContext) -> float:
     backup = TrialBackup(os.path.join(context.directory, BACKUP_DIR))
     current = backup.current(len(backup.runs))
     return float(current["fit_seconds"]) if current else 0.0
+
+
+def _load_checkpoint(context: TrialContext, model: Any) -> None:
+    """Loads the trial's checkpoint (its best epoch) into `model`, if written."""
+    path = context.tuner._get_checkpoint_fname(context.trial_id)
+    if os.path.isfile(path):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(path)
 
 
 def _parent_latency(context: TrialContext) -> float | None:
