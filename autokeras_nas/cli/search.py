@@ -234,7 +234,8 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
 @click.option("--trial-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="A trial running longer fails (\"timeout after Ns\").")
 @click.option("--constraint", "constraints", multiple=True, metavar="METRIC<=N",
-              help="Hard constraint (repeatable): params<=N, latency_ms<=N or model_kb<=N. "
+              help="Hard constraint (repeatable): params<=N, latency_ms<=N, model_kb<=N or "
+                   "tflite_latency_ms<=N. "
                    "A candidate that violates one is measured, not trained, and recorded as "
                    "infeasible.")
 @click.option("--max-failures", type=click.IntRange(min=1), default=3, show_default=True,

@@ -3,7 +3,9 @@
 A constraint bounds a quantity measured on a freshly built model before it
 trains (`autokeras_nas.tuner.constraints` measures them): its parameter
 count (`params`), its single-sample inference latency in Keras
-(`latency_ms`), or the size of the model saved as `.keras` (`model_kb`).
+(`latency_ms`), the size of the model saved as `.keras` (`model_kb`), or
+its latency in the TFLite interpreter (`tflite_latency_ms`, float model;
+a conversion of about a second).
 A candidate that violates one is not trained: its trial ends as
 "infeasible" with the reason (`infeasible: params 812,345 > 200,000`),
 recorded in results.json and told to the strategy as a failed trial.
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 #: What a constraint may bound, measured before training, cheapest first.
-CONSTRAINT_METRICS = ("params", "model_kb", "latency_ms")
+CONSTRAINT_METRICS = ("params", "model_kb", "latency_ms", "tflite_latency_ms")
 #: The start of the reason of a trial rejected by a constraint.
 INFEASIBLE = "infeasible"
 
@@ -92,7 +94,7 @@ def make_constraints(constraints: Iterable[Any] | None = None, *,
     metric (the tightest bound when a metric is given twice), cheapest first."""
     found = [parse_constraint(c) for c in constraints or ()]
     for metric, bound in (("params", max_params), ("latency_ms", max_latency_ms),
-                          ("model_kb", max_model_kb)):
+                          ("model_kb", max_model_kb)):  # tflite_latency_ms: by name only
         if bound is not None:
             found.append(Constraint(metric, bound))
     tightest: dict[str, Constraint] = {}

@@ -3,9 +3,10 @@
 `check_model` measures what the constraints bound (see
 `autokeras_nas.core.constraints`), cheapest first, and stops at the first
 violation: `params` (counted), `model_kb` (the model saved as `.keras` to a
-temporary file, the size of what `export` writes) and `latency_ms` (the
+temporary file, the size of what `export` writes), `latency_ms` (the
 median of `repeats` single-sample predictions, as the trial's own
-`latency_ms`). A violation fails the trial with `InfeasibleTrialError`, a
+`latency_ms`) and `tflite_latency_ms` (the float model converted and timed
+by `autokeras_nas.tuner.trainers.tflite`'s protocol). A violation fails the trial with `InfeasibleTrialError`, a
 `keras_tuner.errors.FailedTrialError` whose reason starts with
 "infeasible:", so it is recorded as infeasible and never trained.
 """
@@ -45,6 +46,11 @@ def measure(model: Any, metric: str, latency_repeats: int) -> float | None:
         return model_kb(model)
     if metric == "latency_ms":
         return measure_latency_ms(model, latency_repeats)
+    if metric == "tflite_latency_ms":
+        from autokeras_nas.tuner.trainers import tflite
+
+        content, _ = tflite.convert(model)
+        return tflite.measure_latency(content).median_ms
     raise ValueError(f"cannot measure {metric!r}")
 
 

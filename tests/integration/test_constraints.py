@@ -84,6 +84,17 @@ def test_size_and_latency_constraints_and_an_impossible_one(data, tmp_path):
     assert len(impossible.oracle.results()["trials"]) == 20
 
 
+def test_a_tflite_latency_constraint_converts_and_times_the_candidate(data, tmp_path):
+    x, y = data
+    tuner = autokeras_nas.GridSearch(_build, objective="val_accuracy", directory=str(tmp_path),
+                                     constraints=["tflite_latency_ms<=0.000001"])
+    tuner.search(x, y, validation_data=(x, y), epochs=1, verbose=0)
+    messages = [t["message"] for t in tuner.oracle.results()["trials"]]
+    assert len(messages) == 3
+    assert all(m.startswith("infeasible: tflite_latency_ms ") and m.endswith("> 1e-06")
+               for m in messages), messages
+
+
 def test_parsing_constraints_gives_one_line_errors():
     assert parse_constraint("params<=200000") == Constraint("params", 200000)
     assert parse_constraint(" latency_ms < 2.5 ") == Constraint("latency_ms", 2.5)
