@@ -136,25 +136,9 @@ def savedmodel_predictions(path: Path, x: np.ndarray, batch_size: int) -> np.nda
     return np.concatenate(batches)
 
 
-def savedmodel_accuracy(path: Path, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
-    return score(savedmodel_predictions(path, x, batch_size), y, "classification")["accuracy"]
-
-
 def tflite_predictions(path: Path, x: np.ndarray) -> np.ndarray:
     """The TFLite model's outputs for `x` (one call for all the samples)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
-        interpreter = tf.lite.Interpreter(model_path=str(path))
-    source = interpreter.get_input_details()[0]
-    interpreter.resize_tensor_input(source["index"], (len(x),) + tuple(x.shape[1:]))
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(source["index"], x.astype(source["dtype"]))
-    interpreter.invoke()
-    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
-
-
-def tflite_accuracy(path: Path, x: np.ndarray, y: np.ndarray) -> float:
-    return score(tflite_predictions(path, x), y, "classification")["accuracy"]
+    return tflite.predict(path.read_bytes(), x)
 
 
 def _kfold(job: ExportJob) -> bool:
