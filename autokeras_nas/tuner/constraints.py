@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import keras_tuner
 
 from autokeras_nas.core import Constraint
-from autokeras_nas.tuner.trainers.measure import measure_latency_ms
+from autokeras_nas.tuner.trainers.measure import measure_deployed, measure_latency_ms
 
 
 class InfeasibleTrialError(keras_tuner.errors.FailedTrialError):
@@ -47,10 +47,7 @@ def measure(model: Any, metric: str, latency_repeats: int) -> float | None:
     if metric == "latency_ms":
         return measure_latency_ms(model, latency_repeats)
     if metric == "tflite_latency_ms":
-        from autokeras_nas.tuner.trainers import tflite
-
-        content, _ = tflite.convert(model)
-        return tflite.measure_latency(content).median_ms
+        return measure_deployed(model, (metric,))[0][metric]
     raise ValueError(f"cannot measure {metric!r}")
 
 
