@@ -33,15 +33,18 @@ class _Sections(click.Group):
     SECTIONS = {"Commands": ("search", "report", "export", "datasets", "strategies"),
                 "Research benchmarks": ("bench",)}
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        ordered = [name for names in self.SECTIONS.values() for name in names]
-        return ordered + sorted(set(self.commands) - set(ordered))
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def _sections(self) -> dict[str, tuple[str, ...]]:
+        """SECTIONS, with commands it does not place (a plugin's) under "Commands"."""
         placed = {name for names in self.SECTIONS.values() for name in names}
         sections = dict(self.SECTIONS)
-        sections["Commands"] = (*sections["Commands"],
-                                *sorted(set(self.commands) - placed))
+        sections["Commands"] += tuple(sorted(set(self.commands) - placed))
+        return sections
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for names in self._sections().values() for name in names]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        sections = self._sections()
         longest = max(len(name) for name in self.commands)
         width = formatter.width - 6 - longest
         for title, names in sections.items():
