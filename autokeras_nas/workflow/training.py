@@ -182,7 +182,7 @@ def predict(model: Any, x: Any, y: np.ndarray, batch_size: int) -> np.ndarray:
 
 def accuracy(model: Any, x: Any, y: np.ndarray, batch_size: int) -> float:
     """Top-1 accuracy of a classifier's predictions."""
-    return float(np.mean(np.argmax(predict(model, x, y, batch_size), axis=-1) == y))
+    return test_scores(model, x, y, batch_size, "classification")["accuracy"]
 
 
 def test_scores(model: Any, x: Any, y: np.ndarray, batch_size: int,
