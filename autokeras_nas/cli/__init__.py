@@ -6,12 +6,13 @@
     autokeras-nas search --dataset digits --strategy random --max-trials 10 \
         --epochs 3 --out runs/digits
     autokeras-nas report runs/digits --csv runs/digits.csv
+    autokeras-nas dashboard runs/digits runs/nash
     autokeras-nas export runs/digits --format keras,tflite
 
 Each command parses its options, calls the workflow the library owns
 (`autokeras_nas.workflow`: dataset, space, tuner, export) and prints.
 Importing this package, `--help` and the listing commands do not import
-TensorFlow (nor does `report`); `search` and `export` import it once
+TensorFlow (nor do `report` and `dashboard`); `search` and `export` import it once
 their arguments are checked.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import click
 
 from autokeras_nas.cli.bench import bench
+from autokeras_nas.cli.dashboard import dashboard
 from autokeras_nas.cli.datasets import datasets
 from autokeras_nas.cli.export import export
 from autokeras_nas.cli.report import report
@@ -30,7 +32,7 @@ class _Sections(click.Group):
     """`--help` lists the user commands apart from the research benchmarks."""
 
     #: Section title -> its commands, in this order.
-    SECTIONS = {"Commands": ("search", "report", "export", "datasets", "strategies"),
+    SECTIONS = {"Commands": ("search", "report", "dashboard", "export", "datasets", "strategies"),
                 "Research benchmarks": ("bench",)}
 
     def _sections(self) -> dict[str, tuple[str, ...]]:
@@ -85,6 +87,7 @@ main.add_command(search)
 main.add_command(bench)
 main.add_command(datasets)
 main.add_command(report)
+main.add_command(dashboard)
 main.add_command(export)
 
 __all__ = ["main"]
