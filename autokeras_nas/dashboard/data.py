@@ -89,38 +89,39 @@ def discover(paths: Iterable[str | os.PathLike]) -> list["Search"]:
         DashboardError: a DIR is missing, or neither it nor a subdirectory
             holds a results.json.
     """
-    found: list[str] = []
+    found: list[tuple[str, str]] = []  # (directory, name shown)
     for path in paths:
         directory = os.path.abspath(os.path.expanduser(os.fspath(path)))
         if not os.path.isdir(directory):
             raise DashboardError(f"no search directory {path}")
+        base = os.path.basename(directory.rstrip(os.sep)) or directory
         if os.path.isfile(os.path.join(directory, FILENAME)):
-            found.append(directory)
+            found.append((directory, base))
             continue
-        subdirs = sorted(os.path.join(directory, d) for d in os.listdir(directory)
+        subdirs = sorted(d for d in os.listdir(directory)
                          if os.path.isfile(os.path.join(directory, d, FILENAME)))
         if not subdirs:
             raise DashboardError(f"no {FILENAME} in {path} nor in its subdirectories")
-        found.extend(subdirs)
+        found.extend((os.path.join(directory, d), f"{base}/{d}") for d in subdirs)
     searches: list[Search] = []
     seen: set[str] = set()
     used: set[str] = set()
-    for directory in found:
+    for directory, name in found:
         real = os.path.realpath(directory)
         if real in seen:
             continue
         seen.add(real)
-        base = _slug(os.path.basename(directory)) or "search"
-        sid, n = base, 2
+        slug = _slug(name) or "search"
+        sid, n = slug, 2
         while sid in used:
-            sid, n = f"{base}-{n}", n + 1
+            sid, n = f"{slug}-{n}", n + 1
         used.add(sid)
-        searches.append(Search(sid, directory))
+        searches.append(Search(sid, directory, name))
     return searches
 
 
 def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip(".")
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip(".-")
 
 
 def _check(data: Any, path: str) -> dict[str, Any]:
@@ -134,11 +135,11 @@ def _check(data: Any, path: str) -> dict[str, Any]:
 class Search:
     """One search directory: its results, re-read when the file changes."""
 
-    def __init__(self, sid: str, directory: str) -> None:
+    def __init__(self, sid: str, directory: str, name: str | None = None) -> None:
         self.id = sid
         self.directory = directory
         self.path = os.path.join(directory, FILENAME)
-        self.name = os.path.basename(directory.rstrip(os.sep)) or directory
+        self.name = name or os.path.basename(directory.rstrip(os.sep)) or directory
         self._lock = threading.Lock()
         self._results: dict[str, Any] | None = None
         self._version = ""

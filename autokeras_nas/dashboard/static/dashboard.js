@@ -12,6 +12,10 @@
 "use strict";
 
 const POLL_MS = 2000;
+// WebGL (scattergl) above this many points, SVG below: a browser keeps only
+// about 16 WebGL contexts alive, so small charts do not spend them.
+const GL_POINTS = 1500;
+const scatterType = (n) => (n >= GL_POINTS ? "scattergl" : "scatter");
 const PAGE_ROWS = 100;
 const state = {
   config: null,
@@ -149,6 +153,13 @@ async function route() {
   }
   for (const section of document.querySelectorAll("section.view")) {
     section.hidden = section.id !== "view-" + state.route.view;
+    if (section.hidden && window.Plotly) {
+      // Charts out of sight give back their WebGL contexts.
+      for (const div of section.querySelectorAll(".chart")) {
+        if (div.data) window.Plotly.purge(div);
+        div.dataset.rendered = "pending";
+      }
+    }
   }
   for (const a of document.querySelectorAll("#tabs a")) {
     a.classList.toggle("active", a.dataset.view === state.route.view);
@@ -168,6 +179,10 @@ async function render() {
     };
     const sids = view === "progress" ? [...state.compare] : [state.sid];
     for (const sid of sids) shown[sid] = (state.searches[sid] || {}).version;
+    if (!state.liveRender) {
+      // A new view or search: its charts are pending until drawn (a live refresh keeps them).
+      for (const div of document.querySelectorAll(`#view-${view} .chart`)) div.dataset.rendered = "pending";
+    }
     await renderers[view](seq);
     if (seq === state.renderSeq) {
       state.shownVersions = shown;
@@ -367,7 +382,7 @@ async function renderProgress() {
     const t = p.trials;
     const hover = t.trial_id.map((id, i) => `${esc(name)} trial ${esc(id)}: ${fmt(t.value[i])}`);
     for (const [traces, x] of [[byTrials, t.index], [byTime, t.seconds]]) {
-      traces.push({type: "scattergl", mode: "markers", x, y: t.value, name: name + " trials",
+      traces.push({type: scatterType(x.length), mode: "markers", x, y: t.value, name: name + " trials",
                    marker: {color, size: 5, opacity: 0.35}, text: hover, hoverinfo: "text",
                    customdata: t.trial_id.map((id) => [sid, id]), legendgroup: sid, showlegend: false});
       traces.push({type: "scatter", mode: "lines", x, y: t.best, name: name + " best so far",
@@ -422,7 +437,7 @@ async function renderPareto() {
   const pick = (arr, ii) => ii.map((i) => arr[i]);
   const hover = (ii) => ii.map((i) => `trial ${esc(p.trial_id[i])}<br>${esc(v.x)} ${fmt(p.x[i])}<br>${esc(v.y)} ${fmt(p.y[i])}`);
   await plot("chart-pareto", [
-    {type: "scattergl", mode: "markers", name: "trials", x: pick(p.x, rest), y: pick(p.y, rest),
+    {type: scatterType(rest.length), mode: "markers", name: "trials", x: pick(p.x, rest), y: pick(p.y, rest),
      marker: {color: "#999", size: 6, opacity: 0.6}, text: hover(rest), hoverinfo: "text",
      customdata: pick(p.trial_id, rest)},
     {type: "scatter", mode: "lines+markers", name: "Pareto front", x: pick(p.x, idx), y: pick(p.y, idx),
@@ -480,7 +495,7 @@ async function renderSpace() {
     const lo = Math.sqrt(Math.min(...costs)), hi = Math.sqrt(Math.max(...costs));
     const size = e.cost.map((c) => (c === null || !costs.length || hi === lo) ? 8 : 5 + 17 * (Math.sqrt(c) - lo) / (hi - lo));
     const hover = e.trial_id.map((id, i) => `trial ${esc(id)}<br>value ${fmt(e.value[i])}<br>cost ${fmt(e.cost[i])}`);
-    jobs.push(plot("chart-embedding", [{type: "scattergl", mode: "markers", x: e.x, y: e.y,
+    jobs.push(plot("chart-embedding", [{type: scatterType(e.x.length), mode: "markers", x: e.x, y: e.y,
       marker: {color: e.value.map((x) => (x === null ? NaN : x)), colorscale: "Viridis", showscale: true, size,
                line: {width: 0}, colorbar: {title: {text: "objective"}}},
       text: hover, hoverinfo: "text", customdata: e.trial_id}],
@@ -489,7 +504,7 @@ async function renderSpace() {
   } else jobs.push(notApplicable("chart-embedding", v.embedding_reason));
   if (v.operations) {
     const params = [...new Set(v.operations.map((r) => r.param))];
-    params.sort((a, b) => (a === "*") - (b === "*"));  // "*" (every hyperparameter) on top
+    params.sort((a, b) => (b === "*") - (a === "*"));  // "*" (every hyperparameter) on top
     const values = [...new Set(v.operations.map((r) => String(r.value)))];
     const cell = {};
     for (const r of v.operations) cell[r.param + "\u0000" + r.value] = r;
@@ -563,8 +578,8 @@ async function renderLineage() {
     if (a && b) { ex.push(a.x, b.x, null); ey.push(a.y, b.y, null); }
   }
   await plot("chart-lineage", [
-    {type: "scattergl", mode: "lines", x: ex, y: ey, line: {color: "#bbb", width: 1}, hoverinfo: "skip", name: "parent"},
-    {type: "scattergl", mode: "markers", x: l.nodes.map((n) => n.x), y: l.nodes.map((n) => n.y),
+    {type: scatterType(l.nodes.length), mode: "lines", x: ex, y: ey, line: {color: "#bbb", width: 1}, hoverinfo: "skip", name: "parent"},
+    {type: scatterType(l.nodes.length), mode: "markers", x: l.nodes.map((n) => n.x), y: l.nodes.map((n) => n.y),
      marker: {size: 9, color: l.nodes.map((n) => (n.value === null ? NaN : n.value)), colorscale: "Viridis",
               showscale: true, colorbar: {title: {text: "objective"}}},
      text: l.nodes.map((n) => `trial ${esc(n.trial_id)}: ${fmt(n.value)}${n.label ? "<br>" + esc(n.label) : ""}`),
@@ -713,7 +728,7 @@ async function drawPredictions(predictions, tid, sid) {
   predictions.forEach((q, k) => {
     const axis = k ? String(k + 1) : "";
     const mine = q.points.filter((p) => p.trial_id === tid);
-    traces.push({type: "scattergl", mode: "markers", name: q.quantity, x: q.points.map((p) => p.predicted),
+    traces.push({type: scatterType(q.points.length), mode: "markers", name: q.quantity, x: q.points.map((p) => p.predicted),
       y: q.points.map((p) => p.actual), xaxis: "x" + axis, yaxis: "y" + axis, marker: {size: 6, color: COLORS[k]},
       text: q.points.map((p) => `trial ${esc(p.trial_id)}`), customdata: q.points.map((p) => p.trial_id)});
     if (mine.length) {
@@ -761,7 +776,10 @@ async function poll() {
     showSearchInfo();
     const shown = state.shownVersions;
     const stale = Object.keys(shown).some((sid) => state.searches[sid] && state.searches[sid].version !== shown[sid]);
-    if (stale) await render();
+    if (stale) {
+      state.liveRender = true;
+      try { await render(); } finally { state.liveRender = false; }
+    }
   } catch (e) {
     $("live-status").textContent = "disconnected: " + e.message;
     $("live-status").className = "dead";
