@@ -25,7 +25,8 @@ from autokeras_nas.workflow import parse_objective
 
 HEAVY = HEAVY_MODULES
 
-WATCH = HEAVY + ("autokeras_nas_plugins.random_search",)
+# The dashboard's web server (the `dashboard` extra) is imported only when it serves.
+WATCH = HEAVY + ("autokeras_nas_plugins.random_search", "starlette", "uvicorn")
 
 
 def probe(*args: str, cwd: Path | None = None) -> tuple[dict, str, str]:
@@ -62,11 +63,13 @@ def test_help_lists_the_research_benchmarks_apart() -> None:
     output = CliRunner().invoke(main, ["--help"]).output
     commands, benchmarks = output.split("Research benchmarks:")
     assert "bench " not in commands.split("Commands:")[1]
-    assert all(f"  {name} " in commands for name in ("search", "report", "export", "datasets"))
+    assert all(f"  {name} " in commands
+               for name in ("search", "report", "dashboard", "export", "datasets"))
     assert benchmarks.split()[0] == "bench"
 
 
-@pytest.mark.parametrize("args", [["--help"], ["search", "--help"], ["strategies"]])
+@pytest.mark.parametrize("args", [["--help"], ["search", "--help"], ["strategies"],
+                                  ["dashboard", "--help"]])
 def test_light_commands_import_no_tensorflow_nor_plugins(args: list[str]) -> None:
     report, stdout, stderr = probe(*args)
     assert report["code"] == 0, stderr
