@@ -306,7 +306,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         space = self._sync_space()
         if self.scheduler is not None:
-            promotion = self.scheduler.promotion()
+            promotion = self._next_promotion(trial_id)
             if promotion is not None:
                 return {"status": _KT.RUNNING, "values": self._promote(trial_id, promotion)}
             if not self.scheduler.accepts_new():
@@ -334,6 +334,20 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
                 values[PROMOTABLE] = True
         values = {k: to_python(v) for k, v in values.items()}
         return {"status": _KT.RUNNING, "values": values}
+
+    def _next_promotion(self, trial_id: str) -> Promotion | None:
+        """The scheduler's next promotion, passing over configurations the
+        analyst's edits exclude: each is recorded as started and ended
+        without a result (under an id that is never a trial), so the
+        scheduler does not offer it again and ranks the others as usual."""
+        promotion = self.scheduler.promotion()
+        while promotion is not None and self._steering is not None and self._steering.last_id \
+                and self._steering.violations(_user_values(self.trials[promotion.source])):
+            passed = f"{trial_id}:excluded:{promotion.source}"
+            self.scheduler.start_promotion(passed, promotion)
+            self.scheduler.finish(passed, None)
+            promotion = self.scheduler.promotion()
+        return promotion
 
     def _promote(self, trial_id: str, promotion: Promotion) -> dict[str, Any]:
         """The values of the trial that runs `promotion`."""

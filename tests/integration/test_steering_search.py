@@ -11,6 +11,7 @@ from autokeras_nas import steering
 from autokeras_nas.core import BaseStrategy, Suggestion
 from autokeras_nas.tuner import NasTuner
 from autokeras_nas_plugins.aging_evolution import AgingEvolution
+from autokeras_nas_plugins.random_search import RandomStrategy
 
 pytestmark = pytest.mark.tf
 
@@ -101,6 +102,29 @@ def test_a_proposal_outside_the_narrowed_space_is_moved_into_it(tmp_path, digits
     for t in trials:
         assert t["values"]["activation"] in ("tanh", "sigmoid") and t["values"]["units"] == 8
         assert t["notes"]["steered"] == ["activation='relu'"] and t["edits_seen"] == 1
+
+
+def test_promotions_of_an_excluded_configuration_are_passed_over(tmp_path, digits):
+    tuner = NasTuner(build, strategy=RandomStrategy(seed=1), objective="val_accuracy", max_trials=9,
+                     early_stopping="asha", directory=str(tmp_path), project_name="p")
+    end_trial, ended, excluded = tuner.oracle.end_trial, [], []
+
+    def end_and_edit(trial):
+        end_trial(trial)
+        ended.append(trial.trial_id)
+        if len(ended) == 3:  # rung 1 is full: its best is due for a promotion; exclude it
+            best = tuner.oracle.get_best_trials(1)[0].hyperparameters.values["activation"]
+            excluded.append(best)
+            steering.add_edit(tuner.project_dir, action="exclude", param="activation", value=best)
+
+    tuner.oracle.end_trial = end_and_edit
+    x, y, xv, yv = digits
+    tuner.search(x, y, validation_data=(xv, yv), epochs=3, batch_size=128, verbose=0)
+    with open(os.path.join(tuner.project_dir, "results.json")) as f:
+        trials = json.load(f)["trials"]
+    after = trials[3:]
+    assert after and all(t["values"]["activation"] != excluded[0] for t in after)
+    assert any(t["continues"] is not None for t in after)  # promotions still run, of the others
 
 
 def test_an_edit_that_cannot_apply_is_recorded_and_the_search_goes_on(tmp_path, digits):
