@@ -14,6 +14,14 @@ Schema (version 1)::
       "best_trial_ids": ["3", "1", ...],       # best first; Pareto order if several objectives
       "search_seconds": 95.2,                 # wall-clock seconds of search() so far, all
                                               # runs of a resumed search together
+      "space": [{"class_name": "Choice", "config": {"name": ..., "values": [...], ...}}, ...],
+                                              # the hyperparameters, KerasTuner's config format
+                                              # (before the analyst's edits)
+      "edits": [{"id": 1, "time": "...Z", "action": "exclude", "param": "edge_0_1",
+                 "value": "none", "source": "dashboard", "first_trial_id": "12",
+                 "applied": true}, ...],       # only once steered (autokeras_nas.steering):
+                                              # the first trial proposed with it in force, or
+                                              # "ignored": why it could not apply
       "trials": [{
         "trial_id": "0", "strategy": "random",
         "status": "completed" | "stopped" | "failed" | "infeasible" | "running" | "invalid",
@@ -25,6 +33,7 @@ Schema (version 1)::
         "score": 0.9, "task": "train",         # what the trial did (nas/task): "train",
                                               # "supernet", "estimate", ...
         "parent_id": null, "epochs": 2, "stopped_early": false,
+        "edits_seen": null,                   # id of the last edit in force when proposed
         "arch": null,                         # a structured architecture (nas/arch), parsed
         "notes": {...},                       # the strategy's notes for this trial
         "outputs": {...},                     # JSON the trial's trainer returned beside its
@@ -100,6 +109,8 @@ def make_results(
     trials: list[dict[str, Any]],
     best_trial_ids: list[str],
     search_seconds: float | None = None,
+    space: list[dict[str, Any]] | None = None,
+    edits: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     results = {
         "format": FORMAT,
@@ -112,6 +123,10 @@ def make_results(
     }
     if search_seconds is not None:
         results["search_seconds"] = round(float(search_seconds), 3)
+    if space is not None:
+        results["space"] = space
+    if edits is not None:
+        results["edits"] = edits
     return results
 
 

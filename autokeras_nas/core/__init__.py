@@ -51,6 +51,7 @@ from autokeras_nas.core.stopping import (
 from autokeras_nas.core.strategy import (
     ARCH,
     CONTINUES,
+    EDITS_SEEN,
     EPOCHS,
     ESTIMATE_TASKS,
     INITIAL_EPOCH,
@@ -83,7 +84,7 @@ __all__ = [
     "EARLY_STOPPING_NAMES", "EPOCHS", "Hyperband", "Promotion", "PromotionScheduler", "StoppingASHA",
     "Fixed", "Float", "HyperSpace", "INITIAL_EPOCH", "Int", "ESTIMATE_TASKS", "MedianStopping",
     "Objective", "Observation", "OneShotStrategy", "PARENT", "PHASES", "PHASE_RETRAIN",
-    "PHASE_SEARCH", "PHASE_SUPERNET", "PROMOTABLE", "RESERVED_PREFIX", "Scalar",
+    "PHASE_SEARCH", "PHASE_SUPERNET", "PROMOTABLE", "EDITS_SEEN", "RESERVED_PREFIX", "Scalar",
     "SearchSpace", "SpaceKind", "StoppingRule", "Strategy", "Suggestion", "TASK",
     "TASK_CONFIG", "TASK_ESTIMATE", "TASK_EVALUATE", "TASK_SUPERNET", "TASK_TRAIN",
     "TrialStatus", "choice_subspace", "crowding_distance", "fresh_seed", "hypervolume",

@@ -265,10 +265,11 @@ class HyperSpace:
         """Changes one active, non-constant parameter to another legal value.
 
         Parameters that become active are sampled; those that become inactive
-        are dropped. Returns a copy when nothing can change.
+        are dropped. Returns a copy when nothing can change. A value the space
+        no longer holds (it was narrowed, `project`) is first resampled.
         """
         _check_rng(rng)
-        current, active = self._walk(values, _default, strict=True)
+        current, active = self._walk(self.project(values, rng), _default, strict=True)
         movable = [self._params[i] for i in active if self._params[i].cardinality() > 1]
         if not movable:
             return {**current, **_reserved(values)}
@@ -279,8 +280,10 @@ class HyperSpace:
 
     def neighbours(self, values: Mapping[str, Any]) -> list[dict[str, Scalar]]:
         """All one-change neighbours (newly active parameters at their defaults),
-        in parameter order, without duplicates and without `values` itself."""
-        current, active = self._walk(values, _default, strict=True)
+        in parameter order, without duplicates and without `values` itself.
+        A value the space no longer holds is first set to its default
+        (`project`)."""
+        current, active = self._walk(self.project(values), _default, strict=True)
         seen, result = {self._key_of(current)}, []
         for i in active:
             p = self._params[i]
@@ -291,6 +294,23 @@ class HyperSpace:
                     seen.add(k)
                     result.append({**out, **_reserved(values)})
         return result
+
+    def project(self, values: Mapping[str, Any],
+                rng: np.random.Generator | None = None) -> dict[str, Any]:
+        """`values` with every active value the space does not hold replaced:
+        drawn with `rng`, else the parameter's default. Values of a space
+        that was narrowed since they were proposed (an analyst's edit
+        excluded or pinned a value) are moved back into it; legal values,
+        inactive and reserved ("nas/") keys are kept as they are."""
+        out = dict(values)
+        for p in self._params:
+            if p.name not in out or not all(c.holds(out) for c in p.conditions):
+                continue
+            try:
+                p.check(out[p.name])
+            except ValueError:
+                out[p.name] = p.sample(rng) if rng is not None else p.default
+        return out
 
     def key(self, values: Mapping[str, Any]) -> str:
         """Canonical string of the active values (missing ones at defaults).
@@ -306,12 +326,18 @@ class HyperSpace:
         return json.dumps([[n, *_tag(values[n])] for n in sorted(values)], separators=(",", ":"))
 
     def encode(self, values: Mapping[str, Any]) -> np.ndarray:
-        """A vector of length `encoded_dim` in [0, 1]; inactive parameters are 0."""
-        out, active = self._walk(values, _default, strict=True)
+        """A vector of length `encoded_dim` in [0, 1]; inactive parameters are 0,
+        and so is a value the space no longer holds (it was narrowed), so
+        that results from before the narrowing still encode."""
+        out, active = self._walk(values, _default, strict=False)
         vec = np.zeros(self._dim)
         for i in active:
             p = self._params[i]
-            vec[self._offsets[i]:self._offsets[i] + p.encoded_dim] = p.encode(out[p.name])
+            try:
+                code = p.encode(p.check(out[p.name]))
+            except ValueError:
+                continue
+            vec[self._offsets[i]:self._offsets[i] + p.encoded_dim] = code
         return vec
 
     # -- size ----------------------------------------------------------------

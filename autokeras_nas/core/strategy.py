@@ -66,6 +66,9 @@ CONTINUES = "nas/continues"
 #: later: its trainer keeps the state the trial ends in (weights with the
 #: optimizer's state) for the trial that continues it.
 PROMOTABLE = "nas/promotable"
+#: Set by the oracle once the search was steered (`autokeras_nas.steering`):
+#: the id of the last edit in force when the trial was proposed.
+EDITS_SEEN = "nas/edits_seen"
 
 #: Build the model and fit it: every trial of the first strategies.
 TASK_TRAIN = "train"

@@ -70,14 +70,17 @@ import json
 import math
 import os
 import time
+import zlib
 from typing import Any, Mapping
 
 import keras_tuner
+import numpy as np
 from keras_tuner.engine import trial as trial_module
 
 from autokeras_nas.core import (
     ARCH,
     CONTINUES,
+    EDITS_SEEN,
     EPOCHS,
     INITIAL_EPOCH,
     PARENT,
@@ -98,6 +101,7 @@ from autokeras_nas.core import (
     to_python,
 )
 from autokeras_nas import results as results_module
+from autokeras_nas import steering as steering_module
 from autokeras_nas.results import write_json_atomic
 from autokeras_nas.launch import WORKER_TIMEOUT_ENV, is_chief
 from autokeras_nas.tuner.parallel import HEARTBEAT_KEY, ChiefMixin
@@ -219,6 +223,13 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         self._seconds: dict[str, float] = {}
         self._space: HyperSpace | None = None
         self._space_signature: Any = None
+        #: KerasTuner's space before the analyst's edits (`_space` is narrowed).
+        self._full_space: HyperSpace | None = None
+        #: The edits read from the steering file, and their effect.
+        self._edits: list[dict[str, Any]] = []
+        self._steering: steering_module.Steering | None = None
+        self._steering_signature: Any = None
+        self._steering_error: str | None = None
         self._notes: dict[str, dict[str, Any]] = {}
         self._curves: dict[str, list[dict[str, float]]] = {}
         self._outputs: dict[str, dict[str, Any]] = {}
@@ -235,17 +246,55 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
 
     # -- space -------------------------------------------------------------
     def _sync_space(self) -> HyperSpace:
-        """(Re)binds the strategy when KerasTuner's space has grown."""
+        """(Re)binds the strategy when KerasTuner's space has grown or the
+        analyst's edits (the steering file) changed: the strategy gets the
+        space narrowed by the edits in force."""
         config = self.hyperparameters.get_config()
-        signature = [(p["class_name"], p["config"]["name"]) for p in config["space"]]
+        signature = ([(p["class_name"], p["config"]["name"]) for p in config["space"]],
+                     self._read_steering())
         if self._space is None or signature != self._space_signature:
-            self._space = HyperSpace.from_keras_tuner_config(config)
+            self._full_space = HyperSpace.from_keras_tuner_config(config)
+            self._steering = steering_module.narrow(self._full_space, self._edits)
+            self._space = self._steering.space
             self._space_signature = signature
             self.strategy.setup(self._space, self.objectives, self.max_trials)
             seconds = getattr(self.budget, "seconds", None)
             if seconds and hasattr(self.strategy, "set_time_budget"):
                 self.strategy.set_time_budget(seconds)
         return self._space
+
+    def _read_steering(self) -> Any:
+        """Rereads the steering file when it changed; returns its signature.
+        A file that cannot be read keeps the last edits read (and says so
+        once in results.json, `steering_error`), never stops the search."""
+        directory = getattr(self, "_project_dir", None)
+        if not directory:
+            return None
+        signature = steering_module.signature(directory)
+        if signature != self._steering_signature:
+            try:
+                self._edits = steering_module.read_edits(directory)
+                self._steering_error = None
+            except steering_module.SteeringError as e:
+                self._steering_error = str(e)
+            self._steering_signature = signature
+        return tuple(int(e.get("id") or 0) for e in self._edits)
+
+    def _steer(self, trial_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        """A proposal moved into the narrowed space: a value the edits
+        exclude (a strategy's parent from before an edit, a rule that does not
+        draw from the space) is redrawn, seeded by the trial id, and the
+        trial's notes say what moved."""
+        steering = self._steering
+        if steering is None or not steering.last_id:
+            return values
+        moved = steering.violations(values)
+        if moved:
+            rng = np.random.default_rng(zlib.crc32(f"steer:{trial_id}".encode()))
+            values = self._space.project(values, rng)
+            self._notes.setdefault(trial_id, {})["steered"] = moved
+        values[EDITS_SEEN] = steering.last_id
+        return values
 
     def set_search_epochs(self, epochs: int) -> None:
         """The `epochs` of the search (`fit`'s): the top rung of a scheduler
@@ -257,7 +306,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         space = self._sync_space()
         if self.scheduler is not None:
-            promotion = self.scheduler.promotion()
+            promotion = self._next_promotion(trial_id)
             if promotion is not None:
                 return {"status": _KT.RUNNING, "values": self._promote(trial_id, promotion)}
             if not self.scheduler.accepts_new():
@@ -273,17 +322,32 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
                     f"strategy {self.strategy.name!r} waits for results, but no trial is running"
                 )
             return {"status": _KT.IDLE, "values": None}
-        values = space.complete(dict(suggestion.values))
-        values.update(suggestion.hp_values())
+        if suggestion.notes:
+            self._notes[trial_id] = dict(suggestion.notes)
+        proposed = self._steer(trial_id, suggestion.hp_values())
+        values = space.complete(proposed)
+        values.update(proposed)
         if self.scheduler is not None and suggestion.epochs is None \
                 and (suggestion.task or TASK_TRAIN) == TASK_TRAIN:
             values[EPOCHS] = self.scheduler.start_new(trial_id)
             if self.scheduler.is_promotable(trial_id):
                 values[PROMOTABLE] = True
         values = {k: to_python(v) for k, v in values.items()}
-        if suggestion.notes:
-            self._notes[trial_id] = dict(suggestion.notes)
         return {"status": _KT.RUNNING, "values": values}
+
+    def _next_promotion(self, trial_id: str) -> Promotion | None:
+        """The scheduler's next promotion, passing over configurations the
+        analyst's edits exclude: each is recorded as started and ended
+        without a result (under an id that is never a trial), so the
+        scheduler does not offer it again and ranks the others as usual."""
+        promotion = self.scheduler.promotion()
+        while promotion is not None and self._steering is not None and self._steering.last_id \
+                and self._steering.violations(_user_values(self.trials[promotion.source])):
+            passed = f"{trial_id}:excluded:{promotion.source}"
+            self.scheduler.start_promotion(passed, promotion)
+            self.scheduler.finish(passed, None)
+            promotion = self.scheduler.promotion()
+        return promotion
 
     def _promote(self, trial_id: str, promotion: Promotion) -> dict[str, Any]:
         """The values of the trial that runs `promotion`."""
@@ -564,7 +628,25 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             trials=trials,
             best_trial_ids=best,
             search_seconds=self.search_seconds(),
+            space=None if self._full_space is None else self._full_space.to_config()["space"],
+            edits=self._edit_records(trials) if self._edits or self._steering_error else None,
         )
+
+    def _edit_records(self, trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The edits with what became of them: the first trial proposed with
+        each in force, and why an edit was not applied."""
+        ignored = {id(e): why for e, why in (self._steering.ignored if self._steering else ())}
+        records = []
+        for edit in self._edits:
+            first = next((t["trial_id"] for t in trials
+                          if (t.get("edits_seen") or 0) >= int(edit.get("id") or 0)), None)
+            record = {**edit, "first_trial_id": first, "applied": id(edit) not in ignored}
+            if id(edit) in ignored:
+                record["ignored"] = ignored[id(edit)]
+            records.append(record)
+        if self._steering_error:
+            records.append({"error": self._steering_error})
+        return records
 
     def _trial_record(self, trial: Any) -> dict[str, Any]:
         metrics = _final_metrics(trial)
@@ -582,6 +664,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             "task": values.get(TASK, TASK_TRAIN),
             "parent_id": values.get(PARENT),
             "continues": values.get(CONTINUES),
+            "edits_seen": values.get(EDITS_SEEN),
             "seconds": self._seconds.get(trial.trial_id),
             "arch": _arch(values.get(ARCH)),
             "epochs": None if epochs is None else int(epochs),

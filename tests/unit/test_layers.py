@@ -404,15 +404,16 @@ def test_heavy_import_detector(source: str, n: int) -> None:
 # the package loads strategies with `plugins.load`, never by module name.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("core",), ("base",), ("spaces",), ("tuner",), ("testing",),
-    ("bench", "report"), ("workflow",), ("cli",),
+    ("bench", "report"), ("dashboard",), ("workflow",), ("cli",),
 )
 #: Module or package (below `autokeras_nas`) -> its layer; the longest prefix wins.
 LAYER_OF = {
     "core": "core",
-    "data": "base", "launch": "base", "plugins": "base", "results": "base", "tfenv": "base",
+    "data": "base", "launch": "base", "plugins": "base", "results": "base", "steering": "base",
+    "tfenv": "base",
     "spaces": "spaces", "oneshot": "spaces", "tuner": "tuner", "testing": "testing",
     "bench": "bench",
-    "report": "report", "workflow": "workflow", "cli": "cli",
+    "report": "report", "dashboard": "dashboard", "workflow": "workflow", "cli": "cli",
 }
 _LEVEL = {layer: level for level, layers in enumerate(LAYERS) for layer in layers}
 ORDER = " < ".join(" | ".join(layers) for layers in LAYERS)
