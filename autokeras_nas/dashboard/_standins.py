@@ -1,15 +1,12 @@
-"""Minimal stand-ins for `autokeras_nas.report.analysis` and
-`autokeras_nas.core.steering` until those modules land: same names and
-return shapes, simple computations. `data` imports the real modules when
-they exist."""
+"""Minimal stand-ins for `autokeras_nas.report.analysis` until it lands:
+same names and return shapes, simple computations. `data` imports the real
+module when it exists."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import random
-import time
 from typing import Any, Mapping
 
 _RESULTS = ("completed", "stopped")
@@ -200,33 +197,3 @@ def lineage(results):
         nodes.append({"trial_id": tid, "x": x, "y": y, "value": v if _finite(v) else None,
                       "label": str((by_id[tid].get("notes") or {}).get("morphism", ""))})
     return {"nodes": nodes, "edges": [{"source": p, "target": c} for c, p in up.items() if p]}
-
-
-# -- steering --------------------------------------------------------------------
-STEERING = "steering.json"
-
-
-def read_edits(directory):
-    try:
-        with open(os.path.join(directory, STEERING)) as f:
-            return list(json.load(f).get("edits", []))
-    except (OSError, ValueError):
-        return []
-
-
-def add_edit(directory, *, action, param, value=None, source="dashboard"):
-    if action not in ("exclude", "pin", "clear"):
-        raise ValueError(f"unknown action {action!r}: exclude, pin or clear")
-    if not isinstance(param, str) or not param:
-        raise ValueError("param must be a hyperparameter name or '*'")
-    if action != "clear" and value is None:
-        raise ValueError(f"{action} needs a value")
-    edits = read_edits(directory)
-    now = time.time()
-    edit = {"id": len(edits) + 1, "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now)),
-            "unix": now, "action": action, "param": param, "value": value, "source": source}
-    edits.append(edit)
-    from autokeras_nas.results import write_json_atomic
-
-    write_json_atomic(os.path.join(directory, STEERING), {"edits": edits}, indent=1)
-    return edit

@@ -11,7 +11,7 @@ file stays unreadable. Payloads are computed on demand, one view at a time,
 and cached, serialized, until the version changes.
 
 The analyses come from `autokeras_nas.report.analysis`, the steering edits
-from `autokeras_nas.core.steering`.
+from `autokeras_nas.steering`.
 """
 
 from __future__ import annotations
@@ -29,10 +29,7 @@ try:  # pragma: no cover - which one depends on the branch
     from autokeras_nas.report import analysis
 except ImportError:  # pragma: no cover
     from autokeras_nas.dashboard import _standins as analysis
-try:  # pragma: no cover
-    from autokeras_nas.core import steering
-except ImportError:  # pragma: no cover
-    from autokeras_nas.dashboard import _standins as steering
+from autokeras_nas import steering
 
 #: Trial statuses whose metrics are measured results.
 RESULT_STATUSES = ("completed", "stopped")
@@ -277,10 +274,12 @@ class Search:
                    if isinstance(e, dict) and e.get("id") not in known]
         return taken + pending
 
-    def add_edit(self, action: str, param: str, value: Any = None) -> dict[str, Any]:
-        """Writes a steering edit (ValueError with a one-line message on bad input)."""
+    def add_edit(self, action: Any, param: Any, value: Any = None) -> dict[str, Any]:
+        """Writes a steering edit, checked against the space the search
+        recorded when it did (`steering.SteeringError`, a ValueError with a
+        one-line message, on bad input)."""
         return steering.add_edit(self.directory, action=action, param=param, value=value,
-                                 source="dashboard")
+                                 source="dashboard", space=recorded_space(self.results))
 
 
 # -- view payloads (pure functions of the results) ---------------------------------
@@ -541,11 +540,9 @@ def space_values(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     string values (operations) shared by several hyperparameters, to edit
     all of them at once."""
     entries: dict[str, list[Any]] = {}
-    space = results.get("space")
-    if isinstance(space, dict) and isinstance(space.get("space"), list):
-        for entry in space["space"]:
-            if isinstance(entry, dict) and (got := _space_entry(entry)) is not None:
-                entries[got[0]] = got[1]
+    for entry in _space_entries(results):
+        if (got := _space_entry(entry)) is not None:
+            entries[got[0]] = got[1]
     declared = set(entries)
     for t in results.get("trials", []):
         for k, v in (t.get("values") or {}).items():
@@ -564,3 +561,26 @@ def space_values(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     if every:
         out.insert(0, {"param": "*", "values": every})
     return out
+
+
+def _space_entries(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The hyperparameters the search recorded (`space`, KerasTuner's config
+    entries; also accepted inside {"space": [...]})."""
+    space = results.get("space")
+    if isinstance(space, dict):
+        space = space.get("space")
+    return [e for e in space if isinstance(e, dict)] if isinstance(space, list) else []
+
+
+def recorded_space(results: Mapping[str, Any]) -> Any:
+    """The search's space as a `HyperSpace`, to check edits against (None
+    when it recorded none or it does not parse)."""
+    entries = _space_entries(results)
+    if not entries:
+        return None
+    from autokeras_nas.core.space import HyperSpace
+
+    try:
+        return HyperSpace.from_keras_tuner_config({"space": entries})
+    except (ValueError, TypeError, KeyError):
+        return None

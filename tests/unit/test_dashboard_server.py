@@ -21,7 +21,7 @@ from autokeras_nas.dashboard import data
 from autokeras_nas.dashboard.server import create_app, is_loopback, resolve_token, start_background
 from autokeras_nas.dashboard.server import BackgroundServer
 from autokeras_nas.testing.cli import one_line_error
-from autokeras_nas.testing.dashboard import append_trial, synthetic_results, write_search
+from autokeras_nas.dashboard.synthetic import append_trial, synthetic_results, write_search
 
 SECRET = "TOP-SECRET-CONTENT-0451"
 
@@ -206,10 +206,15 @@ def test_edits_with_allow_edit_need_same_origin_json(tmp_path: Path) -> None:
         assert (tmp_path / "s" / "steering.json").exists()
         listed = get_json(srv.url, "/api/s/s/view/edits")["edits"]
         assert listed[-1]["id"] == record["id"] and listed[-1]["pending"] is True
-        status, _, body = request(srv.url, "/api/s/s/edits", method="POST",
-                                  body=b'{"action": "explode", "param": "x"}',
-                                  headers={**json_headers, "Origin": origin})
-        assert status == 400 and "\n" not in json.loads(body)["error"]
+        for bad, says in (({"action": "explode", "param": "x"}, "unknown action"),
+                          ({"action": "exclude", "param": "edge_0_1", "value": "conv9x9"},
+                           "conv9x9"),  # checked against the space the search recorded
+                          ({"action": "exclude", "param": "nope", "value": "none"}, "nope")):
+            status, _, body = request(srv.url, "/api/s/s/edits", method="POST",
+                                      body=json.dumps(bad).encode(),
+                                      headers={**json_headers, "Origin": origin})
+            error = json.loads(body)["error"]
+            assert status == 400 and says in error and "\n" not in error, error
         assert get_json(srv.url, "/api/config")["allow_edit"] is True
 
 

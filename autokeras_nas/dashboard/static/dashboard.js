@@ -596,7 +596,10 @@ async function renderEdits() {
   body.replaceChildren(...v.edits.map((e) => el("tr", {class: e.pending ? "pending" : ""},
     el("td", {text: fmt(e.id)}), el("td", {text: e.time || ""}), el("td", {text: e.action}),
     el("td", {text: e.param}), el("td", {text: fmt(e.value)}), el("td", {text: e.source || ""}),
-    el("td", {text: e.pending ? "pending (not proposed from yet)" : fmt(e.first_trial_id)}))));
+    el("td", {text: e.pending ? "pending: the search has not read it yet"
+                         : e.ignored ? "not applied: " + e.ignored
+                         : e.first_trial_id === null || e.first_trial_id === undefined ? "no trial since"
+                         : fmt(e.first_trial_id)}))));
   if (!v.edits.length) body.append(el("tr", {}, el("td", {colspan: "7", text: "no edits"})));
   $("edits-table").dataset.rendered = "true";
   $("edits-table").dataset.rows = String(v.edits.length);

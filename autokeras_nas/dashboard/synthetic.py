@@ -1,4 +1,4 @@
-"""Synthetic search directories for the dashboard's tests (no TensorFlow).
+"""Synthetic search directories, to try the dashboard and test it (no TensorFlow).
 
 `synthetic_results(kind, n)` makes a results.json document shaped like a
 real search's: `image` (the image space's hyperparameters, two epochs of
@@ -171,14 +171,15 @@ def synthetic_results(kind: str = "image", n: int = 30, *, seed: int = 0) -> dic
         "search_seconds": round(sum(t["seconds"] for t in trials), 3), "trials": trials,
     }
     if kind == "nb201":
-        results["space"] = {"space": [
+        results["space"] = [
             {"class_name": "Choice", "config": {"name": e, "default": NB201_OPS[0],
                                                  "conditions": [], "values": list(NB201_OPS),
-                                                 "ordered": False}} for e in NB201_EDGES]}
+                                                 "ordered": False}} for e in NB201_EDGES]
         first = trials[n // 2]["trial_id"] if n > 1 else None
         results["edits"] = [{"id": 1, "time": "2025-01-01T10:00:00", "unix": 1735725600.0,
                              "action": "exclude", "param": "*", "value": "avg_pool_3x3",
-                             "source": "dashboard", "first_trial_id": first}]
+                             "source": "dashboard", "first_trial_id": first,
+                             "applied": True}]
     return results
 
 
