@@ -17,7 +17,8 @@ import os
 import random
 from typing import Any
 
-from autokeras_nas.results import FORMAT, VERSION, write_results
+from autokeras_nas import steering
+from autokeras_nas.results import FORMAT, VERSION, write_json_atomic, write_results
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 NB201_EDGES = tuple(f"edge_{i}_{j}" for j in range(1, 4) for i in range(j))
@@ -184,8 +185,15 @@ def synthetic_results(kind: str = "image", n: int = 30, *, seed: int = 0) -> dic
 
 
 def write_search(directory: str | os.PathLike, results: dict[str, Any]) -> str:
-    """Writes `results` as `directory/results.json` (atomically); returns the path."""
-    return write_results(os.fspath(directory), results)
+    """Writes `results` as `directory/results.json` (atomically), and its
+    edits, if any, as the steering file they came from; returns the path."""
+    path = write_results(os.fspath(directory), results)
+    if results.get("edits"):
+        keys = ("id", "time", "unix", "action", "param", "value", "source")
+        write_json_atomic(steering.path_of(os.fspath(directory)), {
+            "format": steering.FORMAT, "version": 1,
+            "edits": [{k: e.get(k) for k in keys} for e in results["edits"]]}, indent=1)
+    return path
 
 
 def append_trial(directory: str | os.PathLike, trial_id: str, accuracy: float) -> None:

@@ -809,6 +809,7 @@ async function main() {
   showSearchInfo();
   window.addEventListener("hashchange", route);
   await route();
+  document.body.dataset.ready = "true";
   setTimeout(poll, POLL_MS);
 }
 
