@@ -27,7 +27,11 @@ while it runs.
 Hyperparameters come from the trials' `values`; when the results carry the
 search space (`"space"`, KerasTuner's `HyperParameters.get_config()` format)
 it gives each hyperparameter's possible values, else they are inferred from
-the values seen. Trials with a structured architecture (`arch`) add features
+the values seen. Numbers are read on a log scale when the space samples
+them so or its range spans over a decade, or, inferred, when they span over
+a decade and crowd its low end (their median in the bottom quarter of the
+range, as log-uniform learning rates; uniform values' median sits
+mid-range). Trials with a structured architecture (`arch`) add features
 of it, named `arch:...`: for a cell its number of blocks (`arch:blocks`) and
 how often each operator occurs (`arch:op:<operator>`), for a morphable network
 its weighted layers (`arch:layers`), total conv filters (`arch:filters`) and
@@ -344,8 +348,12 @@ def _inferred(name: str, seen: list[Any]) -> _Param:
         integral = all(isinstance(v, (int, np.integer)) or float(v).is_integer() for v in seen)
         small = len(distinct) <= MAX_LEVELS and (integral or 2 * len(distinct) <= len(seen))
         levels = [int(v) if integral else v for v in distinct] if small else []
-        return _Param(name, "numeric", levels, distinct[0], distinct[-1],
-                      _spans_decades(distinct[0], distinct[-1]))
+        low, high = distinct[0], distinct[-1]
+        # log scale for values over a decade that crowd the low end (sampled
+        # log-uniformly, as learning rates): their median sits in the
+        # bottom quarter of the range (uniform values' sits mid-range)
+        crowded = float(np.median([float(v) for v in seen])) < low + (high - low) / 4
+        return _Param(name, "numeric", levels, low, high, _spans_decades(low, high) and crowded)
     levels: dict[tuple[str, Any], Any] = {}
     for v in seen:
         levels.setdefault(_key(v), _scalar(v))
@@ -448,7 +456,7 @@ def importance(results: Mapping[str, Any], objective: str | None = None, *, seed
     A random forest (scikit-learn's `RandomForestRegressor`, settings
     `FOREST`, seeded) regresses the objective of the rankable trials on their
     encoded hyperparameters (categoricals one-hot, numbers scaled to [0, 1],
-    log scale for ranges over a decade; -1 where a conditional
+    on a log scale where it fits (module docstring); -1 where a conditional
     hyperparameter is inactive) and `arch:` features; a hyperparameter's
     importance is the forest's *impurity* importance (mean decrease in
     variance) summed over its columns, normalised to sum 1. Impurity
@@ -506,7 +514,7 @@ def embedding(results: Mapping[str, Any], *, seed: int = 0) -> list[dict[str, An
 
     Each trial with hyperparameter values or a structured architecture
     (rankable or not) is encoded (categoricals one-hot, numbers scaled to
-    [0, 1], log scale for ranges over a decade, 0 where inactive; `arch:`
+    [0, 1], on a log scale where it fits, 0 where inactive; `arch:`
     features: a cell's blocks and operator counts, a network's layers), and
     the encodings are projected on their first two principal components
     (PCA, fitted on at most `PCA_ROWS` trials drawn with `seed`; each
@@ -671,8 +679,8 @@ def parallel_coordinates(results: Mapping[str, Any],
     order), and `arch:blocks` / `arch:layers` / `arch:filters` for
     structured architectures (operator counts are left out). Categoricals
     are coded 0..k-1 with their values as `ticktext`; numbers are as they
-    are (log10 of them, labelled `log10(name)`, for ranges over a decade,
-    ticked at the decades; a numeric hyperparameter with few values is
+    are (log10 of them, labelled `log10(name)`, on a log scale (module
+    docstring), ticked at the decades; a numeric hyperparameter with few values is
     ticked at each). Where a conditional hyperparameter is inactive the
     line passes through an extra tick "inactive" (after the categories, or
     below the numbers).
