@@ -15,8 +15,8 @@ while it runs.
   value of each discrete hyperparameter, and of each operation over all the
   places it can sit (NAS-Bench-201 edges, the blocks of a cell).
 * `parallel_coordinates`: the rankable trials' hyperparameters and objective.
-* `pareto`, `metric_names`: two metrics against each other, Pareto front
-  flagged.
+* `pareto`, `metric_names`, `direction`: two metrics against each other,
+  Pareto front flagged; the metrics there are; whether one is minimised.
 * `best_so_far`: the trajectory of the objective.
 * `architecture_graph`: a trial's architecture as nodes and edges
   (NAS-Bench-201 cells, PNAS/POPNAS cells, NASH's morphable networks).
@@ -61,7 +61,7 @@ from autokeras_nas.report import oneshot as _oneshot
 from autokeras_nas.report import plots as _plots
 
 __all__ = [
-    "architecture_graph", "best_so_far", "embedding", "importance", "lineage",
+    "architecture_graph", "best_so_far", "direction", "embedding", "importance", "lineage",
     "metric_names", "oneshot_view", "operation_summary", "parallel_coordinates", "pareto",
     "rankable",
 ]
@@ -301,6 +301,8 @@ def _space_params(results: Mapping[str, Any]) -> dict[str, _Param]:
     read), by name; a name defined under several conditions merges its
     values."""
     config = results.get("space")
+    if isinstance(config, list):  # the list of parameters alone
+        config = {"space": config}
     if not isinstance(config, Mapping):
         return _supernet_choices(results)
     from autokeras_nas.core.space import Boolean, Choice, Fixed, Float, HyperSpace, Int
@@ -370,7 +372,8 @@ class _Table:
         arch_ops: dict[str, None] = {}
         for t in self.trials:
             row = {k: v for k, v in (t.get("values") or {}).items()
-                   if not str(k).startswith("nas/") and v is not None}
+                   if not str(k).startswith("nas/") and v is not None
+                   and not (isinstance(v, float) and not math.isfinite(v))}
             features, ops = _arch_features(t)
             row.update(features)
             self.rows.append(row)

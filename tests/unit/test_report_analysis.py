@@ -470,6 +470,9 @@ def test_a_space_in_the_results_gives_the_values_and_the_log_scale():
     assert not any(p == "lr" for p, _ in table)  # continuous: no value-by-value rows
     dims = {d["label"]: d for d in analysis.parallel_coordinates(results)["dimensions"]}
     assert "log10(lr)" in dims and dims["units"]["tickvals"] == [16.0, 32.0, 64.0, 128.0]
+    # the list of parameters alone reads the same
+    alone = _results(trials, space=space["space"])
+    assert analysis.operation_summary(alone) == analysis.operation_summary(results)
 
 
 def test_every_view_of_ten_thousand_trials_takes_well_under_a_second():
