@@ -24,13 +24,14 @@ from autokeras_nas.cli.datasets import datasets
 from autokeras_nas.cli.export import export
 from autokeras_nas.cli.report import report
 from autokeras_nas.cli.search import search
+from autokeras_nas.cli.steer import steer
 
 
 class _Sections(click.Group):
     """`--help` lists the user commands apart from the research benchmarks."""
 
     #: Section title -> its commands, in this order.
-    SECTIONS = {"Commands": ("search", "report", "export", "datasets", "strategies"),
+    SECTIONS = {"Commands": ("search", "report", "steer", "export", "datasets", "strategies"),
                 "Research benchmarks": ("bench",)}
 
     def _sections(self) -> dict[str, tuple[str, ...]]:
@@ -86,5 +87,6 @@ main.add_command(bench)
 main.add_command(datasets)
 main.add_command(report)
 main.add_command(export)
+main.add_command(steer)
 
 __all__ = ["main"]
