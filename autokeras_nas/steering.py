@@ -114,9 +114,12 @@ def add_edit(directory: str, *, action: str, param: str, value: Any = None,
         value: The value excluded or pinned; for "clear", None clears every
             edit of `param`.
         source: Who made the edit ("dashboard", "cli", ...), recorded.
-        space: The search's space, when known: the edit is then checked
-            against it (its parameter exists, holds the value, and keeps at
-            least one value). Without it only the edit's form is checked.
+        space: The search's space; None: the one its results.json records
+            (`recorded_space`). With a space the edit is checked against it
+            (its parameter exists, holds the value, and keeps at least one
+            value), and a value given as text ("32", "true") becomes the
+            parameter's own (32, True). Without one only the edit's form is
+            checked.
 
     Returns:
         The edit as recorded (with its `id` and `time`).
@@ -128,6 +131,10 @@ def add_edit(directory: str, *, action: str, param: str, value: Any = None,
     if not os.path.isdir(directory):
         raise SteeringError(f"no search directory {directory}")
     edit = _checked(action, param, value, source)
+    if space is None:
+        space = recorded_space(directory)
+    if space is not None and edit["value"] is not None:
+        edit["value"] = _coerce(space, param, edit["value"])
     with _locked(directory):
         edits = read_edits(directory)
         if space is not None:
@@ -142,6 +149,34 @@ def add_edit(directory: str, *, action: str, param: str, value: Any = None,
         write_json_atomic(path_of(directory), {"format": FORMAT, "version": 1,
                                                "edits": edits + [edit]}, indent=1)
     return edit
+
+
+def recorded_space(directory: str) -> HyperSpace | None:
+    """The hyperparameter space the search in `directory` records in its
+    results.json (`space`), or None (no file yet, an older file, unreadable)."""
+    try:
+        with open(os.path.join(directory, "results.json")) as f:
+            config = json.load(f).get("space")
+        return HyperSpace.from_keras_tuner_config({"space": config}) if config else None
+    except (OSError, ValueError, TypeError, AttributeError, KeyError):
+        return None
+
+
+def _coerce(space: HyperSpace, param: str, value: Any) -> Any:
+    """`value` as the parameter's own value when it is that value's text."""
+    for p in space.params:
+        if param not in (p.name, EVERY):
+            continue
+        for v in _domain(p) or ():
+            if _same(v, value):
+                return v
+        for v in _domain(p) or ():
+            if isinstance(value, str) and value == json.dumps(v).strip('"') or str(v) == str(value):
+                return v
+        if p.name == param and isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return p.check(json.loads(value))
+    return value
 
 
 def _checked(action: Any, param: Any, value: Any, source: Any) -> dict[str, Any]:

@@ -26,13 +26,15 @@ from autokeras_nas.cli.datasets import datasets
 from autokeras_nas.cli.export import export
 from autokeras_nas.cli.report import report
 from autokeras_nas.cli.search import search
+from autokeras_nas.cli.steer import steer
 
 
 class _Sections(click.Group):
     """`--help` lists the user commands apart from the research benchmarks."""
 
     #: Section title -> its commands, in this order.
-    SECTIONS = {"Commands": ("search", "report", "dashboard", "export", "datasets", "strategies"),
+    SECTIONS = {"Commands": ("search", "report", "dashboard", "steer", "export", "datasets",
+                             "strategies"),
                 "Research benchmarks": ("bench",)}
 
     def _sections(self) -> dict[str, tuple[str, ...]]:
@@ -89,5 +91,6 @@ main.add_command(datasets)
 main.add_command(report)
 main.add_command(dashboard)
 main.add_command(export)
+main.add_command(steer)
 
 __all__ = ["main"]

@@ -121,10 +121,19 @@ def save_savedmodel(model: keras.Model, path: Path) -> None:
 
 
 def convert_tflite(saved_model: Path, path: Path) -> float:
-    """Converts a SavedModel to TFLite; returns the conversion's seconds."""
+    """Converts a SavedModel to TFLite; returns the conversion's seconds.
+
+    Raises:
+        WorkflowError: the converter failed (its first line); nothing is written.
+    """
     t0 = time.perf_counter()
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
-    path.write_bytes(converter.convert())
+    try:
+        content = tf.lite.TFLiteConverter.from_saved_model(str(saved_model)).convert()
+    except Exception as e:  # noqa: BLE001 - the converter's errors have no common type
+        raise WorkflowError(f"TFLite cannot convert this model: {tflite.first_line(e)} "
+                            "(the other formats can still be exported: --format keras,savedmodel)"
+                            ) from None
+    path.write_bytes(content)
     return time.perf_counter() - t0
 
 

@@ -165,6 +165,15 @@ def test_enas_trains_the_supernet_on_the_controllers_paths_and_outputs_architect
     assert all(sum(p.values()) == pytest.approx(1.0, abs=1e-3)
                for p in out["probabilities"].values())
     assert out["controller_steps"] == 30
+    # the marginals after every epoch: distributions over the same choices, moving as it learns
+    history = out["probabilities_by_epoch"]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    for h in history:
+        assert {c: set(p) for c, p in h["probabilities"].items()} == {
+            c: set(v) for c, v in out["choices"].items()}
+        assert all(sum(p.values()) == pytest.approx(1.0, abs=1e-3)
+                   for p in h["probabilities"].values())
+    assert history[0]["probabilities"] != history[-1]["probabilities"]
     curve = enas["curve"]
     assert [c["epoch"] for c in curve] == [1, 2, 3]
     assert all(0 <= c["controller_reward"] <= 1 and c["controller_entropy"] > 0 for c in curve)
@@ -209,7 +218,10 @@ def test_a_killed_enas_trial_resumes_with_the_controller_of_its_epoch(tmp_path, 
         killed.search(x, y, **fit)
     directory = os.path.join(tmp_path, "p", "trial_0", STATE_DIR)
     # The controller of epoch 2 was saved, the supernet's backup is epoch 1's.
-    assert sorted(os.listdir(directory)) == ["controller-1.npz", "controller-2.npz"]
+    assert sorted(os.listdir(directory)) == ["controller-1.npz", "controller-2.npz",
+                                             "probabilities-1.json", "probabilities-2.json"]
+    with open(os.path.join(directory, "probabilities-1.json")) as f:
+        (epoch_1,) = json.load(f)
     resumed = _tuner(tmp_path, [ENAS], _PathLog(paths), overwrite=False)
     resumed.search(x, y, **fit)
     (trial,) = _results(resumed)
@@ -219,6 +231,9 @@ def test_a_killed_enas_trial_resumes_with_the_controller_of_its_epoch(tmp_path, 
     # (from epoch 2's it would have made 40, from scratch 20)
     assert trial["outputs"]["controller_steps"] == 30
     assert [c["epoch"] for c in trial["curve"]] == [1, 2, 3]
+    # the probabilities of epoch 1 from before the kill, then epochs 2 and 3 once each
+    history = trial["outputs"]["probabilities_by_epoch"]
+    assert [h["epoch"] for h in history] == [1, 2, 3] and history[0] == epoch_1
     assert os.listdir(directory) == [FINAL_STATE]
 
 

@@ -97,6 +97,16 @@ def test_an_op_without_int8_kernel_is_named(digits):
     assert conversion.to_dict()["fully_integer"] is False
 
 
+def test_a_failed_float_conversion_is_one_line_and_writes_nothing(tmp_path):
+    from autokeras_nas.workflow import WorkflowError
+    from autokeras_nas.workflow.exporting import convert_tflite
+
+    with pytest.raises(WorkflowError, match="TFLite cannot convert this model: ") as e:
+        convert_tflite(tmp_path / "not_a_saved_model", tmp_path / "model.tflite")
+    assert "\n" not in str(e.value) and "--format keras,savedmodel" in str(e.value)
+    assert not (tmp_path / "model.tflite").exists()
+
+
 def test_bad_quantize_and_missing_samples_are_refused(trained):
     with pytest.raises(ValueError, match="one of int8, float16, dynamic"):
         tflite.convert(trained, "int4")

@@ -19,6 +19,15 @@ The controller's state is saved after every epoch in the trial's directory
 after a crash reloads the controller of the epoch its supernet resumes
 from. Once trained, the last state stays as `enas/controller.npz`.
 
+After each epoch's controller steps the controller's marginal candidate
+probabilities are recorded too (`Controller.probabilities` over
+`EPOCH_SAMPLES` architectures drawn by a generator seeded with the task's
+`seed` and the epoch, so the controller's own generator, and with it the
+search, is untouched). The history so far is saved beside the state of the
+same epoch (`enas/probabilities-<epochs>.json`, the last two kept), and a
+resumed trial reloads the history of the epoch it resumes from, so the
+history never holds an epoch twice; the files go once the trial is trained.
+
 Task options (`nas/task_config`), besides `SupernetTrainer`'s
 (`conditional`, `time_budget_s`; `mode` must be "single"):
 
@@ -35,15 +44,18 @@ Outputs, besides `SupernetTrainer`'s (`choices`, `mode`, `conditional`):
 `architectures` (the most probable distinct architectures among those the
 trained controller samples, each a mapping choice -> candidate, the most
 probable first), `probabilities` (each choice's marginal candidate
-probabilities under the controller), `controller_steps` (updates made in
-all) and `paths_trained` (distinct architectures the training batches ran
-in this process). Per epoch the curve also holds `controller_reward` (the
+probabilities under the controller), `probabilities_by_epoch` (the same
+after each epoch: `[{"epoch": 1, "probabilities": {choice: {candidate:
+p}}}, ...]`, epochs of an earlier run of a resumed trial included),
+`controller_steps` (updates made in all) and `paths_trained` (distinct
+architectures the training batches ran in this process). Per epoch the curve also holds `controller_reward` (the
 mean reward of the epoch's controller steps) and `controller_entropy`.
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import math
 import os
 import re
@@ -54,6 +66,7 @@ import keras_tuner
 import numpy as np
 import tensorflow as tf
 
+from autokeras_nas.results import write_json_atomic
 from autokeras_nas.tuner.trainers.base import TrialContext, TrialResult
 from autokeras_nas.tuner.trainers.supernet import SupernetTrainer, supernet_options
 
@@ -64,6 +77,9 @@ STATE_DIR = "enas"
 FINAL_STATE = "controller.npz"
 #: Architectures the controller samples at once for the training batches.
 _CHUNK = 64
+#: Architectures drawn to estimate the marginal probabilities after an epoch
+#: (one batched pass of the controller).
+EPOCH_SAMPLES = 200
 
 
 def enas_options(config: dict[str, Any]) -> dict[str, Any]:
@@ -152,13 +168,15 @@ class EnasTrainer(SupernetTrainer):
         controller.load(latest[-1][1])
         samples = max(200, 20 * options["architectures"])
         outputs = dict(result.outputs)
+        histories = _states(directory, _HISTORY)
         outputs.update(
             architectures=controller.most_probable(options["architectures"], samples=samples),
             probabilities=controller.probabilities(samples=samples),
+            probabilities_by_epoch=_read_history(histories[-1][1]) if histories else [],
             controller_steps=controller.steps,
             paths_trained=len(self._callback.paths) if self._callback is not None else 0)
         controller.save(os.path.join(directory, FINAL_STATE))
-        for _, path in latest:
+        for _, path in latest + histories:
             os.remove(path)
         return TrialResult(result.metrics, outputs)
 
@@ -178,6 +196,8 @@ class _ControllerTraining(keras.callbacks.Callback):
         self.paths: set[tuple[str, ...]] = set()
         self._queue: list[dict[str, str]] = []
         self._infer: Any = None
+        #: `probabilities_by_epoch` so far.
+        self.history: list[dict[str, Any]] = []
 
     def _next_architecture(self) -> dict[str, str]:
         if not self._queue:
@@ -195,8 +215,11 @@ class _ControllerTraining(keras.callbacks.Callback):
 
             self.controller = new_controller(oneshot.choice_names(self.model), self.options)
             saved = dict(_states(self.directory))
+            histories = dict(_states(self.directory, _HISTORY))
             if epoch > 0 and epoch in saved:  # a resumed trial: the supernet's epoch
                 self.controller.load(saved[epoch])
+                if epoch in histories:
+                    self.history = _read_history(histories[epoch])
             elif epoch > 0:
                 print(f"enas: no controller state of epoch {epoch}; the controller starts "
                       f"afresh", flush=True)
@@ -224,24 +247,42 @@ class _ControllerTraining(keras.callbacks.Callback):
             rewards.append(reward)
             entropies.append(stats["entropy"])
         self._queue = []
+        # a generator of its own: the controller's (saved with it) is left as it was
+        draws = np.random.default_rng([self.options["seed"], epoch + 1])
+        self.history = [h for h in self.history if h["epoch"] <= epoch] + [
+            {"epoch": epoch + 1,
+             "probabilities": self.controller.probabilities(samples=EPOCH_SAMPLES, rng=draws)}]
         os.makedirs(self.directory, exist_ok=True)
+        write_json_atomic(os.path.join(self.directory, f"probabilities-{epoch + 1}.json"),
+                          self.history)
         self.controller.save(os.path.join(self.directory, f"controller-{epoch + 1}.npz"))
-        for _, path in _states(self.directory)[:-2]:
+        for _, path in _states(self.directory)[:-2] + _states(self.directory, _HISTORY)[:-2]:
             os.remove(path)
         if logs is not None:
             logs["controller_reward"] = float(np.mean(rewards))
             logs["controller_entropy"] = float(np.mean(entropies))
 
 
-def _states(directory: str) -> list[tuple[int, str]]:
-    """The per-epoch controller states in `directory`, (epochs, path),
+#: File names of the per-epoch controller states and probability histories.
+_STATE, _HISTORY = ("controller", "npz"), ("probabilities", "json")
+
+
+def _states(directory: str, kind: tuple[str, str] = _STATE) -> list[tuple[int, str]]:
+    """The per-epoch files of `kind` in `directory` (controller states by
+    default, `_HISTORY` for the probability histories), (epochs, path),
     oldest first."""
     found = []
-    for path in glob.glob(os.path.join(directory, "controller-*.npz")):
-        match = re.fullmatch(r"controller-(\d+)\.npz", os.path.basename(path))
+    stem, ext = kind
+    for path in glob.glob(os.path.join(directory, f"{stem}-*.{ext}")):
+        match = re.fullmatch(rf"{stem}-(\d+)\.{ext}", os.path.basename(path))
         if match:
             found.append((int(match.group(1)), path))
     return sorted(found)
+
+
+def _read_history(path: str) -> list[dict[str, Any]]:
+    with open(path) as f:
+        return json.load(f)
 
 
 def _minibatches(validation: Any, size: int) -> Iterator[tuple[Any, Any]]:
