@@ -25,11 +25,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 from autokeras_nas.results import FILENAME, FORMAT, VERSION
 
-try:  # pragma: no cover - which one depends on the branch
-    from autokeras_nas.report import analysis
-except ImportError:  # pragma: no cover
-    from autokeras_nas.dashboard import _standins as analysis
 from autokeras_nas import steering
+from autokeras_nas.report import analysis
 
 #: Trial statuses whose metrics are measured results.
 RESULT_STATUSES = ("completed", "stopped")
@@ -279,7 +276,7 @@ class Search:
         recorded when it did (`steering.SteeringError`, a ValueError with a
         one-line message, on bad input)."""
         return steering.add_edit(self.directory, action=action, param=param, value=value,
-                                 source="dashboard", space=recorded_space(self.results))
+                                 source="dashboard")
 
 
 # -- view payloads (pure functions of the results) ---------------------------------
@@ -469,7 +466,8 @@ def pareto_view(results: Mapping[str, Any], x: str | None, y: str | None) -> dic
                 "reason": "this search has fewer than two metrics with values"}
     out = analysis.pareto(results, x, y)
     points = out["points"]
-    return {"metrics": names, "x": x, "y": y,
+    return {"metrics": names, "x": x, "y": y, "x_direction": out.get("x_direction"),
+            "y_direction": out.get("y_direction"),
             "points": {k: [p[k] for p in points] for k in ("trial_id", "x", "y", "front")},
             "reason": None if points else "no trial has both metrics"}
 
@@ -571,16 +569,3 @@ def _space_entries(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         space = space.get("space")
     return [e for e in space if isinstance(e, dict)] if isinstance(space, list) else []
 
-
-def recorded_space(results: Mapping[str, Any]) -> Any:
-    """The search's space as a `HyperSpace`, to check edits against (None
-    when it recorded none or it does not parse)."""
-    entries = _space_entries(results)
-    if not entries:
-        return None
-    from autokeras_nas.core.space import HyperSpace
-
-    try:
-        return HyperSpace.from_keras_tuner_config({"space": entries})
-    except (ValueError, TypeError, KeyError):
-        return None

@@ -33,6 +33,7 @@ import asyncio
 import importlib.util
 import ipaddress
 import json
+import logging
 import os
 import secrets
 import socket
@@ -57,6 +58,7 @@ try:
 except ImportError as e:  # pragma: no cover - the extra is installed for the tests
     raise ImportError(f"the dashboard needs {e.name}: {INSTALL_HINT}") from None
 
+log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 #: The page's files: URL name -> (file name in static/, media type).
 STATIC_FILES = {
@@ -243,18 +245,32 @@ def create_app(searches: Iterable[Search], *, allow_edit: bool = False,
     def searches_(request: Request) -> Response:
         return _json(data.dumps([s.summary() for s in by_id.values()]))
 
+    def computed(what: str, build: Any) -> Response:
+        """`build()`'s JSON; a view that fails to compute (data the
+        analysis did not expect) answers 500 with a one-line reason, and
+        the other views keep working."""
+        try:
+            return _json(build())
+        except NotFound:
+            raise
+        except Exception as e:  # noqa: BLE001 - any failure of one view
+            log.exception("cannot compute the %s view", what)
+            return _error(500, f"cannot compute the {what} view: "
+                               + " ".join(f"{type(e).__name__}: {e}".split())[:300])
+
     def leaderboard(request: Request) -> Response:
-        return _json(search_of(request).leaderboard())
+        return computed("leaderboard", search_of(request).leaderboard)
 
     def trial(request: Request) -> Response:
-        return _json(search_of(request).trial(request.path_params["tid"]))
+        search = search_of(request)
+        return computed("trial", lambda: search.trial(request.path_params["tid"]))
 
     def progress(request: Request) -> Response:
-        return _json(search_of(request).progress())
+        return computed("best-so-far", search_of(request).progress)
 
     def view(request: Request) -> Response:
-        return _json(search_of(request).view(request.path_params["view"],
-                                             dict(request.query_params)))
+        search, name = search_of(request), request.path_params["view"]
+        return computed(name, lambda: search.view(name, dict(request.query_params)))
 
     async def edits(request: Request) -> Response:
         search = search_of(request)

@@ -43,8 +43,7 @@ CHARTS = {
 #: Search -> charts that must show data (the others may say why they do not apply).
 MUST_DRAW = {
     "runs-digits_random": ("chart-progress-trials", "chart-progress-time", "chart-pareto",
-                           "chart-parallel", "chart-importance", "chart-embedding",
-                           "chart-operations"),
+                           "chart-parallel", "chart-embedding", "chart-operations"),
     "runs-digits_spos": ("chart-oneshot-estimates", "chart-operations", "chart-parallel"),
     "runs-image": ("chart-pareto", "chart-parallel", "chart-importance", "chart-embedding"),
     "runs-nb201": ("chart-pareto", "chart-operations", "chart-embedding"),

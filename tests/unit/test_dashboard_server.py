@@ -390,3 +390,18 @@ def test_dashboard_imports_neither_tensorflow_nor_the_server_until_it_serves() -
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=120)
     assert out.stdout.split("\n")[:2] == ["[]", "[]"], out.stdout + out.stderr
+
+
+def test_a_view_that_fails_answers_500_with_a_reason(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args, **kwargs):
+        raise ValueError("unexpected\ndata")
+
+    monkeypatch.setattr(data.analysis, "importance", broken)
+    write_search(tmp_path / "s", synthetic_results("image", 6))
+    with start_background([tmp_path / "s"]) as srv:
+        status, _, body = request(srv.url, "/api/s/s/view/hyperparameters")
+        assert status == 500
+        assert json.loads(body)["error"] == ("cannot compute the hyperparameters view: "
+                                             "ValueError: unexpected data")
+        assert request(srv.url, "/api/s/s/view/space")[0] == 200

@@ -189,7 +189,16 @@ async function render() {
       showError(errorsOf(sids));
     }
   } catch (e) {
-    if (seq === state.renderSeq) showError(`cannot show this view: ${e.message}`);
+    if (seq === state.renderSeq) {
+      showError(`cannot show this view: ${e.message}`);
+      // Charts still waiting say why instead (data-rendered="error").
+      for (const div of document.querySelectorAll(`#view-${view} .chart`)) {
+        if (div.dataset.rendered !== "true" && div.dataset.rendered !== "na") {
+          await notApplicable(div.id, `could not draw: ${e.message}`);
+          div.dataset.rendered = "error";
+        }
+      }
+    }
   }
 }
 
@@ -444,7 +453,8 @@ async function renderPareto() {
      line: {color: "#d62728", shape: "hv"}, marker: {color: "#d62728", size: 9},
      text: hover(idx), hoverinfo: "text", customdata: pick(p.trial_id, idx)},
   ], {title: {text: `${v.y} against ${v.x}: Pareto front (${idx.length} of ${p.x.length} trials)`},
-      xaxis: {title: {text: v.x}}, yaxis: {title: {text: v.y}}}, openTrial(sid));
+      xaxis: {title: {text: v.x + (v.x_direction ? ` (${v.x_direction})` : "")}},
+      yaxis: {title: {text: v.y + (v.y_direction ? ` (${v.y_direction})` : "")}}}, openTrial(sid));
 }
 
 function bindPareto() {
