@@ -263,6 +263,14 @@ def test_steering_from_the_page(driver, server, runs: Path) -> None:
                      ".some(tr => tr.textContent.includes('edge_0_2'))")
     text = driver.find_element("id", "edits-table").text
     assert "pending" in text and "avg_pool_3x3" in text  # the new edit, and the one taken in
+    # Clearing every edit clears each hyperparameter, and each value of a "*" edit.
+    driver.find_element("id", "edit-clear-all").click()
+    wait_for(driver, "return [...document.querySelectorAll('#edits-table tbody tr')]"
+                     ".filter(tr => tr.textContent.includes('clear')).length === 2")
+    clears = [(e["param"], e["value"]) for e in
+              json.loads((runs / "nb201" / "steering.json").read_text())["edits"]
+              if e["action"] == "clear"]
+    assert sorted(clears, key=str) == sorted([("*", "avg_pool_3x3"), ("edge_0_2", None)], key=str)
 
 
 def test_read_only_page_hides_the_edit_controls(driver, runs: Path) -> None:

@@ -602,6 +602,7 @@ async function renderLineage() {
 async function renderEdits() {
   const v = await getJSON(api(state.sid, "view/edits"));
   state.editSpace = v.space;
+  state.edits = v.edits;
   const body = $("edits-table").tBodies[0];
   body.replaceChildren(...v.edits.map((e) => el("tr", {class: e.pending ? "pending" : ""},
     el("td", {text: fmt(e.id)}), el("td", {text: e.time || ""}), el("td", {text: e.action}),
@@ -658,8 +659,27 @@ function bindEdits() {
     if (!raw) return;
     postEdit({action: $("edit-action").value, param: $("edit-param").value, value: JSON.parse(raw)});
   });
-  $("edit-clear-param").addEventListener("click", () => postEdit({action: "clear", param: $("edit-param").value}));
-  $("edit-clear-all").addEventListener("click", () => postEdit({action: "clear", param: "*"}));
+  $("edit-clear-param").addEventListener("click", () => {
+    // "*" edits are cleared value by value (the selected one); a hyperparameter all at once.
+    const param = $("edit-param").value;
+    const raw = $("edit-value").value;
+    postEdit(param === "*" ? {action: "clear", param, value: raw ? JSON.parse(raw) : null}
+                           : {action: "clear", param});
+  });
+  $("edit-clear-all").addEventListener("click", async () => {
+    for (const edit of clearingAll(state.edits || [])) await postEdit(edit);
+  });
+}
+
+function clearingAll(edits) {
+  // The clears that undo every edit: one per hyperparameter, one per value of a "*" edit.
+  const out = new Map();
+  for (const e of edits) {
+    if (e.action === "clear") continue;
+    const edit = e.param === "*" ? {action: "clear", param: "*", value: e.value} : {action: "clear", param: e.param};
+    out.set(JSON.stringify(edit), edit);
+  }
+  return [...out.values()];
 }
 
 // -- trial page -----------------------------------------------------------------
