@@ -436,9 +436,12 @@ def progress(results: Mapping[str, Any], edits: list[Mapping[str, Any]]) -> dict
     placed = []
     for e in edits:
         i = where.get(str(e.get("first_trial_id"))) if e.get("first_trial_id") is not None else None
+        # On the time axis an edit sits where its first trial started: the
+        # training time of the trials before it.
         placed.append({"id": e.get("id"), "label": edit_label(e), "pending": e.get("pending"),
                        "index": columns["index"][i] if i is not None else None,
-                       "seconds": columns["seconds"][i] if i is not None else None})
+                       "seconds": (columns["seconds"][i - 1] if i else 0.0)
+                       if i is not None else None})
     return {"objective": objectives[0], "trials": columns, "edits": placed}
 
 

@@ -391,6 +391,8 @@ def serve(directories: Iterable[str | os.PathLike], *, host: str = "127.0.0.1", 
     token = resolve_token(host, token)
     app = create_app(searches, allow_edit=allow_edit, token=token)
     sock = bind(host, port)
+    for search in searches:  # read and tabulated before the page asks
+        search.leaderboard()
     names = ", ".join(s.name for s in searches)
     echo(f"dashboard of {len(searches)} search{'es' * (len(searches) != 1)} ({names})")
     if allow_edit:

@@ -70,7 +70,7 @@ def test_page_and_its_static_files(server: BackgroundServer) -> None:
     assert headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
-    for name, needle in (("dashboard.js", b"plotlyReady"), ("dashboard.css", b"--accent"),
+    for name, needle in (("dashboard.js", b"loadPlotly"), ("dashboard.css", b"--accent"),
                          ("plotly.min.js", b"plotly")):
         status, _, body = request(server.url, f"/static/{name}")
         assert status == 200 and needle in body[:200_000], name

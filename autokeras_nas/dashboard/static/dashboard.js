@@ -77,14 +77,22 @@ const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 const api = (sid, path) => `/api/s/${encodeURIComponent(sid)}/${path}`;
 
 // -- charts -----------------------------------------------------------------------
-const plotlyReady = new Promise((resolve, reject) => {
-  const check = () => (window.Plotly ? resolve(window.Plotly) : null);
-  if (check() === null) {
-    const script = document.getElementById("plotly-script");
-    script.addEventListener("load", () => resolve(window.Plotly));
-    script.addEventListener("error", () => reject(new Error("plotly.min.js did not load")));
+// plotly.js (4.8 MB) loads when a chart first needs it, or once the first view is up:
+// parsing it does not delay the leaderboard.
+let plotlyPromise = null;
+function loadPlotly() {
+  if (!plotlyPromise) {
+    plotlyPromise = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = "/static/plotly.min.js";
+      script.id = "plotly-script";
+      script.addEventListener("load", () => resolve(window.Plotly));
+      script.addEventListener("error", () => reject(new Error("plotly.min.js did not load")));
+      document.head.append(script);
+    });
   }
-});
+  return plotlyPromise;
+}
 
 const BASE_LAYOUT = {
   margin: {l: 60, r: 20, t: 40, b: 50}, height: 420, hovermode: "closest",
@@ -108,9 +116,11 @@ async function plot(id, traces, layout, onClick) {
   box.querySelector(".na").hidden = true;
   div.hidden = false;
   div.dataset.rendered = "false";
-  const Plotly = await plotlyReady;
-  await Plotly.react(div, traces, Object.assign({}, BASE_LAYOUT, layout),
-                     {responsive: true, displaylogo: false});
+  const Plotly = await loadPlotly();
+  const full = Object.assign({}, BASE_LAYOUT, layout);
+  // The div holds the height: a responsive resize (window resized) sizes the chart to its div.
+  div.style.height = full.height + "px";
+  await Plotly.react(div, traces, full, {responsive: true, displaylogo: false});
   if (onClick && !div.dataset.clickBound) {
     div.dataset.clickBound = "1";
     div.on("plotly_click", (ev) => {
@@ -397,17 +407,16 @@ async function renderProgress() {
       traces.push({type: "scatter", mode: "lines", x, y: t.best, name: name + " best so far",
                    line: {color, width: 2.5, shape: "hv"}, legendgroup: sid, hoverinfo: "x+y+name"});
     }
-    for (const e of p.edits) {
-      for (const [axis, x] of [["trials", e.index], ["time", e.seconds]]) {
-        if (x === null || x === undefined) continue;
-        shapes[axis].push({type: "line", xref: "x", yref: "paper", x0: x - (axis === "trials" ? 0.5 : 0),
-                           x1: x - (axis === "trials" ? 0.5 : 0), y0: 0, y1: 1,
+    p.edits.filter((e) => e.index !== null && e.index !== undefined).forEach((e, j) => {
+      // A dashed line where the edit first applied (between trials), its label inside the plot.
+      for (const [axis, x] of [["trials", e.index - 0.5], ["time", e.seconds]]) {
+        shapes[axis].push({type: "line", xref: "x", yref: "paper", x0: x, x1: x, y0: 0, y1: 1,
                            line: {color, width: 1.5, dash: "dash"}});
-        notes[axis].push({xref: "x", yref: "paper", x: x - (axis === "trials" ? 0.5 : 0), y: 1,
-                          yanchor: "bottom", text: esc(e.label), showarrow: false,
-                          font: {size: 10, color}, textangle: -20});
+        notes[axis].push({xref: "x", yref: "paper", x, y: 1 - 0.07 * (j % 6), xanchor: "left",
+                          yanchor: "top", text: esc(e.label), showarrow: false,
+                          font: {size: 10, color}, bgcolor: "rgba(255,255,255,0.8)"});
       }
-    }
+    });
   });
   if (!objective) {
     await notApplicable("chart-progress-trials", "no objective recorded in results.json yet");
@@ -546,8 +555,10 @@ async function renderOneshot() {
   if (est.length) {
     const all = est.flatMap((r) => [r.estimated, r.retrained]);
     const lo = Math.min(...all), hi = Math.max(...all);
-    const corr = Object.entries(o.correlations || {}).filter(([, x]) => typeof x === "number")
-      .map(([k, x]) => `${k} ${x.toFixed(2)}`).join(", ");
+    const c = o.correlations || {};
+    const corr = typeof c.kendall_tau === "number"
+      ? `Kendall's tau ${c.kendall_tau.toFixed(2)}, Spearman's rho ${(c.spearman ?? NaN).toFixed(2)}, n = ${c.n ?? est.length}`
+      : `n = ${est.length}: rank correlations need 3 architectures`;
     jobs.push(plot("chart-oneshot-estimates", [
       {type: "scatter", mode: "markers", name: "architectures", x: est.map((r) => r.estimated),
        y: est.map((r) => r.retrained), marker: {size: 9, color: "#1f77b4"},
@@ -560,16 +571,35 @@ async function renderOneshot() {
   } else jobs.push(notApplicable("chart-oneshot-estimates", "no retrained architecture with an estimate yet"));
   const probs = o.probabilities || [];
   if (probs.length) {
-    const series = {};
+    // One small chart per choice (edge), a line per candidate (operation), a colour per operation.
+    const choices = [...new Set(probs.map((r) => r.choice))];
+    const candidates = [...new Set(probs.map((r) => r.candidate))];
+    const series = new Map();
     for (const r of probs) {
-      const key = `${r.choice}: ${r.candidate}`;
-      (series[key] = series[key] || {x: [], y: []}).x.push(r.step);
-      series[key].y.push(r.p);
+      const key = r.choice + "\u0000" + r.candidate;
+      if (!series.has(key)) series.set(key, {choice: r.choice, candidate: r.candidate, x: [], y: []});
+      series.get(key).x.push(r.step);
+      series.get(key).y.push(r.p);
     }
-    jobs.push(plot("chart-oneshot-probabilities", Object.entries(series).map(([name, s]) => (
-      {type: "scatter", mode: "lines", name, x: s.x, y: s.y})),
-      {title: {text: "operation probabilities over the search"}, xaxis: {title: {text: "step"}},
-       yaxis: {title: {text: "probability"}, range: [0, 1]}, height: 480}));
+    const columns = Math.min(3, choices.length), rows = Math.ceil(choices.length / columns);
+    const traces = [...series.values()].map((t) => {
+      const k = choices.indexOf(t.choice), axis = k ? String(k + 1) : "";
+      const color = COLORS[candidates.indexOf(t.candidate) % COLORS.length];
+      return {type: "scatter", mode: "lines", name: t.candidate, x: t.x, y: t.y, xaxis: "x" + axis,
+              yaxis: "y" + axis, line: {color}, legendgroup: t.candidate, showlegend: k === 0,
+              hovertemplate: `${esc(t.choice)}: ${esc(t.candidate)}<br>epoch %{x}: %{y:.3f}<extra></extra>`};
+    });
+    const layout = {title: {text: "operation probabilities epoch by epoch (one chart per choice)"},
+                    grid: {rows, columns, pattern: "independent"}, height: 120 + 220 * rows,
+                    annotations: []};
+    choices.forEach((choice, k) => {
+      const axis = k ? String(k + 1) : "";
+      layout["yaxis" + axis] = {range: [0, 1], title: {text: k % columns ? "" : "p"}};
+      layout["xaxis" + axis] = {title: {text: k >= (rows - 1) * columns ? "epoch" : ""}};
+      layout.annotations.push({text: esc(choice), showarrow: false, xref: `x${axis} domain`,
+                               yref: `y${axis} domain`, x: 0.5, y: 1.08, font: {size: 11}});
+    });
+    jobs.push(plot("chart-oneshot-probabilities", traces, layout));
   } else jobs.push(notApplicable("chart-oneshot-probabilities", "this strategy records no operation probabilities"));
   await Promise.all(jobs);
 }
@@ -692,7 +722,8 @@ async function renderTrial() {
   $("trial-title").textContent = `${state.searches[sid].name}: trial ${t.trial_id} \u2014 ${t.status}` +
     (v.rank ? `, rank ${v.rank}` : "") + (objective && t.metrics && t.metrics[objective] !== undefined
       ? `, ${objective} ${fmt(t.metrics[objective])}` : "");
-  fillPairs($("trial-values"), t.values || {});
+  fillPairs($("trial-values"), Object.keys(t.values || {}).length ? t.values
+    : {"(none)": t.arch ? "a structured architecture: see the graph and arch below" : "no hyperparameters"});
   fillPairs($("trial-metrics"), t.metrics || {});
   const notes = {};
   for (const k of ["notes", "outputs", "message", "parent_id", "task", "arch", "edits_seen"]) {
@@ -722,34 +753,41 @@ async function drawCurve(t) {
 
 async function drawGraph(graph) {
   if (!graph || !graph.nodes.length) { await notApplicable("chart-graph", "no architecture graph for this trial"); return; }
+  // Layers run top to bottom (the server's x is the layer, y the slot in it), labels beside nodes.
   const pos = {};
-  for (const n of graph.nodes) pos[n.id] = n;
+  for (const n of graph.nodes) pos[n.id] = {x: n.y, y: -n.x};
+  const layers = new Set(graph.nodes.map((n) => n.x)).size;
   const ex = [], ey = [], lx = [], ly = [], lt = [];
-  const spans = {};
+  const seen = {};
   for (const e of graph.edges) {
     const a = pos[e.source], b = pos[e.target];
     if (!a || !b) continue;
-    // Edges that skip layers bend (alternately up and down) so they do not hide each other.
-    const span = Math.abs(b.x - a.x);
-    const k = spans[span] = (spans[span] || 0) + 1;
-    const bend = span > 1 || a.y === b.y && span === 0 ? (k % 2 ? 1 : -1) * 0.3 * span : 0;
-    const pts = 16;
-    for (let i = 0; i <= pts; i++) {
-      const s = i / pts;
-      ex.push(a.x + (b.x - a.x) * s);
-      ey.push(a.y + (b.y - a.y) * s + bend * 4 * s * (1 - s));
-    }
+    // An edge that skips layers, or repeats another between the same nodes, bends aside.
+    const key = e.source + "\u0000" + e.target;
+    const k = seen[key] = (seen[key] || 0) + 1;
+    const span = Math.abs(b.y - a.y);
+    let bend = span > 1 ? 0.25 * span : 0;
+    if (k > 1) bend += 0.4 * Math.ceil((k - 1) / 2);
+    if (k > 1 && k % 2) bend = -bend;
+    const dx = b.x - a.x, dy = b.y - a.y, len = Math.hypot(dx, dy) || 1;
+    const nx = -dy / len, ny = dx / len;
+    const at = (t) => [a.x + dx * t + nx * bend * 4 * t * (1 - t), a.y + dy * t + ny * bend * 4 * t * (1 - t)];
+    for (let i = 0; i <= 16; i++) { const [x, y] = at(i / 16); ex.push(x); ey.push(y); }
     ex.push(null); ey.push(null);
-    lx.push((a.x + b.x) / 2); ly.push((a.y + b.y) / 2 + bend); lt.push(esc(e.label || ""));
+    if (e.label) {
+      const [x, y] = at(bend ? 0.5 : 0.4);  // off the middle, where crossing edges meet
+      lx.push(x); ly.push(y); lt.push(esc(e.label));
+    }
   }
   await plot("chart-graph", [
-    {type: "scatter", mode: "lines", x: ex, y: ey, line: {color: "#888", width: 1.5}, hoverinfo: "skip"},
+    {type: "scatter", mode: "lines", x: ex, y: ey, line: {color: "#999", width: 1.5}, hoverinfo: "skip"},
     {type: "scatter", mode: "text", x: lx, y: ly, text: lt, textfont: {size: 10, color: "#a33"}, hoverinfo: "text"},
-    {type: "scatter", mode: "markers+text", x: graph.nodes.map((n) => n.x), y: graph.nodes.map((n) => n.y),
-     text: graph.nodes.map((n) => esc(n.label)), textposition: "top center",
-     marker: {size: 16, color: "#1f77b4"}, hoverinfo: "text"}],
-    {title: {text: "architecture"}, showlegend: false, xaxis: {visible: false}, yaxis: {visible: false},
-     margin: {l: 20, r: 20, t: 40, b: 20}});
+    {type: "scatter", mode: "markers+text", x: graph.nodes.map((n) => pos[n.id].x), y: graph.nodes.map((n) => pos[n.id].y),
+     text: graph.nodes.map((n) => esc(n.label)), textposition: "middle right",
+     marker: {size: 12, color: "#1f77b4"}, hoverinfo: "text"}],
+    {title: {text: "architecture"}, showlegend: false, height: Math.max(420, 48 * layers + 80),
+     xaxis: {visible: false, range: [Math.min(...graph.nodes.map((n) => n.y)) - 0.6, Math.max(...graph.nodes.map((n) => n.y)) + 1.6]},
+     yaxis: {visible: false}, margin: {l: 20, r: 20, t: 40, b: 20}});
 }
 
 async function drawPredictions(predictions, tid, sid) {
@@ -840,6 +878,7 @@ async function main() {
   window.addEventListener("hashchange", route);
   await route();
   document.body.dataset.ready = "true";
+  setTimeout(loadPlotly, 0);
   setTimeout(poll, POLL_MS);
 }
 
