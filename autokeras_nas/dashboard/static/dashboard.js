@@ -130,12 +130,28 @@ async function plot(id, traces, layout, onClick) {
   }
   div._onClick = onClick || null;
   div.dataset.points = String(countPoints(traces));
-  div.dataset.rendered = "true";
+  // Plotly draws a notice instead of a WebGL chart it could not get a context for.
+  div.dataset.rendered = div.querySelector(".no-webgl") ? "error" : "true";
+}
+
+function purge(div) {
+  // Gives back the chart's WebGL contexts now: a browser keeps only about 16, and a
+  // removed canvas holds its context until garbage collection.
+  if (!window.Plotly || !div.data) return;
+  const layers = div._fullLayout && div._fullLayout._glcanvas;
+  if (layers) {
+    layers.each((d) => {
+      const gl = d && d.regl && d.regl._gl;
+      const lose = gl && gl.getExtension("WEBGL_lose_context");
+      if (lose) lose.loseContext();
+    });
+  }
+  window.Plotly.purge(div);
 }
 
 async function notApplicable(id, reason) {
   const div = $(id);
-  if (window.Plotly && div.data) window.Plotly.purge(div);
+  purge(div);
   div.hidden = true;
   div.dataset.points = "0";
   div.dataset.rendered = "na";
@@ -166,7 +182,7 @@ async function route() {
     if (section.hidden && window.Plotly) {
       // Charts out of sight give back their WebGL contexts.
       for (const div of section.querySelectorAll(".chart")) {
-        if (div.data) window.Plotly.purge(div);
+        purge(div);
         div.dataset.rendered = "pending";
       }
     }
