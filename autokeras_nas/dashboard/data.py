@@ -141,6 +141,7 @@ class Search:
         self._error: str | None = None
         self._failed_at = 0.0
         self._cache: dict[Any, bytes] = {}
+        self._summary: tuple[str, dict[str, Any]] | None = None
 
     # -- reading ----------------------------------------------------------------
     def _stat(self) -> tuple[int, int, int] | None:
@@ -214,15 +215,24 @@ class Search:
 
     # -- payloads ---------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
+        """The search in a few fields (polled every 2 s: computed once per version)."""
         results = self.results
+        version = self._version
+        if self._summary is not None and self._summary[0] == version:
+            return dict(self._summary[1], error=self._error)
+        summary = self._summarize(results)
+        self._summary = (version, summary)
+        return dict(summary, error=self._error)
+
+    def _summarize(self, results: dict[str, Any]) -> dict[str, Any]:
         objectives = results.get("objectives") or []
-        best = None
-        ids = results.get("best_trial_ids") or []
-        if ids and objectives:
-            by_id = {str(t["trial_id"]): t for t in results["trials"]}
-            trial = by_id.get(str(ids[0]))
-            if trial is not None:
-                best = (trial.get("metrics") or {}).get(objectives[0]["name"])
+        best = None  # the best value of the first objective (not the first of a Pareto order)
+        if objectives:
+            name, sign = objectives[0]["name"], -1 if objectives[0].get("direction") == "min" else 1
+            values = [(t.get("metrics") or {}).get(name) for t in results["trials"]
+                      if t.get("status") in RESULT_STATUSES]
+            values = [v for v in values if _finite(v)]
+            best = max(values, key=lambda v: sign * v) if values else None
         return {"id": self.id, "name": self.name, "directory": self.directory,
                 "version": self._version, "error": self._error,
                 "strategy": results.get("strategy"), "objectives": objectives,
