@@ -316,3 +316,60 @@ def test_ten_thousand_trials_load_under_two_seconds(driver, tmp_path: Path) -> N
         driver.execute_script("location.hash = '#/hyperparameters'")
         states = chart_states(driver, CHARTS["hyperparameters"])
         assert states["chart-parallel"][0] == "true" and states["chart-parallel"][1] > 9_000
+
+
+def _results_of(directory: Path) -> dict | None:
+    try:
+        return json.loads((directory / "results.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+@pytest.mark.tf
+def test_an_exclusion_made_on_the_page_steers_a_running_search(driver, tmp_path: Path) -> None:
+    """A real `autokeras-nas search` runs while the analyst excludes a value
+    on the page: the search's next proposals avoid it, and its results.json
+    records the edit and which trials came after it."""
+    from autokeras_nas.testing.cli import cli_command
+    from autokeras_nas.testing.processes import finish, spawn
+
+    out = tmp_path / "live"
+    search = spawn([*cli_command(), "search", "--dataset", "digits", "--strategy", "random",
+                    "--max-trials", "14", "--epochs", "1", "--seed", "3", "--out", str(out)])
+    try:
+        deadline = time.monotonic() + 240
+        while not ((r := _results_of(out)) and len(r["trials"]) >= 2 and r.get("space")):
+            assert search.poll() is None and time.monotonic() < deadline, "the search did not start"
+            time.sleep(0.2)
+        with start_background([out], allow_edit=True) as srv:
+            open_page(driver, srv.url + "#/edits")
+            wait_for(driver, "return !document.getElementById('edit-form').hidden"
+                             " && document.querySelector('#edit-param option[value=\"head\"]')")
+            driver.execute_script(
+                "const a = document.getElementById('edit-action'); a.value = 'exclude';"
+                "a.dispatchEvent(new Event('change'));"
+                "const p = document.getElementById('edit-param'); p.value = 'head';"
+                "p.dispatchEvent(new Event('change'));"
+                "const v = document.getElementById('edit-value'); v.value = JSON.stringify('flatten');")
+            driver.find_element("id", "edit-apply").click()
+            wait_for(driver, "return document.getElementById('edit-message').className === 'ok'")
+            # the page shows the edit applied once the search proposed a trial under it
+            wait_for(driver, "return [...document.querySelectorAll('#edits-table tbody tr')]"
+                             ".some(tr => tr.textContent.includes('head') &&"
+                             " !tr.textContent.includes('pending'))", timeout=120)
+        output = finish(search, timeout=300)
+    finally:
+        finish(search, timeout=1)
+    assert search.returncode == 0, output[-2000:]
+    results = _results_of(out)
+    (edit,) = results["edits"]
+    assert (edit["action"], edit["param"], edit["value"], edit["source"], edit["applied"]) == (
+        "exclude", "head", "flatten", "dashboard", True)
+    trials = results["trials"]
+    after = [t for t in trials if t["edits_seen"] == edit["id"]]
+    before = [t for t in trials if t["edits_seen"] is None]
+    assert len(trials) == 14 and before and after and len(before) + len(after) == 14
+    assert edit["first_trial_id"] == after[0]["trial_id"]
+    # unsteered, random search would draw flatten for about half of these trials
+    assert len(after) >= 5 and all(t["values"]["head"] != "flatten" for t in after)
+    print(f"{len(before)} trials before the edit, {len(after)} after")
