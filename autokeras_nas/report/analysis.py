@@ -73,6 +73,9 @@ MIN_IMPORTANCE_TRIALS = 5
 #: hyperparameters is stable from a few dozen trees; shallow trees on half
 #: the rows each (bagging) fit 2,000 rows in about 0.1 s on one core and
 #: give noise columns less room than fully grown ones.
+#: Below this many trials the forest fits every trial with leaves of one
+#: (the subsampling and leaf size of `FOREST` would leave nothing to split).
+SMALL_FOREST_ROWS = 40
 FOREST = {"n_estimators": 32, "max_depth": 10, "min_samples_leaf": 3, "max_samples": 0.5}
 #: Rows the PCA of `embedding` is fitted on (seeded subsample); all are projected.
 PCA_ROWS = 5000
@@ -492,7 +495,11 @@ def importance(results: Mapping[str, Any], objective: str | None = None, *, seed
         return []
     from sklearn.ensemble import RandomForestRegressor
 
-    forest = RandomForestRegressor(random_state=seed, n_jobs=1, **FOREST)
+    settings = dict(FOREST)
+    if len(rows) < SMALL_FOREST_ROWS:
+        # Half-size leaves of 3 would leave a tree of a few trials nothing to split.
+        settings.update(max_samples=None, min_samples_leaf=1)
+    forest = RandomForestRegressor(random_state=seed, n_jobs=1, **settings)
     forest.fit(x, y)
     totals = np.zeros(len(table.params))
     np.add.at(totals, owners, forest.feature_importances_)

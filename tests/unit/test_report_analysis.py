@@ -109,6 +109,16 @@ def test_importance_ranks_first_the_hyperparameter_that_decides_the_objective():
     assert analysis.importance(results, max_rows=50)[0]["param"] == "a"
 
 
+def test_importance_of_a_small_search_still_splits_its_trees():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning from scikit-learn on 8 trials
+        for seed in range(3):
+            ranked = analysis.importance(_synthetic(8, seed=seed + 5))
+            assert ranked and ranked[0]["param"] == "a", ranked
+
+
 def test_importance_is_empty_with_too_few_trials_nothing_varying_or_a_constant_objective():
     assert analysis.importance(_synthetic(4)) == []
     same = _results([_trial(i, {"a": "x", "b": 1.0}, val_accuracy=0.1 * i) for i in range(10)])
