@@ -135,6 +135,53 @@ with open(OUT / "leaderboard.csv") as f:
 print(f"{len(rows)} rows; columns: {list(rows[0])}")
 
 # %% [markdown]
+# ## Watch it live, and steer it
+#
+# `autokeras-nas dashboard DIR [DIR ...]` (`pip install -e ".[dashboard]"`) serves a web page
+# of the searches on http://127.0.0.1:8765/ while they run: the leaderboard, each trial's
+# curves and architecture, the best value so far, the Pareto front, the hyperparameters
+# against the objective and their importance. With `--allow-edit` the page also *steers* a
+# running search: exclude a value (or pin one) and the search honours it from its next
+# proposal. Here the server runs in this notebook's process, on a free port, and we read the
+# JSON the page reads.
+
+# %%
+import json
+import urllib.request
+
+from autokeras_nas.dashboard.server import start_background
+
+with start_background([OUT]) as server:
+    print("the page:", server.url)
+    with urllib.request.urlopen(server.url + "api/searches") as response:
+        (summary,) = json.load(response)
+print({k: summary[k] for k in ("strategy", "trials", "best") if k in summary})
+
+# %% [markdown]
+# The same edits the page makes, from a terminal: `autokeras-nas steer`. On a copy of the
+# search (the rest of this notebook uses the original), exclude the `flatten` head, then
+# resume the search with two more trials (running the same command again resumes it): the
+# new trials use the other head, and `results.json` records the edit and the first trial it
+# applied to.
+
+# %%
+import shutil
+
+STEERED = OUT.with_name("digits_steered")
+shutil.rmtree(STEERED, ignore_errors=True)
+shutil.copytree(OUT, STEERED)
+run("steer", STEERED, "--exclude", "head=flatten")
+run("search", "--dataset", "digits", "--strategy", "aging-evolution",
+    "--param", "population_size=6", "--max-trials", MAX_TRIALS + 2, "--epochs", EPOCHS,
+    "--objective", "val_accuracy", "--objective", "latency_ms:min",
+    "--seed", 0, "--out", STEERED, "--progress", "plain")
+results = json.loads((STEERED / "results.json").read_text())
+print("edits:", [(e["action"], e["param"], e["value"], e["first_trial_id"]) for e in results["edits"]])
+for t in results["trials"]:
+    print(t["trial_id"], t["values"]["head"], "after the edit" if t["edits_seen"] else "")
+assert all(t["values"]["head"] != "flatten" for t in results["trials"] if t["edits_seen"])
+
+# %% [markdown]
 # ## Export
 #
 # `autokeras-nas export DIR` writes the best model as `model.keras` (and, with the default
