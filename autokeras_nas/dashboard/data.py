@@ -392,29 +392,11 @@ def layered_layout(graph: Mapping[str, Any]) -> dict[str, Any]:
 def _predictions(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Predicted against actual quantities of the trials whose notes hold a
     prediction (POPNAS, PNAS), with each point's trial id."""
-    from autokeras_nas.report.pareto import PREDICTIONS
+    from autokeras_nas.report.plots import prediction_points
 
-    objectives = _objectives(results)
-    if not objectives:
-        return []
-    objective = objectives[0]["name"]
-    out = []
-    for note, label, actual in PREDICTIONS:
-        points = []
-        for t in results.get("trials", []):
-            notes = t.get("notes") or {}
-            if t.get("status") not in RESULT_STATUSES or not _finite(notes.get(note)):
-                continue
-            try:
-                value = actual(t, objective)
-            except (KeyError, TypeError):
-                continue
-            if _finite(value):
-                points.append({"trial_id": str(t["trial_id"]), "predicted": float(notes[note]),
-                               "actual": float(value)})
-        if points:
-            out.append({"quantity": label, "points": points})
-    return out
+    return [{"quantity": label,
+             "points": [{k: p[k] for k in ("trial_id", "predicted", "actual")} for p in points]}
+            for label, points in prediction_points(results).items()]
 
 
 def trial_page(results: Mapping[str, Any], trial_id: str) -> dict[str, Any]:

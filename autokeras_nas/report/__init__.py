@@ -23,6 +23,7 @@ from autokeras_nas.report.plots import (
     best_so_far,
     pareto_axes,
     prediction_pairs,
+    prediction_points,
     predictions_plot,
     progress_plot,
     trajectory,
@@ -30,8 +31,8 @@ from autokeras_nas.report.plots import (
 )
 
 __all__ = [
-    "analysis", "best_so_far", "chain", "format_oneshot", "has_lineage", "is_oneshot", "lineage_plot",
-    "oneshot_plot", "oneshot_summary", "pareto_axes", "pareto_plot", "prediction_pairs",
-    "predictions_plot", "predictor_correlations", "progress_plot", "rank_correlations",
-    "trajectory", "write_plots",
+    "analysis", "best_so_far", "chain", "format_oneshot", "has_lineage", "is_oneshot",
+    "lineage_plot", "oneshot_plot", "oneshot_summary", "pareto_axes", "pareto_plot",
+    "prediction_pairs", "prediction_points", "predictions_plot", "predictor_correlations",
+    "progress_plot", "rank_correlations", "trajectory", "write_plots",
 ]

@@ -119,24 +119,38 @@ def progress_plot(results: Mapping[str, Any], path: str | Path) -> dict[str, flo
     return finals
 
 
-def prediction_pairs(results: Mapping[str, Any]) -> dict[str, list[tuple[float, float, Any]]]:
-    """(predicted, actual, blocks) per predicted quantity, over the trials with
-    a result whose notes hold the prediction (quantities as in
-    `predictor_correlations`)."""
-    objective = results["objectives"][0]["name"]
-    out: dict[str, list[tuple[float, float, Any]]] = {}
+def prediction_points(results: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Per predicted quantity (as in `predictor_correlations`), the trials with
+    a result whose notes hold the prediction: `{"trial_id", "predicted",
+    "actual", "blocks"}` each. A trial missing what its actual value is read
+    from is left out."""
+    objectives = results.get("objectives") or []
+    if not objectives:
+        return {}
+    objective = objectives[0]["name"]
+    out: dict[str, list[dict[str, Any]]] = {}
     for note, label, actual in PREDICTIONS:
-        pairs = []
+        points = []
         for t in results.get("trials", []):
             notes = t.get("notes") or {}
             if t.get("status") not in RESULT_STATUSES or not finite(notes.get(note)):
                 continue
-            value = actual(t, objective)
+            try:
+                value = actual(t, objective)
+            except (KeyError, TypeError):
+                continue
             if finite(value):
-                pairs.append((float(notes[note]), float(value), notes.get("blocks")))
-        if pairs:
-            out[label] = pairs
+                points.append({"trial_id": str(t.get("trial_id")), "predicted": float(notes[note]),
+                               "actual": float(value), "blocks": notes.get("blocks")})
+        if points:
+            out[label] = points
     return out
+
+
+def prediction_pairs(results: Mapping[str, Any]) -> dict[str, list[tuple[float, float, Any]]]:
+    """(predicted, actual, blocks) per predicted quantity (`prediction_points`)."""
+    return {label: [(p["predicted"], p["actual"], p["blocks"]) for p in points]
+            for label, points in prediction_points(results).items()}
 
 
 def predictions_plot(results: Mapping[str, Any], path: str | Path) -> int:
