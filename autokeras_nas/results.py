@@ -22,6 +22,8 @@ Schema (version 1)::
                  "applied": true}, ...],       # only once steered (autokeras_nas.steering):
                                               # the first trial proposed with it in force, or
                                               # "ignored": why it could not apply
+      "steering_error": "...",                # only while steering.json cannot be read: why
+                                              # (the edits read before stay in force)
       "trials": [{
         "trial_id": "0", "strategy": "random",
         "status": "completed" | "stopped" | "failed" | "infeasible" | "running" | "invalid",
@@ -111,6 +113,7 @@ def make_results(
     search_seconds: float | None = None,
     space: list[dict[str, Any]] | None = None,
     edits: list[dict[str, Any]] | None = None,
+    steering_error: str | None = None,
 ) -> dict[str, Any]:
     results = {
         "format": FORMAT,
@@ -127,6 +130,8 @@ def make_results(
         results["space"] = space
     if edits is not None:
         results["edits"] = edits
+    if steering_error:
+        results["steering_error"] = steering_error
     return results
 
 

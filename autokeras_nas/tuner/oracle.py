@@ -265,8 +265,9 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
 
     def _read_steering(self) -> Any:
         """Rereads the steering file when it changed; returns its signature.
-        A file that cannot be read keeps the last edits read (and says so
-        once in results.json, `steering_error`), never stops the search."""
+        A file that cannot be read keeps the last edits read, and results.json
+        says why (`steering_error`) until it reads again; it never stops the
+        search."""
         directory = getattr(self, "_project_dir", None)
         if not directory:
             return None
@@ -629,7 +630,8 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             best_trial_ids=best,
             search_seconds=self.search_seconds(),
             space=None if self._full_space is None else self._full_space.to_config()["space"],
-            edits=self._edit_records(trials) if self._edits or self._steering_error else None,
+            edits=self._edit_records(trials) if self._edits else None,
+            steering_error=self._steering_error,
         )
 
     def _edit_records(self, trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -644,8 +646,6 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             if id(edit) in ignored:
                 record["ignored"] = ignored[id(edit)]
             records.append(record)
-        if self._steering_error:
-            records.append({"error": self._steering_error})
         return records
 
     def _trial_record(self, trial: Any) -> dict[str, Any]:

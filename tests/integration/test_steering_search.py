@@ -136,3 +136,26 @@ def test_an_edit_that_cannot_apply_is_recorded_and_the_search_goes_on(tmp_path, 
     assert len(results["trials"]) == 3
     (edit,) = results["edits"]
     assert edit["applied"] is False and "no hyperparameter 'depth'" in edit["ignored"]
+    assert "steering_error" not in results
+
+
+def test_a_steering_file_that_cannot_be_read_keeps_the_edits_read_before(tmp_path, digits):
+    tuner = _tuner(tmp_path, 6, True)
+    directory = tuner.project_dir
+    steering.add_edit(directory, action="pin", param="units", value=16)
+    end_trial, ended = tuner.oracle.end_trial, []
+
+    def end_and_break(trial):
+        end_trial(trial)
+        ended.append(trial.trial_id)
+        if len(ended) == 2:  # a tool other than add_edit leaves the file half-written
+            with open(os.path.join(directory, steering.FILENAME), "a") as f:
+                f.write("{")
+
+    tuner.oracle.end_trial = end_and_break
+    _search(tuner, digits)
+    with open(os.path.join(directory, "results.json")) as f:
+        results = json.load(f)
+    assert len(results["trials"]) == 6
+    assert all(t["values"]["units"] == 16 and t["edits_seen"] == 1 for t in results["trials"])
+    assert "cannot read" in results["steering_error"] and len(results["edits"]) == 1
