@@ -307,19 +307,17 @@ def test_discover_errors(tmp_path: Path) -> None:
     assert [s.id for s in found] == ["a-x", "b-x"]  # the repeated directory once
 
 
-def test_ten_thousand_trials_api_is_fast(tmp_path: Path) -> None:
+def test_ten_thousand_trials_leaderboard_is_compact_and_cached(tmp_path: Path) -> None:
+    # The time it takes is measured in a browser (test_dashboard_browser); here
+    # what is sent: compact columns, computed once per file version.
     write_search(tmp_path / "big", synthetic_results("image", 10_000))
     with start_background([tmp_path / "big"]) as srv:
-        start = time.perf_counter()
         get_json(srv.url, "/api/config")
-        lb = get_json(srv.url, "/api/s/big/leaderboard")
-        first = time.perf_counter() - start
-        assert len(lb["trial_id"]) == 10_000
-        start = time.perf_counter()
-        get_json(srv.url, "/api/s/big/leaderboard")
-        again = time.perf_counter() - start
-    assert first < 1.5, first  # parse + payload; the page's own budget is 2 s in a browser
-    assert again < 0.3, again  # cached for the file's version
+        status, _, body = request(srv.url, "/api/s/big/leaderboard")
+        lb = json.loads(body)
+        assert status == 200 and len(lb["trial_id"]) == 10_000 and "curve" not in lb
+        assert len(body) < (tmp_path / "big" / "results.json").stat().st_size / 2
+        assert request(srv.url, "/api/s/big/leaderboard")[2] == body
 
 
 # -- the command --------------------------------------------------------------------
