@@ -50,3 +50,33 @@ def keras_io_build_model(hp):
 @pytest.fixture
 def build_model():
     return keras_io_build_model
+
+
+def choose_model(hp, first=("relu", "tanh", "skip")):
+    """A user's one-shot builder: two layers written with `choose` on digits'
+    64 inputs (`first`: which of relu, tanh and skip the first one offers)."""
+    import keras
+
+    from autokeras_nas import oneshot
+
+    candidates = {"relu": lambda: keras.layers.Dense(32, activation="relu"),
+                  "tanh": lambda: keras.layers.Dense(32, activation="tanh"),
+                  "skip": lambda: keras.layers.Identity()}
+    inputs = keras.Input((64,))
+    x = keras.layers.Dense(32, activation="relu")(inputs)
+    x = oneshot.choose(hp, "first", {name: candidates[name] for name in first})(x)
+    x = oneshot.choose(hp, "second", {
+        "bn": lambda: keras.Sequential([keras.layers.Dense(32, activation="relu"),
+                                        keras.layers.BatchNormalization()]),
+        "zero": oneshot.zero,
+    })(x)
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+    model.compile(optimizer=keras.optimizers.Adam(1e-2),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+@pytest.fixture(scope="session")
+def choose_builder():
+    """`choose_model`: a user's `build_model(hp)` written with `choose`."""
+    return choose_model

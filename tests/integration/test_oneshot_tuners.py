@@ -19,7 +19,6 @@ import pytest
 
 import autokeras_nas
 from autokeras_nas import oneshot
-from autokeras_nas.oneshot import choose
 from autokeras_nas.tuner.convenience import POSITIONAL
 
 pytestmark = pytest.mark.tf
@@ -31,46 +30,25 @@ SIZES = {"supernet_epochs": 2, "candidates": 3, "top_k": 1, "retrain_epochs": 2}
 EXTRA = {"ENAS": {"controller_steps": 3}, "OneShot": {"drop_rate": 0.2}}
 
 
-def build_model(hp):
-    """A user's builder: two chosen layers on digits' 64 inputs."""
-    inputs = keras.Input((64,))
-    x = keras.layers.Dense(32, activation="relu")(inputs)
-    x = choose(hp, "first", {
-        "relu": lambda: keras.layers.Dense(32, activation="relu"),
-        "tanh": lambda: keras.layers.Dense(32, activation="tanh"),
-        "skip": lambda: keras.layers.Identity(),
-    })(x)
-    x = choose(hp, "second", {
-        "bn": lambda: keras.Sequential([keras.layers.Dense(32, activation="relu"),
-                                        keras.layers.BatchNormalization()]),
-        "zero": oneshot.zero,
-    })(x)
-    outputs = keras.layers.Dense(10, activation="softmax")(x)
-    model = keras.Model(inputs, outputs)
-    model.compile(optimizer=keras.optimizers.Adam(1e-2),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
-
-
 def _chosen_layers(model) -> set[str]:
     return {layer.name for layer in model.layers if "__" in layer.name}
 
 
 @pytest.fixture(scope="module")
-def searches(tmp_path_factory, digits):
+def searches(tmp_path_factory, digits, choose_builder):
     """Runs keras_tuner.RandomSearch and each one-shot tuner with the same
     build_model; returns name -> (tuner, results.json or None, saved model)."""
     x, y, xv, yv = digits
     root = tmp_path_factory.mktemp("tuners")
     out = {}
     keras.utils.set_random_seed(0)
-    kt = keras_tuner.RandomSearch(build_model, objective="val_accuracy", max_trials=3, seed=0,
+    kt = keras_tuner.RandomSearch(choose_builder, objective="val_accuracy", max_trials=3, seed=0,
                                   directory=str(root), project_name="kt")
     kt.search(x, y, validation_data=(xv, yv), epochs=2, batch_size=64, verbose=0)
     out["RandomSearch"] = (kt, None, _save(kt, root / "RandomSearch.keras"))
     for name in ONESHOT_TUNERS:
         keras.utils.set_random_seed(0)
-        tuner = getattr(autokeras_nas, name)(build_model, "val_accuracy", seed=0,
+        tuner = getattr(autokeras_nas, name)(choose_builder, "val_accuracy", seed=0,
                                              directory=str(root), project_name=name,
                                              **SIZES, **EXTRA.get(name, {}))
         tuner.search(x, y, validation_data=(xv, yv), batch_size=64, verbose=0)
@@ -170,7 +148,7 @@ def test_the_tuners_take_keras_tuners_arguments_then_their_strategys(name: str) 
         in " ".join(tuner.__doc__.split())
 
 
-def test_without_a_hypermodel_the_space_is_the_nb201_cell(tmp_path) -> None:
+def test_without_a_hypermodel_the_space_is_the_nb201_cell(tmp_path, choose_builder) -> None:
     from autokeras_nas.spaces import Nb201Space
 
     tuner = autokeras_nas.SPOS(input_shape=(150, 1), num_classes=2, channels=8,
@@ -180,7 +158,7 @@ def test_without_a_hypermodel_the_space_is_the_nb201_cell(tmp_path) -> None:
     with pytest.raises(ValueError, match="needs a hypermodel, or input_shape"):
         autokeras_nas.RandomWS(objective="val_accuracy", directory=str(tmp_path))
     with pytest.raises(ValueError, match="unknown argument 'population_size'"):
-        autokeras_nas.SPOS(build_model, population_size=4, directory=str(tmp_path))
+        autokeras_nas.SPOS(choose_builder, population_size=4, directory=str(tmp_path))
 
 
 def test_oneshot_summary_pairs_estimates_with_retrained_results(searches) -> None:
@@ -194,7 +172,7 @@ def test_oneshot_summary_pairs_estimates_with_retrained_results(searches) -> Non
     assert row["retrained"] == pytest.approx(retrained["metrics"]["val_accuracy"])
 
 
-def test_the_tuner_collects_garbage_after_model_trials_only(tmp_path, digits,
+def test_the_tuner_collects_garbage_after_model_trials_only(tmp_path, digits, choose_builder,
                                                             monkeypatch) -> None:
     """A full collection after each trial frees its models' graphs; an
     estimate builds none, and with the supernet in memory a collection would
@@ -205,7 +183,7 @@ def test_the_tuner_collects_garbage_after_model_trials_only(tmp_path, digits,
 
     events: list[tuple[str, str]] = []
     x, y, xv, yv = digits
-    tuner = autokeras_nas.RandomWS(build_model, "val_accuracy", seed=0, directory=str(tmp_path),
+    tuner = autokeras_nas.RandomWS(choose_builder, "val_accuracy", seed=0, directory=str(tmp_path),
                                    **SIZES)
     collect, end_trial, on_trial_begin = gc.collect, tuner.oracle.end_trial, tuner.on_trial_begin
     current: list[str] = []

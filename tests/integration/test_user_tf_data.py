@@ -6,6 +6,7 @@ and the one-shot `SPOS` and `RandomWS` (supernet, estimates, retrains)."""
 
 from __future__ import annotations
 
+import functools
 import json
 
 import keras
@@ -14,8 +15,6 @@ import pytest
 import tensorflow as tf
 
 import autokeras_nas
-from autokeras_nas import oneshot
-from autokeras_nas.oneshot import choose
 from autokeras_nas.spaces.image import image_classifier
 from autokeras_nas.tuner import CellHyperModel
 
@@ -112,29 +111,12 @@ def test_keras_tuner_drop_ins_on_tf_data(tmp_path, digits, name) -> None:
     _check(tuner, 3)
 
 
-def _choice_model(hp):
-    inputs = keras.Input((64,))
-    x = keras.layers.Dense(32, activation="relu")(inputs)
-    x = choose(hp, "first", {
-        "relu": lambda: keras.layers.Dense(32, activation="relu"),
-        "skip": lambda: keras.layers.Identity(),
-    })(x)
-    x = choose(hp, "second", {
-        "bn": lambda: keras.Sequential([keras.layers.Dense(32, activation="relu"),
-                                        keras.layers.BatchNormalization()]),
-        "zero": oneshot.zero,
-    })(x)
-    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
-    model.compile(optimizer=keras.optimizers.Adam(1e-2),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
-
-
 @pytest.mark.parametrize("name", ["SPOS", "RandomWS"])
-def test_oneshot_tuners_on_tf_data(tmp_path, digits, name) -> None:
+def test_oneshot_tuners_on_tf_data(tmp_path, digits, choose_builder, name) -> None:
     train, val = _pipelines(digits, (64,))
     keras.utils.set_random_seed(0)
-    tuner = getattr(autokeras_nas, name)(_choice_model, "val_accuracy", seed=0,
+    tuner = getattr(autokeras_nas, name)(functools.partial(choose_builder, first=("relu", "skip")),
+                                         "val_accuracy", seed=0,
                                          supernet_epochs=1, candidates=3, top_k=1,
                                          retrain_epochs=1, directory=str(tmp_path),
                                          project_name=name, latency_repeats=2)
