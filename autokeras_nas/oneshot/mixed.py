@@ -120,6 +120,8 @@ class MixedOp(keras.layers.Layer):
         return list(self._condition_names)
 
     def build(self, input_shape: Any) -> None:
+        #: The input shape the candidates were built for (batch axis first).
+        self.built_input_shape = tuple(input_shape)
         x = keras.KerasTensor(input_shape, dtype=self.compute_dtype)
         shapes = [tuple(branch(x).shape) for branch in self.branches]
         if len(set(shapes)) > 1:
