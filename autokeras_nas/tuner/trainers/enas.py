@@ -54,11 +54,9 @@ mean reward of the epoch's controller steps) and `controller_entropy`.
 
 from __future__ import annotations
 
-import glob
 import json
 import math
 import os
-import re
 from typing import Any, Iterator
 
 import keras
@@ -68,6 +66,7 @@ import tensorflow as tf
 
 from autokeras_nas.results import write_json_atomic
 from autokeras_nas.tuner.trainers.base import TrialContext, TrialResult
+from autokeras_nas.tuner.trainers.epochs import epoch_files
 from autokeras_nas.tuner.trainers.supernet import SupernetTrainer, supernet_options
 
 _Failed = keras_tuner.errors.FailedTrialError
@@ -161,14 +160,14 @@ class EnasTrainer(SupernetTrainer):
         self._callback = None
         result = super().run(context)
         directory = os.path.join(context.directory, STATE_DIR)
-        latest = _states(directory)
+        latest = epoch_files(directory, *_STATE)
         if not latest:
             raise _Failed("the controller was never trained (no epoch finished)")
         controller = new_controller(self._choices, options)
         controller.load(latest[-1][1])
         samples = max(200, 20 * options["architectures"])
         outputs = dict(result.outputs)
-        histories = _states(directory, _HISTORY)
+        histories = epoch_files(directory, *_HISTORY)
         outputs.update(
             architectures=controller.most_probable(options["architectures"], samples=samples),
             probabilities=controller.probabilities(samples=samples),
@@ -214,8 +213,8 @@ class _ControllerTraining(keras.callbacks.Callback):
             from autokeras_nas import oneshot
 
             self.controller = new_controller(oneshot.choice_names(self.model), self.options)
-            saved = dict(_states(self.directory))
-            histories = dict(_states(self.directory, _HISTORY))
+            saved = dict(epoch_files(self.directory, *_STATE))
+            histories = dict(epoch_files(self.directory, *_HISTORY))
             if epoch > 0 and epoch in saved:  # a resumed trial: the supernet's epoch
                 self.controller.load(saved[epoch])
                 if epoch in histories:
@@ -256,7 +255,7 @@ class _ControllerTraining(keras.callbacks.Callback):
         write_json_atomic(os.path.join(self.directory, f"probabilities-{epoch + 1}.json"),
                           self.history)
         self.controller.save(os.path.join(self.directory, f"controller-{epoch + 1}.npz"))
-        for _, path in _states(self.directory)[:-2] + _states(self.directory, _HISTORY)[:-2]:
+        for _, path in epoch_files(self.directory, *_STATE)[:-2] + epoch_files(self.directory, *_HISTORY)[:-2]:
             os.remove(path)
         if logs is not None:
             logs["controller_reward"] = float(np.mean(rewards))
@@ -265,19 +264,6 @@ class _ControllerTraining(keras.callbacks.Callback):
 
 #: File names of the per-epoch controller states and probability histories.
 _STATE, _HISTORY = ("controller", "npz"), ("probabilities", "json")
-
-
-def _states(directory: str, kind: tuple[str, str] = _STATE) -> list[tuple[int, str]]:
-    """The per-epoch files of `kind` in `directory` (controller states by
-    default, `_HISTORY` for the probability histories), (epochs, path),
-    oldest first."""
-    found = []
-    stem, ext = kind
-    for path in glob.glob(os.path.join(directory, f"{stem}-*.{ext}")):
-        match = re.fullmatch(rf"{stem}-(\d+)\.{ext}", os.path.basename(path))
-        if match:
-            found.append((int(match.group(1)), path))
-    return sorted(found)
 
 
 def _read_history(path: str) -> list[dict[str, Any]]:

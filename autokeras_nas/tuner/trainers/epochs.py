@@ -26,9 +26,11 @@ ends (completed, failed or invalid), so a retried trial starts afresh.
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
+import re
 import shutil
 import time
 from typing import Any
@@ -47,6 +49,18 @@ _STATE = "state.json"
 #: A promotable trial's final state (weights with the optimizer's state,
 #: after its last epoch), in its directory, for the trial that continues it.
 FINAL_STATE = "final_state.weights.h5"
+
+
+def epoch_files(directory: str, stem: str, ext: str) -> list[tuple[int, str]]:
+    """The per-epoch files `{stem}-{epochs}.{ext}` in `directory` (a
+    trainer's state saved after each epoch, for a resume), as (epochs,
+    path), oldest first."""
+    found = []
+    for path in glob.glob(os.path.join(directory, f"{stem}-*.{ext}")):
+        match = re.fullmatch(rf"{re.escape(stem)}-(\d+)\.{re.escape(ext)}", os.path.basename(path))
+        if match:
+            found.append((int(match.group(1)), path))
+    return sorted(found)
 
 
 def keep_final_state(model: Any, trial_dir: str) -> None:
