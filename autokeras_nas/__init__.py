@@ -52,6 +52,11 @@ _LAZY = {
     "RandomWS": "autokeras_nas_plugins.oneshot.tuner",
     "OneShot": "autokeras_nas_plugins.oneshot.tuner",
     "ENAS": "autokeras_nas_plugins.oneshot.tuner",
+    # Differentiable NAS: architecture parameters learned with gradients.
+    "DARTS": "autokeras_nas_plugins.oneshot.tuner",
+    "SNAS": "autokeras_nas_plugins.oneshot.tuner",
+    "GDAS": "autokeras_nas_plugins.oneshot.tuner",
+    "ProxylessNAS": "autokeras_nas_plugins.oneshot.tuner",
     # One-shot NAS: alternative layers of a space (imports Keras).
     "choose": "autokeras_nas.oneshot",
     # The numpy core.

@@ -81,10 +81,10 @@ TASK_SUPERNET = "supernet"
 #: (the trial's parent); no training, no model of its own.
 TASK_ESTIMATE = "estimate"
 #: The package's tasks whose trial ends without a model of its own (a
-#: supernet, ENAS's supernet with its controller, an estimate): their trials
-#: are never a search's answer (the best trials and models). Every other
-#: task, a third party's included, makes a model.
-ESTIMATE_TASKS = frozenset({TASK_SUPERNET, TASK_ESTIMATE, "enas"})
+#: supernet, ENAS's supernet with its controller, a differentiable supernet,
+#: an estimate): their trials are never a search's answer (the best trials
+#: and models). Every other task, a third party's included, makes a model.
+ESTIMATE_TASKS = frozenset({TASK_SUPERNET, TASK_ESTIMATE, "enas", "differentiable"})
 
 
 def makes_model(task: str | None) -> bool:

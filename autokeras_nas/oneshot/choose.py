@@ -15,7 +15,11 @@ from typing import Any, Callable, Iterator, Mapping
 
 import keras
 
-MODES = ("single", "all")
+#: The modes whose choices are learned as architecture parameters (see
+#: `autokeras_nas.oneshot.MixedOp`).
+RELAXED_MODES = ("darts", "snas", "gdas", "proxyless")
+#: Every supernet mode: one sampled path, all paths, or a relaxed mode.
+MODES = ("single", "all") + RELAXED_MODES
 
 
 @dataclass
@@ -39,8 +43,10 @@ def supernet_scope(*, mode: str = "single", conditional: bool = False,
     """Makes every `choose` inside build a `MixedOp` with all its candidates.
 
     Args:
-        mode: "single" (one path per training batch, sampled in the graph)
-            or "all" (every path, summed, with path dropout in training).
+        mode: "single" (one path per training batch, sampled in the graph),
+            "all" (every path, summed, with path dropout in training), or a
+            relaxed mode learning architecture parameters ("darts", "snas",
+            "gdas", "proxyless"; see `MixedOp`).
         conditional: keep a choice's candidate weights once per path of the
             choice named by its `condition_on` ("single" mode only).
         seed: seed of the first MixedOp's path sampling (the next ones get

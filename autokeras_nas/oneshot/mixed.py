@@ -3,7 +3,30 @@
 Modes: "single" runs one path per batch, sampled in the graph (a fixed path
 when its `path` variable is >= 0), so changing the path never retraces;
 "all" runs every path and sums them, each path dropped with the rate in the
-`drop_rate` variable during training (never all of them). With
+`drop_rate` variable during training (never all of them).
+
+The relaxed modes learn the choice as architecture parameters: a vector of
+logits `arch_logits` per choice (a non-trainable weight, so that a model's
+own optimizer leaves it alone; the bilevel step of
+`autokeras_nas.oneshot.bilevel` trains it on validation batches):
+
+- "darts" (Liu et al. 2019): the softmax-weighted sum of every path;
+- "snas" (Xie et al. 2019): in training, the sum weighted by a soft
+  Gumbel-softmax sample at the temperature in the `temperature` variable;
+- "gdas" (Dong & Yang 2019): in training, one hard Gumbel-softmax sample per
+  batch: only the sampled path runs, scaled by its straight-through weight
+  (1 in the forward pass), whose gradient reaches every logit;
+- "proxyless" (Cai et al. 2019): in training, two paths drawn from the
+  softmax without replacement and one of them made active by a binary gate
+  drawn from their two-way softmax; only the active path keeps activations
+  for the weights' gradient, the other is run without gradient, and the
+  gates' gradients <dL/dy, path output> reach the two logits (the paper's
+  two-path estimate).
+
+Outside training the relaxed modes run: "darts" and "snas" the
+softmax-weighted sum, "gdas" and "proxyless" the most probable path. A fixed
+path (`set_paths`) overrides every mode. Sampling and the temperature are
+in the graph: changing either never retraces. With
 `condition_on`, the candidates are kept once per path of an earlier
 choice, and the copy used is the one matching that choice's path for the
 batch. A choice used by several layers (a cell repeated in a network) has
@@ -20,6 +43,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from autokeras_nas.oneshot.choose import MODES, RELAXED_MODES
 from autokeras_nas.oneshot.switch import run_one
 
 # The path each choice took in the trace being run, read by the MixedOps that
@@ -70,12 +94,12 @@ class MixedOp(keras.layers.Layer):
         choice: the choice (hyperparameter) name; None means the layer name.
         follows: whether an earlier MixedOp of the same choice samples the
             path (this one takes the path that one took for the batch).
-        mode: "single" or "all".
+        mode: one of `MODES` (see the module docstring).
         condition_on: the choice whose path selects the copy, or None.
         condition_candidates: that choice's candidate names (with
             `condition_on`).
-        seed: seed of the path sampling; None draws one from Keras' global
-            seed.
+        seed: seed of the path sampling (and of the architecture logits'
+            initialization); None draws one from Keras' global seed.
         **kwargs: `keras.layers.Layer` arguments.
     """
 
@@ -134,11 +158,28 @@ class MixedOp(keras.layers.Layer):
         if self.mode == "all":
             self.drop_rate = self.add_weight(name="drop_rate", shape=(), trainable=False,
                                              initializer="zeros")
+        if self.mode in RELAXED_MODES and not self.follows:
+            # DARTS' initialization: logits near zero, all paths about equal.
+            self.arch_logits = self.add_weight(
+                name="arch_logits", shape=(len(self._candidate_names),), trainable=False,
+                initializer=keras.initializers.RandomNormal(stddev=1e-3, seed=self.seed))
+            self.temperature = self.add_weight(name="temperature", shape=(), trainable=False,
+                                               initializer=keras.initializers.Constant(1.0))
 
     def compute_output_spec(self, inputs: Any, training: Any = None) -> Any:
         return self.branches[0].compute_output_spec(inputs)
 
     def call(self, inputs: Any, training: Any = None) -> Any:
+        if self.mode in RELAXED_MODES:
+            # The gates are made outside the cond, where the later uses of
+            # the choice find them (a cond branch is a graph of its own).
+            gates = _recorded(self.choice, self.name) if self.follows else \
+                self._gates(bool(training))
+            if not self.follows:
+                _record(self.choice, gates)
+            return ops.cond(self.fixed_path >= 0,
+                            lambda: self._run(self.fixed_path, inputs, training),
+                            lambda: self._relaxed(gates, inputs, training))
         if self.mode == "all":
             return ops.cond(self.fixed_path >= 0,
                             lambda: self._run(self.fixed_path, inputs, training),
@@ -161,6 +202,55 @@ class MixedOp(keras.layers.Layer):
 
     def _run(self, index: Any, inputs: Any, training: Any) -> Any:
         return run_one(index, self.branches, inputs, training)
+
+    def _gates(self, training: bool) -> dict[str, Any]:
+        """This batch's mixing of the paths (see the module docstring):
+        `weights` for the weighted sums, `index` for one path, and for
+        "proxyless" in training the two drawn paths and their gates."""
+        logits = ops.cast(self.arch_logits, "float32")
+        n = len(self._candidate_names)
+        if self.mode in ("darts", "snas"):
+            if self.mode == "snas" and training:
+                logits = (logits + _gumbel((n,), self.seed_generator)) / self.temperature
+            return {"weights": ops.softmax(logits)}
+        if not training:
+            return {"index": ops.cast(ops.argmax(logits), "int32")}
+        noisy = logits + _gumbel((n,), self.seed_generator)
+        if self.mode == "gdas":
+            soft = ops.softmax(noisy / self.temperature)
+            index = ops.cast(ops.argmax(soft), "int32")
+            hard = ops.one_hot(index, n, dtype=soft.dtype)
+            return {"index": index, "weight": ops.take(
+                hard - ops.stop_gradient(soft) + soft, index)}
+        # proxyless: two paths without replacement (Gumbel top-2), one active
+        pair = ops.cast(ops.top_k(noisy, 2)[1], "int32")
+        probs = ops.softmax(ops.take(logits, pair))
+        active = ops.cast(keras.random.uniform((), seed=self.seed_generator) >= probs[0],
+                          "int32")
+        gates = ops.one_hot(active, 2, dtype=probs.dtype)
+        return {"pair": pair, "active": active,
+                "gates": gates - ops.stop_gradient(probs) + probs}
+
+    def _relaxed(self, gates: dict[str, Any], inputs: Any, training: Any) -> Any:
+        if "weights" in gates:
+            total = 0
+            for i, branch in enumerate(self.branches):
+                out = branch(inputs, training=training)
+                total = total + ops.cast(gates["weights"][i], out.dtype) * out
+            return total
+        if "pair" not in gates:
+            out = self._run(gates["index"], inputs, training)
+            weight = gates.get("weight")
+            return out if weight is None else ops.cast(weight, out.dtype) * out
+        pair, active, g = gates["pair"], gates["active"], gates["gates"]
+        chosen = self._run(ops.take(pair, active), inputs, training)
+        other = ops.stop_gradient(self._run(ops.take(pair, 1 - active), inputs, training))
+        kept = ops.stop_gradient(chosen)
+        g = ops.cast(g, chosen.dtype)
+        # zero in the forward pass; the gates' gradients are <dL/dy, output>
+        ga, go = ops.take(g, active), ops.take(g, 1 - active)
+        return (chosen + (ga - ops.stop_gradient(ga)) * kept
+                + (go - ops.stop_gradient(go)) * other)
 
     def _sum(self, inputs: Any, training: bool) -> Any:
         outputs = [branch(inputs, training=training) for branch in self.branches]
@@ -191,6 +281,12 @@ class MixedOp(keras.layers.Layer):
         return cls(**config)
 
 
+def _gumbel(shape: tuple[int, ...], seed: Any) -> Any:
+    """Standard Gumbel noise."""
+    u = keras.random.uniform(shape, minval=1e-6, maxval=1.0 - 1e-6, seed=seed)
+    return -ops.log(-ops.log(u))
+
+
 def _keep_mask(batch: Any, n: int, rate: Any, seed: Any) -> Any:
     """(batch, n) booleans: each path kept with probability 1 - rate, and one
     path drawn uniformly kept for an example whose paths were all dropped."""
@@ -201,8 +297,8 @@ def _keep_mask(batch: Any, n: int, rate: Any, seed: Any) -> Any:
 
 def _validate(name: str, branches: Sequence[Any], candidates: Sequence[str], mode: str,
               condition_on: str | None, condition_candidates: Sequence[str] | None) -> None:
-    if mode not in ("single", "all"):
-        raise ValueError(f"MixedOp {name!r}: mode must be 'single' or 'all', got {mode!r}")
+    if mode not in MODES:
+        raise ValueError(f"MixedOp {name!r}: mode must be one of {MODES}, got {mode!r}")
     if not candidates or len(set(candidates)) != len(candidates):
         raise ValueError(f"MixedOp {name!r}: candidates must be distinct names, got "
                          f"{list(candidates)}")

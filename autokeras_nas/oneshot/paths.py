@@ -1,13 +1,18 @@
 """Acting on a supernet's MixedOps: find them, fix their paths, set the
-path-dropout rate (and raise it over training), and copy a supernet's
-weights into a normally built sub-architecture by layer name."""
+path-dropout rate (and raise it over training) or the relaxed modes'
+temperature, read the architecture parameters and derive an architecture
+from them, and copy a supernet's weights into a normally built
+sub-architecture by layer name."""
 
 from __future__ import annotations
 
+import heapq
 from typing import Any, Iterator, Mapping
 
 import keras
+import numpy as np
 
+from autokeras_nas.oneshot.choose import RELAXED_MODES
 from autokeras_nas.oneshot.mixed import MixedOp
 
 
@@ -96,6 +101,101 @@ def set_drop_rate(model: Any, rate: float) -> int:
     for op in ops:
         op.drop_rate.assign(float(rate))
     return len(ops)
+
+
+def set_temperature(model: Any, temperature: float) -> int:
+    """Sets the Gumbel-softmax temperature of every relaxed MixedOp of
+    `model` (a variable: the training step is not traced again); returns
+    how many there are.
+
+    Raises:
+        ValueError: `temperature` not a positive number.
+    """
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+            or not temperature > 0:
+        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
+    ops = architecture_ops(model)
+    for op in ops.values():
+        op.temperature.assign(float(temperature))
+    return len(ops)
+
+
+def architecture_ops(model: Any) -> dict[str, MixedOp]:
+    """The MixedOps holding the architecture parameters of a relaxed
+    supernet, by choice name (empty for "single" and "all" supernets)."""
+    return {name: op for name, op in mixed_ops(model).items() if op.mode in RELAXED_MODES}
+
+
+def architecture_variables(model: Any) -> list[Any]:
+    """The architecture parameters of a relaxed supernet: one logits
+    variable per choice, in model order."""
+    return [op.arch_logits for op in architecture_ops(model).values()]
+
+
+def probabilities(model: Any) -> dict[str, dict[str, float]]:
+    """Each choice's softmax of its architecture logits: choice ->
+    candidate -> probability."""
+    found = {}
+    for name, op in architecture_ops(model).items():
+        logits = np.asarray(keras.ops.convert_to_numpy(op.arch_logits), dtype="float64")
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        found[name] = {c: float(v) for c, v in zip(op.candidates, p)}
+    return found
+
+
+def parameter_free(model: Any) -> dict[str, list[str]]:
+    """Each choice's candidates without weights (skip, pooling, `zero`),
+    in path order."""
+    return {name: [c for c, branch in zip(op.candidates, op.branches) if not branch.weights]
+            for name, op in mixed_ops(model).items()}
+
+
+def zero_candidates(model: Any) -> dict[str, list[str]]:
+    """Each choice's "none" candidates: `zero()` layers (a `Rescaling` by 0)."""
+    found = {}
+    for name, op in mixed_ops(model).items():
+        found[name] = [c for c, branch in zip(op.candidates, op.branches)
+                       if isinstance(branch, keras.layers.Rescaling)
+                       and float(np.max(np.abs(branch.scale))) == 0.0]
+    return found
+
+
+def derive(probs: Mapping[str, Mapping[str, float]], *,
+           excluded: Mapping[str, Any] | None = None, top: int = 1) -> list[dict[str, str]]:
+    """The `top` most probable architectures under independent choices
+    (the product of each choice's probability), the most probable first,
+    never taking a candidate listed for its choice in `excluded` (DARTS
+    never derives "none"). Numpy only.
+
+    Raises:
+        ValueError: a choice with every candidate excluded, or `top` < 1.
+    """
+    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
+        raise ValueError(f"top must be an int >= 1, got {top!r}")
+    excluded = excluded or {}
+    ranked: list[list[tuple[float, str]]] = []
+    for name, dist in probs.items():
+        options = sorted(((float(p), c) for c, p in dist.items()
+                          if c not in set(excluded.get(name, ()))), reverse=True)
+        if not options:
+            raise ValueError(f"derive: every candidate of {name!r} is excluded")
+        ranked.append([(float(np.log(max(p, 1e-300))), c) for p, c in options])
+    names = list(probs)
+    # best-first expansion over index vectors (k-best of a product)
+    start = (0,) * len(names)
+    score = lambda idx: sum(ranked[i][j][0] for i, j in enumerate(idx))  # noqa: E731
+    frontier, seen, found = [(-score(start), start)], {start}, []
+    while frontier and len(found) < top:
+        _, idx = heapq.heappop(frontier)
+        found.append({n: ranked[i][j][1] for i, (n, j) in enumerate(zip(names, idx))})
+        for i in range(len(idx)):
+            if idx[i] + 1 < len(ranked[i]):
+                nxt = idx[:i] + (idx[i] + 1,) + idx[i + 1:]
+                if nxt not in seen:
+                    seen.add(nxt)
+                    heapq.heappush(frontier, (-score(nxt), nxt))
+    return found
 
 
 class PathDropoutSchedule(keras.callbacks.Callback):

@@ -38,27 +38,30 @@ class ControllerArchitectures(BaseStrategy):
     Args:
         architectures: Mappings choice name -> candidate (a candidate
             matches a value of the choice equal to it or to its text).
+        source: What found them, noted on each proposal (`notes["source"]`).
         **kwargs: As for `BaseStrategy` (`seed`).
     """
 
     name = "enas-controller"
 
-    def __init__(self, architectures: Sequence[Mapping[str, Any]], **kwargs: Any) -> None:
+    def __init__(self, architectures: Sequence[Mapping[str, Any]], *,
+                 source: str = "controller", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.architectures = [dict(a) for a in architectures]
+        self.source = source
 
     def propose(self, trial_id: str) -> Suggestion:
         if not self.architectures:
             values = self.sample_new()
             if values is None:
                 return Suggestion.done("every architecture of the space was proposed")
-            return Suggestion.run(values, notes={"source": "random: the enas trial reported "
-                                                           "no architectures"})
+            return Suggestion.run(values, notes={"source": "random: the supernet trial "
+                                                           "reported no architectures"})
         for rank, arch in enumerate(self.architectures):
             values = self._values(arch)
             if values is not None and self.is_new(values):
-                return Suggestion.run(values, notes={"source": "controller", "rank": rank})
-        return Suggestion.done(f"proposed every architecture the controller reported "
+                return Suggestion.run(values, notes={"source": self.source, "rank": rank})
+        return Suggestion.done(f"proposed every architecture the {self.source} reported "
                                f"({len(self.architectures)})")
 
     def _values(self, arch: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
-"""`autokeras_nas.SPOS`, `.RandomWS`, `.OneShot` and `.ENAS`: one-shot
-(weight-sharing) search as KerasTuner tuners.
+"""`autokeras_nas.SPOS`, `.RandomWS`, `.OneShot`, `.ENAS`, `.DARTS`,
+`.SNAS`, `.GDAS` and `.ProxylessNAS`: one-shot (weight-sharing) search as
+KerasTuner tuners.
 
 Each takes a `build_model(hp)` written with `autokeras_nas.oneshot.choose`
 (or, given only `input_shape` and `num_classes`, the NAS-Bench-201 cell
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from autokeras_nas_plugins.oneshot import differentiable as differentiable_module
 from autokeras_nas_plugins.oneshot import enas as enas_module
 from autokeras_nas_plugins.oneshot import strategy as strategy_module
 
@@ -107,3 +109,43 @@ class ENAS(OneShotTuner):
     retrained."""
 
     strategy_class = enas_module.Enas
+
+
+class DARTS(OneShotTuner):
+    """DARTS (Liu et al. 2019) as a drop-in for `keras_tuner.RandomSearch`:
+    a supernet whose edges sum every operation weighted by the softmax of
+    architecture parameters, learned on validation batches (`order=2`: the
+    second-order gradient); the most probable architectures (never with
+    "none") are estimated and the best retrained from scratch.
+
+        tuner = autokeras_nas.DARTS(build_model, objective="val_accuracy",
+                                    supernet_epochs=10, retrain_epochs=10)
+        tuner.search(x, y, validation_data=(x_val, y_val), batch_size=64)
+    """
+
+    strategy_class = differentiable_module.Darts
+
+
+class SNAS(OneShotTuner):
+    """SNAS (Xie et al. 2019) as a drop-in for `keras_tuner.RandomSearch`:
+    like `DARTS` with each edge weighted by a soft Gumbel-softmax sample,
+    the temperature annealed."""
+
+    strategy_class = differentiable_module.Snas
+
+
+class GDAS(OneShotTuner):
+    """GDAS (Dong & Yang 2019) as a drop-in for `keras_tuner.RandomSearch`:
+    one hard Gumbel-softmax sample per edge and batch, only the sampled
+    operation computed."""
+
+    strategy_class = differentiable_module.Gdas
+
+
+class ProxylessNAS(OneShotTuner):
+    """ProxylessNAS (Cai et al. 2019) as a drop-in for
+    `keras_tuner.RandomSearch`: binarized paths, two operations drawn per
+    edge and batch and one active, so the supernet keeps about one path's
+    activations."""
+
+    strategy_class = differentiable_module.Proxyless

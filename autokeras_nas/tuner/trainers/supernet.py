@@ -78,12 +78,14 @@ _Failed = keras_tuner.errors.FailedTrialError
 MODES = ("single", "all")
 
 
-def supernet_options(config: dict[str, Any]) -> dict[str, Any]:
+def supernet_options(config: dict[str, Any],
+                     modes: tuple[str, ...] = MODES) -> dict[str, Any]:
     """The supernet options of a task config, validated (see the module
-    docstring); raises FailedTrialError with a one-line reason."""
-    mode = config.get("mode", "single")
-    if mode not in MODES:
-        raise _Failed(f"supernet mode must be one of {', '.join(MODES)}, got {mode!r}")
+    docstring; `modes`: the trainer's modes, the first the default); raises
+    FailedTrialError with a one-line reason."""
+    mode = config.get("mode", modes[0])
+    if mode not in modes:
+        raise _Failed(f"supernet mode must be one of {', '.join(modes)}, got {mode!r}")
     conditional = config.get("conditional", False)
     if not isinstance(conditional, bool):
         raise _Failed(f"conditional must be true or false, got {conditional!r}")
@@ -147,10 +149,14 @@ class SupernetTrainer(FitTrainer):
         self._choices: dict[str, list[str]] = {}
         self._epoch_seconds = _EpochSeconds()
 
+    def supernet_modes(self) -> tuple[str, ...]:
+        """The supernet modes this trainer trains, the first the default."""
+        return MODES
+
     def make_model(self, context: TrialContext) -> Any:
         from autokeras_nas import oneshot
 
-        options = supernet_options(context.config)
+        options = supernet_options(context.config, self.supernet_modes())
         with oneshot.supernet_scope(mode=options["mode"], conditional=options["conditional"]):
             model = context.build_model()
         ops = oneshot.mixed_ops(model)
@@ -163,7 +169,7 @@ class SupernetTrainer(FitTrainer):
     def extra_callbacks(self, context: TrialContext) -> list:
         from autokeras_nas import oneshot
 
-        options = supernet_options(context.config)
+        options = supernet_options(context.config, self.supernet_modes())
         self._epoch_seconds = _EpochSeconds()
         callbacks: list = [self._epoch_seconds]
         budget = options["time_budget_s"]
@@ -182,12 +188,13 @@ class SupernetTrainer(FitTrainer):
         """The trained supernet of `trial`, rebuilt in its mode."""
         from autokeras_nas import oneshot
 
-        options = supernet_options(_task_config(trial.hyperparameters.values.get(TASK_CONFIG)))
+        options = supernet_options(_task_config(trial.hyperparameters.values.get(TASK_CONFIG)),
+                                   self.supernet_modes())
         with oneshot.supernet_scope(mode=options["mode"], conditional=options["conditional"]):
             return tuner.load_model(trial)
 
     def run(self, context: TrialContext) -> TrialResult:
-        options = supernet_options(context.config)
+        options = supernet_options(context.config, self.supernet_modes())
         result = super().run(context)
         outputs = dict(result.outputs)
         outputs.update(choices=self._choices, mode=options["mode"],

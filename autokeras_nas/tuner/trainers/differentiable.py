@@ -1,0 +1,265 @@
+"""`DifferentiableTrainer`: the "differentiable" task, a relaxed supernet
+whose architecture parameters are learned with gradients (DARTS, SNAS,
+GDAS, ProxylessNAS) inside one trial.
+
+The trial's hypermodel is built as a supernet in a relaxed mode
+(`autokeras_nas.oneshot.MixedOp`) and fitted by the fit loop of
+`SupernetTrainer` (backup and resume, time budget, NaN stop) with the
+bilevel step of `autokeras_nas.oneshot.bilevel` as its `train_step`: each
+training batch first updates the architecture parameters on the next
+validation batch with their own optimizer, then the weights on the
+training batch. The architecture parameters are weights of the model, so
+the per-epoch backup holds them; the architecture optimizer's state and the
+probability history are saved after every epoch in the trial's directory
+(`differentiable/optimizer-<epochs>.npz`, `probabilities-<epochs>.json`,
+the last two kept), so a trial resumed after a crash continues exactly.
+
+Task options (`nas/task_config`), besides `SupernetTrainer`'s
+(`time_budget_s`):
+
+* `mode` ("darts" (default), "snas", "gdas", "proxyless"): the relaxation.
+* `order` (1 (default) or 2): the architecture gradient; 2 is DARTS'
+  second-order approximation (three more forward and backward passes).
+* `arch_lr` (default 3e-4), `arch_weight_decay` (default 1e-3): the
+  architecture optimizer (Adam, betas 0.5 and 0.999, as DARTS).
+* `tau_max`, `tau_min`: the Gumbel-softmax temperature, annealed linearly
+  over the epochs from `tau_max` at the first to `tau_min` at the last
+  ("snas" and "gdas"; defaults 10 -> 0.1 for "gdas", GDAS' own, and 1 ->
+  0.1 for "snas").
+* `warmup_epochs` (int, default 0): epochs that train the weights only
+  before the architecture parameters start to move.
+* `architectures` (int, default 5): how many architectures to output.
+* `seed` (int, default 0): seed of the validation batches' order.
+
+Outputs, besides `SupernetTrainer`'s (`choices`, `mode`, ...):
+`architectures` (the most probable distinct architectures under the final
+probabilities, the most probable (the derived one) first, never with a
+`zero()` ("none") operation: DARTS never derives it), `probabilities`
+(choice -> candidate -> softmax of its logits), `probabilities_by_epoch`
+(`[{"epoch": 1, "probabilities": {...}}, ...]`, a resumed trial's earlier
+epochs included), `parameter_free_share` (the share of the derived
+architecture's choices that took a weightless candidate: skip, pooling;
+DARTS' collapse shows as a share near 1) and `architecture_steps`. Per
+epoch the curve holds `arch_entropy` (mean entropy of the choices'
+probabilities, in nats) and `parameter_free_share` of that epoch's derived
+architecture.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+import keras
+import keras_tuner
+import numpy as np
+
+from autokeras_nas.results import write_json_atomic
+from autokeras_nas.tuner.trainers.base import TrialContext, TrialResult
+from autokeras_nas.tuner.trainers.epochs import epoch_files
+from autokeras_nas.tuner.trainers.supernet import SupernetTrainer, supernet_options
+
+_Failed = keras_tuner.errors.FailedTrialError
+#: The task of a differentiable supernet.
+TASK = "differentiable"
+#: The directory of the per-epoch states, in the trial's directory.
+STATE_DIR = "differentiable"
+_OPTIMIZER, _HISTORY = ("optimizer", "npz"), ("probabilities", "json")
+#: Default temperatures (max, min) by mode.
+TEMPERATURES = {"gdas": (10.0, 0.1), "snas": (1.0, 0.1)}
+
+
+def differentiable_options(config: dict[str, Any]) -> dict[str, Any]:
+    """The options of a "differentiable" task config, validated (see the
+    module docstring); raises FailedTrialError with a one-line reason."""
+    from autokeras_nas.oneshot import RELAXED_MODES
+
+    mode = config.get("mode", "darts")
+    if mode not in RELAXED_MODES:
+        raise _Failed(f"differentiable mode must be one of {', '.join(RELAXED_MODES)}, "
+                      f"got {mode!r}")
+    options = supernet_options({**config, "mode": mode}, modes=RELAXED_MODES)
+    if config.get("conditional"):
+        raise _Failed("conditional weights need a single-path supernet, not a relaxed one")
+    ints = {"order": (1, 1), "warmup_epochs": (0, 0), "architectures": (5, 1), "seed": (0, 0)}
+    for key, (default, low) in ints.items():
+        value = config.get(key, default)
+        if type(value) is not int or value < low:
+            raise _Failed(f"{key} must be an int >= {low}, got {value!r}")
+        options[key] = value
+    if options["order"] not in (1, 2):
+        raise _Failed(f"order must be 1 or 2, got {options['order']!r}")
+    tau_max, tau_min = TEMPERATURES.get(mode, (1.0, 1.0))
+    floats = {"arch_lr": (3e-4, False), "arch_weight_decay": (1e-3, True),
+              "tau_max": (tau_max, False), "tau_min": (tau_min, False)}
+    for key, (default, zero_ok) in floats.items():
+        value = config.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+            what = "a number >= 0" if zero_ok else "a positive number"
+            raise _Failed(f"{key} must be {what}, got {value!r}")
+        options[key] = float(value)
+    if options["tau_min"] > options["tau_max"]:
+        raise _Failed(f"tau_min ({options['tau_min']}) must not exceed tau_max "
+                      f"({options['tau_max']})")
+    return options
+
+
+def temperature(options: dict[str, Any], epoch: int, epochs: int) -> float:
+    """The temperature of epoch `epoch` (from 0) of `epochs`: linear from
+    `tau_max` to `tau_min`."""
+    if epochs <= 1:
+        return options["tau_max"]
+    share = min(1.0, epoch / (epochs - 1))
+    return options["tau_max"] + (options["tau_min"] - options["tau_max"]) * share
+
+
+def parameter_free_share(architecture: dict[str, str], free: dict[str, list[str]]) -> float:
+    """The share of `architecture`'s choices that took a weightless candidate."""
+    if not architecture:
+        return 0.0
+    return sum(c in free.get(name, ()) for name, c in architecture.items()) / len(architecture)
+
+
+def entropy(probs: dict[str, dict[str, float]]) -> float:
+    """The mean entropy (nats) of the choices' distributions."""
+    values = [-sum(p * math.log(p) for p in dist.values() if p > 0) for dist in probs.values()]
+    return float(np.mean(values)) if values else 0.0
+
+
+class DifferentiableTrainer(SupernetTrainer):
+    """Trains a relaxed supernet with the bilevel step (see the module
+    docstring)."""
+
+    name = TASK
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._step: Any = None
+        self._callback: _ArchitectureSchedule | None = None
+
+    def supernet_modes(self) -> tuple[str, ...]:
+        from autokeras_nas.oneshot import RELAXED_MODES
+
+        return RELAXED_MODES
+
+    def make_model(self, context: TrialContext) -> Any:
+        from autokeras_nas.oneshot import bilevel
+
+        options = differentiable_options(context.config)
+        model = super().make_model(context)
+        validation = context.fit_kwargs.get("validation_data")
+        if validation is None:
+            raise _Failed(f"{options['mode']} needs validation data for the architecture "
+                          "parameters: pass validation_data to search()")
+        size = int(context.fit_kwargs.get("batch_size") or 32)
+        try:
+            batches = bilevel.validation_iterator(validation, size, options["seed"])
+        except ValueError as e:
+            raise _Failed(str(e)) from None
+        optimizer = bilevel.architecture_optimizer(options["arch_lr"],
+                                                   weight_decay=options["arch_weight_decay"])
+        self._step = bilevel.BilevelStep(model, batches, optimizer=optimizer,
+                                         order=options["order"]).install()
+        if self._callback is not None:
+            self._callback.step = self._step
+        return model
+
+    def extra_callbacks(self, context: TrialContext) -> list:
+        options = differentiable_options(context.config)
+        epochs = int(context.fit_kwargs.get("epochs", 1))
+        self._callback = _ArchitectureSchedule(
+            options, epochs, os.path.join(context.directory, STATE_DIR))
+        self._callback.step = self._step
+        return [self._callback] + super().extra_callbacks(context)
+
+    def run(self, context: TrialContext) -> TrialResult:
+        from autokeras_nas import oneshot
+
+        options = differentiable_options(context.config)
+        self._callback = None
+        result = super().run(context)
+        callback = self._callback
+        if callback is None or callback.last is None:
+            raise _Failed("the architecture parameters were never trained (no epoch finished)")
+        probs, free, zero = callback.last
+        outputs = dict(result.outputs)
+        derived = oneshot.derive(probs, excluded=zero, top=options["architectures"])
+        outputs.update(architectures=derived, probabilities=probs,
+                       probabilities_by_epoch=callback.history,
+                       parameter_free_share=parameter_free_share(derived[0], free),
+                       architecture_steps=callback.steps, temperature=callback.temperature)
+        directory = os.path.join(context.directory, STATE_DIR)
+        for _, path in (epoch_files(directory, *_OPTIMIZER) + epoch_files(directory, *_HISTORY)):
+            os.remove(path)
+        return TrialResult(result.metrics, outputs)
+
+
+class _ArchitectureSchedule(keras.callbacks.Callback):
+    """Warm-up and temperature per epoch; after each epoch the
+    probabilities, the collapse share and the architecture optimizer's
+    state (saved for a resume, reloaded by a resumed trial)."""
+
+    def __init__(self, options: dict[str, Any], epochs: int, directory: str) -> None:
+        super().__init__()
+        self.options = options
+        self.epochs = epochs
+        self.directory = directory
+        self.step: Any = None
+        self.history: list[dict[str, Any]] = []
+        self.last: tuple[dict, dict, dict] | None = None
+        self.steps = 0
+        self.temperature: float | None = None
+        self._started = False
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        from autokeras_nas import oneshot
+
+        if not self._started:
+            self._started = True
+            if epoch > 0:
+                self._resume(epoch)
+        self.step.enabled.assign(epoch >= self.options["warmup_epochs"])
+        if self.options["mode"] in TEMPERATURES:
+            self.temperature = temperature(self.options, epoch, self.epochs)
+            oneshot.set_temperature(self.model, self.temperature)
+
+    def _resume(self, epoch: int) -> None:
+        saved = dict(epoch_files(self.directory, *_OPTIMIZER))
+        histories = dict(epoch_files(self.directory, *_HISTORY))
+        if epoch in saved:
+            with np.load(saved[epoch]) as data:
+                self.step.load_state([data[f"v{i}"] for i in range(len(data.files))])
+        else:
+            print(f"{self.options['mode']}: no architecture optimizer state of epoch {epoch}; "
+                  f"it starts afresh", flush=True)
+        if epoch in histories:
+            with open(histories[epoch]) as f:
+                self.history = json.load(f)
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        from autokeras_nas import oneshot
+
+        probs = oneshot.probabilities(self.model)
+        free = oneshot.parameter_free(self.model)
+        zero = oneshot.zero_candidates(self.model)
+        self.last = (probs, free, zero)
+        self.steps = int(self.step.optimizer.iterations.numpy())
+        self.history = [h for h in self.history if h["epoch"] <= epoch] + [
+            {"epoch": epoch + 1, "probabilities": probs}]
+        os.makedirs(self.directory, exist_ok=True)
+        path = os.path.join(self.directory, f"optimizer-{epoch + 1}.npz")
+        with open(path + ".tmp", "wb") as f:
+            np.savez(f, **{f"v{i}": a for i, a in enumerate(self.step.state())})
+        os.replace(path + ".tmp", path)
+        write_json_atomic(os.path.join(self.directory, f"probabilities-{epoch + 1}.json"),
+                          self.history)
+        for _, path in (epoch_files(self.directory, *_OPTIMIZER)[:-2]
+                        + epoch_files(self.directory, *_HISTORY)[:-2]):
+            os.remove(path)
+        if logs is not None:
+            derived = oneshot.derive(probs, excluded=zero)[0]
+            logs["arch_entropy"] = entropy(probs)
+            logs["parameter_free_share"] = parameter_free_share(derived, free)

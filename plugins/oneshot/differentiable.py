@@ -1,0 +1,141 @@
+"""Plugins `darts`, `snas`, `gdas` and `proxyless`: differentiable NAS.
+
+Each learns the choice of operations as architecture parameters with
+gradients, inside one trial of task "differentiable" (the Keras side:
+`autokeras_nas.tuner.trainers.differentiable`, with the bilevel step of
+`autokeras_nas.oneshot.bilevel`); the strategy stays numpy-only and runs the
+phases of `autokeras_nas.core.OneShotStrategy`:
+
+1. one trial of task "differentiable": the relaxed supernet, its weights on
+   training batches and its architecture parameters on validation batches;
+2. estimates (task "estimate", parent = that trial) of the most probable
+   architectures it reported, the derived one (the most probable, never
+   with a "none" operation) first;
+3. the best estimate retrained from scratch (the papers' protocol;
+   `retrain_from="supernet"` starts from the supernet's weights instead).
+
+The four differ in the supernet's mode (`autokeras_nas.oneshot.MixedOp`):
+DARTS sums every path weighted by the softmax of the logits, SNAS by a soft
+Gumbel-softmax sample, GDAS runs one hard Gumbel sample per batch, and
+ProxylessNAS two paths under binary gates (one keeping activations).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+from autokeras_nas_plugins.oneshot.enas import ControllerArchitectures
+
+from autokeras_nas.core import BaseStrategy, OneShotStrategy
+
+#: The task of the differentiable supernet's trial.
+TASK_DIFFERENTIABLE = "differentiable"
+
+
+class Differentiable(OneShotStrategy):
+    """The base of the differentiable strategies: the supernet's mode is the
+    subclass's, the rest is shared.
+
+    Args:
+        order: 1 (default) or 2: the architecture gradient (2: DARTS'
+            second-order approximation, about three times the cost of a
+            step).
+        warmup_epochs: Supernet epochs that train the weights only before
+            the architecture parameters move (default 0).
+        arch_lr: The architecture optimizer's learning rate; None (default):
+            the trainer's (DARTS' 3e-4).
+        tau_max, tau_min: The Gumbel-softmax temperature's start and end
+            ("snas", "gdas"); None: the trainer's defaults.
+        candidates: Architectures the supernet trial reports (the most
+            probable) and the search estimates (at most); default 5.
+        top_k: Best estimates retrained; default 1.
+        retrain_from: "scratch" (default, the papers') or "supernet".
+        **kwargs: As for `autokeras_nas.core.OneShotStrategy` (sizes,
+            `seed`).
+
+    Raises:
+        ValueError: A bad setting or size.
+    """
+
+    supernet_task: ClassVar[str] = TASK_DIFFERENTIABLE
+
+    def __init__(self, *, order: int = 1, warmup_epochs: int = 0,
+                 arch_lr: float | None = None, tau_max: float | None = None,
+                 tau_min: float | None = None, candidates: int = 5, top_k: int = 1,
+                 retrain_from: str = "scratch", **kwargs: Any) -> None:
+        if kwargs.get("conditional"):
+            raise ValueError(f"{self.name} has no conditional weights (a relaxed supernet "
+                             f"holds one copy of each operation)")
+        super().__init__(candidates=candidates, top_k=top_k, retrain_from=retrain_from,
+                         **kwargs)
+        if order not in (1, 2) or isinstance(order, bool):
+            raise ValueError(f"order must be 1 or 2, got {order!r}")
+        if type(warmup_epochs) is not int or warmup_epochs < 0:
+            raise ValueError(f"warmup_epochs must be an int >= 0, got {warmup_epochs!r}")
+        for key, value in (("arch_lr", arch_lr), ("tau_max", tau_max), ("tau_min", tau_min)):
+            if value is not None and not (_number(value) and value > 0):
+                raise ValueError(f"{key} must be a positive number or None, got {value!r}")
+        self.order = order
+        self.warmup_epochs = warmup_epochs
+        self.settings = {"arch_lr": arch_lr, "tau_max": tau_max, "tau_min": tau_min}
+
+    def supernet_options(self) -> dict[str, Any]:
+        """The trial's options: the gradient's order, the warm-up, as many
+        architectures as the search estimates, the strategy's seed."""
+        options: dict[str, Any] = {"order": self.order, "warmup_epochs": self.warmup_epochs,
+                                   "architectures": max(1, self.plan().estimates),
+                                   "seed": int(self.seed)}
+        options.update({k: v for k, v in self.settings.items() if v is not None})
+        return options
+
+    def make_inner(self, seed: int) -> BaseStrategy:
+        supernet = self.supernet_result()
+        found = supernet.outputs.get("architectures") if supernet is not None else None
+        listed = [a for a in found or [] if isinstance(a, dict)]
+        return ControllerArchitectures(listed, source=f"{self.name} (most probable)", seed=seed)
+
+
+class Darts(Differentiable):
+    """DARTS (Liu et al. 2019): every edge the softmax-weighted sum of its
+    operations; architecture parameters by gradient on validation batches,
+    first order by default (`order=2`: the paper's second order). The
+    supernet holds every path's activations: the most memory of the four.
+    See `Differentiable` for the arguments."""
+
+    name = "darts"
+    mode: ClassVar[str] = "darts"
+
+
+class Snas(Differentiable):
+    """SNAS (Xie et al. 2019): each edge weighted by a soft Gumbel-softmax
+    sample of its logits, the temperature annealed; like DARTS every path
+    runs. See `Differentiable` for the arguments."""
+
+    name = "snas"
+    mode: ClassVar[str] = "snas"
+
+
+class Gdas(Differentiable):
+    """GDAS (Dong & Yang 2019): one hard Gumbel-softmax sample per edge per
+    batch, only the sampled operation runs (straight-through gradient to
+    every logit), the temperature annealed from 10 to 0.1. See
+    `Differentiable` for the arguments."""
+
+    name = "gdas"
+    mode: ClassVar[str] = "gdas"
+
+
+class Proxyless(Differentiable):
+    """ProxylessNAS (Cai et al. 2019): binarized paths: two operations drawn
+    per edge per batch, one active under a binary gate; only the active one
+    keeps activations, and the gates' gradients train the logits. See
+    `Differentiable` for the arguments."""
+
+    name = "proxyless"
+    mode: ClassVar[str] = "proxyless"
+
+
+def _number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
