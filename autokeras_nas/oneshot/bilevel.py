@@ -238,6 +238,9 @@ class BilevelStep:
         self.optimizer.build(self.variables)
         #: Whether the architecture step runs (a variable: no retrace).
         self.enabled = tf.Variable(True, trainable=False, name="bilevel_enabled")
+        #: How many times the training step was traced (Python runs
+        #: `train_step` only while TensorFlow traces it).
+        self.traces = 0
         self._original: Callable[[Any], Any] | None = None
 
     def arch_update(self, data: Any) -> Any:
@@ -246,9 +249,12 @@ class BilevelStep:
         grads = architecture_gradient(self.model, data, next(self.validation),
                                       order=self.order, cost=self.cost)
         self.optimizer.apply(grads, self.variables)
-        return tf.linalg.global_norm(grads)
+        return tf.cast(tf.linalg.global_norm(grads), tf.float32)
 
     def train_step(self, data: Any) -> Any:
+        """The architecture update (when `enabled`), then the model's own
+        training step on `data`."""
+        self.traces += 1
         tf.cond(self.enabled, lambda: self.arch_update(data), lambda: tf.constant(0.0))
         return self._original(data)
 

@@ -1,0 +1,165 @@
+"""Differentiable supernets (`autokeras_nas.oneshot.bilevel` and the
+relaxed modes of `MixedOp`): the second-order architecture gradient against
+a finite-difference reference, no retrace when the temperature, the path or
+the warm-up switch changes, the architecture parameters learning which
+operation helps, and the architecture optimizer's state round trip."""
+
+from __future__ import annotations
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+import tensorflow as tf
+from keras import layers
+
+from autokeras_nas import oneshot
+from autokeras_nas.oneshot import bilevel
+
+pytestmark = pytest.mark.tf
+
+
+def _tiny(hp):
+    inputs = keras.Input((4,))
+    x = layers.Dense(4, activation="tanh")(inputs)
+    x = oneshot.choose(hp, "op", {"tanh": lambda: layers.Dense(4, activation="tanh"),
+                                  "sigmoid": lambda: layers.Dense(4, activation="sigmoid"),
+                                  "skip": lambda: layers.Identity()})(x)
+    model = keras.Model(inputs, layers.Dense(3, activation="softmax")(x))
+    model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    return model
+
+
+@pytest.fixture
+def float64():
+    keras.config.set_floatx("float64")
+    try:
+        yield
+    finally:
+        keras.config.set_floatx("float32")
+
+
+def test_second_order_gradient_matches_the_unrolled_finite_difference(float64):
+    """d/da L_val(w - xi grad_w L_train(w, a), a) by central differences on
+    a: DARTS' second order is close to it (its Hessian term is evaluated at
+    w, so it is exact only to first order in xi), much closer than the
+    first order."""
+    rng = np.random.default_rng(0)
+    train = (rng.random((16, 4)), rng.integers(0, 3, 16))
+    val = (rng.random((16, 4)), rng.integers(0, 3, 16))
+    keras.utils.set_random_seed(0)
+    model = oneshot.build_supernet(_tiny, keras_tuner.HyperParameters(), mode="darts", seed=1)
+    (alpha,) = oneshot.architecture_variables(model)
+    a0 = np.array([0.3, -0.2, 0.1])
+    alpha.assign(a0)
+    weights = model.trainable_variables
+    w0 = [w.numpy() for w in weights]
+    xi = 0.05
+
+    second = bilevel.architecture_gradient(model, train, val, order=2, xi=xi)[0].numpy()
+    assert all(np.array_equal(w.numpy(), v) for w, v in zip(weights, w0))  # restored
+    first = bilevel.architecture_gradient(model, train, val, order=1)[0].numpy()
+
+    def unrolled_val_loss(a):
+        alpha.assign(a)
+        for w, v in zip(weights, w0):
+            w.assign(v)
+        with tf.GradientTape() as tape:
+            loss = model.compute_loss(x=train[0], y=train[1], y_pred=model(train[0]))
+        for w, g in zip(weights, tape.gradient(loss, [w.value for w in weights])):
+            w.assign_sub(xi * g)
+        out = model.compute_loss(x=val[0], y=val[1], y_pred=model(val[0])).numpy()
+        for w, v in zip(weights, w0):
+            w.assign(v)
+        return out
+
+    h = 1e-5
+    reference = np.array([(unrolled_val_loss(a0 + h * e) - unrolled_val_loss(a0 - h * e))
+                          / (2 * h) for e in np.eye(3)])
+    scale = np.abs(reference).max()
+    assert np.abs(second - reference).max() < 0.01 * scale, (second, reference)
+    assert np.abs(second - reference).max() < 0.3 * np.abs(first - reference).max()
+
+
+def _digits_model(hp):
+    inputs = keras.Input((64,))
+    x = layers.Dense(16, activation="relu")(inputs)
+    x = oneshot.choose(hp, "op", {"dense": lambda: layers.Dense(16, activation="relu"),
+                                  "zero": oneshot.zero})(x)
+    model = keras.Model(inputs, layers.Dense(10, activation="softmax")(x))
+    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+@pytest.mark.parametrize("mode", ["darts", "snas", "gdas", "proxyless"])
+def test_the_architecture_learns_which_operation_helps(digits, mode):
+    """Between a useful layer and zeros, the bilevel step moves every
+    relaxation's probability to the useful one; the weights' own optimizer
+    never touches the logits."""
+    x, y, xv, yv = digits
+    keras.utils.set_random_seed(0)
+    model = oneshot.build_supernet(_digits_model, keras_tuner.HyperParameters(), mode=mode,
+                                   seed=0)
+    assert not any("arch_logits" in v.path for v in model.trainable_variables)
+    step = bilevel.BilevelStep(model, bilevel.validation_iterator((xv, yv), 64),
+                               optimizer=bilevel.architecture_optimizer(0.03)).install()
+    oneshot.set_temperature(model, 1.0)
+    model.fit(x, y, batch_size=64, epochs=3, verbose=0)
+    probs = oneshot.probabilities(model)["op"]
+    assert probs["dense"] > 0.7, probs
+    assert int(step.optimizer.iterations.numpy()) == 3 * int(np.ceil(len(x) / 64))
+
+
+def test_changing_temperature_path_or_warmup_never_retraces(digits):
+    """The temperature, the fixed path and the warm-up switch are variables:
+    the training step traced in the first epoch serves every later one
+    (TensorFlow traces it twice on its first call, creating variables)."""
+    x, y, xv, yv = digits
+    keras.utils.set_random_seed(0)
+    model = oneshot.build_supernet(_digits_model, keras_tuner.HyperParameters(), mode="gdas",
+                                   seed=0)
+    step = bilevel.BilevelStep(model, bilevel.validation_iterator((xv, yv), 64)).install()
+
+    class Vary(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            oneshot.set_temperature(self.model, 10.0 / (epoch + 1))
+            step.enabled.assign(epoch % 2 == 1)
+            oneshot.set_paths(self.model, {"op": "dense"} if epoch == 2 else None)
+
+    model.fit(x[:256], y[:256], batch_size=64, epochs=1, verbose=0)
+    traced = step.traces
+    assert traced >= 1 and int(step.optimizer.iterations.numpy()) == 4
+    model.fit(x[:256], y[:256], batch_size=64, epochs=4, verbose=0, callbacks=[Vary()])
+    assert step.traces == traced
+    # epochs 1 and 3 took architecture steps (4 batches each); 0 and 2 did not
+    assert int(step.optimizer.iterations.numpy()) == 4 + 8
+
+
+def test_the_architecture_optimizer_state_round_trips(digits):
+    x, y, xv, yv = digits
+    keras.utils.set_random_seed(0)
+    model = oneshot.build_supernet(_digits_model, keras_tuner.HyperParameters(), mode="darts",
+                                   seed=0)
+    step = bilevel.BilevelStep(model, bilevel.validation_iterator((xv, yv), 64)).install()
+    model.fit(x[:128], y[:128], batch_size=64, epochs=1, verbose=0)
+    saved = step.state()
+    assert any(np.any(a != 0) for a in saved)
+    other = bilevel.BilevelStep(model, bilevel.validation_iterator((xv, yv), 64))
+    other.load_state(saved)
+    assert all(np.array_equal(a, b) for a, b in zip(other.state(), saved))
+    with pytest.raises(ValueError, match="does not match"):
+        other.load_state(saved[:-1])
+
+
+def test_bad_input_is_refused():
+    model = oneshot.build_supernet(_digits_model, keras_tuner.HyperParameters(), mode="single")
+    with pytest.raises(ValueError, match="no architecture parameters"):
+        bilevel.BilevelStep(model, iter([]))
+    with pytest.raises(ValueError, match="arrays"):
+        bilevel.validation_iterator("data", 32)
+    with pytest.raises(ValueError, match="excluded"):
+        oneshot.derive({"op": {"zero": 1.0}}, excluded={"op": ["zero"]})
+    assert oneshot.derive({"a": {"x": 0.6, "y": 0.4}, "b": {"p": 0.1, "none": 0.9}},
+                          excluded={"b": ["none"]}, top=3) == [
+        {"a": "x", "b": "p"}, {"a": "y", "b": "p"}]
