@@ -11,6 +11,7 @@ from autokeras_nas.core.constraints import (
     make_constraints,
     parse_constraint,
 )
+from autokeras_nas.core.costs import architecture_cost, cost_vector, expected_cost
 from autokeras_nas.core.pareto import (
     crowding_distance,
     hypervolume,
@@ -87,7 +88,8 @@ __all__ = [
     "PHASE_SEARCH", "PHASE_SUPERNET", "PROMOTABLE", "EDITS_SEEN", "RESERVED_PREFIX", "Scalar",
     "SearchSpace", "SpaceKind", "StoppingRule", "Strategy", "Suggestion", "TASK",
     "TASK_CONFIG", "TASK_ESTIMATE", "TASK_EVALUATE", "TASK_SUPERNET", "TASK_TRAIN",
-    "TrialStatus", "choice_subspace", "crowding_distance", "fresh_seed", "hypervolume",
+    "TrialStatus", "architecture_cost", "choice_subspace", "cost_vector", "crowding_distance",
+    "expected_cost", "fresh_seed", "hypervolume",
     "is_python_scalar", "is_reserved", "make_rng", "make_stopping_rule", "makes_model",
     "non_dominated_sort", "pareto_order", "rng_state", "set_rng_state", "supernet_choices", "to_python",
 ]

@@ -9,11 +9,19 @@ from typing import Any
 import numpy as np
 
 
-def measure_latency_ms(model: Any, repeats: int = 20) -> float | None:
-    """Median wall time, in ms, of predicting one zero-filled sample.
+def measure_latency_ms(model: Any, repeats: int = 20, *, batch_size: int = 1) -> float | None:
+    """Median wall time, in ms, of predicting one zero-filled batch of
+    `batch_size` samples (default one sample), after 3 untimed predictions.
 
     Returns None for models whose input shapes are not fully known.
+
+    Raises:
+        ValueError: `batch_size` or `repeats` below 1.
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats!r}")
     inputs = getattr(model, "inputs", None)
     if not inputs:
         return None
@@ -22,7 +30,7 @@ def measure_latency_ms(model: Any, repeats: int = 20) -> float | None:
         shape = tuple(t.shape[1:])
         if any(d is None for d in shape):
             return None
-        batch.append(np.zeros((1,) + shape, dtype=t.dtype))
+        batch.append(np.zeros((batch_size,) + shape, dtype=t.dtype))
     x = batch[0] if len(batch) == 1 else batch
     for _ in range(3):  # trace and warm up
         model.predict_on_batch(x)
