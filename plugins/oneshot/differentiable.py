@@ -31,6 +31,8 @@ from autokeras_nas.core import BaseStrategy, OneShotStrategy
 
 #: The task of the differentiable supernet's trial.
 TASK_DIFFERENTIABLE = "differentiable"
+#: The resource tables a search can weigh (the trainer's).
+RESOURCES = ("params", "flops", "latency", "tflite_latency")
 
 
 class Differentiable(OneShotStrategy):
@@ -47,6 +49,14 @@ class Differentiable(OneShotStrategy):
             the trainer's (DARTS' 3e-4).
         tau_max, tau_min: The Gumbel-softmax temperature's start and end
             ("snas", "gdas"); None: the trainer's defaults.
+        resource: A resource cost for the architecture's loss: "params",
+            "flops", "latency" (Keras, ms) or "tflite_latency" (the TFLite
+            interpreter, ms); None (default): none. See
+            `autokeras_nas.tuner.trainers.differentiable`.
+        resource_weight: Its weight in the loss (default 1.0).
+        resource_target: A target in the resource's units: no pressure below
+            it, and the architectures reported are the most probable within
+            it.
         candidates: Architectures the supernet trial reports (the most
             probable) and the search estimates (at most); default 5.
         top_k: Best estimates retrained; default 1.
@@ -62,8 +72,10 @@ class Differentiable(OneShotStrategy):
 
     def __init__(self, *, order: int = 1, warmup_epochs: int = 0,
                  arch_lr: float | None = None, tau_max: float | None = None,
-                 tau_min: float | None = None, candidates: int = 5, top_k: int = 1,
-                 retrain_from: str = "scratch", **kwargs: Any) -> None:
+                 tau_min: float | None = None, resource: str | None = None,
+                 resource_weight: float = 1.0, resource_target: float | None = None,
+                 candidates: int = 5, top_k: int = 1, retrain_from: str = "scratch",
+                 **kwargs: Any) -> None:
         if kwargs.get("conditional"):
             raise ValueError(f"{self.name} has no conditional weights (a relaxed supernet "
                              f"holds one copy of each operation)")
@@ -76,6 +88,18 @@ class Differentiable(OneShotStrategy):
         for key, value in (("arch_lr", arch_lr), ("tau_max", tau_max), ("tau_min", tau_min)):
             if value is not None and not (_number(value) and value > 0):
                 raise ValueError(f"{key} must be a positive number or None, got {value!r}")
+        if resource not in RESOURCES + (None,):
+            raise ValueError(f"resource must be one of {', '.join(RESOURCES)} or None, "
+                             f"got {resource!r}")
+        if not (_number(resource_weight) and resource_weight >= 0):
+            raise ValueError(f"resource_weight must be a number >= 0, got {resource_weight!r}")
+        if resource_target is not None and not (_number(resource_target) and resource_target > 0):
+            raise ValueError(f"resource_target must be a positive number or None, "
+                             f"got {resource_target!r}")
+        if resource_target is not None and resource is None:
+            raise ValueError("resource_target needs a resource to measure it in")
+        self.resource = {"resource": resource, "resource_weight": float(resource_weight),
+                         "resource_target": resource_target}
         self.order = order
         self.warmup_epochs = warmup_epochs
         self.settings = {"arch_lr": arch_lr, "tau_max": tau_max, "tau_min": tau_min}
@@ -87,6 +111,8 @@ class Differentiable(OneShotStrategy):
                                    "architectures": max(1, self.plan().estimates),
                                    "seed": int(self.seed)}
         options.update({k: v for k, v in self.settings.items() if v is not None})
+        if self.resource["resource"] is not None:
+            options.update(self.resource)
         return options
 
     def make_inner(self, seed: int) -> BaseStrategy:
@@ -129,11 +155,25 @@ class Gdas(Differentiable):
 class Proxyless(Differentiable):
     """ProxylessNAS (Cai et al. 2019): binarized paths: two operations drawn
     per edge per batch, one active under a binary gate; only the active one
-    keeps activations, and the gates' gradients train the logits. See
-    `Differentiable` for the arguments."""
+    keeps activations, and the gates' gradients train the logits.
+
+    Args:
+        latency_target_ms: A latency target: the expected latency of the
+            operations, measured per candidate in the TFLite interpreter on
+            this machine, is pushed below it, and the architectures reported
+            are the most probable within it (shorthand for
+            `resource="tflite_latency", resource_target=...`).
+        **kwargs: As for `Differentiable`.
+    """
 
     name = "proxyless"
     mode: ClassVar[str] = "proxyless"
+
+    def __init__(self, *, latency_target_ms: float | None = None, **kwargs: Any) -> None:
+        if latency_target_ms is not None:
+            kwargs.setdefault("resource", "tflite_latency")
+            kwargs.setdefault("resource_target", latency_target_ms)
+        super().__init__(**kwargs)
 
 
 def _number(value: Any) -> bool:

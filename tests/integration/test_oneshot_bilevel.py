@@ -163,3 +163,25 @@ def test_bad_input_is_refused():
     assert oneshot.derive({"a": {"x": 0.6, "y": 0.4}, "b": {"p": 0.1, "none": 0.9}},
                           excluded={"b": ["none"]}, top=3) == [
         {"a": "x", "b": "p"}, {"a": "y", "b": "p"}]
+
+
+def test_a_resource_cost_moves_the_architecture_to_the_cheaper_operation(digits):
+    """With a heavy parameter cost the architecture leaves the useful but
+    costly layer for zeros; a target the costly layer already meets puts no
+    pressure on it."""
+    from autokeras_nas.oneshot import costs
+
+    x, y, xv, yv = digits
+    found = {}
+    for label, weight, target in (("heavy", 50.0, None), ("met", 50.0, 1e9)):
+        keras.utils.set_random_seed(0)
+        model = oneshot.build_supernet(_digits_model, keras_tuner.HyperParameters(),
+                                       mode="darts", seed=0)
+        table = costs.candidate_params(model)
+        assert table["op"] == {"dense": 16 * 16 + 16, "zero": 0.0}
+        cost = bilevel.ResourceCost(table, weight, target)
+        bilevel.BilevelStep(model, bilevel.validation_iterator((xv, yv), 64),
+                            optimizer=bilevel.architecture_optimizer(0.03), cost=cost).install()
+        model.fit(x, y, batch_size=64, epochs=2, verbose=0)
+        found[label] = oneshot.probabilities(model)["op"]["dense"]
+    assert found["heavy"] < 0.3 < 0.7 < found["met"], found

@@ -1,5 +1,6 @@
 """The one-shot tuners (`autokeras_nas.SPOS`, `.RandomWS`, `.OneShot`,
-`.ENAS`): one user `build_model(hp)` written with `choose` runs unchanged
+`.ENAS`, and the differentiable `.DARTS`, `.SNAS`, `.GDAS`,
+`.ProxylessNAS`): one user `build_model(hp)` written with `choose` runs unchanged
 with `keras_tuner.RandomSearch` (every architecture trained on its own) and
 with each one-shot tuner, whose answer is the retrained plain Keras model."""
 
@@ -23,7 +24,8 @@ from autokeras_nas.tuner.convenience import POSITIONAL
 
 pytestmark = pytest.mark.tf
 
-ONESHOT_TUNERS = ("SPOS", "RandomWS", "OneShot", "ENAS")
+DIFFERENTIABLE = ("DARTS", "SNAS", "GDAS", "ProxylessNAS")
+ONESHOT_TUNERS = ("SPOS", "RandomWS", "OneShot", "ENAS") + DIFFERENTIABLE
 #: Small sizes: a run takes seconds on digits.
 SIZES = {"supernet_epochs": 2, "candidates": 3, "top_k": 1, "retrain_epochs": 2}
 #: ENAS's controller: a few updates per epoch are enough to run the phases.
@@ -80,7 +82,8 @@ def test_a_oneshot_tuner_runs_its_phases_and_answers_with_the_retrained_model(
     assert all(t["status"] == "completed" for t in trials), \
         [(t["trial_id"], t["message"]) for t in trials]
     phases = [t["notes"]["phase"] for t in trials]
-    supernet_task = "enas" if name == "ENAS" else "supernet"
+    supernet_task = {"ENAS": "enas", **dict.fromkeys(DIFFERENTIABLE, "differentiable")}.get(
+        name, "supernet")
     assert phases[0] == "supernet" and trials[0]["task"] == supernet_task
     assert trials[0]["outputs"]["choices"] == {"first": ["relu", "tanh", "skip"],
                                                "second": ["bn", "zero"]}

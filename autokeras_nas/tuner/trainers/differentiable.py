@@ -28,6 +28,15 @@ Task options (`nas/task_config`), besides `SupernetTrainer`'s
   0.1 for "snas").
 * `warmup_epochs` (int, default 0): epochs that train the weights only
   before the architecture parameters start to move.
+* `resource` (None (default), "params", "flops", "latency",
+  "tflite_latency"): a resource cost added to the architecture's loss, from
+  the supernet's per-candidate table (`autokeras_nas.oneshot.costs`:
+  parameters, multiply-accumulates, latency measured in Keras or in the
+  TFLite interpreter, ms); `resource_weight` (default 1.0) its weight and
+  `resource_target` (optional, the table's units) a target: see
+  `autokeras_nas.oneshot.bilevel.ResourceCost`. With a target, the output
+  architectures are the most probable ones whose table cost is within it
+  (the cheapest architecture when none is).
 * `architectures` (int, default 5): how many architectures to output.
 * `seed` (int, default 0): seed of the validation batches' order.
 
@@ -39,7 +48,10 @@ probabilities, the most probable (the derived one) first, never with a
 (`[{"epoch": 1, "probabilities": {...}}, ...]`, a resumed trial's earlier
 epochs included), `parameter_free_share` (the share of the derived
 architecture's choices that took a weightless candidate: skip, pooling;
-DARTS' collapse shows as a share near 1) and `architecture_steps`. Per
+DARTS' collapse shows as a share near 1) and `architecture_steps`; with a
+`resource`, also `resource` (its name, the table, the target, the expected
+cost under the final probabilities and the derived architecture's cost).
+Per
 epoch the curve holds `arch_entropy` (mean entropy of the choices'
 probabilities, in nats) and `parameter_free_share` of that epoch's derived
 architecture.
@@ -69,6 +81,10 @@ STATE_DIR = "differentiable"
 _OPTIMIZER, _HISTORY = ("optimizer", "npz"), ("probabilities", "json")
 #: Default temperatures (max, min) by mode.
 TEMPERATURES = {"gdas": (10.0, 0.1), "snas": (1.0, 0.1)}
+#: The resource tables a search can weigh.
+RESOURCES = ("params", "flops", "latency", "tflite_latency")
+#: Most probable architectures examined for those within a resource target.
+_TARGET_POOL = 500
 
 
 def differentiable_options(config: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +117,19 @@ def differentiable_options(config: dict[str, Any]) -> dict[str, Any]:
             what = "a number >= 0" if zero_ok else "a positive number"
             raise _Failed(f"{key} must be {what}, got {value!r}")
         options[key] = float(value)
+    resource = config.get("resource")
+    if resource is not None and resource not in RESOURCES:
+        raise _Failed(f"resource must be one of {', '.join(RESOURCES)} or null, got {resource!r}")
+    options["resource"] = resource
+    for key, default in (("resource_weight", 1.0), ("resource_target", None)):
+        value = config.get(key, default)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value) or value < 0
+                                  or (key == "resource_target" and value == 0)):
+            raise _Failed(f"{key} must be a positive number, got {value!r}")
+        options[key] = None if value is None else float(value)
+    if options["resource_target"] is not None and resource is None:
+        raise _Failed("resource_target needs a resource to measure it in")
     if options["tau_min"] > options["tau_max"]:
         raise _Failed(f"tau_min ({options['tau_min']}) must not exceed tau_max "
                       f"({options['tau_max']})")
@@ -139,6 +168,7 @@ class DifferentiableTrainer(SupernetTrainer):
         super().__init__()
         self._step: Any = None
         self._callback: _ArchitectureSchedule | None = None
+        self._table: dict[str, dict[str, float]] | None = None
 
     def supernet_modes(self) -> tuple[str, ...]:
         from autokeras_nas.oneshot import RELAXED_MODES
@@ -161,8 +191,14 @@ class DifferentiableTrainer(SupernetTrainer):
             raise _Failed(str(e)) from None
         optimizer = bilevel.architecture_optimizer(options["arch_lr"],
                                                    weight_decay=options["arch_weight_decay"])
+        cost = None
+        self._table = None
+        if options["resource"] is not None:
+            self._table = resource_table(model, options["resource"])
+            cost = bilevel.ResourceCost(self._table, options["resource_weight"],
+                                        options["resource_target"])
         self._step = bilevel.BilevelStep(model, batches, optimizer=optimizer,
-                                         order=options["order"]).install()
+                                         order=options["order"], cost=cost).install()
         if self._callback is not None:
             self._callback.step = self._step
         return model
@@ -176,8 +212,6 @@ class DifferentiableTrainer(SupernetTrainer):
         return [self._callback] + super().extra_callbacks(context)
 
     def run(self, context: TrialContext) -> TrialResult:
-        from autokeras_nas import oneshot
-
         options = differentiable_options(context.config)
         self._callback = None
         result = super().run(context)
@@ -186,15 +220,55 @@ class DifferentiableTrainer(SupernetTrainer):
             raise _Failed("the architecture parameters were never trained (no epoch finished)")
         probs, free, zero = callback.last
         outputs = dict(result.outputs)
-        derived = oneshot.derive(probs, excluded=zero, top=options["architectures"])
+        derived = derive_within(probs, zero, options, self._table)
         outputs.update(architectures=derived, probabilities=probs,
                        probabilities_by_epoch=callback.history,
                        parameter_free_share=parameter_free_share(derived[0], free),
                        architecture_steps=callback.steps, temperature=callback.temperature)
+        if self._table is not None:
+            from autokeras_nas.core.costs import architecture_cost, expected_cost
+
+            outputs["resource"] = {
+                "name": options["resource"], "table": self._table,
+                "target": options["resource_target"],
+                "expected": expected_cost(self._table, probs),
+                "derived": architecture_cost(self._table, derived[0])}
         directory = os.path.join(context.directory, STATE_DIR)
         for _, path in (epoch_files(directory, *_OPTIMIZER) + epoch_files(directory, *_HISTORY)):
             os.remove(path)
         return TrialResult(result.metrics, outputs)
+
+
+def resource_table(model: Any, resource: str) -> dict[str, dict[str, float]]:
+    """The supernet's per-candidate table of `resource` (see `RESOURCES`)."""
+    from autokeras_nas.oneshot import costs
+
+    if resource == "params":
+        return costs.candidate_params(model)
+    if resource == "flops":
+        return costs.candidate_flops(model)
+    return costs.latency_table(model, backend="tflite" if resource == "tflite_latency"
+                               else "keras")
+
+
+def derive_within(probs: dict[str, dict[str, float]], zero: dict[str, list[str]],
+                  options: dict[str, Any], table: dict[str, dict[str, float]] | None
+                  ) -> list[dict[str, str]]:
+    """The most probable architectures (never with a "none" operation);
+    with a resource target, those of them whose table cost is within it,
+    or the cheapest of the most probable when none is."""
+    from autokeras_nas import oneshot
+    from autokeras_nas.core.costs import architecture_cost
+
+    wanted = options["architectures"]
+    target = options.get("resource_target")
+    if table is None or target is None:
+        return oneshot.derive(probs, excluded=zero, top=wanted)
+    pool = oneshot.derive(probs, excluded=zero, top=max(wanted, _TARGET_POOL))
+    within = [a for a in pool if architecture_cost(table, a) <= target]
+    if within:
+        return within[:wanted]
+    return sorted(pool, key=lambda a: architecture_cost(table, a))[:wanted]
 
 
 class _ArchitectureSchedule(keras.callbacks.Callback):
