@@ -251,3 +251,81 @@ def oneshot_plot(results: Mapping[str, Any], path: str | Path) -> int:
     fig.tight_layout()
     fig.savefig(path)
     return len(rows)
+
+
+def probability_history(results: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The operation probabilities a supernet trial recorded after each
+    epoch (ENAS's controller, a differentiable search's architecture
+    parameters: `outputs["probabilities_by_epoch"]`) and the architecture it
+    derived (`outputs["architectures"][0]`), or None when no supernet
+    trial holds them.
+
+    Returns:
+        `{"trial_id", "epochs": [1, 2, ...], "choices": {choice: {candidate:
+        [p after each epoch]}}, "derived": {choice: candidate} or {},
+        "parameter_free_share": float or None}`.
+    """
+    for trial in results.get("trials", []):
+        outputs = trial.get("outputs") or {}
+        steps = outputs.get("probabilities_by_epoch")
+        if _phase(trial) != "supernet" or not isinstance(steps, list) or not steps:
+            continue
+        epochs = [int(step.get("epoch", i + 1)) for i, step in enumerate(steps)]
+        choices: dict[str, dict[str, list[float]]] = {}
+        for step in steps:
+            for choice, dist in (step.get("probabilities") or {}).items():
+                for candidate in dist:
+                    choices.setdefault(str(choice), {}).setdefault(str(candidate), [])
+        for step in steps:
+            for choice, dist in choices.items():
+                given = (step.get("probabilities") or {}).get(choice) or {}
+                for candidate, values in dist.items():
+                    p = given.get(candidate)
+                    values.append(float(p) if _finite(p) else float("nan"))
+        archs = outputs.get("architectures")
+        derived = archs[0] if isinstance(archs, list) and archs and isinstance(
+            archs[0], Mapping) else {}
+        share = outputs.get("parameter_free_share")
+        return {"trial_id": str(trial["trial_id"]), "epochs": epochs, "choices": choices,
+                "derived": dict(derived), "parameter_free_share":
+                    float(share) if _finite(share) else None}
+    return None
+
+
+def probabilities_plot(results: Mapping[str, Any], path: str | Path) -> int:
+    """Writes a PNG of `probability_history`: one panel per choice (edge),
+    one line per operation, its probability after each supernet epoch; the
+    derived operation's line is drawn thick and named in the panel's title.
+    Returns the number of choices drawn.
+
+    Raises:
+        ValueError: no supernet trial recorded probabilities.
+    """
+    history = probability_history(results)
+    if history is None:
+        raise ValueError("no supernet trial recorded operation probabilities by epoch")
+    names = list(history["choices"])
+    cols = min(3, len(names))
+    rows = math.ceil(len(names) / cols)
+    fig, axes = subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), dpi=110, squeeze=False)
+    derived = history["derived"]
+    for ax, name in zip(axes.flat, names):
+        for candidate, values in history["choices"][name].items():
+            chosen = derived.get(name) == candidate
+            ax.plot(history["epochs"], values, "-o", ms=2, lw=2.6 if chosen else 1.2,
+                    label=candidate + (" (derived)" if chosen else ""))
+        ax.set_title(name + (f" -> {derived[name]}" if name in derived else ""), fontsize=9)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("supernet epoch", fontsize=8)
+        ax.set_ylabel("probability", fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6, loc="best")
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    share = history["parameter_free_share"]
+    extra = "" if share is None else f"; derived cell {share:.0%} parameter-free"
+    fig.suptitle(f"{results.get('strategy', '')}: operation probabilities "
+                 f"(trial {history['trial_id']}){extra}")
+    fig.tight_layout()
+    fig.savefig(path)
+    return len(names)

@@ -24,7 +24,12 @@ import numpy as np
 
 from autokeras_nas.report.figures import subplots
 from autokeras_nas.report.lineage import has_lineage, lineage_plot
-from autokeras_nas.report.oneshot import is_oneshot, oneshot_plot
+from autokeras_nas.report.oneshot import (
+    is_oneshot,
+    oneshot_plot,
+    probabilities_plot,
+    probability_history,
+)
 from autokeras_nas.report.pareto import PREDICTIONS, pareto_plot, predictor_correlations
 
 #: Trial statuses whose metrics are measured results (early-stopped included).
@@ -35,6 +40,7 @@ PARETO_PNG = "pareto.png"
 LINEAGE_PNG = "lineage.png"
 PREDICTIONS_PNG = "predictions.png"
 ONESHOT_PNG = "oneshot.png"
+PROBABILITIES_PNG = "probabilities.png"
 
 
 def finite(value: Any) -> bool:
@@ -210,7 +216,9 @@ def write_plots(results: Mapping[str, Any], directory: str | Path) -> list[Path]
     `popnas`/`pnas` (objective against training time); `lineage.png` when
     trials have parents (e.g. `nash`); `predictions.png` when the notes
     hold predictions (`popnas`, `pnas`); `oneshot.png` for a one-shot
-    search (the supernet's curve, estimated against retrained).
+    search (the supernet's curve, estimated against retrained);
+    `probabilities.png` when its supernet recorded operation probabilities
+    by epoch (`enas` and the differentiable searches).
 
     Returns:
         The paths written, in that order.
@@ -233,4 +241,7 @@ def write_plots(results: Mapping[str, Any], directory: str | Path) -> list[Path]
     if is_oneshot(results):
         oneshot_plot(results, directory / ONESHOT_PNG)
         written.append(directory / ONESHOT_PNG)
+    if probability_history(results) is not None:
+        probabilities_plot(results, directory / PROBABILITIES_PNG)
+        written.append(directory / PROBABILITIES_PNG)
     return written
