@@ -20,8 +20,14 @@ Task options (`nas/task_config`), besides `SupernetTrainer`'s
 * `mode` ("darts" (default), "snas", "gdas", "proxyless"): the relaxation.
 * `order` (1 (default) or 2): the architecture gradient; 2 is DARTS'
   second-order approximation (three more forward and backward passes).
-* `arch_lr` (default 3e-4), `arch_weight_decay` (default 1e-3): the
-  architecture optimizer (Adam, betas 0.5 and 0.999, as DARTS).
+* `arch_lr`, `arch_weight_decay` (default 1e-3): the architecture
+  optimizer (Adam, betas 0.5 and 0.999, as DARTS). By default `arch_lr` is
+  sized to the training: DARTS' 3e-4 over its 50 epochs of 390 steps lets
+  Adam move a logit by up to about 6, so the default is 6 / (the planned
+  architecture steps: epochs after the warm-up x batches per epoch), kept
+  within [3e-4, 0.05] (a short search on small data gets a larger rate, or
+  its probabilities would barely leave uniform); 3e-3 when the batches per
+  epoch are unknown (a dataset without a length).
 * `tau_max`, `tau_min`: the Gumbel-softmax temperature, annealed linearly
   over the epochs from `tau_max` at the first to `tau_min` at the last
   ("snas" and "gdas"; defaults 10 -> 0.1 for "gdas", GDAS' own, and 1 ->
@@ -108,10 +114,13 @@ def differentiable_options(config: dict[str, Any]) -> dict[str, Any]:
     if options["order"] not in (1, 2):
         raise _Failed(f"order must be 1 or 2, got {options['order']!r}")
     tau_max, tau_min = TEMPERATURES.get(mode, (1.0, 1.0))
-    floats = {"arch_lr": (3e-4, False), "arch_weight_decay": (1e-3, True),
+    floats = {"arch_lr": (None, False), "arch_weight_decay": (1e-3, True),
               "tau_max": (tau_max, False), "tau_min": (tau_min, False)}
     for key, (default, zero_ok) in floats.items():
         value = config.get(key, default)
+        if value is None and key == "arch_lr":
+            options[key] = None
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
                 or not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
             what = "a number >= 0" if zero_ok else "a positive number"
@@ -134,6 +143,37 @@ def differentiable_options(config: dict[str, Any]) -> dict[str, Any]:
         raise _Failed(f"tau_min ({options['tau_min']}) must not exceed tau_max "
                       f"({options['tau_max']})")
     return options
+
+
+#: The reach of DARTS' architecture learning rate over its search (3e-4 x
+#: 50 epochs x 390 steps), and the bounds of the sized default.
+_ARCH_REACH, _ARCH_LR_BOUNDS, _ARCH_LR_UNSIZED = 6.0, (3e-4, 0.05), 3e-3
+
+
+def default_arch_lr(steps_per_epoch: int | None, epochs: int, warmup: int) -> float:
+    """The sized default of `arch_lr` (see the module docstring)."""
+    if not steps_per_epoch:
+        return _ARCH_LR_UNSIZED
+    steps = max(1, epochs - warmup) * steps_per_epoch
+    low, high = _ARCH_LR_BOUNDS
+    return float(min(high, max(low, _ARCH_REACH / steps)))
+
+
+def _steps_per_epoch(context: TrialContext) -> int | None:
+    """Training batches per epoch, when the data's length is known."""
+    kwargs = context.fit_kwargs
+    if kwargs.get("steps_per_epoch"):
+        return int(kwargs["steps_per_epoch"])
+    x = context.fit_args[0] if context.fit_args else kwargs.get("x")
+    if x is None:
+        return None
+    try:
+        n = len(x) if not isinstance(x, dict) else len(next(iter(x.values())))
+    except TypeError:
+        return None
+    if hasattr(x, "element_spec"):  # a batched tf.data.Dataset: its length is batches
+        return int(n)
+    return max(1, math.ceil(n / int(kwargs.get("batch_size") or 32)))
 
 
 def temperature(options: dict[str, Any], epoch: int, epochs: int) -> float:
@@ -169,6 +209,7 @@ class DifferentiableTrainer(SupernetTrainer):
         self._step: Any = None
         self._callback: _ArchitectureSchedule | None = None
         self._table: dict[str, dict[str, float]] | None = None
+        self.arch_lr: float | None = None
 
     def supernet_modes(self) -> tuple[str, ...]:
         from autokeras_nas.oneshot import RELAXED_MODES
@@ -189,7 +230,13 @@ class DifferentiableTrainer(SupernetTrainer):
             batches = bilevel.validation_iterator(validation, size, options["seed"])
         except ValueError as e:
             raise _Failed(str(e)) from None
-        optimizer = bilevel.architecture_optimizer(options["arch_lr"],
+        arch_lr = options["arch_lr"]
+        if arch_lr is None:
+            arch_lr = default_arch_lr(_steps_per_epoch(context),
+                                      int(context.fit_kwargs.get("epochs", 1)),
+                                      options["warmup_epochs"])
+        self.arch_lr = arch_lr
+        optimizer = bilevel.architecture_optimizer(arch_lr,
                                                    weight_decay=options["arch_weight_decay"])
         cost = None
         self._table = None
@@ -224,7 +271,8 @@ class DifferentiableTrainer(SupernetTrainer):
         outputs.update(architectures=derived, probabilities=probs,
                        probabilities_by_epoch=callback.history,
                        parameter_free_share=parameter_free_share(derived[0], free),
-                       architecture_steps=callback.steps, temperature=callback.temperature)
+                       architecture_steps=callback.steps, temperature=callback.temperature,
+                       arch_lr=self.arch_lr)
         if self._table is not None:
             from autokeras_nas.core.costs import architecture_cost, expected_cost
 
