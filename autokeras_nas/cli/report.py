@@ -8,7 +8,9 @@ that document and everything else goes to stderr). The plots chosen by
 `progress.png` always, `pareto.png` for multi-objective and POPNAS/PNAS
 searches, `lineage.png` when trials have parents (NASH), `predictions.png`
 when trials hold predictions (POPNAS/PNAS), `oneshot.png` for a one-shot
-search. A one-shot search (`spos`, `random-ws`, `oneshot`, `enas`) also
+search, `probabilities.png` when its supernet recorded operation
+probabilities by epoch (ENAS, the differentiable searches). A one-shot
+search also
 prints its supernet's training curve and its retrained architectures'
 estimated against retrained objective, with Kendall's tau and Spearman's
 rho from 3 of them (`autokeras_nas.report.oneshot`). Nothing else in DIR is
@@ -98,8 +100,9 @@ def report(directory: Path, top: int | None, json_path: str | None, csv_path: st
     pareto.png (multi-objective, popnas, pnas); lineage.png (trials with
     parents, e.g. nash: the family tree, the winner's chain and its
     morphisms); predictions.png (popnas, pnas: predicted against actual);
-    oneshot.png (spos, random-ws, oneshot, enas: the supernet's curve,
-    estimated against retrained accuracy).
+    oneshot.png (one-shot searches: the supernet's curve,
+    estimated against retrained accuracy); probabilities.png (enas, darts,
+    snas, gdas, proxyless: each edge's operation probabilities by epoch).
     """
     if json_path == STDOUT and csv_path == STDOUT:
         fail("--json and --csv cannot both write to standard output ('-')")
