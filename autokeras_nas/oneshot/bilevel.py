@@ -26,7 +26,16 @@ Architecture gradients (`architecture_gradient`):
   The weights are restored exactly afterwards.
 
 The step can be switched off and on without retracing (`enabled`, a
-variable: warm-up epochs train the weights only). TensorFlow backend only.
+variable: warm-up epochs train the weights only): while it is off, no
+validation batch is drawn, no gradient computed, and the optimizer's
+learning rate reads 0 (the optimizer still runs, so that the step has the
+same synchronization points on every batch, as a `MirroredStrategy`
+requires; the architecture parameters and the optimizer's moments do not
+move). Under a `tf.distribute` strategy the architecture parameters are
+mirrored like the weights, their optimizer is made in the strategy's scope,
+and each replica draws its own validation batch; the replicas' gradients are
+summed by the optimizer as the weights' are, so the architecture parameters
+stay identical on every replica. TensorFlow backend only.
 """
 
 from __future__ import annotations
@@ -49,12 +58,26 @@ DEFAULT_ARCH_WEIGHT_DECAY = 1e-3
 HESSIAN_EPS = 0.01
 
 
-def architecture_optimizer(learning_rate: float = DEFAULT_ARCH_LR,
+def architecture_optimizer(learning_rate: Any = DEFAULT_ARCH_LR,
                            beta_1: float = DEFAULT_ARCH_BETA_1,
                            weight_decay: float = DEFAULT_ARCH_WEIGHT_DECAY) -> Any:
     """Adam with DARTS' settings for the architecture parameters."""
     return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=0.999,
                                  weight_decay=weight_decay or None)
+
+
+class _GatedRate(keras.optimizers.schedules.LearningRateSchedule):
+    """`rate` while `enabled` holds, else 0 (read in the graph)."""
+
+    def __init__(self, rate: float, enabled: Any) -> None:
+        self.rate = float(rate)
+        self.enabled = enabled
+
+    def __call__(self, step: Any) -> Any:
+        return self.rate * tf.cast(self.enabled, tf.float32)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"rate": self.rate}
 
 
 class ResourceCost:
@@ -216,16 +239,27 @@ class BilevelStep:
         model: a compiled relaxed supernet.
         validation: an iterator of validation batches
             (`validation_iterator`).
-        optimizer: the architecture optimizer (default:
-            `architecture_optimizer()`).
-        order: 1 or 2.
+        learning_rate, weight_decay: the architecture optimizer's
+            (`architecture_optimizer`, made in the model's strategy scope).
+        order: 1 or 2 (2 with a single replica only: its virtual step
+            writes the weights from inside the replica's step).
         cost: an optional `ResourceCost` added to the architecture's loss.
+
+    Raises:
+        ValueError: a bad order, a model without architecture parameters,
+            or the second order under several replicas.
     """
 
-    def __init__(self, model: Any, validation: Any, *, optimizer: Any = None, order: int = 1,
+    def __init__(self, model: Any, validation: Any, *,
+                 learning_rate: float = DEFAULT_ARCH_LR,
+                 weight_decay: float = DEFAULT_ARCH_WEIGHT_DECAY, order: int = 1,
                  cost: ResourceCost | None = None) -> None:
         if order not in (1, 2):
             raise ValueError(f"order must be 1 or 2, got {order!r}")
+        strategy = model.distribute_strategy
+        if order == 2 and strategy.num_replicas_in_sync > 1:
+            raise ValueError("the second-order architecture gradient runs on one replica; "
+                             "use order 1 under a distribution strategy")
         self.model = model
         self.validation = validation
         self.order = order
@@ -234,28 +268,33 @@ class BilevelStep:
         if not self.variables:
             raise ValueError("the model has no architecture parameters (build it in a relaxed "
                              "supernet mode: darts, snas, gdas or proxyless)")
-        self.optimizer = optimizer or architecture_optimizer()
-        self.optimizer.build(self.variables)
         #: Whether the architecture step runs (a variable: no retrace).
         self.enabled = tf.Variable(True, trainable=False, name="bilevel_enabled")
+        with strategy.scope():
+            self.optimizer = architecture_optimizer(_GatedRate(learning_rate, self.enabled),
+                                                    weight_decay=weight_decay)
+            self.optimizer.build(self.variables)
         #: How many times the training step was traced (Python runs
         #: `train_step` only while TensorFlow traces it).
         self.traces = 0
         self._original: Callable[[Any], Any] | None = None
 
-    def arch_update(self, data: Any) -> Any:
+    def arch_update(self, data: Any) -> None:
         """One architecture update, the training batch `data` given (used
-        by the second order); returns the architecture loss' gradient norm."""
-        grads = architecture_gradient(self.model, data, next(self.validation),
-                                      order=self.order, cost=self.cost)
+        by the second order); with `enabled` off, a step of rate 0 on zero
+        gradients (see the module docstring)."""
+        zeros = [tf.zeros_like(v.value) for v in self.variables]
+        grads = tf.cond(self.enabled,
+                        lambda: architecture_gradient(self.model, data, next(self.validation),
+                                                      order=self.order, cost=self.cost),
+                        lambda: zeros)
         self.optimizer.apply(grads, self.variables)
-        return tf.cast(tf.linalg.global_norm(grads), tf.float32)
 
     def train_step(self, data: Any) -> Any:
-        """The architecture update (when `enabled`), then the model's own
+        """The architecture update (see `arch_update`), then the model's own
         training step on `data`."""
         self.traces += 1
-        tf.cond(self.enabled, lambda: self.arch_update(data), lambda: tf.constant(0.0))
+        self.arch_update(data)
         return self._original(data)
 
     def install(self) -> "BilevelStep":

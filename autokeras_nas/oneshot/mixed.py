@@ -207,15 +207,16 @@ class MixedOp(keras.layers.Layer):
         """This batch's mixing of the paths (see the module docstring):
         `weights` for the weighted sums, `index` for one path, and for
         "proxyless" in training the two drawn paths and their gates."""
-        logits = ops.cast(self.arch_logits, "float32")
+        logits = ops.convert_to_tensor(self.arch_logits)
         n = len(self._candidate_names)
         if self.mode in ("darts", "snas"):
             if self.mode == "snas" and training:
-                logits = (logits + _gumbel((n,), self.seed_generator)) / self.temperature
+                logits = (logits + _gumbel((n,), self.seed_generator, logits.dtype)
+                          ) / self.temperature
             return {"weights": ops.softmax(logits)}
         if not training:
             return {"index": ops.cast(ops.argmax(logits), "int32")}
-        noisy = logits + _gumbel((n,), self.seed_generator)
+        noisy = logits + _gumbel((n,), self.seed_generator, logits.dtype)
         if self.mode == "gdas":
             soft = ops.softmax(noisy / self.temperature)
             index = ops.cast(ops.argmax(soft), "int32")
@@ -225,8 +226,8 @@ class MixedOp(keras.layers.Layer):
         # proxyless: two paths without replacement (Gumbel top-2), one active
         pair = ops.cast(ops.top_k(noisy, 2)[1], "int32")
         probs = ops.softmax(ops.take(logits, pair))
-        active = ops.cast(keras.random.uniform((), seed=self.seed_generator) >= probs[0],
-                          "int32")
+        active = ops.cast(keras.random.uniform((), seed=self.seed_generator, dtype=probs.dtype)
+                          >= probs[0], "int32")
         gates = ops.one_hot(active, 2, dtype=probs.dtype)
         return {"pair": pair, "active": active,
                 "gates": gates - ops.stop_gradient(probs) + probs}
@@ -281,9 +282,9 @@ class MixedOp(keras.layers.Layer):
         return cls(**config)
 
 
-def _gumbel(shape: tuple[int, ...], seed: Any) -> Any:
+def _gumbel(shape: tuple[int, ...], seed: Any, dtype: Any = "float32") -> Any:
     """Standard Gumbel noise."""
-    u = keras.random.uniform(shape, minval=1e-6, maxval=1.0 - 1e-6, seed=seed)
+    u = keras.random.uniform(shape, minval=1e-6, maxval=1.0 - 1e-6, seed=seed, dtype=dtype)
     return -ops.log(-ops.log(u))
 
 

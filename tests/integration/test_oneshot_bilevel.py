@@ -32,11 +32,15 @@ def _tiny(hp):
 
 @pytest.fixture
 def float64():
+    """Layers in float64 (finite differences need it), restored after."""
+    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
     try:
         yield
     finally:
-        keras.config.set_floatx("float32")
+        keras.config.set_floatx(floatx)
+        keras.config.set_dtype_policy(policy)
 
 
 def test_second_order_gradient_matches_the_unrolled_finite_difference(float64):
@@ -50,6 +54,7 @@ def test_second_order_gradient_matches_the_unrolled_finite_difference(float64):
     keras.utils.set_random_seed(0)
     model = oneshot.build_supernet(_tiny, keras_tuner.HyperParameters(), mode="darts", seed=1)
     (alpha,) = oneshot.architecture_variables(model)
+    assert alpha.dtype == "float64" and model.trainable_variables[0].dtype == "float64"
     a0 = np.array([0.3, -0.2, 0.1])
     alpha.assign(a0)
     weights = model.trainable_variables
@@ -103,7 +108,7 @@ def test_the_architecture_learns_which_operation_helps(digits, mode):
                                    seed=0)
     assert not any("arch_logits" in v.path for v in model.trainable_variables)
     step = bilevel.BilevelStep(model, bilevel.validation_iterator((xv, yv), 64),
-                               optimizer=bilevel.architecture_optimizer(0.03)).install()
+                               learning_rate=0.03).install()
     oneshot.set_temperature(model, 1.0)
     model.fit(x, y, batch_size=64, epochs=3, verbose=0)
     probs = oneshot.probabilities(model)["op"]
@@ -114,26 +119,33 @@ def test_the_architecture_learns_which_operation_helps(digits, mode):
 def test_changing_temperature_path_or_warmup_never_retraces(digits):
     """The temperature, the fixed path and the warm-up switch are variables:
     the training step traced in the first epoch serves every later one
-    (TensorFlow traces it twice on its first call, creating variables)."""
+    (TensorFlow traces it twice on its first call, creating variables), and
+    the architecture parameters stay put while the step is switched off."""
     x, y, xv, yv = digits
     keras.utils.set_random_seed(0)
     model = oneshot.build_supernet(_digits_model, keras_tuner.HyperParameters(), mode="gdas",
                                    seed=0)
     step = bilevel.BilevelStep(model, bilevel.validation_iterator((xv, yv), 64)).install()
+    (alpha,) = oneshot.architecture_variables(model)
+    moved = []
 
     class Vary(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             oneshot.set_temperature(self.model, 10.0 / (epoch + 1))
             step.enabled.assign(epoch % 2 == 1)
             oneshot.set_paths(self.model, {"op": "dense"} if epoch == 2 else None)
+            self.start = alpha.numpy().copy()
+
+        def on_epoch_end(self, epoch, logs=None):
+            moved.append(not np.array_equal(alpha.numpy(), self.start))
 
     model.fit(x[:256], y[:256], batch_size=64, epochs=1, verbose=0)
     traced = step.traces
-    assert traced >= 1 and int(step.optimizer.iterations.numpy()) == 4
+    assert traced >= 1
     model.fit(x[:256], y[:256], batch_size=64, epochs=4, verbose=0, callbacks=[Vary()])
     assert step.traces == traced
-    # epochs 1 and 3 took architecture steps (4 batches each); 0 and 2 did not
-    assert int(step.optimizer.iterations.numpy()) == 4 + 8
+    # epochs 1 and 3 took architecture steps; 0 and 2 (switched off) left them
+    assert moved == [False, True, False, True]
 
 
 def test_the_architecture_optimizer_state_round_trips(digits):
@@ -181,7 +193,7 @@ def test_a_resource_cost_moves_the_architecture_to_the_cheaper_operation(digits)
         assert table["op"] == {"dense": 16 * 16 + 16, "zero": 0.0}
         cost = bilevel.ResourceCost(table, weight, target)
         bilevel.BilevelStep(model, bilevel.validation_iterator((xv, yv), 64),
-                            optimizer=bilevel.architecture_optimizer(0.03), cost=cost).install()
+                            learning_rate=0.03, cost=cost).install()
         model.fit(x, y, batch_size=64, epochs=2, verbose=0)
         found[label] = oneshot.probabilities(model)["op"]["dense"]
     assert found["heavy"] < 0.3 < 0.7 < found["met"], found

@@ -236,16 +236,19 @@ class DifferentiableTrainer(SupernetTrainer):
                                       int(context.fit_kwargs.get("epochs", 1)),
                                       options["warmup_epochs"])
         self.arch_lr = arch_lr
-        optimizer = bilevel.architecture_optimizer(arch_lr,
-                                                   weight_decay=options["arch_weight_decay"])
         cost = None
         self._table = None
         if options["resource"] is not None:
             self._table = resource_table(model, options["resource"])
             cost = bilevel.ResourceCost(self._table, options["resource_weight"],
                                         options["resource_target"])
-        self._step = bilevel.BilevelStep(model, batches, optimizer=optimizer,
-                                         order=options["order"], cost=cost).install()
+        try:
+            self._step = bilevel.BilevelStep(
+                model, batches, learning_rate=arch_lr,
+                weight_decay=options["arch_weight_decay"], order=options["order"],
+                cost=cost).install()
+        except ValueError as e:
+            raise _Failed(str(e)) from None
         if self._callback is not None:
             self._callback.step = self._step
         return model
@@ -335,6 +338,11 @@ class _ArchitectureSchedule(keras.callbacks.Callback):
         self.steps = 0
         self.temperature: float | None = None
         self._started = False
+        self._on = False
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        if self._on:
+            self.steps += 1
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         from autokeras_nas import oneshot
@@ -343,7 +351,8 @@ class _ArchitectureSchedule(keras.callbacks.Callback):
             self._started = True
             if epoch > 0:
                 self._resume(epoch)
-        self.step.enabled.assign(epoch >= self.options["warmup_epochs"])
+        self._on = epoch >= self.options["warmup_epochs"]
+        self.step.enabled.assign(self._on)
         if self.options["mode"] in TEMPERATURES:
             self.temperature = temperature(self.options, epoch, self.epochs)
             oneshot.set_temperature(self.model, self.temperature)
@@ -353,7 +362,9 @@ class _ArchitectureSchedule(keras.callbacks.Callback):
         histories = dict(epoch_files(self.directory, *_HISTORY))
         if epoch in saved:
             with np.load(saved[epoch]) as data:
-                self.step.load_state([data[f"v{i}"] for i in range(len(data.files))])
+                count = sum(1 for name in data.files if name.startswith("v"))
+                self.step.load_state([data[f"v{i}"] for i in range(count)])
+                self.steps = int(data["steps"]) if "steps" in data.files else 0
         else:
             print(f"{self.options['mode']}: no architecture optimizer state of epoch {epoch}; "
                   f"it starts afresh", flush=True)
@@ -368,13 +379,13 @@ class _ArchitectureSchedule(keras.callbacks.Callback):
         free = oneshot.parameter_free(self.model)
         zero = oneshot.zero_candidates(self.model)
         self.last = (probs, free, zero)
-        self.steps = int(self.step.optimizer.iterations.numpy())
         self.history = [h for h in self.history if h["epoch"] <= epoch] + [
             {"epoch": epoch + 1, "probabilities": probs}]
         os.makedirs(self.directory, exist_ok=True)
         path = os.path.join(self.directory, f"optimizer-{epoch + 1}.npz")
         with open(path + ".tmp", "wb") as f:
-            np.savez(f, **{f"v{i}": a for i, a in enumerate(self.step.state())})
+            np.savez(f, steps=np.int64(self.steps),
+                     **{f"v{i}": a for i, a in enumerate(self.step.state())})
         os.replace(path + ".tmp", path)
         write_json_atomic(os.path.join(self.directory, f"probabilities-{epoch + 1}.json"),
                           self.history)
