@@ -19,6 +19,10 @@ architectures they never trained alone (docs/benchmarks.md, "One-shot").
 3. Kendall's tau and Spearman's rho of the estimates against the truth, the
    truth rank of the cell the strategy would choose (its best estimate),
    the supernet's training time and peak resident memory.
+4. For a strategy whose supernet derives a cell itself (the differentiable
+   ones: `darts`, `snas`, `gdas`, `proxyless`), that cell trained alone by
+   the ground truth's protocol (cached like the sample's) and its rank
+   within the sample, with the share of its edges that are parameter-free.
 
 Numpy only here; the trainings import TensorFlow (`oneshot_train`).
 """
@@ -51,6 +55,8 @@ __all__ = ["CONDITIONAL", "DEFAULT_STRATEGIES", "Settings", "Variant", "cut_spli
 
 #: The one-shot strategies compared by default.
 DEFAULT_STRATEGIES = ("spos", "random-ws", "oneshot", "enas")
+#: The differentiable strategies (`--strategies` names them).
+DIFFERENTIABLE = ("darts", "snas", "gdas", "proxyless")
 #: `--conditional` values: each strategy with and without conditional
 #: weights, or only one of the two.
 CONDITIONAL = ("both", "on", "off")
@@ -123,9 +129,9 @@ def plan_variants(strategies: Sequence[str], conditional: str) -> tuple[list[Var
     """The supernets to train, and notes on those left out; none for
     `["none"]` (the ground truth only, e.g. to fill the cache first).
 
-    A strategy whose supernet runs every path ("all" mode) has no
-    conditional weights (they pick a copy by the path an earlier choice
-    took): it runs without them, once.
+    A strategy whose supernet is not single-path (Bender's "all" mode, the
+    differentiable modes) has no conditional weights (they pick a copy by
+    the path an earlier choice took): it runs without them, once.
 
     Raises:
         OneshotBenchError: an unknown strategy, one that is not a one-shot
@@ -153,9 +159,9 @@ def plan_variants(strategies: Sequence[str], conditional: str) -> tuple[list[Var
         if not (isinstance(cls, type) and issubclass(cls, OneShotStrategy)):
             raise OneshotBenchError(f"{name!r} is not a one-shot strategy (it trains no "
                                     "supernet)")
-        if cls.mode == "all" and True in flags:
-            notes.append(f"{name}: its supernet runs every path, which has no conditional "
-                         "weights; run without them")
+        if cls.mode != "single" and True in flags:
+            notes.append(f"{name}: its supernet is not single-path ({cls.mode}), which has no "
+                         "conditional weights; run without them")
             variants.append(Variant(name, False))
             continue
         variants.extend(Variant(name, flag) for flag in flags)
@@ -249,6 +255,26 @@ def _truth(settings: Settings, data: Any, sample: list[dict[str, str]], cache: T
             "mean_train_time_s": float(np.mean([s for s in seconds if s is not None]))}
 
 
+def _derived_truth(settings: Settings, data: Any, arch: Mapping[str, str], cache: TruthCache,
+                   progress: Progress) -> dict[str, Any]:
+    """The derived cell trained alone with both truth seeds (the cache's
+    trainings reused): its accuracies and their mean."""
+    found = []
+    for seed in settings.training_seeds:
+        accuracy = cache.accuracy(arch, seed)
+        if accuracy is None:
+            from autokeras_nas.bench.oneshot_train import train_alone
+
+            result = train_alone(arch, data, space=settings.space, epochs=settings.truth_epochs,
+                                 batch_size=settings.batch_size, seed=seed)
+            cache.record(arch, seed, **result)
+            accuracy = result["accuracy"]
+            progress(f"derived cell, seed {seed}: val accuracy {accuracy:.4f} "
+                     f"({result['seconds']:.0f} s)")
+        found.append(float(accuracy))
+    return {"arch": dict(arch), "val_accuracy": found, "mean": float(np.mean(found))}
+
+
 def _child_config(settings: Settings, variant: Variant, sample: list[dict[str, str]],
                   directory: Path) -> dict[str, Any]:
     return {"dataset": settings.dataset, "seed": settings.seed,
@@ -323,7 +349,11 @@ def run_benchmark(settings: Settings, data: Any, *, directory: Path, cache_path:
     for variant in settings.variants:
         progress(f"{variant.label}: training its supernet"
                  + ("" if settings.memory_only else f", then {len(sample)} estimates"))
-        record = summarize(run_variant(settings, variant, sample, directory), truth)
+        record = run_variant(settings, variant, sample, directory)
+        if sample and record.get("status") == "ok" and record.get("derived"):
+            record["derived_truth"] = _derived_truth(settings, data, record["derived"],
+                                                     TruthCache(cache_path, key), progress)
+        record = summarize(record, truth)
         payload["runs"].append(record)
         payload["memory"] = memory_claim(payload["runs"])
         if json_path is not None:

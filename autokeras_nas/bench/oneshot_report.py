@@ -4,6 +4,7 @@ Numpy (and SciPy) only."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping, Sequence
 
 from autokeras_nas.bench.oneshot_truth import choice_rank, rank_correlations
@@ -20,6 +21,12 @@ def summarize(record: dict[str, Any], truth: Sequence[float]) -> dict[str, Any]:
     estimates = out.get("estimates") or []
     out.update(rank_correlations(truth, estimates))
     out["chosen"] = choice_rank(truth, estimates)
+    derived = out.get("derived_truth")
+    if derived:
+        rank = 1 + sum(1 for t in truth if t > derived["mean"])
+        out["derived_rank"] = {"rank": rank, "of": len(truth) + 1,
+                               "top_quarter": rank <= math.ceil((len(truth) + 1) / 4),
+                               "true_accuracy": derived["mean"]}
     log_probs = out.get("controller_log_probs")
     if log_probs:
         out["controller_choice"] = choice_rank(truth, log_probs)
@@ -94,12 +101,24 @@ def _table(payload: Mapping[str, Any]) -> list[str]:
         lines.append("chosen: the truth rank of the supernet's best estimate (1 = best of "
                      "the sample); its acc: that cell's true accuracy")
     for r in payload["runs"]:
+        if r.get("derived_rank"):
+            d, share = r["derived_rank"], r.get("parameter_free_share")
+            lines.append(f"{r['label']}: its derived cell (what it retrains), trained alone "
+                         f"like the sample, ranks {_rank(d)} (the sample and itself; "
+                         f"accuracy {_num(d['true_accuracy'], '.4f')}); "
+                         f"{_num(None if share is None else 100 * share, '.0f')}% of its "
+                         f"edges are parameter-free: {_cell(r.get('derived'))}")
+    for r in payload["runs"]:
         if r.get("controller_choice"):
             lines.append(f"{r['label']}: the 'chosen' cell is its best estimate (what the "
                          "enas strategy retrains); the controller's most probable cell of the "
                          f"sample ranks {_rank(r['controller_choice'])} (tau of its "
                          f"log-probabilities {_num(r.get('controller_kendall_tau'), '.3f')})")
     return lines
+
+
+def _cell(arch: Mapping[str, str] | None) -> str:
+    return "-" if not arch else " ".join(f"{k}={v}" for k, v in sorted(arch.items()))
 
 
 def format_oneshot(payload: Mapping[str, Any]) -> str:

@@ -175,7 +175,9 @@ def run_supernet(config: Mapping[str, Any], data: Any) -> dict[str, Any]:
         reports them), resident memory (before, peak, increase, in MiB), the
         estimates (validation accuracy, None when an estimate failed, in
         sample order) and their seconds; for ENAS the controller's
-        log-probability of each cell.
+        log-probability of each cell; for a supernet that derives a cell
+        (the differentiable strategies), `derived` (its first reported
+        architecture) and `parameter_free_share`.
     """
     from autokeras_nas.tuner import NasTuner
 
@@ -208,6 +210,8 @@ def run_supernet(config: Mapping[str, Any], data: Any) -> dict[str, Any]:
         raise RuntimeError(f"the supernet trial ended {supernet.status}: {supernet.message}")
     estimates = [tuner.oracle.get_trial(i) for i in wrapper.estimate_ids]
     wall = clock.get("end", t0) - clock.get("begin", t0)
+    outputs = wrapper.supernet_observation().outputs
+    derived = outputs.get("architectures") if supernet.task != "enas" else None
     return {
         "status": "ok", "task": wrapper.supernet.task or "train",
         "task_config": dict(wrapper.supernet.task_config or {}),
@@ -223,4 +227,6 @@ def run_supernet(config: Mapping[str, Any], data: Any) -> dict[str, Any]:
         "estimates": [_metric(t, "val_accuracy") for t in estimates],
         "estimates_s": round(searched - wall, 3), "batch_size": batch_size,
         "controller_log_probs": _controller_log_probs(tuner, wrapper),
+        "derived": dict(derived[0]) if isinstance(derived, list) and derived else None,
+        "parameter_free_share": outputs.get("parameter_free_share"),
     }

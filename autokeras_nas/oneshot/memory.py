@@ -2,8 +2,9 @@
 
 `python -m autokeras_nas.oneshot.memory` trains the NAS-Bench-201 cell
 space as a supernet for one epoch of random 28x28 images in each mode
-("single", "all"), each in a fresh process, and prints one JSON object. Per
-mode:
+("single", "all", and with `--modes` the relaxed ones: "darts", "snas",
+"gdas", "proxyless", trained with their bilevel step on random validation
+batches), each in a fresh process, and prints one JSON object. Per mode:
 
 - `tensor_peak_mb`: the peak of TensorFlow's CPU allocator during the epoch
   above what it held before (activations, gradients, kernel workspaces):
@@ -25,7 +26,11 @@ import subprocess
 import sys
 from typing import Any, Sequence
 
-MODES = ("single", "all")
+MODES = ("single", "all", "darts", "snas", "gdas", "proxyless")
+#: The modes compared by default.
+DEFAULT_MODES = ("single", "all")
+#: The ratios reported when both modes were measured: (mode, against).
+RATIOS = (("single", "all"), ("gdas", "darts"), ("proxyless", "darts"), ("snas", "darts"))
 
 
 def _status_mb(field: str) -> float:
@@ -84,6 +89,12 @@ def measure_here(mode: str, *, input_shape: Sequence[int] = (28, 28, 1), channel
     rng = np.random.default_rng(seed)
     x = rng.random((batch_size * batches, *input_shape), dtype="float32")
     y = rng.integers(0, 10, len(x))
+    if mode not in DEFAULT_MODES:  # relaxed: the bilevel step, on validation batches too
+        from autokeras_nas.oneshot.bilevel import BilevelStep, validation_iterator
+
+        val = (rng.random((batch_size * 2, *input_shape), dtype="float32"),
+               rng.integers(0, 10, batch_size * 2))
+        BilevelStep(model, validation_iterator(val, batch_size, seed)).install()
     before = _status_mb("VmRSS")
     tensors = training_tensor_peak_mb(model, x, y, batch_size=batch_size)
     peak = _status_mb("VmHWM")
@@ -94,9 +105,10 @@ def measure_here(mode: str, *, input_shape: Sequence[int] = (28, 28, 1), channel
             "batch_size": batch_size, "batches": batches, "input_shape": list(input_shape)}
 
 
-def compare_modes(modes: Sequence[str] = MODES, **kwargs: Any) -> dict[str, Any]:
-    """`measure_here(mode, **kwargs)` for each mode in a fresh process; with
-    "single" and "all", also the ratios single / all of both figures.
+def compare_modes(modes: Sequence[str] = DEFAULT_MODES, **kwargs: Any) -> dict[str, Any]:
+    """`measure_here(mode, **kwargs)` for each mode in a fresh process, and
+    the ratios of both figures for the pairs of `RATIOS` measured (e.g.
+    `single_over_all_tensor_peak_mb`, `gdas_over_darts_tensor_peak_mb`).
 
     Raises:
         RuntimeError: a child process failed (its last error lines).
@@ -110,10 +122,11 @@ def compare_modes(modes: Sequence[str] = MODES, **kwargs: Any) -> dict[str, Any]
         if proc.returncode != 0:
             raise RuntimeError(f"memory run of mode {mode!r} failed: {proc.stderr[-1500:]}")
         results[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
-    if "single" in results and "all" in results:
-        for key in ("tensor_peak_mb", "rss_growth_mb"):
-            results[f"single_over_all_{key}"] = round(
-                results["single"][key] / results["all"][key], 3)
+    for mode, against in RATIOS:
+        if mode in results and against in results:
+            for key in ("tensor_peak_mb", "rss_growth_mb"):
+                results[f"{mode}_over_{against}_{key}"] = round(
+                    results[mode][key] / results[against][key], 3)
     return results
 
 
@@ -126,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--cells-per-stage", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--batches", type=int, default=8)
+    parser.add_argument("--modes", default=",".join(DEFAULT_MODES),
+                        help=f"comma-separated, of {', '.join(MODES)}")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--options", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -134,7 +149,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     options = {"channels": args.channels, "cells_per_stage": args.cells_per_stage,
                "batch_size": args.batch_size, "batches": args.batches}
-    print(json.dumps(compare_modes(**options), indent=1))
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown or not modes:
+        parser.error(f"--modes: unknown {unknown}; choose from {', '.join(MODES)}")
+    print(json.dumps(compare_modes(modes, **options), indent=1))
 
 
 if __name__ == "__main__":

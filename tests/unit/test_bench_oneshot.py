@@ -131,6 +131,9 @@ def test_variants_pair_each_strategy_with_conditional_weights_except_all_paths()
     assert plan_variants(["random-ws"], "on")[0] == [Variant("random-ws", True)]
     assert Variant("spos", True).label == "spos +cond"
     assert plan_variants(["none"], "both") == ([], [])  # the ground truth only
+    relaxed, notes = plan_variants(["darts", "gdas"], "both")
+    assert relaxed == [Variant("darts", False), Variant("gdas", False)]
+    assert notes[0].startswith("darts: its supernet is not single-path (darts)")
 
 
 @pytest.mark.parametrize("names, message", [
@@ -228,6 +231,26 @@ def test_summary_memory_claim_and_table() -> None:
     assert "noise ceiling" in text and "tau 0.500" in text
     assert "controller's most probable cell of the sample ranks 4/4" in text
     assert "ratio 0.25; 'at most half' holds" in text and "note: a note" in text
+
+
+def test_a_derived_cell_is_ranked_within_the_sample() -> None:
+    """A differentiable supernet's derived cell, trained alone like the
+    sample, is ranked among the sample and itself; the table says so with
+    its parameter-free share."""
+    truth = [0.6, 0.8, 0.7, 0.9]
+    record = _record("darts", "darts", "darts", 300.0, [0.1, 0.3, 0.2, 0.4],
+                     derived={"edge_0_1": "skip_connect"}, parameter_free_share=0.5,
+                     derived_truth={"arch": {"edge_0_1": "skip_connect"},
+                                    "val_accuracy": [0.74, 0.76], "mean": 0.75})
+    run = summarize(record, truth)
+    assert run["derived_rank"] == {"rank": 3, "of": 5, "top_quarter": False,
+                                   "true_accuracy": 0.75}
+    payload = {"dataset_loaded": "digits", "train_size": 100, "val_size": 20,
+               "space": {"channels": 4, "cells_per_stage": 1}, "batch_size": 32, "seed": 0,
+               "runs": [run], "notes": []}
+    assert ("darts: its derived cell (what it retrains), trained alone like the sample, ranks "
+            "3/5 (the sample and itself; accuracy 0.7500); 50% of its edges are "
+            "parameter-free: edge_0_1=skip_connect") in format_oneshot(payload)
 
 
 # -- the command's bad input ------------------------------------------------------------------
