@@ -18,10 +18,11 @@ own optimizer leaves it alone; the bilevel step of
   (1 in the forward pass), whose gradient reaches every logit;
 - "proxyless" (Cai et al. 2019): in training, two paths drawn from the
   softmax without replacement and one of them made active by a binary gate
-  drawn from their two-way softmax; only the active path keeps activations
-  for the weights' gradient, the other is run without gradient, and the
-  gates' gradients <dL/dy, path output> reach the two logits (the paper's
-  two-path estimate).
+  drawn from their two-way softmax; only the active path runs in the forward
+  pass, the other runs (without gradient) in the backward pass for its
+  gate's gradient, and the gates' gradients <dL/dy, path output> reach the
+  two logits (the paper's two-path estimate; its implementation recomputes
+  the inactive path in the backward pass too).
 
 Outside training the relaxed modes run: "darts" and "snas" the
 softmax-weighted sum, "gdas" and "proxyless" the most probable path. A fixed
@@ -177,6 +178,8 @@ class MixedOp(keras.layers.Layer):
                 self._gates(bool(training))
             if not self.follows:
                 _record(self.choice, gates)
+            if self.mode in ("gdas", "proxyless"):  # one path: the fixed one is a gate
+                return self._relaxed(self._fix(gates), inputs, training)
             return ops.cond(self.fixed_path >= 0,
                             lambda: self._run(self.fixed_path, inputs, training),
                             lambda: self._relaxed(gates, inputs, training))
@@ -232,6 +235,20 @@ class MixedOp(keras.layers.Layer):
         return {"pair": pair, "active": active,
                 "gates": gates - ops.stop_gradient(probs) + probs}
 
+    def _fix(self, gates: dict[str, Any]) -> dict[str, Any]:
+        """One-path gates with the fixed path, when there is one, in place of
+        the sampled or most probable one (no cond: the path is an index)."""
+        path = ops.convert_to_tensor(self.fixed_path)
+        fixed = path >= 0
+        out = dict(gates)
+        if "pair" in gates:
+            out["pair"] = ops.where(fixed, ops.zeros((2,), "int32") + path, gates["pair"])
+            return out
+        out["index"] = ops.where(fixed, path, gates["index"])
+        if "weight" in gates:
+            out["weight"] = ops.where(fixed, ops.ones_like(gates["weight"]), gates["weight"])
+        return out
+
     def _relaxed(self, gates: dict[str, Any], inputs: Any, training: Any) -> Any:
         if "weights" in gates:
             total = 0
@@ -245,13 +262,25 @@ class MixedOp(keras.layers.Layer):
             return out if weight is None else ops.cast(weight, out.dtype) * out
         pair, active, g = gates["pair"], gates["active"], gates["gates"]
         chosen = self._run(ops.take(pair, active), inputs, training)
-        other = ops.stop_gradient(self._run(ops.take(pair, 1 - active), inputs, training))
-        kept = ops.stop_gradient(chosen)
         g = ops.cast(g, chosen.dtype)
-        # zero in the forward pass; the gates' gradients are <dL/dy, output>
         ga, go = ops.take(g, active), ops.take(g, 1 - active)
-        return (chosen + (ga - ops.stop_gradient(ga)) * kept
-                + (go - ops.stop_gradient(go)) * other)
+
+        other_index = ops.take(pair, 1 - active)
+
+        @tf.custom_gradient
+        def gated(y: Any, x: Any, index: Any, g_active: Any, g_other: Any) -> Any:
+            def grad(dy: Any) -> Any:
+                # The inactive path runs here, in the backward pass, without
+                # gradient: the forward pass keeps only the active path's
+                # activations (ProxylessNAS' own implementation does so).
+                other = tf.stop_gradient(self._run(index, x, training))
+                return (dy, None, None, tf.reduce_sum(dy * y),
+                        tf.reduce_sum(dy * tf.cast(other, dy.dtype)))
+            return tf.identity(y), grad
+
+        # the forward value is the active path's; the gates' gradients are
+        # <dL/dy, each path's output>
+        return gated(chosen, ops.stop_gradient(inputs), other_index, ga, go)
 
     def _sum(self, inputs: Any, training: bool) -> Any:
         outputs = [branch(inputs, training=training) for branch in self.branches]
