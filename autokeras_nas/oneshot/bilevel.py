@@ -136,6 +136,35 @@ class ResourceCost:
         return self.weight * tf.nn.relu(expected / self.target - 1.0)
 
 
+class BetaDecay:
+    """beta-decay regularization (Ye et al. 2022, beta-DARTS), against
+    DARTS' collapse: `weight` times the mean over choices of the
+    log-sum-exp of the logits, whose gradient (each choice's softmax)
+    pulls the largest logits down, so no operation's weight runs away
+    early.
+
+    Raises:
+        ValueError: a negative weight.
+    """
+
+    def __init__(self, weight: float) -> None:
+        if not weight >= 0:
+            raise ValueError(f"the beta-decay weight must be >= 0, got {weight!r}")
+        self.weight = float(weight)
+
+    def loss(self, model: Any) -> Any:
+        terms = [tf.reduce_logsumexp(tf.cast(op.arch_logits.value, tf.float32))
+                 for op in architecture_ops(model).values()]
+        return self.weight * tf.add_n(terms) / len(terms) if terms else tf.constant(0.0)
+
+
+def _extra_loss(model: Any, cost: Any) -> Any:
+    """The sum of the architecture loss terms (`ResourceCost`, `BetaDecay`,
+    anything with `loss(model)`), one or a sequence; 0 for None."""
+    terms = [] if cost is None else list(cost) if isinstance(cost, (list, tuple)) else [cost]
+    return tf.add_n([t.loss(model) for t in terms]) if terms else 0.0
+
+
 def _loss(model: Any, x: Any, y: Any, sample_weight: Any = None) -> Any:
     y_pred = model(x, training=True)
     return model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
@@ -148,8 +177,9 @@ def _zeros_for_none(grads: Sequence[Any], variables: Sequence[Any]) -> list[Any]
 
 def architecture_gradient(model: Any, train_batch: tuple, val_batch: tuple, *,
                           order: int = 1, xi: Any = None,
-                          cost: ResourceCost | None = None) -> list[Any]:
-    """The gradient of the validation loss (plus `cost`'s loss) with
+                          cost: Any = None) -> list[Any]:
+    """The gradient of the validation loss (plus `cost`: a loss term such
+    as `ResourceCost` or `BetaDecay`, or a sequence of them) with
     respect to the architecture parameters (`architecture_variables`), in
     their order; first or second order (see the module docstring). Runs
     eagerly or inside a `tf.function`. `xi` defaults to the model
@@ -170,9 +200,7 @@ def architecture_gradient(model: Any, train_batch: tuple, val_batch: tuple, *,
     if order == 1:
         with tf.GradientTape() as tape:
             tape.watch(alphas)
-            loss = _loss(model, xv, yv, sv)
-            if cost is not None:
-                loss = loss + cost.loss(model)
+            loss = _loss(model, xv, yv, sv) + _extra_loss(model, cost)
         return _zeros_for_none(tape.gradient(loss, alphas), alphas)
 
     xt, yt, st = keras.utils.unpack_x_y_sample_weight(train_batch)
@@ -187,9 +215,7 @@ def architecture_gradient(model: Any, train_batch: tuple, val_batch: tuple, *,
         w.assign_sub(tf.cast(xi, w.dtype) * g)
     with tf.GradientTape() as tape:
         tape.watch(alphas)
-        val_loss = _loss(model, xv, yv, sv)
-        if cost is not None:
-            val_loss = val_loss + cost.loss(model)
+        val_loss = _loss(model, xv, yv, sv) + _extra_loss(model, cost)
     grads = tape.gradient(val_loss, alphas + weights)
     grad_a = _zeros_for_none(grads[:len(alphas)], alphas)
     direction = _zeros_for_none(grads[len(alphas):], weights)
@@ -243,7 +269,8 @@ class BilevelStep:
             (`architecture_optimizer`, made in the model's strategy scope).
         order: 1 or 2 (2 with a single replica only: its virtual step
             writes the weights from inside the replica's step).
-        cost: an optional `ResourceCost` added to the architecture's loss.
+        cost: loss terms added to the architecture's loss: a
+            `ResourceCost`, a `BetaDecay`, or a sequence of them.
 
     Raises:
         ValueError: a bad order, a model without architecture parameters,
@@ -253,7 +280,7 @@ class BilevelStep:
     def __init__(self, model: Any, validation: Any, *,
                  learning_rate: float = DEFAULT_ARCH_LR,
                  weight_decay: float = DEFAULT_ARCH_WEIGHT_DECAY, order: int = 1,
-                 cost: ResourceCost | None = None) -> None:
+                 cost: Any = None) -> None:
         if order not in (1, 2):
             raise ValueError(f"order must be 1 or 2, got {order!r}")
         strategy = model.distribute_strategy

@@ -57,6 +57,9 @@ class Differentiable(OneShotStrategy):
         resource_target: A target in the resource's units: no pressure below
             it, and the architectures reported are the most probable within
             it.
+        beta_decay: The weight of beta-decay regularization of the logits
+            (Ye et al. 2022), against DARTS' collapse to parameter-free
+            operations; 0 (default): off.
         candidates: Architectures the supernet trial reports (the most
             probable) and the search estimates (at most); default 5.
         top_k: Best estimates retrained; default 1.
@@ -74,7 +77,7 @@ class Differentiable(OneShotStrategy):
                  arch_lr: float | None = None, tau_max: float | None = None,
                  tau_min: float | None = None, resource: str | None = None,
                  resource_weight: float = 1.0, resource_target: float | None = None,
-                 candidates: int = 5, top_k: int = 1, retrain_from: str = "scratch",
+                 beta_decay: float = 0.0, candidates: int = 5, top_k: int = 1, retrain_from: str = "scratch",
                  **kwargs: Any) -> None:
         if kwargs.get("conditional"):
             raise ValueError(f"{self.name} has no conditional weights (a relaxed supernet "
@@ -100,6 +103,9 @@ class Differentiable(OneShotStrategy):
             raise ValueError("resource_target needs a resource to measure it in")
         self.resource = {"resource": resource, "resource_weight": float(resource_weight),
                          "resource_target": resource_target}
+        if not (_number(beta_decay) and beta_decay >= 0):
+            raise ValueError(f"beta_decay must be a number >= 0, got {beta_decay!r}")
+        self.beta_decay = float(beta_decay)
         self.order = order
         self.warmup_epochs = warmup_epochs
         self.settings = {"arch_lr": arch_lr, "tau_max": tau_max, "tau_min": tau_min}
@@ -113,6 +119,8 @@ class Differentiable(OneShotStrategy):
         options.update({k: v for k, v in self.settings.items() if v is not None})
         if self.resource["resource"] is not None:
             options.update(self.resource)
+        if self.beta_decay:
+            options["beta_decay"] = self.beta_decay
         return options
 
     def make_inner(self, seed: int) -> BaseStrategy:

@@ -197,3 +197,19 @@ def test_a_resource_cost_moves_the_architecture_to_the_cheaper_operation(digits)
         model.fit(x, y, batch_size=64, epochs=2, verbose=0)
         found[label] = oneshot.probabilities(model)["op"]["dense"]
     assert found["heavy"] < 0.3 < 0.7 < found["met"], found
+
+
+def test_beta_decay_pulls_each_choice_by_its_softmax():
+    """beta-decay's gradient on a choice's logits is its weight times their
+    softmax over the number of choices: the largest logit is pulled most."""
+    keras.utils.set_random_seed(0)
+    model = oneshot.build_supernet(_tiny, keras_tuner.HyperParameters(), mode="darts", seed=1)
+    (alpha,) = oneshot.architecture_variables(model)
+    alpha.assign([2.0, 0.0, -1.0])
+    with tf.GradientTape() as tape:
+        tape.watch(alpha.value)
+        loss = bilevel.BetaDecay(3.0).loss(model)
+    grad = tape.gradient(loss, alpha.value).numpy()
+    np.testing.assert_allclose(grad, 3.0 * tf.nn.softmax([2.0, 0.0, -1.0]).numpy(), rtol=1e-5)
+    with pytest.raises(ValueError, match="beta-decay weight"):
+        bilevel.BetaDecay(-1.0)

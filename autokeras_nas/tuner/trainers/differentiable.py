@@ -43,6 +43,10 @@ Task options (`nas/task_config`), besides `SupernetTrainer`'s
   `autokeras_nas.oneshot.bilevel.ResourceCost`. With a target, the output
   architectures are the most probable ones whose table cost is within it
   (the cheapest architecture when none is).
+* `beta_decay` (float, default 0: off): the weight of beta-decay
+  regularization of the logits (`autokeras_nas.oneshot.bilevel.BetaDecay`,
+  Ye et al. 2022), a remedy against DARTS' collapse to parameter-free
+  operations.
 * `architectures` (int, default 5): how many architectures to output.
 * `seed` (int, default 0): seed of the validation batches' order.
 
@@ -130,7 +134,8 @@ def differentiable_options(config: dict[str, Any]) -> dict[str, Any]:
     if resource is not None and resource not in RESOURCES:
         raise _Failed(f"resource must be one of {', '.join(RESOURCES)} or null, got {resource!r}")
     options["resource"] = resource
-    for key, default in (("resource_weight", 1.0), ("resource_target", None)):
+    for key, default in (("resource_weight", 1.0), ("resource_target", None),
+                         ("beta_decay", 0.0)):
         value = config.get(key, default)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                   or not math.isfinite(value) or value < 0
@@ -236,12 +241,14 @@ class DifferentiableTrainer(SupernetTrainer):
                                       int(context.fit_kwargs.get("epochs", 1)),
                                       options["warmup_epochs"])
         self.arch_lr = arch_lr
-        cost = None
+        cost: list[Any] = []
         self._table = None
         if options["resource"] is not None:
             self._table = resource_table(model, options["resource"])
-            cost = bilevel.ResourceCost(self._table, options["resource_weight"],
-                                        options["resource_target"])
+            cost.append(bilevel.ResourceCost(self._table, options["resource_weight"],
+                                             options["resource_target"]))
+        if options["beta_decay"]:
+            cost.append(bilevel.BetaDecay(options["beta_decay"]))
         try:
             self._step = bilevel.BilevelStep(
                 model, batches, learning_rate=arch_lr,
