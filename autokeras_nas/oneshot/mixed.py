@@ -264,7 +264,6 @@ class MixedOp(keras.layers.Layer):
         chosen = self._run(ops.take(pair, active), inputs, training)
         g = ops.cast(g, chosen.dtype)
         ga, go = ops.take(g, active), ops.take(g, 1 - active)
-
         other_index = ops.take(pair, 1 - active)
 
         @tf.custom_gradient
