@@ -12,8 +12,6 @@ Keras (this is the Keras side of the package).
 
 from autokeras_nas.core.costs import architecture_cost, cost_vector, expected_cost
 from autokeras_nas.oneshot.choose import (
-    MODES,
-    RELAXED_MODES,
     build_supernet,
     choose,
     in_supernet_scope,
@@ -21,12 +19,12 @@ from autokeras_nas.oneshot.choose import (
     zero,
 )
 from autokeras_nas.oneshot.costs import (
-    BACKENDS,
     candidate_flops,
     candidate_params,
     latency_table,
 )
 from autokeras_nas.oneshot.mixed import MixedOp
+from autokeras_nas.oneshot.modes import MODES, RELAXED_MODES
 from autokeras_nas.oneshot.paths import (
     PathDropoutSchedule,
     all_mixed_ops,
@@ -46,7 +44,6 @@ from autokeras_nas.oneshot.paths import (
 )
 
 __all__ = [
-    "BACKENDS",
     "MODES",
     "MixedOp",
     "PathDropoutSchedule",

@@ -15,11 +15,8 @@ from typing import Any, Callable, Iterator, Mapping
 
 import keras
 
-#: The modes whose choices are learned as architecture parameters (see
-#: `autokeras_nas.oneshot.MixedOp`).
-RELAXED_MODES = ("darts", "snas", "gdas", "proxyless")
-#: Every supernet mode: one sampled path, all paths, or a relaxed mode.
-MODES = ("single", "all") + RELAXED_MODES
+from autokeras_nas.oneshot.modes import MODES
+
 
 
 @dataclass

@@ -17,10 +17,10 @@ nodes) are a fixed part to add (see `latency_table`).
   cost).
 * `candidate_flops(model)`: multiply-accumulates of each candidate for one
   sample (batch 1), by the rules of `candidate_flops`.
-* `latency_table(model, backend=...)`: each candidate's inference latency
-  measured on this machine, in Keras or in the TFLite interpreter, with the
-  package's own latency functions (`autokeras_nas.tuner.measure_latency_ms`,
-  `autokeras_nas.tuner.trainers.tflite`).
+* `latency_table(model, timer)`: each candidate's inference latency
+  measured on this machine by `timer`, in Keras or in the TFLite
+  interpreter with the package's own latency functions
+  (`autokeras_nas.tuner.trainers.measure.latency_timer`).
 
 Reading a table never changes the supernet: candidates are called on new
 inputs of small new models (weights shared, nothing rebuilt or re-initialised,
@@ -43,11 +43,8 @@ from autokeras_nas.oneshot.choose import zero
 from autokeras_nas.oneshot.mixed import MixedOp
 from autokeras_nas.oneshot.paths import all_mixed_ops, walk_layers
 
-__all__ = ["BACKENDS", "DEFAULT_CHAIN", "candidate_flops", "candidate_params", "latency_table"]
+__all__ = ["DEFAULT_CHAIN", "candidate_flops", "candidate_params", "latency_table"]
 
-#: Where `latency_table` measures: "keras" (`model.predict_on_batch`) or
-#: "tflite" (the float32 model in the TFLite interpreter).
-BACKENDS = ("keras", "tflite")
 #: `latency_table`'s default `chain`: a candidate's latency is the growth of
 #: a model of `1 + chain` copies over a model of one copy, divided by `chain`.
 DEFAULT_CHAIN = 4
@@ -292,39 +289,17 @@ def _chain_model(layer: Any, shape: tuple, copies: int, batch_size: int) -> kera
     return keras.Model(inputs, x)
 
 
-def _timer(backend: str, repeats: int | None, batch_size: int) -> Callable[[Any], float]:
-    """The package's latency function of `backend`, in ms."""
-    if backend == "keras":
-        from autokeras_nas.tuner.trainers.measure import measure_latency_ms
-
-        def keras_ms(model: Any) -> float:
-            args = {} if repeats is None else {"repeats": repeats}
-            ms = measure_latency_ms(model, batch_size=batch_size, **args)
-            if ms is None:
-                raise ValueError("latency_table: a candidate's input shape is not fully known")
-            return ms
-        return keras_ms
-
-    from autokeras_nas.tuner.trainers import tflite
-
-    def tflite_ms(model: Any) -> float:
-        content, _ = tflite.convert(model)
-        args = {} if repeats is None else {"repeats": repeats}
-        return tflite.measure_latency(content, **args).median_ms
-    return tflite_ms
-
-
-def latency_table(model: Any, *, backend: str = "keras", repeats: int | None = None,
-                  batch_size: int = 1, chain: int = DEFAULT_CHAIN) -> dict[str, dict[str, float]]:
+def latency_table(model: Any, timer: Callable[[Any], float], *, batch_size: int = 1,
+                  chain: int = DEFAULT_CHAIN) -> dict[str, dict[str, float]]:
     """Each candidate's inference latency on this machine, in ms, per choice
     of a supernet, summed over the choice's uses.
 
     A candidate is timed alone, at the input shape a use was built for (batch
-    `batch_size`), in a small model calling it on a new input: with backend
-    "keras", `predict_on_batch` timed by `autokeras_nas.tuner.measure_latency_ms`;
-    with "tflite", that model converted to float32 TFLite by
-    `autokeras_nas.tuner.trainers.tflite.convert` and timed in the interpreter
-    by its `measure_latency` (1 thread; see its `LATENCY_PROTOCOL`).
+    `batch_size`), in a small model calling it on a new input, by `timer`
+    (a small Keras model -> ms; the package's are
+    `autokeras_nas.tuner.trainers.measure.latency_timer("keras" | "tflite")`:
+    `predict_on_batch` timed by `measure_latency_ms`, or the model converted
+    to float32 TFLite and timed in the interpreter, 1 thread).
 
     Rules:
 
@@ -355,10 +330,8 @@ def latency_table(model: Any, *, backend: str = "keras", repeats: int | None = N
 
     Args:
         model: a supernet, built.
-        backend: "keras" or "tflite".
-        repeats: timed runs per model; None: the timing function's default
-            (20 in Keras, 100 in TFLite).
-        batch_size: samples per timed inference.
+        timer: a small Keras model -> its latency in ms, at `batch_size`.
+        batch_size: samples per timed inference (the models' input batch).
         chain: copies added to the one-copy model to measure the marginal
             cost; 0 times one copy alone.
 
@@ -366,17 +339,14 @@ def latency_table(model: Any, *, backend: str = "keras", repeats: int | None = N
         choice -> {candidate: ms}, candidates in path order.
 
     Raises:
-        ValueError: an unknown backend, a bad `repeats`, `batch_size` or
-            `chain`, a model without MixedOps, or an input shape not fully
-            known.
+        ValueError: a bad `batch_size` or `chain`, a model without MixedOps,
+            or an input shape not fully known.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    for label, value, low in (("batch_size", batch_size, 1), ("chain", chain, 0),
-                              ("repeats", 1 if repeats is None else repeats, 1)):
+    if not callable(timer):
+        raise ValueError(f"timer must be a function of a model, got {timer!r}")
+    for label, value, low in (("batch_size", batch_size, 1), ("chain", chain, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{label} must be an int >= {low}, got {value!r}")
-    timer = _timer(backend, repeats, batch_size)
     measured: dict[Any, float] = {}
 
     def per_use(name: str, layer: Any, shape: tuple) -> float:

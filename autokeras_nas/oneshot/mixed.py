@@ -44,7 +44,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from autokeras_nas.oneshot.choose import MODES, RELAXED_MODES
+from autokeras_nas.oneshot.modes import MODES, RELAXED_MODES
 from autokeras_nas.oneshot.switch import run_one
 
 # The path each choice took in the trace being run, read by the MixedOps that

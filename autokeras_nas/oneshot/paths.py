@@ -12,7 +12,7 @@ from typing import Any, Iterator, Mapping
 import keras
 import numpy as np
 
-from autokeras_nas.oneshot.choose import RELAXED_MODES
+from autokeras_nas.oneshot.modes import RELAXED_MODES
 from autokeras_nas.oneshot.mixed import MixedOp
 
 

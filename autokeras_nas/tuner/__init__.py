@@ -18,6 +18,7 @@ from autokeras_nas.tuner.trainers import (
     TrialResult,
     measure_latency_ms,
 )
+from autokeras_nas.tuner.trainers.measure import latency_timer
 from autokeras_nas.tuner.tuner import NasTuner
 from autokeras_nas.tuner.retrain import train_from_scratch
 from autokeras_nas.tuner.convenience import DEFAULT_MAX_TRIALS, DEFAULT_OBJECTIVE, StrategyTuner, bind_space, space_of
@@ -25,6 +26,6 @@ from autokeras_nas.tuner.convenience import DEFAULT_MAX_TRIALS, DEFAULT_OBJECTIV
 __all__ = [
     "CellHyperModel", "CosineAnnealing", "EvaluateTrainer", "FitTrainer", "MorphHyperModel",
     "NasTuner", "StrategyOracle", "Trainer", "TrialContext", "TrialResult",
-    "measure_latency_ms", "to_keras_tuner_objective", "train_from_scratch",
+    "latency_timer", "measure_latency_ms", "to_keras_tuner_objective", "train_from_scratch",
     "DEFAULT_MAX_TRIALS", "DEFAULT_OBJECTIVE", "StrategyTuner", "bind_space", "space_of",
 ]

@@ -21,6 +21,7 @@ from autokeras_nas.oneshot import (
     latency_table,
     supernet_scope,
 )
+from autokeras_nas.tuner.trainers.measure import latency_timer
 
 pytestmark = pytest.mark.tf
 
@@ -128,7 +129,7 @@ def test_keras_latency_table_leaves_the_supernet_as_it_was():
     x = np.random.default_rng(0).normal(size=(2, 8, 8, C)).astype("float32")
     weights, before = model.get_weights(), model.predict_on_batch(x)
     for chain in (0, 2):
-        table = latency_table(model, repeats=2, chain=chain)
+        table = latency_table(model, latency_timer("keras", repeats=2), chain=chain)
         assert list(table) == ["op1", "op2", "op3"]
         assert all(row["none"] == 0.0 for row in (table["op1"], table["op3"]))
         assert all(v >= 0 for row in table.values() for v in row.values())
@@ -136,7 +137,7 @@ def test_keras_latency_table_leaves_the_supernet_as_it_was():
         # same shape: measured once, op1 costs exactly twice op3.
         assert table["op1"] == {k: 2 * v for k, v in table["op3"].items()}
     # chain=0 times each candidate alone: every timed candidate costs something.
-    alone = latency_table(model, repeats=2, chain=0)
+    alone = latency_table(model, latency_timer("keras", repeats=2), chain=0)
     assert alone["op1"]["conv3"] > 0 and alone["op2"]["conv1_bn"] > 0
     assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
     np.testing.assert_array_equal(model.predict_on_batch(x), before)
@@ -145,9 +146,16 @@ def test_keras_latency_table_leaves_the_supernet_as_it_was():
 
 def test_latency_table_arguments_are_checked():
     model = supernet()
-    for kwargs in ({"backend": "onnx"}, {"chain": -1}, {"batch_size": 0}, {"repeats": 0}):
-        with pytest.raises(ValueError):
-            latency_table(model, **kwargs)
+    timer = latency_timer("keras")
+    for kwargs in ({"chain": -1}, {"batch_size": 0}):
+        with pytest.raises(ValueError, match=f"{next(iter(kwargs))} must be an int"):
+            latency_table(model, timer, **kwargs)
+    with pytest.raises(ValueError, match="timer must be a function"):
+        latency_table(model, "keras")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        latency_timer("onnx")
+    with pytest.raises(ValueError, match="repeats must be an int"):
+        latency_timer("tflite", repeats=0)
 
 
 def test_tflite_latency_table_of_the_nb201_supernet():
@@ -156,7 +164,7 @@ def test_tflite_latency_table_of_the_nb201_supernet():
     space = Nb201Space(input_shape=(8, 8, 1), num_classes=3, channels=4, cells_per_stage=1)
     model = build_supernet(space, keras_tuner.HyperParameters(), mode="single")
     weights = model.get_weights()
-    table = latency_table(model, backend="tflite", repeats=3, chain=0)
+    table = latency_table(model, latency_timer("tflite", repeats=3), chain=0)
     assert list(table) == list(EDGES)
     for row in table.values():
         assert list(row) == list(OPS)

@@ -305,8 +305,10 @@ def resource_table(model: Any, resource: str) -> dict[str, dict[str, float]]:
         return costs.candidate_params(model)
     if resource == "flops":
         return costs.candidate_flops(model)
-    return costs.latency_table(model, backend="tflite" if resource == "tflite_latency"
-                               else "keras")
+    from autokeras_nas.tuner.trainers.measure import latency_timer
+
+    return costs.latency_table(model, latency_timer("tflite" if resource == "tflite_latency"
+                                                    else "keras"))
 
 
 def derive_within(probs: dict[str, dict[str, float]], zero: dict[str, list[str]],

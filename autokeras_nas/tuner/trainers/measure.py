@@ -42,6 +42,50 @@ def measure_latency_ms(model: Any, repeats: int = 20, *, batch_size: int = 1) ->
     return float(statistics.median(times))
 
 
+#: The runtimes `latency_timer` measures in.
+BACKENDS = ("keras", "tflite")
+
+
+def latency_timer(backend: str = "keras", *, repeats: int | None = None,
+                  batch_size: int = 1) -> Any:
+    """A function model -> its latency in ms at `batch_size`, measured with
+    the package's own protocol: "keras", `measure_latency_ms`
+    (`predict_on_batch`); "tflite", the model converted to float32 TFLite
+    (`tflite.convert`) and timed in the interpreter (`tflite.measure_latency`,
+    1 thread). For `autokeras_nas.oneshot.costs.latency_table`.
+
+    Args:
+        backend: "keras" or "tflite".
+        repeats: timed runs per model; None: the function's default (20 in
+            Keras, 100 in TFLite).
+        batch_size: samples per timed inference (Keras; a TFLite model
+            runs at its input's batch).
+
+    Raises:
+        ValueError: an unknown backend or a bad `repeats`.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if repeats is not None and (isinstance(repeats, bool) or not isinstance(repeats, int)
+                                or repeats < 1):
+        raise ValueError(f"repeats must be an int >= 1, got {repeats!r}")
+    args = {} if repeats is None else {"repeats": repeats}
+    if backend == "keras":
+        def keras_ms(model: Any) -> float:
+            ms = measure_latency_ms(model, batch_size=batch_size, **args)
+            if ms is None:
+                raise ValueError("latency: the model's input shape is not fully known")
+            return ms
+        return keras_ms
+
+    from autokeras_nas.tuner.trainers import tflite
+
+    def tflite_ms(model: Any) -> float:
+        content, _ = tflite.convert(model)
+        return tflite.measure_latency(content, **args).median_ms
+    return tflite_ms
+
+
 #: Measurements of the model as it will be deployed, in the TFLite
 #: interpreter (`autokeras_nas.tuner.trainers.tflite`): a trial records them
 #: only when asked (`NasTuner(measure=...)`, or an objective naming one),

@@ -1,6 +1,6 @@
 """How well a latency table adds up to a whole network's latency.
 
-`python -m autokeras_nas.oneshot.latency_check [--backend keras|tflite]`
+`python -m autokeras_nas.bench.latency_check [--backend keras|tflite]`
 builds the NAS-Bench-201 cell space's supernet (28x28x1 inputs, C=16, one
 cell per stage by default), measures its `latency_table`, then builds
 whole networks normally (every edge the same operation) and times them with
@@ -38,14 +38,14 @@ def check(*, backend: str = "keras", repeats: int | None = None, chain: int | No
     from autokeras_nas.oneshot.costs import DEFAULT_CHAIN, latency_table
     from autokeras_nas.spaces.nb201 import EDGES, OPS, Nb201Space
     from autokeras_nas.tuner.trainers import tflite
-    from autokeras_nas.tuner.trainers.measure import measure_latency_ms
+    from autokeras_nas.tuner.trainers.measure import latency_timer, measure_latency_ms
 
     chain = DEFAULT_CHAIN if chain is None else chain
     space = Nb201Space(input_shape=tuple(input_shape), num_classes=10, channels=channels,
                        cells_per_stage=cells_per_stage)
     supernet = build_supernet(space, keras_tuner.HyperParameters(), mode="single")
     t0 = time.perf_counter()
-    table = latency_table(supernet, backend=backend, repeats=repeats, chain=chain)
+    table = latency_table(supernet, latency_timer(backend, repeats=repeats), chain=chain)
     seconds = time.perf_counter() - t0
     args = {} if repeats is None else {"repeats": repeats}
 
@@ -80,7 +80,7 @@ def _rounded(values: dict[str, float]) -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m autokeras_nas.oneshot.latency_check",
+        prog="python -m autokeras_nas.bench.latency_check",
         description="Compare an NB201 supernet's latency table with whole networks' latency.")
     parser.add_argument("--backend", choices=("keras", "tflite"), default="keras")
     parser.add_argument("--repeats", type=int, default=None,
