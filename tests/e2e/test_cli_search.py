@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from autokeras_nas.testing import assert_no_pickles
-from autokeras_nas.testing.cli import run_cli
+from autokeras_nas.testing.cli import probe_cli_runs, run_cli
 
 pytestmark = pytest.mark.tf
 
@@ -99,25 +99,44 @@ def _snapshot(directory: Path) -> dict[str, bytes]:
             for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize("damage, expected", [
-    (lambda d: (d / "oracle.json").write_text("{not json"), "oracle.json is corrupted"),
-    (lambda d: (d / "oracle.json").unlink(), "oracle.json is missing"),
-    (lambda d: (d / "trial_1" / "trial.json").write_text('{"a": 1}'), "trial_1/trial.json lacks"),
-])
-def test_a_corrupted_search_directory_is_one_line_and_loses_nothing(searched, tmp_path, damage, expected):
+#: Damaged copies of the finished search, each resumed with --max-trials 5.
+DAMAGES = {
+    "oracle.json is corrupted": lambda d: (d / "oracle.json").write_text("{not json"),
+    "oracle.json is missing": lambda d: (d / "oracle.json").unlink(),
+    "trial_1/trial.json lacks": lambda d: (d / "trial_1" / "trial.json").write_text('{"a": 1}'),
+}
+
+
+@pytest.fixture(scope="module")
+def resumed_damaged(searched, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Each damaged copy resumed once, all in one fresh interpreter (click's
+    runner: TensorFlow, which the resume loads before it reads the files, is
+    imported once for the three): expected -> (directory, files before, run)."""
     import shutil
 
     cwd, first = searched
     assert first.returncode == 0, first.stderr[-3000:]
-    shutil.copytree(cwd / "tmp", tmp_path / "tmp")
-    damage(tmp_path / "tmp")
-    before = _snapshot(tmp_path / "tmp")
-    proc = autokeras_nas(*ARGS[:-2], "--max-trials", "5", "--out", "tmp", cwd=tmp_path)
-    assert proc.returncode == 2
-    assert "Traceback" not in proc.stderr
-    last = proc.stderr.strip().splitlines()[-1]
+    root = tmp_path_factory.mktemp("damaged")
+    cases = {}
+    for n, (expected, damage) in enumerate(DAMAGES.items()):
+        out = root / str(n) / "tmp"
+        shutil.copytree(cwd / "tmp", out)
+        damage(out)
+        cases[expected] = (out, _snapshot(out))
+    runs = probe_cli_runs(*[[*ARGS[:-2], "--max-trials", "5", "--out", str(out)]
+                            for out, _ in cases.values()], cwd=root, timeout=600)
+    return {expected: (out, before, run)
+            for (expected, (out, before)), run in zip(cases.items(), runs)}
+
+
+@pytest.mark.parametrize("expected", list(DAMAGES))
+def test_a_corrupted_search_directory_is_one_line_and_loses_nothing(resumed_damaged, expected):
+    out, before, run = resumed_damaged[expected]
+    assert run["code"] == 2 and run["exception"] is None, run
+    assert "Traceback" not in run["stderr"]
+    last = run["stderr"].strip().splitlines()[-1]
     assert "cannot resume the search in" in last and expected in last
-    assert _snapshot(tmp_path / "tmp") == before
+    assert _snapshot(out) == before
 
 
 def test_aging_evolution_searches_digits_end_to_end_with_its_params(tmp_path: Path) -> None:
