@@ -190,12 +190,15 @@ def test_bench_nash_compares_with_the_start_network_for_the_same_time(tmp_path: 
 
 
 def test_pnas_searches_cells_progressively_and_reports(tmp_path: Path) -> None:
+    # --param k=3: 3 cells kept per step, so 3 one-block cells leave room for
+    # 2 two-block ones within 5 trials (the default k=8 would need 10).
     result = autokeras_nas("search", "--dataset", "digits", "--strategy", "pnas",
-                           "--max-trials", "10", "--epochs", "1", "--out", "pnas", cwd=tmp_path)
+                           "--param", "k=3", "--max-trials", "5", "--epochs", "1",
+                           "--out", "pnas", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert_no_pickles(tmp_path / "pnas")  # JSON and Keras files only
     trials = json.loads((tmp_path / "pnas" / "results.json").read_text())["trials"]
-    assert [t["notes"]["blocks"] for t in trials] == [1] * 8 + [2] * 2
+    assert [t["notes"]["blocks"] for t in trials] == [1] * 3 + [2] * 2
     assert all(len(t["arch"]["cell"]) == t["notes"]["blocks"] for t in trials)
     assert (tmp_path / "pnas" / "pareto.png").is_file()
     assert "predicted vs actual accuracy, Spearman over 2 cells" in result.stdout
