@@ -139,11 +139,43 @@ def test_a_corrupted_search_directory_is_one_line_and_loses_nothing(resumed_dama
     assert _snapshot(out) == before
 
 
-def test_aging_evolution_searches_digits_end_to_end_with_its_params(tmp_path: Path) -> None:
-    result = autokeras_nas("search", "--dataset", "digits", "--strategy", "aging-evolution",
-                           "--param", "population_size=6", "--max-trials", "10", "--epochs", "3",
-                           "--early-stopping", "asha", "--out", "ae", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
+#: Commands of the tests below, one search (or bench) each, in their own directories.
+RUNS = {
+    "ae": ["search", "--dataset", "digits", "--strategy", "aging-evolution",
+           "--param", "population_size=6", "--max-trials", "10", "--epochs", "3",
+           "--early-stopping", "asha", "--out", "ae"],
+    "nash": ["search", "--dataset", "digits", "--strategy", "nash", "--max-trials", "6",
+             "--out", "nash"],
+    "bench-nash": ["bench", "nash", "--dataset", "digits", "--budget", "10",
+                   "--json", "nash.json"],
+    # --param k=3: 3 cells kept per step, so 3 one-block cells leave room for
+    # 2 two-block ones within 5 trials (the default k=8 would need 10).
+    "pnas": ["search", "--dataset", "digits", "--strategy", "pnas", "--param", "k=3",
+             "--max-trials", "5", "--epochs", "1", "--out", "pnas"],
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
+    """`RUNS`, one after another in one fresh interpreter (click's runner: one
+    TensorFlow import for the four), each in a directory of its own.
+    Name -> (its directory, its run: code, stdout, stderr, exception)."""
+    root = tmp_path_factory.mktemp("strategies")
+    for name in RUNS:
+        (root / name).mkdir()
+    # one working directory per command: `--json nash.json` and `--out` are relative
+    script = [[*args[:-1], str(root / name / args[-1])] for name, args in RUNS.items()]
+    done = probe_cli_runs(*script, cwd=root, timeout=1200)
+    return {name: (root / name, run) for name, run in zip(RUNS, done)}
+
+
+def _ran(run: dict) -> None:
+    assert run["code"] == 0 and run["exception"] is None, run["stderr"][-2000:] + str(run)
+
+
+def test_aging_evolution_searches_digits_end_to_end_with_its_params(runs) -> None:
+    tmp_path, run = runs["ae"]
+    _ran(run)
     results = json.loads((tmp_path / "ae" / "results.json").read_text())
     assert results["strategy"] == "aging-evolution"
     trials = results["trials"]
@@ -163,10 +195,9 @@ def test_aging_evolution_searches_digits_end_to_end_with_its_params(tmp_path: Pa
     assert (tmp_path / "ae" / "best_model.keras").is_file()
 
 
-def test_nash_searches_a_morphable_network_by_default(tmp_path: Path) -> None:
-    result = autokeras_nas("search", "--dataset", "digits", "--strategy", "nash",
-                           "--max-trials", "6", "--out", "nash", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_nash_searches_a_morphable_network_by_default(runs) -> None:
+    tmp_path, run = runs["nash"]
+    _ran(run)
     trials = json.loads((tmp_path / "nash" / "results.json").read_text())["trials"]
     assert [t["notes"]["origin"] for t in trials][:1] == ["start"]
     assert all(t["arch"] and t["arch"]["net"]["nodes"] for t in trials)
@@ -175,30 +206,25 @@ def test_nash_searches_a_morphable_network_by_default(tmp_path: Path) -> None:
     assert_no_pickles(tmp_path / "nash")  # JSON and Keras files only
 
 
-def test_bench_nash_compares_with_the_start_network_for_the_same_time(tmp_path: Path) -> None:
+def test_bench_nash_compares_with_the_start_network_for_the_same_time(runs) -> None:
     # How many trials and epochs fit in the budget depends on the machine (timings belong to
     # `bench` itself); asserted here: the budget, not the 10,000 trials, ended the search, and
     # the start network was trained for the time NASH took.
-    result = autokeras_nas("bench", "nash", "--dataset", "digits", "--budget", "10",
-                           "--json", "nash.json", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
+    tmp_path, run = runs["bench-nash"]
+    _ran(run)
     figures = json.loads((tmp_path / "nash.json").read_text())
     assert figures["budget_s"] == 10 and 1 <= figures["nash_trials"] < 10_000
     assert 0 < figures["nash_test_accuracy"] <= 1 and 0 < figures["start_test_accuracy"] <= 1
     assert figures["start_epochs"] > 0 and figures["nash_wall_s"] > 0
-    assert "start net, same time" in result.stdout
+    assert "start net, same time" in run["stdout"]
 
 
-def test_pnas_searches_cells_progressively_and_reports(tmp_path: Path) -> None:
-    # --param k=3: 3 cells kept per step, so 3 one-block cells leave room for
-    # 2 two-block ones within 5 trials (the default k=8 would need 10).
-    result = autokeras_nas("search", "--dataset", "digits", "--strategy", "pnas",
-                           "--param", "k=3", "--max-trials", "5", "--epochs", "1",
-                           "--out", "pnas", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_pnas_searches_cells_progressively_and_reports(runs) -> None:
+    tmp_path, run = runs["pnas"]
+    _ran(run)
     assert_no_pickles(tmp_path / "pnas")  # JSON and Keras files only
     trials = json.loads((tmp_path / "pnas" / "results.json").read_text())["trials"]
     assert [t["notes"]["blocks"] for t in trials] == [1] * 3 + [2] * 2
     assert all(len(t["arch"]["cell"]) == t["notes"]["blocks"] for t in trials)
     assert (tmp_path / "pnas" / "pareto.png").is_file()
-    assert "predicted vs actual accuracy, Spearman over 2 cells" in result.stdout
+    assert "predicted vs actual accuracy, Spearman over 2 cells" in run["stdout"]
