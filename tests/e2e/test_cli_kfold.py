@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from autokeras_nas import workflow
-from autokeras_nas.testing.cli import one_line_error, run_cli
+from autokeras_nas.testing.cli import one_line_error, probe_cli_runs, run_cli
 
 pytestmark = pytest.mark.tf
 
@@ -28,20 +28,35 @@ def series(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cwd
 
 
-def _ok(proc) -> None:
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    assert "Traceback" not in proc.stdout + proc.stderr
+@pytest.fixture(scope="module")
+def searches(series: Path) -> dict[str, dict]:
+    """The searches with --validation auto and split, one after another in one
+    fresh interpreter (click's runner: one TensorFlow import for the two).
+    Name -> its run: code, stdout, stderr, exception."""
+    runs = probe_cli_runs(
+        ["search", "--dataset", "npz:series.npz", "--max-trials", "2", "--epochs", "2",
+         "--early-stopping", "median", "--out", "auto"],
+        ["search", "--dataset", "npz:series.npz", "--max-trials", "1", "--epochs", "1",
+         "--validation", "split", "--out", "split"], cwd=series, timeout=900)
+    return dict(zip(["auto", "split"], runs))
 
 
-def test_auto_validates_small_data_by_kfold_and_retrains_on_all_of_it(series: Path) -> None:
-    proc = run_cli("search", "--dataset", "npz:series.npz", "--max-trials", "2", "--epochs", "2",
-                   "--early-stopping", "median", "--out", "auto", cwd=series)
-    _ok(proc)
+def _ok(run: dict) -> str:
+    """The run's stdout, once it is known to have succeeded."""
+    assert run["code"] == 0 and run["exception"] is None, (
+        run["stdout"][-2000:] + run["stderr"][-3000:] + str(run["exception"]))
+    assert "Traceback" not in run["stdout"] + run["stderr"]
+    return run["stdout"]
+
+
+def test_auto_validates_small_data_by_kfold_and_retrains_on_all_of_it(series: Path,
+                                                                      searches: dict) -> None:
+    stdout = _ok(searches["auto"])
     assert "validation: 5-fold stratified cross-validation over 96 training samples " \
-           "(auto: 96 training samples < 1000)" in proc.stdout
-    assert "--early-stopping median is off under k-fold" in proc.stdout
-    assert "retrained trial" in proc.stdout and "on all 96 training samples for" in proc.stdout
-    assert "(5-fold mean), test accuracy" in proc.stdout
+           "(auto: 96 training samples < 1000)" in stdout
+    assert "--early-stopping median is off under k-fold" in stdout
+    assert "retrained trial" in stdout and "on all 96 training samples for" in stdout
+    assert "(5-fold mean), test accuracy" in stdout
     results = json.loads((series / "auto" / "results.json").read_text())
     assert results["validation"]["scheme"] == "kfold" and results["validation"]["folds"] == 5
     for trial in results["trials"]:
@@ -55,12 +70,11 @@ def test_auto_validates_small_data_by_kfold_and_retrains_on_all_of_it(series: Pa
     assert summary["retrained"]["epochs"] == best["outputs"]["selected_epochs"]
 
 
-def test_validation_split_keeps_the_split_and_the_trials_model(series: Path) -> None:
-    proc = run_cli("search", "--dataset", "npz:series.npz", "--max-trials", "1", "--epochs", "1",
-                   "--validation", "split", "--out", "split", cwd=series)
-    _ok(proc)
-    assert "validation: validation split of 19 samples (--validation split)" in proc.stdout
-    assert "retrained" not in proc.stdout
+def test_validation_split_keeps_the_split_and_the_trials_model(series: Path,
+                                                              searches: dict) -> None:
+    stdout = _ok(searches["split"])
+    assert "validation: validation split of 19 samples (--validation split)" in stdout
+    assert "retrained" not in stdout
     results = json.loads((series / "split" / "results.json").read_text())
     summary = json.loads((series / "split" / "summary.json").read_text())
     assert results["validation"] == summary["validation"] == {

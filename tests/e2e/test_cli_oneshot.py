@@ -1,5 +1,6 @@
 """`autokeras-nas search --strategy spos|random-ws|oneshot|enas` end to end,
-in a subprocess: the NAS-Bench-201 cell by default on images and on a UCR
+in subprocesses (the searches of a `choose` space one after another in one
+fresh interpreter, through click's runner): the NAS-Bench-201 cell by default on images and on a UCR
 series (1-D cell) under a time budget, a user's `choose` space, the phases
 in results.json, `--workers` running the estimates on both workers, and
 `report` showing the one-shot view."""
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from autokeras_nas.testing import assert_no_pickles
-from autokeras_nas.testing.cli import run_cli
+from autokeras_nas.testing.cli import probe_cli_runs, run_cli
 
 pytestmark = pytest.mark.tf
 
@@ -132,20 +133,42 @@ def test_spos_on_images_with_the_nb201_cell_and_its_report(files: Path) -> None:
     assert (out / "oneshot.png").is_file()
 
 
-@pytest.mark.parametrize("strategy, supernet_task", [
-    ("random-ws", "supernet"), ("oneshot", "supernet"), ("enas", "enas")])
-def test_each_oneshot_strategy_searches_a_choose_space(files: Path, strategy: str,
-                                                       supernet_task: str) -> None:
+#: The one-shot strategies searched on the `choose` space, each with its supernet's task.
+STRATEGIES = {"random-ws": "supernet", "oneshot": "supernet", "enas": "enas"}
+
+
+@pytest.fixture(scope="module")
+def choose_searches(files: Path) -> dict[str, dict]:
+    """`search --space space.py:build_model` with each of `STRATEGIES`, then one
+    with a budget that ends in the supernet phase ("short"): the commands run
+    one after another in one fresh interpreter (click's runner; one TensorFlow
+    import for the four). Name -> the run (code, stdout, stderr, exception)."""
+    commands = {}
+    for strategy in STRATEGIES:
+        params = ["--param", "candidates=3", "--param", "top_k=1"]
+        if strategy == "enas":
+            params += ["--param", "controller_steps=3"]
+        commands[strategy] = ["search", "--strategy", strategy, "--dataset", "digits",
+                              "--space", "space.py:build_model", "--max-trials", "5",
+                              "--epochs", "2", *params, "--out", strategy]
+    commands["short"] = ["search", "--strategy", "spos", "--dataset", "digits", "--space",
+                         "space.py:build_model", "--time-budget", "1s", "--out", "short"]
+    runs = probe_cli_runs(*commands.values(), cwd=files, timeout=1200)
+    return dict(zip(commands, runs))
+
+
+def _ran(run: dict) -> None:
+    assert run["code"] == 0 and run["exception"] is None, run
+    assert "Traceback" not in run["stdout"] + run["stderr"]
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+def test_each_oneshot_strategy_searches_a_choose_space(files: Path, choose_searches: dict,
+                                                       strategy: str) -> None:
+    _ran(choose_searches[strategy])
     out = files / strategy
-    params = ["--param", "candidates=3", "--param", "top_k=1"]
-    if strategy == "enas":
-        params += ["--param", "controller_steps=3"]
-    proc = run_cli("search", "--strategy", strategy, "--dataset", "digits", "--space",
-                   "space.py:build_model", "--max-trials", "5", "--epochs", "2", *params,
-                   "--out", strategy, cwd=files, timeout=600)
-    _ok(proc)
     trials = _trials(out)
-    _check_phases(trials, supernet_task)
+    _check_phases(trials, STRATEGIES[strategy])
     assert trials[0]["outputs"]["mode"] == ("all" if strategy == "oneshot" else "single")
     best = _best(out, trials)
     model = _load_plain(out / "best_model.keras")
@@ -216,11 +239,11 @@ def test_workers_estimate_in_parallel_each_loading_the_supernet(files: Path) -> 
     _load_plain(out / "best_model.keras")
 
 
-def test_a_budget_that_ends_in_the_supernet_phase_says_so(files: Path) -> None:
-    proc = run_cli("search", "--strategy", "spos", "--dataset", "digits", "--space",
-                   "space.py:build_model", "--time-budget", "1s", "--out", "short", cwd=files)
-    assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines()[-1] == (
+def test_a_budget_that_ends_in_the_supernet_phase_says_so(files: Path,
+                                                         choose_searches: dict) -> None:
+    run = choose_searches["short"]
+    assert run["code"] == 1 and run["exception"] is None, run
+    assert run["stderr"].strip().splitlines()[-1] == (
         "Error: no model was retrained: the one-shot search ended in its supernet phase (see "
         "results.json); give it a larger --time-budget or --max-trials")
     assert [t["notes"]["phase"] for t in _trials(files / "short")] == ["supernet"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from autokeras_nas.testing import assert_no_pickles
-from autokeras_nas.testing.cli import run_cli
+from autokeras_nas.testing.cli import probe_cli_runs, run_cli
 
 pytestmark = pytest.mark.tf
 
@@ -99,32 +99,83 @@ def _snapshot(directory: Path) -> dict[str, bytes]:
             for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize("damage, expected", [
-    (lambda d: (d / "oracle.json").write_text("{not json"), "oracle.json is corrupted"),
-    (lambda d: (d / "oracle.json").unlink(), "oracle.json is missing"),
-    (lambda d: (d / "trial_1" / "trial.json").write_text('{"a": 1}'), "trial_1/trial.json lacks"),
-])
-def test_a_corrupted_search_directory_is_one_line_and_loses_nothing(searched, tmp_path, damage, expected):
+#: Damaged copies of the finished search, each resumed with --max-trials 5.
+DAMAGES = {
+    "oracle.json is corrupted": lambda d: (d / "oracle.json").write_text("{not json"),
+    "oracle.json is missing": lambda d: (d / "oracle.json").unlink(),
+    "trial_1/trial.json lacks": lambda d: (d / "trial_1" / "trial.json").write_text('{"a": 1}'),
+}
+
+
+@pytest.fixture(scope="module")
+def resumed_damaged(searched, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Each damaged copy resumed once, all in one fresh interpreter (click's
+    runner: TensorFlow, which the resume loads before it reads the files, is
+    imported once for the three): expected -> (directory, files before, run)."""
     import shutil
 
     cwd, first = searched
     assert first.returncode == 0, first.stderr[-3000:]
-    shutil.copytree(cwd / "tmp", tmp_path / "tmp")
-    damage(tmp_path / "tmp")
-    before = _snapshot(tmp_path / "tmp")
-    proc = autokeras_nas(*ARGS[:-2], "--max-trials", "5", "--out", "tmp", cwd=tmp_path)
-    assert proc.returncode == 2
-    assert "Traceback" not in proc.stderr
-    last = proc.stderr.strip().splitlines()[-1]
+    root = tmp_path_factory.mktemp("damaged")
+    cases = {}
+    for n, (expected, damage) in enumerate(DAMAGES.items()):
+        out = root / str(n) / "tmp"
+        shutil.copytree(cwd / "tmp", out)
+        damage(out)
+        cases[expected] = (out, _snapshot(out))
+    runs = probe_cli_runs(*[[*ARGS[:-2], "--max-trials", "5", "--out", str(out)]
+                            for out, _ in cases.values()], cwd=root, timeout=600)
+    return {expected: (out, before, run)
+            for (expected, (out, before)), run in zip(cases.items(), runs)}
+
+
+@pytest.mark.parametrize("expected", list(DAMAGES))
+def test_a_corrupted_search_directory_is_one_line_and_loses_nothing(resumed_damaged, expected):
+    out, before, run = resumed_damaged[expected]
+    assert run["code"] == 2 and run["exception"] is None, run
+    assert "Traceback" not in run["stderr"]
+    last = run["stderr"].strip().splitlines()[-1]
     assert "cannot resume the search in" in last and expected in last
-    assert _snapshot(tmp_path / "tmp") == before
+    assert _snapshot(out) == before
 
 
-def test_aging_evolution_searches_digits_end_to_end_with_its_params(tmp_path: Path) -> None:
-    result = autokeras_nas("search", "--dataset", "digits", "--strategy", "aging-evolution",
-                           "--param", "population_size=6", "--max-trials", "10", "--epochs", "3",
-                           "--early-stopping", "asha", "--out", "ae", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
+#: Commands of the tests below, one search (or bench) each, in their own directories.
+RUNS = {
+    "ae": ["search", "--dataset", "digits", "--strategy", "aging-evolution",
+           "--param", "population_size=6", "--max-trials", "10", "--epochs", "3",
+           "--early-stopping", "asha", "--out", "ae"],
+    "nash": ["search", "--dataset", "digits", "--strategy", "nash", "--max-trials", "6",
+             "--out", "nash"],
+    "bench-nash": ["bench", "nash", "--dataset", "digits", "--budget", "10",
+                   "--json", "nash.json"],
+    # --param k=3: 3 cells kept per step, so 3 one-block cells leave room for
+    # 2 two-block ones within 5 trials (the default k=8 would need 10).
+    "pnas": ["search", "--dataset", "digits", "--strategy", "pnas", "--param", "k=3",
+             "--max-trials", "5", "--epochs", "1", "--out", "pnas"],
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
+    """`RUNS`, one after another in one fresh interpreter (click's runner: one
+    TensorFlow import for the four), each in a directory of its own.
+    Name -> (its directory, its run: code, stdout, stderr, exception)."""
+    root = tmp_path_factory.mktemp("strategies")
+    for name in RUNS:
+        (root / name).mkdir()
+    # one working directory per command: `--json nash.json` and `--out` are relative
+    script = [[*args[:-1], str(root / name / args[-1])] for name, args in RUNS.items()]
+    done = probe_cli_runs(*script, cwd=root, timeout=1200)
+    return {name: (root / name, run) for name, run in zip(RUNS, done)}
+
+
+def _ran(run: dict) -> None:
+    assert run["code"] == 0 and run["exception"] is None, run["stderr"][-2000:] + str(run)
+
+
+def test_aging_evolution_searches_digits_end_to_end_with_its_params(runs) -> None:
+    tmp_path, run = runs["ae"]
+    _ran(run)
     results = json.loads((tmp_path / "ae" / "results.json").read_text())
     assert results["strategy"] == "aging-evolution"
     trials = results["trials"]
@@ -144,10 +195,9 @@ def test_aging_evolution_searches_digits_end_to_end_with_its_params(tmp_path: Pa
     assert (tmp_path / "ae" / "best_model.keras").is_file()
 
 
-def test_nash_searches_a_morphable_network_by_default(tmp_path: Path) -> None:
-    result = autokeras_nas("search", "--dataset", "digits", "--strategy", "nash",
-                           "--max-trials", "6", "--out", "nash", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_nash_searches_a_morphable_network_by_default(runs) -> None:
+    tmp_path, run = runs["nash"]
+    _ran(run)
     trials = json.loads((tmp_path / "nash" / "results.json").read_text())["trials"]
     assert [t["notes"]["origin"] for t in trials][:1] == ["start"]
     assert all(t["arch"] and t["arch"]["net"]["nodes"] for t in trials)
@@ -156,27 +206,25 @@ def test_nash_searches_a_morphable_network_by_default(tmp_path: Path) -> None:
     assert_no_pickles(tmp_path / "nash")  # JSON and Keras files only
 
 
-def test_bench_nash_compares_with_the_start_network_for_the_same_time(tmp_path: Path) -> None:
+def test_bench_nash_compares_with_the_start_network_for_the_same_time(runs) -> None:
     # How many trials and epochs fit in the budget depends on the machine (timings belong to
     # `bench` itself); asserted here: the budget, not the 10,000 trials, ended the search, and
     # the start network was trained for the time NASH took.
-    result = autokeras_nas("bench", "nash", "--dataset", "digits", "--budget", "10",
-                           "--json", "nash.json", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
+    tmp_path, run = runs["bench-nash"]
+    _ran(run)
     figures = json.loads((tmp_path / "nash.json").read_text())
     assert figures["budget_s"] == 10 and 1 <= figures["nash_trials"] < 10_000
     assert 0 < figures["nash_test_accuracy"] <= 1 and 0 < figures["start_test_accuracy"] <= 1
     assert figures["start_epochs"] > 0 and figures["nash_wall_s"] > 0
-    assert "start net, same time" in result.stdout
+    assert "start net, same time" in run["stdout"]
 
 
-def test_pnas_searches_cells_progressively_and_reports(tmp_path: Path) -> None:
-    result = autokeras_nas("search", "--dataset", "digits", "--strategy", "pnas",
-                           "--max-trials", "10", "--epochs", "1", "--out", "pnas", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_pnas_searches_cells_progressively_and_reports(runs) -> None:
+    tmp_path, run = runs["pnas"]
+    _ran(run)
     assert_no_pickles(tmp_path / "pnas")  # JSON and Keras files only
     trials = json.loads((tmp_path / "pnas" / "results.json").read_text())["trials"]
-    assert [t["notes"]["blocks"] for t in trials] == [1] * 8 + [2] * 2
+    assert [t["notes"]["blocks"] for t in trials] == [1] * 3 + [2] * 2
     assert all(len(t["arch"]["cell"]) == t["notes"]["blocks"] for t in trials)
     assert (tmp_path / "pnas" / "pareto.png").is_file()
-    assert "predicted vs actual accuracy, Spearman over 2 cells" in result.stdout
+    assert "predicted vs actual accuracy, Spearman over 2 cells" in run["stdout"]

@@ -1,7 +1,9 @@
 """`autokeras-nas search` options end to end, in a subprocess, on tiny real data:
 --space, --time-budget, --tensorboard, --target (csv), time series,
 --progress live; the one-line errors found once TensorFlow is loaded run in
-process (one through the console script)."""
+process (one through the console script). The searches that need neither a
+pipe of their own nor a resume between runs run one after another in one
+fresh interpreter (click's runner: one TensorFlow import)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autokeras_nas.testing.cli import one_line_error, run_cli
+from autokeras_nas.testing.cli import one_line_error, probe_cli_runs, run_cli
 
 pytestmark = pytest.mark.tf
 
@@ -75,6 +77,36 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cwd
 
 
+#: Searches of the tests below, in the order they run.
+SEARCHES = {
+    # first: in a fresh interpreter, as its own process would (its seed decides which stop)
+    "user": ["search", "--space", "my_space.py:build_model", "--max-trials", "6",
+             "--epochs", "2", "--early-stopping", "median", "--seed", "2",
+             "--tensorboard", "tb", "--out", "user"],
+    "small": ["search", "--space", "my_space.py:build_model", "--max-trials", "6",
+              "--epochs", "1", "--constraint", "params<=2000", "--out", "small",
+              "--seed", "1"],
+    "none": ["search", "--space", "my_space.py:build_model", "--max-trials", "30",
+             "--epochs", "1", "--constraint", "params<=10", "--out", "none"],
+    "series": ["search", "--dataset", "npz:series.npz", "--max-trials", "2",
+               "--epochs", "1", "--out", "series"],
+}
+
+
+@pytest.fixture(scope="module")
+def searches(files: Path) -> dict[str, dict]:
+    """`SEARCHES` in `files`, one after another in one fresh interpreter
+    (click's runner: one TensorFlow import for all of them).
+    Name -> its run: code, stdout, stderr, exception."""
+    return dict(zip(SEARCHES, probe_cli_runs(*SEARCHES.values(), cwd=files, timeout=1800)))
+
+
+def _ran(run: dict) -> None:
+    assert run["code"] == 0 and run["exception"] is None, (
+        run["stdout"][-2000:] + run["stderr"][-3000:] + str(run["exception"]))
+    assert "Traceback" not in run["stdout"] + run["stderr"]
+
+
 def _hparams_sessions(log_dir: Path) -> dict[str, dict]:
     """trial id -> the hyperparameters of its TensorBoard HParams session."""
     from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
@@ -95,12 +127,10 @@ def _hparams_sessions(log_dir: Path) -> dict[str, dict]:
     return sessions
 
 
-def test_a_user_space_from_a_file_with_tensorboard_hparams(files: Path) -> None:
-    proc = autokeras_nas("search", "--space", "my_space.py:build_model", "--max-trials", "6",
-                         "--epochs", "2", "--early-stopping", "median", "--seed", "2",
-                         "--tensorboard", "tb", "--out", "user", cwd=files)
-    _ok(proc)
-    assert "strategy random on my_space.py:build_model, 6 trials x 2 epochs" in proc.stdout
+def test_a_user_space_from_a_file_with_tensorboard_hparams(files: Path, searches: dict) -> None:
+    run = searches["user"]
+    _ran(run)
+    assert "strategy random on my_space.py:build_model, 6 trials x 2 epochs" in run["stdout"]
     trials = _results(files / "user")["trials"]
     assert len(trials) == 6 and all(set(t["values"]) == {"units", "lr"} for t in trials)
     assert any(t["status"] == "stopped" for t in trials)  # seed 2: two trials far below
@@ -155,11 +185,8 @@ def test_time_budget_stops_the_search_and_keeps_what_it_did(files: Path) -> None
 
 
 def test_constraints_reject_candidates_and_an_impossible_one_stops_in_one_line(
-        files: Path) -> None:
-    proc = autokeras_nas("search", "--space", "my_space.py:build_model", "--max-trials", "6",
-                         "--epochs", "1", "--constraint", "params<=2000", "--out", "small",
-                         "--seed", "1", cwd=files)
-    _ok(proc)
+        files: Path, searches: dict) -> None:
+    _ran(searches["small"])
     trials = _results(files / "small")["trials"]
     infeasible = [t for t in trials if t["status"] == "infeasible"]
     trained = [t for t in trials if t["status"] == "completed"]
@@ -171,12 +198,10 @@ def test_constraints_reject_candidates_and_an_impossible_one_stops_in_one_line(
     assert all(t["seconds"] < 1.0 for t in infeasible if t is not trials[0]), infeasible
     assert json.loads((files / "small" / "summary.json").read_text())["constraints"] == \
         ["params<=2000"]
-    proc = autokeras_nas("search", "--space", "my_space.py:build_model", "--max-trials", "30",
-                         "--epochs", "1", "--constraint", "params<=10", "--out", "none",
-                         cwd=files)
-    assert proc.returncode == 1, proc.stdout[-2000:]
-    assert "Traceback" not in proc.stderr
-    last = proc.stderr.strip().splitlines()[-1]
+    run = searches["none"]
+    assert run["code"] == 1 and run["exception"] is None, run["stdout"][-2000:]
+    assert "Traceback" not in run["stderr"]
+    last = run["stderr"].strip().splitlines()[-1]
     assert last.startswith("Error: no feasible model in the first 20 trials (the last: "
                            "infeasible: params ")
 
@@ -196,11 +221,10 @@ def test_a_csv_table_gets_the_mlp_space_and_the_live_view_runs_in_a_pipe(files: 
     assert summary["target"] == "label" and summary["test_accuracy"] > 0.6
 
 
-def test_time_series_get_the_1d_cnn_space_with_random_search(files: Path) -> None:
-    proc = autokeras_nas("search", "--dataset", "npz:series.npz", "--max-trials", "2",
-                         "--epochs", "1", "--out", "series", cwd=files)
-    _ok(proc)
-    assert "strategy random on 1-D CNN" in proc.stdout
+def test_time_series_get_the_1d_cnn_space_with_random_search(files: Path,
+                                                           searches: dict) -> None:
+    _ran(searches["series"])
+    assert "strategy random on 1-D CNN" in searches["series"]["stdout"]
     trials = _results(files / "series")["trials"]
     assert len(trials) == 2 and all("conv_blocks" in t["values"] for t in trials)
 

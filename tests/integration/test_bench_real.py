@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 CLI = [sys.executable, "-m", "autokeras_nas.cli", "bench", "real"]
-BUDGET_S = 10
+BUDGET_S = 5
 SEARCHERS = ["random", "kt-hyperband", "kt-random", "aging-evolution:early_stopping=bogus"]
 
 
