@@ -211,7 +211,7 @@ def run_supernet(config: Mapping[str, Any], data: Any) -> dict[str, Any]:
     estimates = [tuner.oracle.get_trial(i) for i in wrapper.estimate_ids]
     wall = clock.get("end", t0) - clock.get("begin", t0)
     outputs = wrapper.supernet_observation().outputs
-    derived = outputs.get("architectures") if supernet.task != "enas" else None
+    derived = outputs.get("architectures") if wrapper.supernet.task != "enas" else None
     return {
         "status": "ok", "task": wrapper.supernet.task or "train",
         "task_config": dict(wrapper.supernet.task_config or {}),
