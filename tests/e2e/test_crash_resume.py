@@ -51,7 +51,8 @@ PARAMS = {"popnas": {"n_init": 4, "restart_patience": 5}, "pnas": {"n_init": 4, 
 #: The one-shot strategies: a supernet (trial 0), 19 estimates and 3
 #: retrains (trials 20-22), so that the last kill lands in the retrain phase.
 PARAMS.update({name: {"candidates": 19, "top_k": 3}
-               for name in ("spos", "random-ws", "oneshot", "enas")})
+               for name in ("spos", "random-ws", "oneshot", "enas", "darts", "snas", "gdas",
+                            "proxyless")})
 N_TRIALS = 24
 #: Final trials before each kill, spread over the whole run: aging evolution's
 #: random start (3) and mutations (7: its first), POPNAS's random start (3),
