@@ -114,7 +114,7 @@ def test_bad_choose_arguments_give_clear_errors(bad, message):
 
 def test_bad_scope_arguments_give_clear_errors():
     with pytest.raises(ValueError, match="mode must be one of"):
-        with supernet_scope(mode="darts"):
+        with supernet_scope(mode="enas"):
             pass
     with pytest.raises(ValueError, match="conditional weights need mode 'single'"):
         with supernet_scope(mode="all", conditional=True):
