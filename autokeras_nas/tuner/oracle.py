@@ -387,6 +387,11 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             self._curves.pop(trial.trial_id, None)
             self._outputs.pop(trial.trial_id, None)
             self._write_results()
+        elif trial.status == _KT.STOPPED:
+            # The search ends: results.json says how every trial ended, even
+            # when a resumed search had nothing left to run (a crash after
+            # the oracle saved the last trial but before results.json did).
+            self._write_results()
         return trial
 
     @keras_tuner.synchronized
