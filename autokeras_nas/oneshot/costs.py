@@ -86,15 +86,16 @@ def _built_shape(op: MixedOp) -> tuple:
     return tuple(shape)
 
 
-def _table(model: Any, cost: Callable[[keras.layers.Layer, tuple], float]
-           ) -> dict[str, dict[str, float]]:
+def _table(model: Any, cost: Callable[..., float]) -> dict[str, dict[str, float]]:
+    """choice -> candidate -> the sum over the choice's uses of
+    `cost(layer, input_shape, candidate_name)`."""
     table: dict[str, dict[str, float]] = {}
     for choice, ops in _uses(model).items():
         row = dict.fromkeys(ops[0].candidates, 0.0)
         for op in ops:
             shape = _built_shape(op)
             for name, layer in _candidate_layers(op).items():
-                row[name] += float(cost(layer, shape))
+                row[name] += float(cost(layer, shape, name))
         table[choice] = row
     return table
 
@@ -119,7 +120,8 @@ def candidate_params(model: Any) -> dict[str, dict[str, float]]:
     Raises:
         ValueError: the model holds no MixedOp, or one is not built.
     """
-    return _table(model, lambda layer, shape: sum(math.prod(w.shape) for w in layer.weights))
+    return _table(model, lambda layer, shape, name: sum(math.prod(w.shape)
+                                                        for w in layer.weights))
 
 
 def candidate_flops(model: Any) -> dict[str, dict[str, float]]:
@@ -160,7 +162,7 @@ def candidate_flops(model: Any) -> dict[str, dict[str, float]]:
         ValueError: the model holds no MixedOp, or one is not built.
     """
     unknown: set[str] = set()
-    table = _table(model, lambda layer, shape: _macs(layer, (1,) + shape[1:], unknown))
+    table = _table(model, lambda layer, shape, name: _macs(layer, (1,) + shape[1:], unknown))
     if unknown:
         warnings.warn(f"candidate_flops: counted 0 for layers of unknown type holding weights: "
                       f"{', '.join(sorted(unknown))}", stacklevel=2)
@@ -349,7 +351,7 @@ def latency_table(model: Any, timer: Callable[[Any], float], *, batch_size: int 
             raise ValueError(f"{label} must be an int >= {low}, got {value!r}")
     measured: dict[Any, float] = {}
 
-    def per_use(name: str, layer: Any, shape: tuple) -> float:
+    def per_use(layer: Any, shape: tuple, name: str) -> float:
         if _is_none(name, layer):
             return 0.0
         if any(d is None for d in shape[1:]):
@@ -360,15 +362,7 @@ def latency_table(model: Any, timer: Callable[[Any], float], *, batch_size: int 
             measured[key] = _measure(layer, shape, timer, chain, batch_size)
         return measured[key]
 
-    table: dict[str, dict[str, float]] = {}
-    for choice, ops in _uses(model).items():
-        row = dict.fromkeys(ops[0].candidates, 0.0)
-        for op in ops:
-            shape = _built_shape(op)
-            for name, layer in _candidate_layers(op).items():
-                row[name] += per_use(name, layer, shape)
-        table[choice] = row
-    return table
+    return _table(model, per_use)
 
 
 def _measure(layer: Any, shape: tuple, timer: Callable[[Any], float], chain: int,

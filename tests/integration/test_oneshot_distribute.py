@@ -10,7 +10,8 @@ from autokeras_nas.testing.cli import run_script_result
 
 pytestmark = pytest.mark.tf
 
-SCRIPT = textwrap.dedent('''
+#: Two logical CPU devices, set before TensorFlow initialises, and the imports.
+PRELUDE = textwrap.dedent('''
     import json
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -18,6 +19,9 @@ SCRIPT = textwrap.dedent('''
         cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
     import keras, keras_tuner, numpy as np
     from keras import layers
+''')
+
+SCRIPT = PRELUDE + textwrap.dedent('''
     from autokeras_nas.oneshot import build_supernet, choose, mixed_ops, set_paths
 
     def build(hp):
@@ -67,14 +71,7 @@ def test_single_path_supernet_trains_under_mirrored_strategy():
     assert found["fixed_same"]
 
 
-RELAXED_SCRIPT = textwrap.dedent('''
-    import json
-    import tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
-    import keras, keras_tuner, numpy as np
-    from keras import layers
+RELAXED_SCRIPT = PRELUDE + textwrap.dedent('''
     from autokeras_nas import oneshot
     from autokeras_nas.oneshot import bilevel
 
