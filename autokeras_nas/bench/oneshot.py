@@ -55,8 +55,6 @@ __all__ = ["CONDITIONAL", "DEFAULT_STRATEGIES", "Settings", "Variant", "cut_spli
 
 #: The one-shot strategies compared by default.
 DEFAULT_STRATEGIES = ("spos", "random-ws", "oneshot", "enas")
-#: The differentiable strategies (`--strategies` names them).
-DIFFERENTIABLE = ("darts", "snas", "gdas", "proxyless")
 #: `--conditional` values: each strategy with and without conditional
 #: weights, or only one of the two.
 CONDITIONAL = ("both", "on", "off")
