@@ -65,14 +65,23 @@ Progress = Callable[[str], None]
 @dataclasses.dataclass(frozen=True)
 class Variant:
     """One supernet of the benchmark: a strategy, with or without
-    conditional weights."""
+    conditional weights, searching with `seed` (None: the benchmark's
+    `--seed`, the sample's)."""
 
     strategy: str
     conditional: bool
+    seed: int | None = None
 
     @property
     def label(self) -> str:
-        return self.strategy + (" +cond" if self.conditional else "")
+        return (self.strategy + (" +cond" if self.conditional else "")
+                + ("" if self.seed is None else f" seed {self.seed}"))
+
+    @property
+    def slug(self) -> str:
+        """The variant's directory name."""
+        return (self.strategy + ("-cond" if self.conditional else "")
+                + ("" if self.seed is None else f"-seed{self.seed}"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,8 +98,13 @@ class Settings:
             searches would measure.
         supernet_epochs: Epochs of every supernet; None (default): each
             strategy's own default, as its search would train it.
-        seed: Seed of the sample and the strategies; the cells train with
-            `seed` and `seed + 1`.
+        seed: Seed of the sample and of the strategies whose variant has
+            no seed of its own; the cells train with `seed` and `seed + 1`.
+        params: Constructor arguments given to every strategy (as `search
+            --param`), e.g. `{"order": 2}` for second-order DARTS.
+        estimates: Whether every supernet estimates the sampled cells (the
+            rank correlations); without, only the supernet trains, and a
+            strategy that derives a cell has that cell ranked.
         channels: Channels of the cell space's first stage; default 16, as
             in NAS-Bench-201.
         cells_per_stage: Default 1, the space's own CPU-sized default.
@@ -106,6 +120,8 @@ class Settings:
     truth_epochs: int = 3
     supernet_epochs: int | None = None
     seed: int = 0
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    estimates: bool = True
     channels: int = 16
     cells_per_stage: int = 1
     batch_size: int | None = None
@@ -123,7 +139,9 @@ class Settings:
         return (self.seed, self.seed + 1)
 
 
-def plan_variants(strategies: Sequence[str], conditional: str) -> tuple[list[Variant], list[str]]:
+def plan_variants(strategies: Sequence[str], conditional: str, *,
+                  seeds: Sequence[int] | None = None,
+                  params: Mapping[str, Any] | None = None) -> tuple[list[Variant], list[str]]:
     """The supernets to train, and notes on those left out; none for
     `["none"]` (the ground truth only, e.g. to fill the cache first).
 
@@ -131,9 +149,19 @@ def plan_variants(strategies: Sequence[str], conditional: str) -> tuple[list[Var
     differentiable modes) has no conditional weights (they pick a copy by
     the path an earlier choice took): it runs without them, once.
 
+    Args:
+        strategies: One-shot strategy names.
+        conditional: `CONDITIONAL`.
+        seeds: Search seeds: every supernet runs once with each (the
+            sample, and so the ground truth, stays the same); None: once,
+            with the benchmark's seed.
+        params: Constructor arguments for every strategy; each strategy is
+            built with them here, so one that refuses them fails now.
+
     Raises:
         OneshotBenchError: an unknown strategy, one that is not a one-shot
-            strategy, a strategy listed twice, or a bad `conditional`.
+            strategy, a strategy or seed listed twice, a bad `conditional`,
+            or `params` a strategy refuses.
     """
     from autokeras_nas import plugins
     from autokeras_nas.core import OneShotStrategy
@@ -147,8 +175,13 @@ def plan_variants(strategies: Sequence[str], conditional: str) -> tuple[list[Var
         raise OneshotBenchError("--strategies lists no strategy (none: the ground truth only)")
     if len(set(strategies)) != len(strategies):
         raise OneshotBenchError(f"a strategy is listed twice in {','.join(strategies)}")
+    if seeds is not None and (not seeds or len(set(seeds)) != len(seeds)
+                              or any(type(s) is not int or s < 0 for s in seeds)):
+        raise OneshotBenchError(f"the search seeds must be distinct ints >= 0, got "
+                                f"{list(seeds)}")
     flags = {"both": (False, True), "on": (True,), "off": (False,)}[conditional]
-    variants, notes = [], []
+    runs: list[tuple[str, bool]] = []
+    notes = []
     for name in strategies:
         try:
             cls = plugins.load(name)
@@ -157,13 +190,19 @@ def plan_variants(strategies: Sequence[str], conditional: str) -> tuple[list[Var
         if not (isinstance(cls, type) and issubclass(cls, OneShotStrategy)):
             raise OneshotBenchError(f"{name!r} is not a one-shot strategy (it trains no "
                                     "supernet)")
+        if params:
+            try:
+                cls(**params)
+            except (TypeError, ValueError) as e:
+                raise OneshotBenchError(f"--param for {name}: {e}") from None
         if cls.mode != "single" and True in flags:
             notes.append(f"{name}: its supernet is not single-path ({cls.mode}), which has no "
                          "conditional weights; run without them")
-            variants.append(Variant(name, False))
+            runs.append((name, False))
             continue
-        variants.extend(Variant(name, flag) for flag in flags)
-    return variants, notes
+        runs.extend((name, flag) for flag in flags)
+    return [Variant(name, flag, seed) for name, flag in runs
+            for seed in (seeds if seeds is not None else (None,))], notes
 
 
 def cut_split(data: Any, *, train_size: int | None, val_size: int | None) -> Any:
@@ -212,6 +251,7 @@ def prepare(settings: Settings, data: Any, *, batch_size: int,
         "benchmark": "oneshot", "dataset": settings.dataset, "dataset_loaded": data.name,
         "train_size": settings.train_size, "val_size": settings.val_size,
         "batch_size": settings.batch_size, "space": settings.space, "seed": settings.seed,
+        "params": dict(settings.params), "estimates": settings.estimates,
         "sample_size": 0 if settings.memory_only else settings.sample,
         "truth_epochs": None if settings.memory_only else settings.truth_epochs,
         "supernet_epochs": settings.supernet_epochs, "memory_only": settings.memory_only,
@@ -255,40 +295,48 @@ def _truth(settings: Settings, data: Any, sample: list[dict[str, str]], cache: T
 
 def _derived_truth(settings: Settings, data: Any, arch: Mapping[str, str], cache: TruthCache,
                    progress: Progress) -> dict[str, Any]:
-    """The derived cell trained alone with both truth seeds (the cache's
-    trainings reused): its accuracies and their mean."""
-    found = []
+    """The derived cell retrained from scratch alone with both truth seeds,
+    as the sample was (the cache's trainings reused when they hold the test
+    accuracy too): its validation and test accuracies and their means."""
+    found, tests = [], []
+    testable = getattr(data, "x_test", None) is not None
     for seed in settings.training_seeds:
-        accuracy = cache.accuracy(arch, seed)
-        if accuracy is None:
+        accuracy, test = cache.accuracy(arch, seed), cache.test_accuracy(arch, seed)
+        if accuracy is None or (testable and test is None):
             from autokeras_nas.bench.oneshot_train import train_alone
 
             result = train_alone(arch, data, space=settings.space, epochs=settings.truth_epochs,
                                  batch_size=settings.batch_size, seed=seed)
             cache.record(arch, seed, **result)
-            accuracy = result["accuracy"]
-            progress(f"derived cell, seed {seed}: val accuracy {accuracy:.4f} "
-                     f"({result['seconds']:.0f} s)")
+            accuracy, test = result["accuracy"], result.get("test_accuracy")
+            progress(f"derived cell, seed {seed}: val accuracy {accuracy:.4f}"
+                     + ("" if test is None else f", test accuracy {test:.4f}")
+                     + f" ({result['seconds']:.0f} s)")
         found.append(float(accuracy))
-    return {"arch": dict(arch), "val_accuracy": found, "mean": float(np.mean(found))}
+        if test is not None:
+            tests.append(float(test))
+    return {"arch": dict(arch), "val_accuracy": found, "mean": float(np.mean(found)),
+            "test_accuracy": tests,
+            "test_mean": float(np.mean(tests)) if len(tests) == len(found) else None}
 
 
 def _child_config(settings: Settings, variant: Variant, sample: list[dict[str, str]],
                   directory: Path) -> dict[str, Any]:
     return {"dataset": settings.dataset, "seed": settings.seed,
+            "search_seed": settings.seed if variant.seed is None else variant.seed,
+            "params": dict(settings.params), "candidates": len(sample),
             "train_size": settings.train_size, "val_size": settings.val_size,
             "batch_size": settings.batch_size, "space": settings.space,
             "strategy": variant.strategy, "conditional": variant.conditional,
-            "supernet_epochs": settings.supernet_epochs, "sample": sample,
-            "directory": str(directory)}
+            "supernet_epochs": settings.supernet_epochs,
+            "sample": sample if settings.estimates else [], "directory": str(directory)}
 
 
 def run_variant(settings: Settings, variant: Variant, sample: list[dict[str, str]],
                 directory: Path) -> dict[str, Any]:
     """One supernet and its estimates in a fresh process
     (`autokeras-nas bench oneshot-run`), waited for; its record."""
-    slug = variant.strategy + ("-cond" if variant.conditional else "")
-    out = directory / slug
+    out = directory / variant.slug
     out.mkdir(parents=True, exist_ok=True)
     config, result, log = out / "config.json", out / "run.json", out / "log.txt"
     result.unlink(missing_ok=True)
@@ -296,7 +344,9 @@ def run_variant(settings: Settings, variant: Variant, sample: list[dict[str, str
     command = [sys.executable, "-m", "autokeras_nas.cli", "bench", "oneshot-run",
                "--config", str(config), "--result", str(result)]
     record: dict[str, Any] = {"label": variant.label, "strategy": variant.strategy,
-                              "conditional": variant.conditional, "out": str(out),
+                              "conditional": variant.conditional,
+                              "search_seed": settings.seed if variant.seed is None
+                              else variant.seed, "out": str(out),
                               "started_at": time.time()}
     with open(log, "w") as sink:
         code = subprocess.run(command, stdout=sink, stderr=subprocess.STDOUT,
@@ -346,7 +396,8 @@ def run_benchmark(settings: Settings, data: Any, *, directory: Path, cache_path:
             write_json_atomic(str(json_path), payload, indent=2)
     for variant in settings.variants:
         progress(f"{variant.label}: training its supernet"
-                 + ("" if settings.memory_only else f", then {len(sample)} estimates"))
+                 + ("" if settings.memory_only or not settings.estimates
+                    else f", then {len(sample)} estimates"))
         record = run_variant(settings, variant, sample, directory)
         if sample and record.get("status") == "ok" and record.get("derived"):
             record["derived_truth"] = _derived_truth(settings, data, record["derived"],

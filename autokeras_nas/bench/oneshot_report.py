@@ -19,14 +19,16 @@ def summarize(record: dict[str, Any], truth: Sequence[float]) -> dict[str, Any]:
     if out.get("status") != "ok" or not truth:
         return out
     estimates = out.get("estimates") or []
-    out.update(rank_correlations(truth, estimates))
-    out["chosen"] = choice_rank(truth, estimates)
+    if estimates:  # none when the benchmark ran without estimates
+        out.update(rank_correlations(truth, estimates))
+        out["chosen"] = choice_rank(truth, estimates)
     derived = out.get("derived_truth")
     if derived:
         rank = 1 + sum(1 for t in truth if t > derived["mean"])
         out["derived_rank"] = {"rank": rank, "of": len(truth) + 1,
                                "top_quarter": rank <= math.ceil((len(truth) + 1) / 4),
-                               "true_accuracy": derived["mean"]}
+                               "true_accuracy": derived["mean"],
+                               "test_accuracy": derived.get("test_mean")}
     log_probs = out.get("controller_log_probs")
     if log_probs:
         out["controller_choice"] = choice_rank(truth, log_probs)
@@ -84,15 +86,15 @@ def _table(payload: Mapping[str, Any]) -> list[str]:
     """The supernets' rows (none without supernets)."""
     if not payload["runs"]:
         return []
-    head = (f"{'supernet':<16}{'tau':>7}{'rho':>7}{'chosen':>8}{'its acc':>9}{'epochs':>8}"
+    head = (f"{'supernet':<20}{'tau':>7}{'rho':>7}{'chosen':>8}{'its acc':>9}{'epochs':>8}"
             f"{'train s':>9}{'peak MiB':>10}{'(+supernet)':>12}")
     lines = ["", head]
     for r in payload["runs"]:
         if r.get("status") != "ok":
-            lines.append(f"{r['label']:<16}FAILED: {r.get('error')}")
+            lines.append(f"{r['label']:<20}FAILED: {r.get('error')}")
             continue
         chosen = r.get("chosen") or {}
-        lines.append(f"{r['label']:<16}{_num(r.get('kendall_tau'), '.3f'):>7}"
+        lines.append(f"{r['label']:<20}{_num(r.get('kendall_tau'), '.3f'):>7}"
                      f"{_num(r.get('spearman_rho'), '.3f'):>7}{_rank(chosen):>8}"
                      f"{_num(chosen.get('true_accuracy'), '.4f'):>9}{r['epochs']:>8}"
                      f"{r['supernet_train_s']:>9.0f}{_num(r.get('peak_rss_mb'), '.0f'):>10}"
@@ -103,9 +105,11 @@ def _table(payload: Mapping[str, Any]) -> list[str]:
     for r in payload["runs"]:
         if r.get("derived_rank"):
             d, share = r["derived_rank"], r.get("parameter_free_share")
+            test = d.get("test_accuracy")
             lines.append(f"{r['label']}: its derived cell (what it retrains), trained alone "
                          f"like the sample, ranks {_rank(d)} (the sample and itself; "
-                         f"accuracy {_num(d['true_accuracy'], '.4f')}); "
+                         f"accuracy {_num(d['true_accuracy'], '.4f')}"
+                         + ("" if test is None else f", test accuracy {test:.4f}") + "); "
                          f"{_num(None if share is None else 100 * share, '.0f')}% of its "
                          f"edges are parameter-free: {_cell(r.get('derived'))}")
     for r in payload["runs"]:
@@ -126,7 +130,8 @@ def format_oneshot(payload: Mapping[str, Any]) -> str:
     lines = [f"bench oneshot on {payload['dataset_loaded']} ({payload['train_size']} train / "
              f"{payload['val_size']} val), NAS-Bench-201 cells (channels "
              f"{payload['space']['channels']}, {payload['space']['cells_per_stage']} cell(s) "
-             f"per stage), batch {payload['batch_size']}, seed {payload['seed']}"]
+             f"per stage), batch {payload['batch_size']}, seed {payload['seed']}"
+             + "".join(f", {k}={v}" for k, v in sorted((payload.get("params") or {}).items()))]
     if payload.get("truth"):
         lines += _truth_lines(payload["truth"])
     lines += _table(payload)

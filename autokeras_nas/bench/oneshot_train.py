@@ -59,7 +59,8 @@ def train_alone(arch: Mapping[str, str], data: Any, *, space: Mapping[str, int],
                 batch_size: int, seed: int) -> dict[str, Any]:
     """Builds the cell `arch` normally and trains it alone for `epochs`
     epochs with `seed`; returns its last epoch's validation `accuracy`, the
-    fit `seconds` and its `params`."""
+    fit `seconds`, its `params` and, when `data` has a test split, the
+    trained model's `test_accuracy`."""
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     hp = keras_tuner.HyperParameters()
@@ -72,8 +73,13 @@ def train_alone(arch: Mapping[str, str], data: Any, *, space: Mapping[str, int],
     t0 = time.perf_counter()
     history = model.fit(train, validation_data=val, epochs=epochs, shuffle=False, verbose=0)
     seconds = time.perf_counter() - t0
-    return {"accuracy": float(history.history["val_accuracy"][-1]), "seconds": seconds,
-            "params": int(model.count_params())}
+    result = {"accuracy": float(history.history["val_accuracy"][-1]), "seconds": seconds,
+              "params": int(model.count_params())}
+    if getattr(data, "x_test", None) is not None:
+        test = _pipeline(data.x_test, data.y_test, batch_size, shuffle=False, seed=seed)
+        result["test_accuracy"] = float(model.evaluate(test, verbose=0, return_dict=True)
+                                        ["accuracy"])
+    return result
 
 
 def _reset_peak() -> bool:
@@ -135,12 +141,18 @@ class PeakMemory:
 def _strategy(config: Mapping[str, Any]) -> Any:
     from autokeras_nas import plugins
 
-    kwargs: dict[str, Any] = {"conditional": bool(config["conditional"]),
-                              "candidates": max(1, len(config["sample"])),
-                              "seed": int(config["seed"])}
+    kwargs: dict[str, Any] = {**dict(config.get("params") or {}),
+                              "conditional": bool(config["conditional"]),
+                              "candidates": max(1, int(config.get("candidates",
+                                                                  len(config["sample"])))),
+                              "seed": _search_seed(config)}
     if config.get("supernet_epochs") is not None:
         kwargs["supernet_epochs"] = int(config["supernet_epochs"])
     return plugins.load(config["strategy"])(**kwargs)
+
+
+def _search_seed(config: Mapping[str, Any]) -> int:
+    return int(config.get("search_seed", config["seed"]))
 
 
 def _controller_log_probs(tuner: Any, wrapper: SampleEstimates) -> list[float] | None:
@@ -195,13 +207,13 @@ def run_supernet(config: Mapping[str, Any], data: Any) -> dict[str, Any]:
             memory.stop()
             clock["end"] = time.perf_counter()
 
-    keras.utils.set_random_seed(int(config["seed"]))
+    keras.utils.set_random_seed(_search_seed(config))
     directory = Path(config["directory"])
     tuner = NasTuner(_space(data, config["space"]), strategy=wrapper, objective="val_accuracy",
                      max_trials=1 + len(wrapper.sample), directory=str(directory.parent),
                      project_name=directory.name, overwrite=True, progress=progress,
                      max_consecutive_failed_trials=len(wrapper.sample) + 2)
-    train, val = _pipelines(data, batch_size, int(config["seed"]))
+    train, val = _pipelines(data, batch_size, _search_seed(config))
     t0 = time.perf_counter()
     tuner.search(train, validation_data=val, epochs=1, shuffle=False, verbose=0)
     searched = time.perf_counter() - t0

@@ -164,14 +164,23 @@ class TruthCache:
         value = run.get("train_time_s", {}).get(str(seed))
         return None if value is None else float(value)
 
+    def test_accuracy(self, arch: Mapping[str, str], seed: int) -> float | None:
+        """The recorded test accuracy of `arch` trained with `seed` (None:
+        not measured; the sample's trainings have none)."""
+        run = self.entry["runs"].get(arch_key(arch), {})
+        value = run.get("test_accuracy", {}).get(str(seed))
+        return None if value is None else float(value)
+
     def record(self, arch: Mapping[str, str], seed: int, accuracy: float, seconds: float,
-               params: int) -> None:
+               params: int, test_accuracy: float | None = None) -> None:
         """Records one training and writes the file."""
         run = self.entry["runs"].setdefault(arch_key(arch), {
             "arch": dict(arch), "nb201_index": cell_index(arch), "params": int(params),
             "val_accuracy": {}, "train_time_s": {}})
         run["val_accuracy"][str(seed)] = float(accuracy)
         run["train_time_s"][str(seed)] = round(float(seconds), 3)
+        if test_accuracy is not None:
+            run.setdefault("test_accuracy", {})[str(seed)] = float(test_accuracy)
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_json_atomic(str(self.path), self.data, indent=1)

@@ -519,6 +519,15 @@ def _oneshot_data(dataset: str, seed: int) -> tuple[Any, int]:
               help="Each strategy with and without conditional weights, or one of the two.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
               help="Seed of the sample and the strategies; the cells train with SEED and SEED+1.")
+@click.option("--search-seeds", default=None, metavar="S1,S2,...",
+              help="Run every supernet once with each of these seeds; the sample (and its "
+                   "ground truth) stays SEED's. [default: SEED only]")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A constructor argument of every strategy, as in search (e.g. order=2 "
+                   "for second-order DARTS). Repeatable.")
+@click.option("--estimates/--no-estimates", default=True, show_default=True,
+              help="Estimate every sampled cell with each supernet (the rank correlations); "
+                   "without, a supernet that derives its own cell has only that cell ranked.")
 @click.option("--channels", default=16, show_default=True, type=click.IntRange(min=1),
               help="Channels of the cell space's first stage.")
 @click.option("--cells-per-stage", default=1, show_default=True, type=click.IntRange(min=1))
@@ -538,10 +547,10 @@ def _oneshot_data(dataset: str, seed: int) -> tuple[Any, int]:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write everything as JSON (after every supernet).")
 def oneshot(dataset: str, sample: int, truth_epochs: int, supernet_epochs: int | None,
-            strategies: str | None, conditional: str, seed: int, channels: int,
-            cells_per_stage: int, batch_size: int | None, train_size: int | None,
-            val_size: int | None, memory_only: bool, cache: Path, out: Path | None,
-            json_path: Path | None) -> None:
+            strategies: str | None, conditional: str, seed: int, search_seeds: str | None,
+            params: tuple[str, ...], estimates: bool, channels: int, cells_per_stage: int,
+            batch_size: int | None, train_size: int | None, val_size: int | None,
+            memory_only: bool, cache: Path, out: Path | None, json_path: Path | None) -> None:
     """How well one-shot supernets rank NAS-Bench-201 cells trained alone:
     Kendall tau, Spearman rho, the rank of each strategy's choice, supernet
     time and peak memory (see docs/benchmarks.md)."""
@@ -554,14 +563,23 @@ def oneshot(dataset: str, sample: int, truth_epochs: int, supernet_epochs: int |
         strategies = "spos,oneshot" if memory_only else ",".join(bench_oneshot.DEFAULT_STRATEGIES)
     if memory_only:
         conditional, supernet_epochs = "off", supernet_epochs or 1
+    options = _params(params)
+    seeds = None
+    if search_seeds is not None:
+        try:
+            seeds = [int(v) for v in _names(search_seeds)]
+        except ValueError:
+            fail(f"--search-seeds must be comma-separated ints, got {search_seeds!r}")
     try:
-        variants, notes = bench_oneshot.plan_variants(_names(strategies), conditional)
+        variants, notes = bench_oneshot.plan_variants(_names(strategies), conditional,
+                                                      seeds=seeds, params=options)
         if memory_only and not variants:
             fail("--memory measures supernets: give --strategies")
         data, default_batch = _oneshot_data(dataset, seed)
         settings, data, header = bench_oneshot.prepare(bench_oneshot.Settings(
             dataset=dataset, variants=tuple(variants), sample=sample, truth_epochs=truth_epochs,
-            supernet_epochs=supernet_epochs, seed=seed, channels=channels,
+            supernet_epochs=supernet_epochs, seed=seed, params=options, estimates=estimates,
+            channels=channels,
             cells_per_stage=cells_per_stage, batch_size=batch_size, train_size=train_size,
             val_size=val_size, memory_only=memory_only), data, batch_size=default_batch,
             notes=notes)

@@ -4,13 +4,17 @@ strategy and the report (no TensorFlow)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from autokeras_nas.bench.oneshot import Variant, plan_variants
+from autokeras_nas.bench import oneshot
+from autokeras_nas.bench.oneshot import Settings, Variant, plan_variants
 from autokeras_nas.bench.oneshot_strategy import SampleEstimates
 from autokeras_nas.bench.oneshot_report import format_oneshot, memory_claim, summarize
 from autokeras_nas.bench.oneshot_truth import (
@@ -114,6 +118,41 @@ def test_the_cache_keeps_trainings_per_key_and_seed_in_its_file(tmp_path: Path) 
     assert TruthCache(path, KEY).accuracy(a, 0) == 0.8
 
 
+def test_the_cache_keeps_a_test_accuracy_when_one_was_measured(tmp_path: Path) -> None:
+    path = tmp_path / "truth.json"
+    a = cell()
+    TruthCache(path, KEY).record(a, 0, accuracy=0.8, seconds=1.0, params=10)
+    cache = TruthCache(path, KEY)
+    assert cache.test_accuracy(a, 0) is None
+    cache.record(a, 1, accuracy=0.7, seconds=1.0, params=10, test_accuracy=0.69)
+    again = TruthCache(path, KEY)
+    assert again.test_accuracy(a, 1) == 0.69 and again.test_accuracy(a, 0) is None
+
+
+def test_the_derived_cell_reuses_cached_trainings_with_their_test_accuracy(
+        tmp_path: Path) -> None:
+    """Both seeds' trainings cached with test accuracies: nothing trains, and
+    the means come from the cache; without a test split a validation
+    accuracy alone suffices."""
+    a = cell(edge_0_1="skip_connect")
+    cache = TruthCache(tmp_path / "truth.json", KEY)
+    cache.record(a, 0, accuracy=0.8, seconds=1.0, params=10, test_accuracy=0.78)
+    cache.record(a, 1, accuracy=0.6, seconds=1.0, params=10, test_accuracy=0.62)
+    settings = Settings(dataset="digits", variants=())
+    seen = []
+    tested = types.SimpleNamespace(x_test=np.zeros((1, 2)), y_test=np.zeros(1))
+    found = oneshot._derived_truth(settings, tested, a, cache, seen.append)
+    assert found == {"arch": a, "val_accuracy": [0.8, 0.6], "mean": pytest.approx(0.7),
+                     "test_accuracy": [0.78, 0.62], "test_mean": pytest.approx(0.7)}
+    b = cell(edge_0_2="skip_connect")
+    cache.record(b, 0, accuracy=0.5, seconds=1.0, params=10)
+    cache.record(b, 1, accuracy=0.7, seconds=1.0, params=10)
+    untested = types.SimpleNamespace(x_test=None)
+    found = oneshot._derived_truth(settings, untested, b, cache, seen.append)
+    assert found["mean"] == pytest.approx(0.6) and found["test_mean"] is None
+    assert seen == []  # nothing was trained
+
+
 def test_a_file_that_is_not_a_cache_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "other.json"
     path.write_text('{"something": 1}')
@@ -134,6 +173,38 @@ def test_variants_pair_each_strategy_with_conditional_weights_except_all_paths()
     relaxed, notes = plan_variants(["darts", "gdas"], "both")
     assert relaxed == [Variant("darts", False), Variant("gdas", False)]
     assert notes[0].startswith("darts: its supernet is not single-path (darts)")
+
+
+def test_search_seeds_run_each_supernet_once_per_seed_on_the_same_sample() -> None:
+    variants, _ = plan_variants(["gdas", "spos"], "off", seeds=[0, 2])
+    assert variants == [Variant("gdas", False, 0), Variant("gdas", False, 2),
+                        Variant("spos", False, 0), Variant("spos", False, 2)]
+    assert variants[1].label == "gdas seed 2" and variants[1].slug == "gdas-seed2"
+    assert Variant("spos", True).slug == "spos-cond"
+    sample = sample_architectures(4, 3)
+    settings = Settings(dataset="digits", variants=tuple(variants), seed=3,
+                        params={"warmup_epochs": 1}, estimates=False)
+    config = oneshot._child_config(settings, variants[1], sample, Path("x"))
+    # the data and the sample stay the benchmark's seed; the search takes its own
+    assert (config["seed"], config["search_seed"]) == (3, 2)
+    assert config["params"] == {"warmup_epochs": 1}
+    assert config["sample"] == [] and config["candidates"] == 4  # --no-estimates
+    with_estimates = oneshot._child_config(dataclasses.replace(settings, estimates=True),
+                                           Variant("spos", False), sample, Path("x"))
+    assert with_estimates["search_seed"] == 3 and with_estimates["sample"] == sample
+
+
+@pytest.mark.parametrize("seeds, params, message", [
+    ([1, 1], None, "distinct"),
+    ([], None, "distinct"),
+    ([-1], None, "distinct"),
+    (None, {"order": 2}, "--param for spos"),  # spos takes no order
+    (None, {"no_such_option": 1}, "--param for"),
+])
+def test_bad_seeds_and_params_are_refused(seeds, params, message) -> None:
+    with pytest.raises(OneshotBenchError, match=message):
+        plan_variants(["darts", "spos"], "off", seeds=seeds, params=params)
+    assert plan_variants(["darts"], "off", params={"order": 2})[0] == [Variant("darts", False)]
 
 
 @pytest.mark.parametrize("names, message", [
@@ -244,13 +315,22 @@ def test_a_derived_cell_is_ranked_within_the_sample() -> None:
                                     "val_accuracy": [0.74, 0.76], "mean": 0.75})
     run = summarize(record, truth)
     assert run["derived_rank"] == {"rank": 3, "of": 5, "top_quarter": False,
-                                   "true_accuracy": 0.75}
+                                   "true_accuracy": 0.75, "test_accuracy": None}
     payload = {"dataset_loaded": "digits", "train_size": 100, "val_size": 20,
                "space": {"channels": 4, "cells_per_stage": 1}, "batch_size": 32, "seed": 0,
                "runs": [run], "notes": []}
     assert ("darts: its derived cell (what it retrains), trained alone like the sample, ranks "
             "3/5 (the sample and itself; accuracy 0.7500); 50% of its edges are "
             "parameter-free: edge_0_1=skip_connect") in format_oneshot(payload)
+    # without estimates (--no-estimates): no rank correlations, the derived
+    # cell still ranked, with its test accuracy when it was measured
+    record.update(estimates=[], derived_truth={**record["derived_truth"], "test_mean": 0.74})
+    alone = summarize(record, truth)
+    assert "kendall_tau" not in alone and "chosen" not in alone
+    assert alone["derived_rank"]["test_accuracy"] == 0.74
+    text = format_oneshot({**payload, "runs": [alone], "params": {"order": 2}})
+    assert "accuracy 0.7500, test accuracy 0.7400); 50%" in text
+    assert text.splitlines()[0].endswith("seed 0, order=2")
 
 
 # -- the command's bad input ------------------------------------------------------------------
