@@ -33,6 +33,10 @@ from autokeras_nas.core import BaseStrategy, OneShotStrategy
 TASK_DIFFERENTIABLE = "differentiable"
 #: The resource tables a search can weigh (the trainer's).
 RESOURCES = ("params", "flops", "latency", "tflite_latency")
+#: What a resource target bounds, and the resources a whole-model target
+#: can be measured in (the trainer's).
+TARGET_SCOPES = ("operations", "model")
+MODEL_RESOURCES = ("params", "latency", "tflite_latency")
 
 
 class Differentiable(OneShotStrategy):
@@ -57,6 +61,10 @@ class Differentiable(OneShotStrategy):
         resource_target: A target in the resource's units: no pressure below
             it, and the architectures reported are the most probable within
             it.
+        target_scope: What `resource_target` bounds: "operations"
+            (default; the chosen operations' table sum) or "model" (the
+            whole exported model; "params", "latency" or "tflite_latency":
+            the trainer measures the part outside the choices once).
         beta_decay: The weight of beta-decay regularization of the logits
             (Ye et al. 2022), against DARTS' collapse to parameter-free
             operations; 0 (default): off.
@@ -77,7 +85,8 @@ class Differentiable(OneShotStrategy):
                  arch_lr: float | None = None, tau_max: float | None = None,
                  tau_min: float | None = None, resource: str | None = None,
                  resource_weight: float = 1.0, resource_target: float | None = None,
-                 beta_decay: float = 0.0, candidates: int = 5, top_k: int = 1, retrain_from: str = "scratch",
+                 target_scope: str = "operations", beta_decay: float = 0.0,
+                 candidates: int = 5, top_k: int = 1, retrain_from: str = "scratch",
                  **kwargs: Any) -> None:
         if kwargs.get("conditional"):
             raise ValueError(f"{self.name} has no conditional weights (a relaxed supernet "
@@ -101,8 +110,17 @@ class Differentiable(OneShotStrategy):
                              f"got {resource_target!r}")
         if resource_target is not None and resource is None:
             raise ValueError("resource_target needs a resource to measure it in")
+        if target_scope not in TARGET_SCOPES:
+            raise ValueError(f"target_scope must be one of {', '.join(TARGET_SCOPES)}, "
+                             f"got {target_scope!r}")
+        if target_scope == "model" and (resource_target is None
+                                        or resource not in MODEL_RESOURCES):
+            raise ValueError("target_scope='model' needs a resource_target in one of "
+                             f"{', '.join(MODEL_RESOURCES)}")
         self.resource = {"resource": resource, "resource_weight": float(resource_weight),
                          "resource_target": resource_target}
+        if target_scope != "operations":
+            self.resource["target_scope"] = target_scope
         if not (_number(beta_decay) and beta_decay >= 0):
             raise ValueError(f"beta_decay must be a number >= 0, got {beta_decay!r}")
         self.beta_decay = float(beta_decay)
@@ -166,11 +184,13 @@ class Proxyless(Differentiable):
     keeps activations, and the gates' gradients train the logits.
 
     Args:
-        latency_target_ms: A latency target: the expected latency of the
-            operations, measured per candidate in the TFLite interpreter on
-            this machine, is pushed below it, and the architectures reported
-            are the most probable within it (shorthand for
-            `resource="tflite_latency", resource_target=...`).
+        latency_target_ms: A latency target for the exported model, in ms of
+            one sample in the TFLite interpreter (1 thread) on this machine:
+            the operations' expected latency (measured per candidate) plus
+            the rest of the model (measured once) is pushed below it, and the
+            architectures reported are the most probable predicted within it
+            (shorthand for `resource="tflite_latency", resource_target=...,
+            target_scope="model"`).
         **kwargs: As for `Differentiable`.
     """
 
@@ -181,6 +201,7 @@ class Proxyless(Differentiable):
         if latency_target_ms is not None:
             kwargs.setdefault("resource", "tflite_latency")
             kwargs.setdefault("resource_target", latency_target_ms)
+            kwargs.setdefault("target_scope", "model")
         super().__init__(**kwargs)
 
 

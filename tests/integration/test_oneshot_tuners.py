@@ -210,3 +210,40 @@ def test_the_tuner_collects_garbage_after_model_trials_only(tmp_path, digits, ch
         expected.append(("end", trial["trial_id"]))
     assert len(results["trials"]) == 2 + SIZES["candidates"]
     assert events == expected
+
+
+def test_a_whole_model_target_counts_what_lies_outside_the_choices(tmp_path, digits,
+                                                                    choose_builder) -> None:
+    """`target_scope="model"`: the trainer measures the reference
+    architecture (each choice's cheapest operation but "none") as a normal
+    model; what it costs beyond its table cost is every model's fixed part.
+    In parameters the prediction is exact: the retrained model has the
+    predicted count, within the target. A target below the fixed part
+    fails the supernet trial with the figures."""
+    x, y, xv, yv = digits
+    found = {}
+    for label, target in (("met", 4000), ("impossible", 2000)):
+        keras.utils.set_random_seed(0)
+        tuner = autokeras_nas.DARTS(choose_builder, "val_accuracy", seed=0,
+                                    directory=str(tmp_path), project_name=label,
+                                    supernet_epochs=1, candidates=2, top_k=1, retrain_epochs=1,
+                                    resource="params", resource_target=target,
+                                    target_scope="model")
+        tuner.search(x, y, validation_data=(xv, yv), batch_size=64, verbose=0)
+        found[label] = (tuner, json.loads((tmp_path / label / "results.json").read_text()))
+    tuner, results = found["met"]
+    resource = results["trials"][0]["outputs"]["resource"]
+    # outside the choices: Dense(64->32) and the head Dense(32->10); the
+    # reference takes skip (0) and bn (Dense 32->32 and 4 x 32 batch-norm numbers)
+    assert resource["reference"] == {"first": "skip", "second": "bn"}
+    assert resource["reference_model"] == 2080 + 1056 + 128 + 330
+    assert resource["fixed"] == 2080 + 330 and resource["target"] == 4000 - 2410
+    assert resource["model_target"] == 4000 and resource["scope"] == "model"
+    best = tuner.get_best_models(1)[0]
+    assert resource["derived_model"] == best.count_params() <= 4000
+    assert _chosen_layers(best) == {"first__skip", "second__bn"}
+    _, failed = found["impossible"]
+    supernet = failed["trials"][0]
+    assert supernet["status"] == "failed"
+    assert "the model target 2000 (params) is at or below what the model costs outside its " \
+        "choices (2410)" in supernet["message"]

@@ -69,6 +69,7 @@ def test_proxyless_latency_target_is_a_tflite_latency_resource() -> None:
            task_outputs={"differentiable": outputs}).run()
     assert configs[0]["resource"] == "tflite_latency" and configs[0]["resource_target"] == 0.2
     assert configs[0]["resource_weight"] == 1.0
+    assert configs[0]["target_scope"] == "model"  # the exported model's latency
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -78,6 +79,11 @@ def test_proxyless_latency_target_is_a_tflite_latency_resource() -> None:
     ({"resource": "joules"}, "resource must be one of params, flops, latency, tflite_latency "
                              "or None, got 'joules'"),
     ({"resource_target": 5.0}, "resource_target needs a resource to measure it in"),
+    ({"resource": "params", "resource_target": 5.0, "target_scope": "cell"},
+     "target_scope must be one of operations, model, got 'cell'"),
+    ({"resource": "flops", "resource_target": 5.0, "target_scope": "model"},
+     "target_scope='model' needs a resource_target in one of params, latency, tflite_latency"),
+    ({"resource": "params", "target_scope": "model"}, "needs a resource_target"),
     ({"conditional": True}, "darts has no conditional weights"),
 ])
 def test_bad_settings_are_refused(kwargs: dict, message: str) -> None:

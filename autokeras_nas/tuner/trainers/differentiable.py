@@ -43,6 +43,17 @@ Task options (`nas/task_config`), besides `SupernetTrainer`'s
   `autokeras_nas.oneshot.bilevel.ResourceCost`. With a target, the output
   architectures are the most probable ones whose table cost is within it
   (the cheapest architecture when none is).
+* `target_scope` ("operations" (default) or "model"): what
+  `resource_target` bounds. "operations": the table's sum, the chosen
+  operations alone. "model": the whole stand-alone model as it is exported
+  (`resource` "params", "latency" or "tflite_latency"): before training,
+  the trainer builds the reference architecture (each choice's cheapest
+  operation other than "none") as a normal model, measures it with the
+  table's own timer (or counts its parameters), and takes what it costs
+  beyond its table cost as the fixed part of every architecture (stem,
+  reductions, head, the cells' sums); the table's target is the model's
+  minus that part. A model target at or below the fixed part fails the
+  trial with the figures.
 * `beta_decay` (float, default 0: off): the weight of beta-decay
   regularization of the logits (`autokeras_nas.oneshot.bilevel.BetaDecay`,
   Ye et al. 2022), a remedy against DARTS' collapse to parameter-free
@@ -59,8 +70,11 @@ probabilities, the most probable (the derived one) first, never with a
 epochs included), `parameter_free_share` (the share of the derived
 architecture's choices that took a weightless candidate: skip, pooling;
 DARTS' collapse shows as a share near 1) and `architecture_steps`; with a
-`resource`, also `resource` (its name, the table, the target, the expected
-cost under the final probabilities and the derived architecture's cost).
+`resource`, also `resource` (its name, the table, the table's target, the
+`scope`, the expected cost under the final probabilities and the derived
+architecture's cost; with a model target also `model_target`, `fixed`,
+`reference`, `reference_model` (its measured cost) and `derived_model`, the
+derived architecture's predicted whole-model cost).
 Per
 epoch the curve holds `arch_entropy` (mean entropy of the choices'
 probabilities, in nats) and `parameter_free_share` of that epoch's derived
@@ -95,6 +109,10 @@ TEMPERATURES = {"gdas": (10.0, 0.1), "snas": (1.0, 0.1)}
 RESOURCES = ("params", "flops", "latency", "tflite_latency")
 #: Most probable architectures examined for those within a resource target.
 _TARGET_POOL = 500
+#: What `resource_target` bounds.
+TARGET_SCOPES = ("operations", "model")
+#: The resources a whole-model target can be measured in.
+MODEL_RESOURCES = ("params", "latency", "tflite_latency")
 
 
 def differentiable_options(config: dict[str, Any]) -> dict[str, Any]:
@@ -144,6 +162,14 @@ def differentiable_options(config: dict[str, Any]) -> dict[str, Any]:
         options[key] = None if value is None else float(value)
     if options["resource_target"] is not None and resource is None:
         raise _Failed("resource_target needs a resource to measure it in")
+    scope = config.get("target_scope", "operations")
+    if scope not in TARGET_SCOPES:
+        raise _Failed(f"target_scope must be one of {', '.join(TARGET_SCOPES)}, got {scope!r}")
+    if scope == "model" and (options["resource_target"] is None
+                             or resource not in MODEL_RESOURCES):
+        raise _Failed("target_scope model needs a resource_target in one of "
+                      f"{', '.join(MODEL_RESOURCES)}")
+    options["target_scope"] = scope
     if options["tau_min"] > options["tau_max"]:
         raise _Failed(f"tau_min ({options['tau_min']}) must not exceed tau_max "
                       f"({options['tau_max']})")
@@ -242,11 +268,21 @@ class DifferentiableTrainer(SupernetTrainer):
                                       options["warmup_epochs"])
         self.arch_lr = arch_lr
         cost: list[Any] = []
-        self._table = None
+        self._table, self._fixed = None, None
+        self._table_target = options["resource_target"]
         if options["resource"] is not None:
             self._table = resource_table(model, options["resource"])
+            if options["target_scope"] == "model":
+                self._fixed = fixed_cost(context, model, self._table, options["resource"])
+                self._table_target = options["resource_target"] - self._fixed["cost"]
+                if self._table_target <= 0:
+                    raise _Failed(
+                        f"the model target {options['resource_target']:g} "
+                        f"({options['resource']}) is at or below what the model costs "
+                        f"outside its choices ({self._fixed['cost']:.4g}): no architecture "
+                        "can meet it")
             cost.append(bilevel.ResourceCost(self._table, options["resource_weight"],
-                                             options["resource_target"]))
+                                             self._table_target))
         if options["beta_decay"]:
             cost.append(bilevel.BetaDecay(options["beta_decay"]))
         try:
@@ -277,7 +313,8 @@ class DifferentiableTrainer(SupernetTrainer):
             raise _Failed("the architecture parameters were never trained (no epoch finished)")
         probs, free, zero = callback.last
         outputs = dict(result.outputs)
-        derived = derive_within(probs, zero, options, self._table)
+        derived = derive_within(probs, zero, {**options, "resource_target": self._table_target},
+                                self._table)
         outputs.update(architectures=derived, probabilities=probs,
                        probabilities_by_epoch=callback.history,
                        parameter_free_share=parameter_free_share(derived[0], free),
@@ -286,11 +323,17 @@ class DifferentiableTrainer(SupernetTrainer):
         if self._table is not None:
             from autokeras_nas.core.costs import architecture_cost, expected_cost
 
-            outputs["resource"] = {
+            resource = outputs["resource"] = {
                 "name": options["resource"], "table": self._table,
-                "target": options["resource_target"],
+                "target": self._table_target, "scope": options["target_scope"],
                 "expected": expected_cost(self._table, probs),
                 "derived": architecture_cost(self._table, derived[0])}
+            if self._fixed is not None:
+                fixed = self._fixed["cost"]
+                resource.update(model_target=options["resource_target"], fixed=fixed,
+                                reference=self._fixed["reference"],
+                                reference_model=self._fixed["model"],
+                                derived_model=fixed + resource["derived"])
         directory = os.path.join(context.directory, STATE_DIR)
         for _, path in (epoch_files(directory, *_OPTIMIZER) + epoch_files(directory, *_HISTORY)):
             os.remove(path)
@@ -309,6 +352,39 @@ def resource_table(model: Any, resource: str) -> dict[str, dict[str, float]]:
 
     return costs.latency_table(model, latency_timer("tflite" if resource == "tflite_latency"
                                                     else "keras"))
+
+
+def fixed_cost(context: TrialContext, supernet: Any, table: dict[str, dict[str, float]],
+               resource: str) -> dict[str, Any]:
+    """What every architecture's stand-alone model costs outside its choices
+    (see `target_scope`): the reference architecture (each choice's
+    cheapest candidate that is not "none") built as a normal model and
+    measured in `resource`, minus its table cost. Returns `cost`,
+    `reference` and the reference `model`'s measured cost."""
+    from autokeras_nas import oneshot
+    from autokeras_nas.core.costs import architecture_cost
+
+    zero = oneshot.zero_candidates(supernet)
+    reference = {}
+    for choice, costs in table.items():
+        usable = [c for c in costs if c not in zero.get(choice, ())] or list(costs)
+        reference[choice] = min(usable, key=lambda c: costs[c])
+    hp = context.hyperparameters.copy()
+    hp.values.update(reference)
+    try:
+        model = context.tuner.hypermodel.build(hp)  # outside supernet_scope: a normal model
+    except Exception as e:  # noqa: BLE001 - the user's builder failed: the trial's reason
+        raise _Failed(f"the reference architecture {reference} did not build for the model "
+                      f"target: {type(e).__name__}: {e}") from None
+    if resource == "params":
+        measured = float(model.count_params())
+    else:
+        from autokeras_nas.tuner.trainers.measure import latency_timer
+
+        measured = float(latency_timer("tflite" if resource == "tflite_latency"
+                                       else "keras")(model))
+    return {"cost": measured - architecture_cost(table, reference), "reference": reference,
+            "model": measured}
 
 
 def derive_within(probs: dict[str, dict[str, float]], zero: dict[str, list[str]],
