@@ -24,7 +24,17 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["architecture_cost", "cost_vector", "expected_cost"]
+__all__ = ["MODEL_RESOURCES", "RESOURCES", "TARGET_SCOPES", "architecture_cost", "cost_vector",
+           "expected_cost"]
+
+#: The cost tables a differentiable search can weigh: parameters,
+#: multiply-accumulates, latency in Keras and in the TFLite interpreter (ms).
+RESOURCES = ("params", "flops", "latency", "tflite_latency")
+#: What a resource target bounds: the chosen operations' table sum, or the
+#: whole exported model.
+TARGET_SCOPES = ("operations", "model")
+#: The resources a whole-model target can be measured in.
+MODEL_RESOURCES = ("params", "latency", "tflite_latency")
 
 #: How far from 1 the probabilities of one choice may sum (float32 softmax
 #: outputs, Gumbel-softmax samples).

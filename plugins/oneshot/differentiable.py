@@ -28,15 +28,10 @@ from typing import Any, ClassVar
 from autokeras_nas_plugins.oneshot.enas import ControllerArchitectures
 
 from autokeras_nas.core import BaseStrategy, OneShotStrategy
+from autokeras_nas.core.costs import MODEL_RESOURCES, RESOURCES, TARGET_SCOPES
 
 #: The task of the differentiable supernet's trial.
 TASK_DIFFERENTIABLE = "differentiable"
-#: The resource tables a search can weigh (the trainer's).
-RESOURCES = ("params", "flops", "latency", "tflite_latency")
-#: What a resource target bounds, and the resources a whole-model target
-#: can be measured in (the trainer's).
-TARGET_SCOPES = ("operations", "model")
-MODEL_RESOURCES = ("params", "latency", "tflite_latency")
 
 
 class Differentiable(OneShotStrategy):

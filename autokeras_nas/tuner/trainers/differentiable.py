@@ -92,6 +92,7 @@ import keras
 import keras_tuner
 import numpy as np
 
+from autokeras_nas.core.costs import MODEL_RESOURCES, RESOURCES, TARGET_SCOPES
 from autokeras_nas.results import write_json_atomic
 from autokeras_nas.tuner.trainers.base import TrialContext, TrialResult
 from autokeras_nas.tuner.trainers.epochs import epoch_files
@@ -105,14 +106,8 @@ STATE_DIR = "differentiable"
 _OPTIMIZER, _HISTORY = ("optimizer", "npz"), ("probabilities", "json")
 #: Default temperatures (max, min) by mode.
 TEMPERATURES = {"gdas": (10.0, 0.1), "snas": (1.0, 0.1)}
-#: The resource tables a search can weigh.
-RESOURCES = ("params", "flops", "latency", "tflite_latency")
 #: Most probable architectures examined for those within a resource target.
 _TARGET_POOL = 500
-#: What `resource_target` bounds.
-TARGET_SCOPES = ("operations", "model")
-#: The resources a whole-model target can be measured in.
-MODEL_RESOURCES = ("params", "latency", "tflite_latency")
 
 
 def differentiable_options(config: dict[str, Any]) -> dict[str, Any]:
