@@ -39,9 +39,8 @@ from typing import Any, Callable, Iterator
 import keras
 import numpy as np
 
-from autokeras_nas.oneshot.choose import zero
 from autokeras_nas.oneshot.mixed import MixedOp
-from autokeras_nas.oneshot.paths import all_mixed_ops, walk_layers
+from autokeras_nas.oneshot.paths import all_mixed_ops, is_none_candidate, walk_layers
 
 __all__ = ["DEFAULT_CHAIN", "candidate_flops", "candidate_params", "latency_table"]
 
@@ -58,7 +57,6 @@ _POOLS = (keras.layers.AveragePooling1D, keras.layers.AveragePooling2D,
 _GLOBAL_POOLS = (keras.layers.GlobalAveragePooling1D, keras.layers.GlobalAveragePooling2D,
                  keras.layers.GlobalAveragePooling3D, keras.layers.GlobalMaxPooling1D,
                  keras.layers.GlobalMaxPooling2D, keras.layers.GlobalMaxPooling3D)
-_ZERO_CLASS = type(zero())
 
 
 def _uses(model: Any) -> dict[str, list[MixedOp]]:
@@ -230,14 +228,6 @@ def _functional_macs(model: Any, unknown: set[str]) -> float:
 # Latency.
 
 
-def _is_none(name: str, layer: Any) -> bool:
-    """The "none" candidate: named "none", or `zero()`'s layer (scale 0)."""
-    if name == "none":
-        return True
-    return (type(layer) is _ZERO_CLASS and float(np.asarray(layer.scale)) == 0.0
-            and float(np.asarray(layer.offset)) == 0.0)
-
-
 def _structure_key(layer: Any, shape: tuple) -> Any:
     """What a candidate's latency depends on: its type and configuration
     (its layers' names aside) and weight shapes, and the input shape. Two
@@ -352,7 +342,7 @@ def latency_table(model: Any, timer: Callable[[Any], float], *, batch_size: int 
     measured: dict[Any, float] = {}
 
     def per_use(layer: Any, shape: tuple, name: str) -> float:
-        if _is_none(name, layer):
+        if is_none_candidate(name, layer):
             return 0.0
         if any(d is None for d in shape[1:]):
             raise ValueError(f"latency_table: candidate {layer.name!r} was built for "

@@ -151,14 +151,22 @@ def parameter_free(model: Any) -> dict[str, list[str]]:
             for name, op in mixed_ops(model).items()}
 
 
+def is_none_candidate(name: str, layer: Any) -> bool:
+    """Whether a candidate is the "none" operation: named "none", or
+    `zero()`'s layer (a `Rescaling` by 0 without offset). The one rule of the
+    derivation (never "none") and of the cost tables ("none" costs 0)."""
+    if name == "none":
+        return True
+    return (isinstance(layer, keras.layers.Rescaling)
+            and float(np.max(np.abs(layer.scale))) == 0.0
+            and float(np.max(np.abs(layer.offset))) == 0.0)
+
+
 def zero_candidates(model: Any) -> dict[str, list[str]]:
-    """Each choice's "none" candidates: `zero()` layers (a `Rescaling` by 0)."""
-    found = {}
-    for name, op in mixed_ops(model).items():
-        found[name] = [c for c, branch in zip(op.candidates, op.branches)
-                       if isinstance(branch, keras.layers.Rescaling)
-                       and float(np.max(np.abs(branch.scale))) == 0.0]
-    return found
+    """Each choice's "none" candidates (`is_none_candidate`)."""
+    return {name: [c for c, branch in zip(op.candidates, op.branches)
+                   if is_none_candidate(c, branch)]
+            for name, op in mixed_ops(model).items()}
 
 
 def derive(probs: Mapping[str, Mapping[str, float]], *,
