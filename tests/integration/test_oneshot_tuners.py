@@ -219,16 +219,20 @@ def test_a_whole_model_target_counts_what_lies_outside_the_choices(tmp_path, dig
     model; what it costs beyond its table cost is every model's fixed part.
     In parameters the prediction is exact: the retrained model has the
     predicted count, within the target. A target below the fixed part
-    fails the supernet trial with the figures."""
+    fails the supernet trial with the figures. A search constraint is the
+    same target when no resource is given: the supernet (about 5,800
+    parameters) is not held to it, the retrained model is."""
     x, y, xv, yv = digits
     found = {}
-    for label, target in (("met", 4000), ("impossible", 2000)):
+    target = {"resource": "params", "target_scope": "model"}
+    for label, settings in (("met", {**target, "resource_target": 4000}),
+                            ("impossible", {**target, "resource_target": 2000}),
+                            ("constraint", {"constraints": ["params<=4000"]})):
         keras.utils.set_random_seed(0)
         tuner = autokeras_nas.DARTS(choose_builder, "val_accuracy", seed=0,
                                     directory=str(tmp_path), project_name=label,
                                     supernet_epochs=1, candidates=2, top_k=1, retrain_epochs=1,
-                                    resource="params", resource_target=target,
-                                    target_scope="model")
+                                    **settings)
         tuner.search(x, y, validation_data=(xv, yv), batch_size=64, verbose=0)
         found[label] = (tuner, json.loads((tmp_path / label / "results.json").read_text()))
     tuner, results = found["met"]
@@ -239,9 +243,17 @@ def test_a_whole_model_target_counts_what_lies_outside_the_choices(tmp_path, dig
     assert resource["reference_model"] == 2080 + 1056 + 128 + 330
     assert resource["fixed"] == 2080 + 330 and resource["target"] == 4000 - 2410
     assert resource["model_target"] == 4000 and resource["scope"] == "model"
+    assert resource["from_constraint"] is None
     best = tuner.get_best_models(1)[0]
     assert resource["derived_model"] == best.count_params() <= 4000
     assert _chosen_layers(best) == {"first__skip", "second__bn"}
+    tuner, results = found["constraint"]
+    supernet, *_, retrained = results["trials"]
+    assert supernet["status"] == "completed"
+    assert supernet["outputs"]["resource"]["from_constraint"] == "params"
+    assert supernet["outputs"]["resource"]["model_target"] == 4000
+    assert retrained["status"] == "completed" and retrained["metrics"]["params"] <= 4000
+    assert tuner.get_best_models(1)[0].count_params() == retrained["metrics"]["params"]
     _, failed = found["impossible"]
     supernet = failed["trials"][0]
     assert supernet["status"] == "failed"

@@ -122,16 +122,23 @@ class TrialContext:
         """The trial's directory (shared by a distributed chief and workers)."""
         return self.tuner.get_trial_dir(self.trial_id)
 
-    def build_model(self) -> Any:
+    def build_model(self, *, constrained: bool = True) -> Any:
         """A fresh model of the trial's hyperparameters, built under the
         tuner's distribution strategy (KerasTuner's checks included: a
         model over `max_model_size` fails the trial; one that violates the
         search's constraints is infeasible), with the variables of
         its training state (metrics, loss, optimizer slots) already created
         for the trial's data, so that `fit` traces its training step once,
-        not twice (`autokeras_nas.tuner.trainers.weights.build_training_state`)."""
+        not twice (`autokeras_nas.tuner.trainers.weights.build_training_state`).
+
+        Args:
+            constrained: Whether the search's constraints apply. A supernet
+                is no architecture of the space (it holds every candidate),
+                so its trainers build it without them: the constraints bound
+                the architectures the search trains or retrains."""
         model = self.tuner._try_build(self.hyperparameters)
-        self.tuner.check_constraints(model)
+        if constrained:
+            self.tuner.check_constraints(model)
         build_training_state(model, self.fit_args, self.fit_kwargs)
         return model
 

@@ -54,6 +54,12 @@ Task options (`nas/task_config`), besides `SupernetTrainer`'s
   reductions, head, the cells' sums); the table's target is the model's
   minus that part. A model target at or below the fixed part fails the
   trial with the figures.
+* Without a `resource`, a search constraint on `tflite_latency_ms`,
+  `latency_ms` or `params` (`NasTuner(constraints=...)`, `search
+  --constraint`; the first of these present) is the whole-model target
+  (`with_constraint`). The supernet itself is built without the
+  constraints (it holds every candidate); the retrained model is checked
+  against them as every trained model is.
 * `beta_decay` (float, default 0: off): the weight of beta-decay
   regularization of the logits (`autokeras_nas.oneshot.bilevel.BetaDecay`,
   Ye et al. 2022), a remedy against DARTS' collapse to parameter-free
@@ -235,6 +241,7 @@ class DifferentiableTrainer(SupernetTrainer):
         self._step: Any = None
         self._callback: _ArchitectureSchedule | None = None
         self._table: dict[str, dict[str, float]] | None = None
+        self._resource: dict[str, Any] = {}
         self.arch_lr: float | None = None
 
     def supernet_modes(self) -> tuple[str, ...]:
@@ -245,7 +252,8 @@ class DifferentiableTrainer(SupernetTrainer):
     def make_model(self, context: TrialContext) -> Any:
         from autokeras_nas.oneshot import bilevel
 
-        options = differentiable_options(context.config)
+        options = self._resource = with_constraint(differentiable_options(context.config),
+                                                   getattr(context.tuner, "constraints", ()))
         model = super().make_model(context)
         validation = context.fit_kwargs.get("validation_data")
         if validation is None:
@@ -300,9 +308,9 @@ class DifferentiableTrainer(SupernetTrainer):
         return [self._callback] + super().extra_callbacks(context)
 
     def run(self, context: TrialContext) -> TrialResult:
-        options = differentiable_options(context.config)
         self._callback = None
         result = super().run(context)
+        options = self._resource  # make_model's: a search constraint may have set the resource
         callback = self._callback
         if callback is None or callback.last is None:
             raise _Failed("the architecture parameters were never trained (no epoch finished)")
@@ -321,6 +329,7 @@ class DifferentiableTrainer(SupernetTrainer):
             resource = outputs["resource"] = {
                 "name": options["resource"], "table": self._table,
                 "target": self._table_target, "scope": options["target_scope"],
+                "from_constraint": options.get("from_constraint"),
                 "expected": expected_cost(self._table, probs),
                 "derived": architecture_cost(self._table, derived[0])}
             if self._fixed is not None:
@@ -333,6 +342,28 @@ class DifferentiableTrainer(SupernetTrainer):
         for _, path in (epoch_files(directory, *_OPTIMIZER) + epoch_files(directory, *_HISTORY)):
             os.remove(path)
         return TrialResult(result.metrics, outputs)
+
+
+#: The search constraints a differentiable search takes as its whole-model
+#: target when no resource is given, the first one found in this order.
+CONSTRAINT_RESOURCES = {"tflite_latency_ms": "tflite_latency", "latency_ms": "latency",
+                        "params": "params"}
+
+
+def with_constraint(options: dict[str, Any], constraints: Any) -> dict[str, Any]:
+    """`options`, or, when they name no resource and the search has a
+    constraint on `tflite_latency_ms`, `latency_ms` or `params`, `options`
+    with that constraint as a whole-model target (the first of these three
+    present): `--constraint tflite_latency_ms<=0.1` makes ProxylessNAS' latency
+    loss, and the retrained model is checked against the same bound."""
+    if options["resource"] is not None:
+        return options
+    bounds = {c.metric: c.bound for c in constraints or ()}
+    for metric, resource in CONSTRAINT_RESOURCES.items():
+        if metric in bounds:
+            return {**options, "resource": resource, "resource_target": bounds[metric],
+                    "target_scope": "model", "from_constraint": metric}
+    return options
 
 
 def resource_table(model: Any, resource: str) -> dict[str, dict[str, float]]:

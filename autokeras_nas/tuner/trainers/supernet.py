@@ -158,7 +158,7 @@ class SupernetTrainer(FitTrainer):
 
         options = supernet_options(context.config, self.supernet_modes())
         with oneshot.supernet_scope(mode=options["mode"], conditional=options["conditional"]):
-            model = context.build_model()
+            model = context.build_model(constrained=False)
         ops = oneshot.mixed_ops(model)
         if not ops:
             raise _Failed("the space has no choose(...) operation: nothing to share weights "
