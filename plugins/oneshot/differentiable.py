@@ -60,6 +60,10 @@ class Differentiable(OneShotStrategy):
             (default; the chosen operations' table sum) or "model" (the
             whole exported model; "params", "latency" or "tflite_latency":
             the trainer measures the part outside the choices once).
+        collapse_stop: Early stopping against collapse (DARTS+): once the
+            derived architecture has more than this share of parameter-free
+            choices after an epoch, the supernet stops and the architecture
+            is derived from the epoch before; None (default): off.
         beta_decay: The weight of beta-decay regularization of the logits
             (Ye et al. 2022), against DARTS' collapse to parameter-free
             operations; 0 (default): off.
@@ -81,6 +85,7 @@ class Differentiable(OneShotStrategy):
                  tau_min: float | None = None, resource: str | None = None,
                  resource_weight: float = 1.0, resource_target: float | None = None,
                  target_scope: str = "operations", beta_decay: float = 0.0,
+                 collapse_stop: float | None = None,
                  candidates: int = 5, top_k: int = 1, retrain_from: str = "scratch",
                  **kwargs: Any) -> None:
         if kwargs.get("conditional"):
@@ -119,6 +124,10 @@ class Differentiable(OneShotStrategy):
         if not (_number(beta_decay) and beta_decay >= 0):
             raise ValueError(f"beta_decay must be a number >= 0, got {beta_decay!r}")
         self.beta_decay = float(beta_decay)
+        if collapse_stop is not None and not (_number(collapse_stop) and 0 < collapse_stop < 1):
+            raise ValueError(f"collapse_stop must be a share in (0, 1) or None, "
+                             f"got {collapse_stop!r}")
+        self.collapse_stop = collapse_stop
         self.order = order
         self.warmup_epochs = warmup_epochs
         self.settings = {"arch_lr": arch_lr, "tau_max": tau_max, "tau_min": tau_min}
@@ -134,6 +143,8 @@ class Differentiable(OneShotStrategy):
             options.update(self.resource)
         if self.beta_decay:
             options["beta_decay"] = self.beta_decay
+        if self.collapse_stop is not None:
+            options["collapse_stop"] = self.collapse_stop
         return options
 
     def make_inner(self, seed: int) -> BaseStrategy:

@@ -213,3 +213,51 @@ def test_beta_decay_pulls_each_choice_by_its_softmax():
     np.testing.assert_allclose(grad, 3.0 * tf.nn.softmax([2.0, 0.0, -1.0]).numpy(), rtol=1e-5)
     with pytest.raises(ValueError, match="beta-decay weight"):
         bilevel.BetaDecay(-1.0)
+
+
+class _Step:
+    """What the schedule reads of a `BilevelStep`: its switch and state."""
+
+    def __init__(self) -> None:
+        self.enabled = tf.Variable(False)
+
+    def state(self) -> list:
+        return []
+
+
+@pytest.mark.parametrize("warmup, shares, stopped, derived_from", [
+    (0, ["tanh", "tanh", "skip", "tanh"], 3, 2),  # the epoch before the collapse
+    (1, ["skip", "tanh", "tanh", "tanh"], None, None),  # the warm-up never stops
+    (1, ["tanh", "skip", "tanh", "tanh"], 2, 2),  # the first moving epoch: its own
+])
+def test_collapse_stop_ends_the_supernet_and_derives_from_the_epoch_before(
+        tmp_path, monkeypatch, warmup, shares, stopped, derived_from):
+    """DARTS+'s early stopping: the first epoch (after the warm-up) whose
+    derived cell is more than `collapse_stop` parameter-free stops the
+    training, and the architecture comes from the epoch before."""
+    from autokeras_nas.tuner.trainers import differentiable
+
+    model = oneshot.build_supernet(_tiny, keras_tuner.HyperParameters(), mode="darts", seed=1)
+    leader = {"tanh": {"tanh": 0.6, "sigmoid": 0.2, "skip": 0.2},
+              "skip": {"tanh": 0.2, "sigmoid": 0.2, "skip": 0.6}}
+    scripted = iter([{"op": leader[s]} for s in shares])
+    monkeypatch.setattr(oneshot, "probabilities", lambda m: next(scripted))
+    options = differentiable.differentiable_options(
+        {"mode": "darts", "collapse_stop": 0.5, "warmup_epochs": warmup})
+    schedule = differentiable._ArchitectureSchedule(options, 4, str(tmp_path))
+    schedule.step = _Step()
+    schedule.set_model(model)
+    model.stop_training = False
+    for epoch in range(4):
+        schedule.on_epoch_begin(epoch)
+        schedule.on_epoch_end(epoch, {})
+        if model.stop_training:
+            break
+    assert schedule.stopped_at == stopped
+    if stopped is None:
+        assert epoch == 3 and schedule.last_epoch == 4
+        return
+    assert epoch + 1 == stopped and schedule.last_epoch == derived_from
+    assert schedule.last[0] == {"op": leader[shares[derived_from - 1]]}
+    with pytest.raises(keras_tuner.errors.FailedTrialError, match="collapse_stop must be"):
+        differentiable.differentiable_options({"collapse_stop": 1.0})

@@ -84,6 +84,7 @@ def test_proxyless_latency_target_is_a_tflite_latency_resource() -> None:
     ({"resource": "flops", "resource_target": 5.0, "target_scope": "model"},
      "target_scope='model' needs a resource_target in one of params, latency, tflite_latency"),
     ({"resource": "params", "target_scope": "model"}, "needs a resource_target"),
+    ({"collapse_stop": 1.5}, r"collapse_stop must be a share in \(0, 1\) or None, got 1.5"),
     ({"conditional": True}, "darts has no conditional weights"),
 ])
 def test_bad_settings_are_refused(kwargs: dict, message: str) -> None:

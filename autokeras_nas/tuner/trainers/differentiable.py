@@ -64,6 +64,14 @@ Task options (`nas/task_config`), besides `SupernetTrainer`'s
   regularization of the logits (`autokeras_nas.oneshot.bilevel.BetaDecay`,
   Ye et al. 2022), a remedy against DARTS' collapse to parameter-free
   operations.
+* `collapse_stop` (float in (0, 1), default None: off): early stopping
+  against collapse (DARTS+, Liang et al. 2019): after an epoch whose derived
+  architecture has more than this share of parameter-free choices, the
+  supernet stops training and the architectures are derived from the
+  probabilities of the epoch before (the last one before the collapse; the
+  collapsing epoch's own when it is the first the logits moved in).
+  Outputs `collapse_stopped_at` (that epoch, 1-based) and
+  `derived_from_epoch`.
 * `architectures` (int, default 5): how many architectures to output.
 * `seed` (int, default 0): seed of the validation batches' order.
 
@@ -171,6 +179,11 @@ def differentiable_options(config: dict[str, Any]) -> dict[str, Any]:
         raise _Failed("target_scope model needs a resource_target in one of "
                       f"{', '.join(MODEL_RESOURCES)}")
     options["target_scope"] = scope
+    stop = config.get("collapse_stop")
+    if stop is not None and (isinstance(stop, bool) or not isinstance(stop, (int, float))
+                             or not 0 < stop < 1):
+        raise _Failed(f"collapse_stop must be a share in (0, 1) or null, got {stop!r}")
+    options["collapse_stop"] = None if stop is None else float(stop)
     if options["tau_min"] > options["tau_max"]:
         raise _Failed(f"tau_min ({options['tau_min']}) must not exceed tau_max "
                       f"({options['tau_max']})")
@@ -318,6 +331,9 @@ class DifferentiableTrainer(SupernetTrainer):
         outputs = dict(result.outputs)
         derived = derive_within(probs, zero, {**options, "resource_target": self._table_target},
                                 self._table)
+        if callback.stopped_at is not None:
+            outputs.update(collapse_stopped_at=callback.stopped_at,
+                           derived_from_epoch=callback.last_epoch)
         outputs.update(architectures=derived, probabilities=probs,
                        probabilities_by_epoch=callback.history,
                        parameter_free_share=parameter_free_share(derived[0], free),
@@ -446,6 +462,10 @@ class _ArchitectureSchedule(keras.callbacks.Callback):
         self.step: Any = None
         self.history: list[dict[str, Any]] = []
         self.last: tuple[dict, dict, dict] | None = None
+        #: The epoch (1-based) after which collapse_stop ended the training.
+        self.stopped_at: int | None = None
+        #: The epoch (1-based) whose probabilities `last` holds.
+        self.last_epoch: int | None = None
         self.steps = 0
         self.temperature: float | None = None
         self._started = False
@@ -503,7 +523,15 @@ class _ArchitectureSchedule(keras.callbacks.Callback):
         for _, path in (epoch_files(self.directory, *_OPTIMIZER)[:-2]
                         + epoch_files(self.directory, *_HISTORY)[:-2]):
             os.remove(path)
+        self.last_epoch = epoch + 1
+        share = parameter_free_share(oneshot.derive(probs, excluded=zero)[0], free)
         if logs is not None:
-            derived = oneshot.derive(probs, excluded=zero)[0]
             logs["arch_entropy"] = entropy(probs)
-            logs["parameter_free_share"] = parameter_free_share(derived, free)
+            logs["parameter_free_share"] = share
+        limit = self.options.get("collapse_stop")
+        if limit is not None and self._on and share > limit:
+            self.stopped_at = epoch + 1
+            self.model.stop_training = True
+            if epoch > self.options["warmup_epochs"] and len(self.history) >= 2:
+                self.last = (self.history[-2]["probabilities"], free, zero)
+                self.last_epoch = self.history[-2]["epoch"]
