@@ -166,7 +166,7 @@ class TruthCache:
 
     def test_accuracy(self, arch: Mapping[str, str], seed: int) -> float | None:
         """The recorded test accuracy of `arch` trained with `seed` (None:
-        not measured; the sample's trainings have none)."""
+        not measured, as in trainings recorded before it was)."""
         run = self.entry["runs"].get(arch_key(arch), {})
         value = run.get("test_accuracy", {}).get(str(seed))
         return None if value is None else float(value)

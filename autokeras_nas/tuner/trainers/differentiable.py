@@ -254,7 +254,11 @@ class DifferentiableTrainer(SupernetTrainer):
         self._step: Any = None
         self._callback: _ArchitectureSchedule | None = None
         self._table: dict[str, dict[str, float]] | None = None
+        #: The options make_model ran with (a search constraint may set the resource).
         self._resource: dict[str, Any] = {}
+        #: A whole-model target's fixed part (`fixed_cost`), and the table's target.
+        self._fixed: dict[str, Any] | None = None
+        self._table_target: float | None = None
         self.arch_lr: float | None = None
 
     def supernet_modes(self) -> tuple[str, ...]:
@@ -323,7 +327,7 @@ class DifferentiableTrainer(SupernetTrainer):
     def run(self, context: TrialContext) -> TrialResult:
         self._callback = None
         result = super().run(context)
-        options = self._resource  # make_model's: a search constraint may have set the resource
+        options = self._resource
         callback = self._callback
         if callback is None or callback.last is None:
             raise _Failed("the architecture parameters were never trained (no epoch finished)")
