@@ -324,6 +324,12 @@ class BilevelStep:
         self.arch_update(data)
         return self._original(data)
 
+    @staticmethod
+    def installed(model: Any) -> "BilevelStep | None":
+        """The step `install` put on `model`, or None."""
+        step = getattr(getattr(model, "train_step", None), "__self__", None)
+        return step if isinstance(step, BilevelStep) else None
+
     def install(self) -> "BilevelStep":
         """Makes the model's `fit` run the bilevel step (its train function
         is made again on the next `fit`)."""

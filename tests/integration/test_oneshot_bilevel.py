@@ -162,6 +162,9 @@ def test_the_architecture_optimizer_state_round_trips(digits):
     assert all(np.array_equal(a, b) for a, b in zip(other.state(), saved))
     with pytest.raises(ValueError, match="does not match"):
         other.load_state(saved[:-1])
+    # the schedule finds the installed step on the model; `other` is not installed
+    assert bilevel.BilevelStep.installed(model) is step
+    assert bilevel.BilevelStep.installed(keras.Sequential([layers.Dense(1)])) is None
 
 
 def test_bad_input_is_refused():

@@ -251,7 +251,6 @@ class DifferentiableTrainer(SupernetTrainer):
 
     def __init__(self) -> None:
         super().__init__()
-        self._step: Any = None
         self._callback: _ArchitectureSchedule | None = None
         self._table: dict[str, dict[str, float]] | None = None
         #: The options make_model ran with (a search constraint may set the resource).
@@ -306,14 +305,12 @@ class DifferentiableTrainer(SupernetTrainer):
         if options["beta_decay"]:
             cost.append(bilevel.BetaDecay(options["beta_decay"]))
         try:
-            self._step = bilevel.BilevelStep(
+            bilevel.BilevelStep(
                 model, batches, learning_rate=arch_lr,
                 weight_decay=options["arch_weight_decay"], order=options["order"],
                 cost=cost).install()
         except ValueError as e:
             raise _Failed(str(e)) from None
-        if self._callback is not None:
-            self._callback.step = self._step
         return model
 
     def extra_callbacks(self, context: TrialContext) -> list:
@@ -321,7 +318,6 @@ class DifferentiableTrainer(SupernetTrainer):
         epochs = int(context.fit_kwargs.get("epochs", 1))
         self._callback = _ArchitectureSchedule(
             options, epochs, os.path.join(context.directory, STATE_DIR))
-        self._callback.step = self._step
         return [self._callback] + super().extra_callbacks(context)
 
     def run(self, context: TrialContext) -> TrialResult:
@@ -474,6 +470,13 @@ class _ArchitectureSchedule(keras.callbacks.Callback):
         self.temperature: float | None = None
         self._started = False
         self._on = False
+
+    def on_train_begin(self, logs: Any = None) -> None:
+        from autokeras_nas.oneshot.bilevel import BilevelStep
+
+        # the step the trainer installed on this fit's model (a model built
+        # again after running out of memory has a new one)
+        self.step = BilevelStep.installed(self.model) or self.step
 
     def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
         if self._on:
