@@ -297,7 +297,9 @@ def _derived_truth(settings: Settings, data: Any, arch: Mapping[str, str], cache
                    progress: Progress) -> dict[str, Any]:
     """The derived cell retrained from scratch alone with both truth seeds,
     as the sample was (the cache's trainings reused when they hold the test
-    accuracy too): its validation and test accuracies and their means."""
+    accuracy too; a cached training without one keeps its validation
+    accuracy, and a new training adds the test accuracy): its validation and
+    test accuracies and their means."""
     found, tests = [], []
     testable = getattr(data, "x_test", None) is not None
     for seed in settings.training_seeds:
@@ -307,8 +309,14 @@ def _derived_truth(settings: Settings, data: Any, arch: Mapping[str, str], cache
 
             result = train_alone(arch, data, space=settings.space, epochs=settings.truth_epochs,
                                  batch_size=settings.batch_size, seed=seed)
-            cache.record(arch, seed, **result)
-            accuracy, test = result["accuracy"], result.get("test_accuracy")
+            test = result.get("test_accuracy")
+            if accuracy is None:
+                cache.record(arch, seed, **result)
+                accuracy = result["accuracy"]
+            elif test is not None:
+                # a sampled cell's training without a test accuracy: its truth
+                # (the validation accuracy) stays, the test accuracy is added
+                cache.record_test(arch, seed, test)
             progress(f"derived cell, seed {seed}: val accuracy {accuracy:.4f}"
                      + ("" if test is None else f", test accuracy {test:.4f}")
                      + f" ({result['seconds']:.0f} s)")

@@ -171,6 +171,14 @@ class TruthCache:
         value = run.get("test_accuracy", {}).get(str(seed))
         return None if value is None else float(value)
 
+    def record_test(self, arch: Mapping[str, str], seed: int, test_accuracy: float) -> None:
+        """Adds the test accuracy of a recorded training's cell and seed
+        (measured by another training of it; the recorded validation
+        accuracy, the truth, stays) and writes the file."""
+        run = self.entry["runs"][arch_key(arch)]
+        run.setdefault("test_accuracy", {})[str(seed)] = float(test_accuracy)
+        self._write()
+
     def record(self, arch: Mapping[str, str], seed: int, accuracy: float, seconds: float,
                params: int, test_accuracy: float | None = None) -> None:
         """Records one training and writes the file."""
@@ -181,6 +189,9 @@ class TruthCache:
         run["train_time_s"][str(seed)] = round(float(seconds), 3)
         if test_accuracy is not None:
             run.setdefault("test_accuracy", {})[str(seed)] = float(test_accuracy)
+        self._write()
+
+    def _write(self) -> None:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_json_atomic(str(self.path), self.data, indent=1)

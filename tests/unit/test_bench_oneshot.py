@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import sys
 import types
 from pathlib import Path
 
@@ -151,6 +152,32 @@ def test_the_derived_cell_reuses_cached_trainings_with_their_test_accuracy(
     found = oneshot._derived_truth(settings, untested, b, cache, seen.append)
     assert found["mean"] == pytest.approx(0.6) and found["test_mean"] is None
     assert seen == []  # nothing was trained
+
+
+def test_a_sampled_cell_without_test_accuracy_keeps_its_truth(tmp_path: Path,
+                                                              monkeypatch) -> None:
+    """A derived cell that is a sampled cell trained before test accuracies
+    were measured is trained again for its test accuracy only: the cached
+    validation accuracy (the sample's truth) stays."""
+    a = cell(edge_1_2="skip_connect")
+    cache = TruthCache(tmp_path / "truth.json", KEY)
+    cache.record(a, 0, accuracy=0.8, seconds=1.0, params=10)
+    calls = []
+
+    def train_alone(arch, data, **kwargs):
+        calls.append(kwargs["seed"])
+        return {"accuracy": 0.5, "seconds": 2.0, "params": 10, "test_accuracy": 0.77}
+
+    monkeypatch.setitem(sys.modules, "autokeras_nas.bench.oneshot_train",
+                        types.SimpleNamespace(train_alone=train_alone))
+    tested = types.SimpleNamespace(x_test=np.zeros((1, 2)), y_test=np.zeros(1))
+    found = oneshot._derived_truth(Settings(dataset="digits", variants=()), tested, a, cache,
+                                   lambda line: None)
+    assert calls == [0, 1]
+    assert found["val_accuracy"] == [0.8, 0.5] and found["test_accuracy"] == [0.77, 0.77]
+    again = TruthCache(tmp_path / "truth.json", KEY)
+    assert again.accuracy(a, 0) == 0.8 and again.test_accuracy(a, 0) == 0.77
+    assert again.accuracy(a, 1) == 0.5 and again.test_accuracy(a, 1) == 0.77
 
 
 def test_a_file_that_is_not_a_cache_is_refused(tmp_path: Path) -> None:
