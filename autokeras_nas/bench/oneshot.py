@@ -77,6 +77,10 @@ class Variant:
         return (self.strategy + (" +cond" if self.conditional else "")
                 + ("" if self.seed is None else f" seed {self.seed}"))
 
+    def search_seed(self, default: int) -> int:
+        """The variant's seed, or `default` (the benchmark's) without one."""
+        return default if self.seed is None else self.seed
+
     @property
     def slug(self) -> str:
         """The variant's directory name."""
@@ -331,7 +335,7 @@ def _derived_truth(settings: Settings, data: Any, arch: Mapping[str, str], cache
 def _child_config(settings: Settings, variant: Variant, sample: list[dict[str, str]],
                   directory: Path) -> dict[str, Any]:
     return {"dataset": settings.dataset, "seed": settings.seed,
-            "search_seed": settings.seed if variant.seed is None else variant.seed,
+            "search_seed": variant.search_seed(settings.seed),
             "params": dict(settings.params), "candidates": len(sample),
             "train_size": settings.train_size, "val_size": settings.val_size,
             "batch_size": settings.batch_size, "space": settings.space,
@@ -353,8 +357,8 @@ def run_variant(settings: Settings, variant: Variant, sample: list[dict[str, str
                "--config", str(config), "--result", str(result)]
     record: dict[str, Any] = {"label": variant.label, "strategy": variant.strategy,
                               "conditional": variant.conditional,
-                              "search_seed": settings.seed if variant.seed is None
-                              else variant.seed, "out": str(out),
+                              "search_seed": variant.search_seed(settings.seed),
+                              "out": str(out),
                               "started_at": time.time()}
     with open(log, "w") as sink:
         code = subprocess.run(command, stdout=sink, stderr=subprocess.STDOUT,
