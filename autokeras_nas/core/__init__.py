@@ -11,7 +11,14 @@ from autokeras_nas.core.constraints import (
     make_constraints,
     parse_constraint,
 )
-from autokeras_nas.core.costs import architecture_cost, cost_vector, expected_cost
+from autokeras_nas.core.costs import (
+    MODEL_RESOURCES,
+    RESOURCES,
+    TARGET_SCOPES,
+    architecture_cost,
+    cost_vector,
+    expected_cost,
+)
 from autokeras_nas.core.pareto import (
     crowding_distance,
     hypervolume,
@@ -79,6 +86,7 @@ from autokeras_nas.core.strategy import (
 )
 
 __all__ = [
+    "MODEL_RESOURCES", "RESOURCES", "TARGET_SCOPES",
     "ARCH", "ASHA", "BaseStrategy", "Boolean", "CONSTRAINT_METRICS", "CONTINUES", "Choice",
     "Condition", "Constraint", "first_violation", "is_infeasible", "make_constraints",
     "parse_constraint",

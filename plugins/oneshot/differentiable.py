@@ -27,8 +27,13 @@ from typing import Any, ClassVar
 
 from autokeras_nas_plugins.oneshot.enas import ControllerArchitectures
 
-from autokeras_nas.core import BaseStrategy, OneShotStrategy
-from autokeras_nas.core.costs import MODEL_RESOURCES, RESOURCES, TARGET_SCOPES
+from autokeras_nas.core import (
+    MODEL_RESOURCES,
+    RESOURCES,
+    TARGET_SCOPES,
+    BaseStrategy,
+    OneShotStrategy,
+)
 
 #: The task of the differentiable supernet's trial.
 TASK_DIFFERENTIABLE = "differentiable"
