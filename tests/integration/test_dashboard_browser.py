@@ -217,6 +217,12 @@ def test_leaderboard_sorts_filters_and_opens_a_trial(driver, server) -> None:
     driver.execute_script("location.hash = '#/trial/runs-popnas/0025'")
     states = chart_states(driver, ("chart-curve", "chart-graph", "chart-predictions"))
     assert states["chart-predictions"][0] == "true" and states["chart-predictions"][1] > 0
+    # A trial that does not exist says so, and the previous trial's page is not left showing.
+    driver.execute_script("location.hash = '#/trial/runs-popnas/nope'")
+    wait_for(driver, "return document.getElementById('error-banner').textContent.includes(\"'nope'\")")
+    assert driver.find_element("id", "trial-title").text == "runs/popnas: trial nope"
+    assert driver.find_element("id", "trial-values").text.strip() == ""
+    assert driver.find_element("id", "trial-notes").text.strip() == ""
 
 
 def test_a_new_trial_appears_without_reload(driver, server, runs: Path) -> None:

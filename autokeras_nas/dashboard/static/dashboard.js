@@ -732,6 +732,12 @@ function clearingAll(edits) {
 async function renderTrial() {
   const {sid, tid} = state.route;
   if (!state.searches[sid]) throw new Error(`no search ${sid}`);
+  if (!state.liveRender) {
+    // Another trial's page must not stay on screen while this one loads, or if it fails to.
+    $("trial-title").textContent = `${state.searches[sid].name}: trial ${tid}`;
+    for (const id of ["trial-values", "trial-metrics"]) $(id).tBodies[0].replaceChildren();
+    $("trial-notes").textContent = "";
+  }
   const v = await getJSON(api(sid, "trial/" + encodeURIComponent(tid)));
   const t = v.trial;
   const objective = (v.objectives[0] || {}).name;
@@ -801,7 +807,7 @@ async function drawGraph(graph) {
     {type: "scatter", mode: "markers+text", x: graph.nodes.map((n) => pos[n.id].x), y: graph.nodes.map((n) => pos[n.id].y),
      text: graph.nodes.map((n) => esc(n.label)), textposition: "middle right",
      marker: {size: 12, color: "#1f77b4"}, hoverinfo: "text"}],
-    {title: {text: "architecture"}, showlegend: false, height: Math.max(420, 48 * layers + 80),
+    {title: {text: esc(graph.title || "architecture")}, showlegend: false, height: Math.max(420, 48 * layers + 80),
      xaxis: {visible: false, range: [Math.min(...graph.nodes.map((n) => n.y)) - 0.6, Math.max(...graph.nodes.map((n) => n.y)) + 1.6]},
      yaxis: {visible: false}, margin: {l: 20, r: 20, t: 40, b: 20}});
 }
