@@ -386,7 +386,8 @@ def layered_layout(graph: Mapping[str, Any]) -> dict[str, Any]:
             pos[i] = (float(d), k - (len(members) - 1) / 2)
     for n in nodes:
         n["x"], n["y"] = pos[str(n["id"])]
-    return {"nodes": nodes, "edges": [dict(e) for e in graph.get("edges") or []]}
+    return {**{k: v for k, v in graph.items() if k not in ("nodes", "edges")},
+            "nodes": nodes, "edges": [dict(e) for e in graph.get("edges") or []]}
 
 
 def _predictions(results: Mapping[str, Any]) -> list[dict[str, Any]]:

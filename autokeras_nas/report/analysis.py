@@ -884,19 +884,30 @@ def architecture_graph(trial: Mapping[str, Any]) -> dict[str, Any] | None:
       order (labels such as `conv 3x3, 16`, `pool`, `add`), an edge per
       input, labelled "skip" when it does not come from the previous layer.
 
+    A one-shot search's supernet trial holds every candidate: its values
+    are only a default path, so it is drawn as the architecture it derived
+    (`outputs["architectures"][0]`, the differentiable searches and ENAS),
+    titled so, or not at all.
+
     Returns:
-        `{"kind": "nb201" | "cell" | "network", "nodes": [{"id", "label"}],
-        "edges": [{"source", "target", "label"}]}` or None.
+        `{"kind": "nb201" | "cell" | "network", "title", "nodes": [{"id",
+        "label"}], "edges": [{"source", "target", "label"}]}` or None.
     """
+    if _is_supernet(trial):
+        derived = (trial.get("outputs") or {}).get("architectures") or []
+        graph = _nb201_graph(derived[0]) if derived and isinstance(derived[0], Mapping) else None
+        return None if graph is None else {
+            "kind": "nb201", "title": "derived architecture (the supernet's most probable)",
+            **graph}
     arch = _arch(trial)
     cell = _cell(arch)
     if cell is not None:
-        return {"kind": "cell", **_cell_graph(cell)}
+        return {"kind": "cell", "title": "architecture", **_cell_graph(cell)}
     nodes = _net_nodes(arch)
     if nodes is not None:
-        return {"kind": "network", **_net_graph(nodes)}
+        return {"kind": "network", "title": "architecture", **_net_graph(nodes)}
     graph = _nb201_graph(trial.get("values") or {})
-    return None if graph is None else {"kind": "nb201", **graph}
+    return None if graph is None else {"kind": "nb201", "title": "architecture", **graph}
 
 
 # ---------------------------------------------------------------------------

@@ -389,6 +389,20 @@ def test_architecture_graph_of_a_nash_network():
     assert edges[("n4", "n11")] == "skip" and edges[("n11", "n12")] == ""
 
 
+def test_a_supernet_trial_is_drawn_as_the_architecture_it_derived():
+    # Its values are a default path through the supernet, not an architecture.
+    default = {k: "nor_conv_3x3" for k in NB201_VALUES}
+    derived = dict(NB201_VALUES)
+    supernet = _trial(0, default, notes={"phase": "supernet"},
+                      outputs={"architectures": [derived, default]})
+    graph = analysis.architecture_graph(supernet)
+    assert graph["title"].startswith("derived architecture")
+    assert graph["edges"] == analysis.architecture_graph(_trial(1, derived))["edges"]
+    # A supernet that derives nothing (SPOS' sampling supernet) is not drawn.
+    assert analysis.architecture_graph(_trial(0, default, notes={"phase": "supernet"})) is None
+    assert analysis.architecture_graph(_trial(1, default))["title"] == "architecture"
+
+
 def test_architecture_graph_is_none_for_plain_hyperparameters():
     assert analysis.architecture_graph(_trial(0, {"units": 32, "head": "gap"})) is None
     assert analysis.architecture_graph(_trial(0)) is None
