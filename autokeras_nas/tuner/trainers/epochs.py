@@ -12,6 +12,7 @@ same id and values. After every epoch the reporter saves, under
 `<trial dir>/backup/`, the model's weights with the optimizer's state (a new
 file per epoch) and then, atomically, `state.json`: the epoch, this
 execution's best logs and curve, the fit time so far, the batch size, the
+states of the model's random generators (`seed_states`), the
 metrics of finished executions, and which weights file holds the best
 checkpoint. `state.json` is the commit point: a kill at any moment leaves
 a state whose weights files exist. On resume the trainer copies the
@@ -85,6 +86,32 @@ def load_final_state(model: Any, trial_dir: str, build_config: str) -> None:
     model.load_weights(path)
 
 
+def _seed_variables(model: Any) -> list[Any]:
+    """The state variables of the model's `keras.random.SeedGenerator`s (a
+    supernet's path sampling, dropout), in the model's variable order."""
+    return [v for v in getattr(model, "non_trainable_variables", None) or []
+            if v.name == "seed_generator_state"]
+
+
+def seed_states(model: Any) -> list[list[int]]:
+    """The current states of the model's random generators. Keras' weight
+    files leave them out, so a model restored from one would draw again the
+    numbers it drew after its first epoch (another path sequence, other
+    dropout masks) instead of the next ones."""
+    return [np.asarray(keras.ops.convert_to_numpy(v)).tolist() for v in _seed_variables(model)]
+
+
+def set_seed_states(model: Any, states: list[list[int]] | None) -> None:
+    """Restores `seed_states(model)` as saved (None: nothing saved, as in a
+    backup written before they were; a model whose generators differ in
+    number is left as it is)."""
+    variables = _seed_variables(model)
+    if states is None or len(states) != len(variables):
+        return
+    for variable, state in zip(variables, states):
+        variable.assign(np.asarray(state, dtype=keras.backend.standardize_dtype(variable.dtype)))
+
+
 def _build(model: Any, build_config: str) -> None:
     """Builds `model` (from the `build_config` file when it is not built)
     and its optimizer, so that saved weights can be loaded into them."""
@@ -143,10 +170,12 @@ class TrialBackup:
         os.replace(tmp, path)
 
     def load_into(self, model: Any, current: dict[str, Any], build_config: str) -> None:
-        """Loads the weights and optimizer state of `current` into `model`
-        (built from the trial's `build_config` file if it is not built)."""
+        """Loads the weights, optimizer state and random-generator states of
+        `current` into `model` (built from the trial's `build_config` file if
+        it is not built)."""
         _build(model, build_config)
         model.load_weights(os.path.join(self.directory, current["weights"]))
+        set_seed_states(model, current.get("seed_states"))
 
     def save_epoch(self, model: Any, progress: dict[str, Any], *, best: bool,
                    saved: float, checkpoint: str | None = None) -> None:
@@ -278,7 +307,8 @@ class EpochReporter(keras.callbacks.Callback):
         return {"execution": self.execution, "epoch": epoch, "best_value": self.best_value,
                 "best_logs": self.best_logs, "epochs_run": self.epochs_run,
                 "curve": self.curve, "batch_size": self.batch_size,
-                "fit_seconds": self.prior_seconds + time.perf_counter() - self._fit_started}
+                "fit_seconds": self.prior_seconds + time.perf_counter() - self._fit_started,
+                "seed_states": seed_states(self.model)}
 
     def _keep_if_best(self, logs: dict[str, float]) -> bool:
         """Keeps this execution's best epoch's logs; saves the weights when
