@@ -219,6 +219,9 @@ class _ControllerTraining(keras.callbacks.Callback):
                 self.controller.load(saved[epoch])
                 if epoch in histories:
                     self.history = _read_history(histories[epoch])
+                # The reward batches go on where the epochs before the restart left them.
+                for _ in range(epoch * self.options["controller_steps"]):
+                    next(self.rewards_data)
             elif epoch > 0:
                 print(f"enas: no controller state of epoch {epoch}; the controller starts "
                       f"afresh", flush=True)
