@@ -503,6 +503,10 @@ class _ArchitectureSchedule(keras.callbacks.Callback):
                 count = sum(1 for name in data.files if name.startswith("v"))
                 self.step.load_state([data[f"v{i}"] for i in range(count)])
                 self.steps = int(data["steps"]) if "steps" in data.files else 0
+            # Each architecture step drew one validation batch: the batches go on where the
+            # epochs before the restart left them.
+            for _ in range(self.steps):
+                next(self.step.validation)
         else:
             print(f"{self.options['mode']}: no architecture optimizer state of epoch {epoch}; "
                   f"it starts afresh", flush=True)
