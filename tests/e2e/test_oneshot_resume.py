@@ -1,6 +1,9 @@
 """A one-shot search killed with SIGKILL while its supernet trains: the
 resumed search continues the supernet at its last finished epoch and then
-proposes exactly the architectures an uninterrupted search proposes."""
+proposes exactly the architectures an uninterrupted search proposes, with
+the same estimates, bit for bit (under TensorFlow's op determinism: the
+backup keeps the supernet's path-sampling generators, ENAS's controller and
+where its reward batches were)."""
 
 from __future__ import annotations
 
@@ -14,12 +17,16 @@ from autokeras_nas.testing.processes import finish, kill_when, spawn
 
 pytestmark = pytest.mark.tf
 
-#: A random-ws search of a digits space of 18 architectures: a supernet of 6 epochs
+#: A one-shot search (the tuner class is the third argument) of a digits space
+#: of 18 architectures: a supernet of 6 epochs
 #: (each epoch's end sleeps, so that the test can kill it between two), 8
 #: estimates and 1 retrain of 1 epoch.
 SCRIPT = textwrap.dedent('''
     import sys, time
     import keras
+    import tensorflow as tf
+    keras.utils.set_random_seed(1)
+    tf.config.experimental.enable_op_determinism()
     from sklearn.datasets import load_digits
     import autokeras_nas
     from autokeras_nas.oneshot import choose
@@ -51,7 +58,7 @@ SCRIPT = textwrap.dedent('''
         def on_epoch_end(self, epoch, logs=None):
             time.sleep(0.3)
 
-    tuner = autokeras_nas.RandomWS(build_model, objective="val_accuracy", seed=3,
+    tuner = getattr(autokeras_nas, sys.argv[3])(build_model, objective="val_accuracy", seed=3,
                                    supernet_epochs=6, candidates=8, top_k=1, retrain_epochs=1,
                                    directory=directory, project_name="p", overwrite=overwrite)
     tuner.search(x[:1200], y[:1200], validation_data=(x[1200:], y[1200:]), batch_size=64,
@@ -76,39 +83,52 @@ def _supernet_epoch(directory: Path) -> int:
         return 0
 
 
+# SPOS' proposals follow its estimates (its evolution ranks by them), ENAS's
+# follow its controller, trained on reward batches after every epoch, DARTS'
+# its logits, trained on validation batches; random-ws trains SPOS' supernet
+# and proposes at random.
+@pytest.mark.parametrize("tuner", ["SPOS", "ENAS", "DARTS"])
 def test_a_supernet_killed_mid_training_resumes_at_its_epoch_and_the_search_ends_alike(
-        tmp_path: Path) -> None:
+        tmp_path: Path, tuner: str) -> None:
     command = [sys.executable, "-c", SCRIPT]
     killed, straight = tmp_path / "killed", tmp_path / "straight"
-    first = spawn(command + [str(killed), "overwrite"], cwd=tmp_path)
+    first = spawn(command + [str(killed), "overwrite", tuner], cwd=tmp_path)
     assert kill_when(first, lambda: _supernet_epoch(killed) >= 2), "it ended before the kill"
     done = _supernet_epoch(killed)
     before_kill = _backup(killed)["current"]["curve"]
     assert 2 <= done < 6
     assert [(t["trial_id"], t["status"]) for t in _trials(killed)] == [("0000", "running")]
 
-    second = spawn(command + [str(killed), "resume"], cwd=tmp_path)
+    second = spawn(command + [str(killed), "resume", tuner], cwd=tmp_path)
     output = finish(second)
     assert second.returncode == 0, output[-3000:]
     assert f"trial 0000: resuming at epoch {done + 1}" in output
 
-    third = spawn(command + [str(straight), "overwrite"], cwd=tmp_path)
+    third = spawn(command + [str(straight), "overwrite", tuner], cwd=tmp_path)
     output = finish(third)
     assert third.returncode == 0, output[-3000:]
 
     resumed, uninterrupted = _trials(killed), _trials(straight)
     assert all(t["status"] == "completed" for t in resumed)
     supernet = resumed[0]
-    assert supernet["task"] == "supernet"
+    assert supernet["task"] == {"ENAS": "enas", "DARTS": "differentiable"}.get(tuner, "supernet")
     # Continued where it was killed: 6 epochs in all, none of them twice.
     assert [c["epoch"] for c in supernet["curve"]] == [1, 2, 3, 4, 5, 6]
     assert supernet["metrics"]["epochs"] == 6
     assert supernet["curve"][:done] == before_kill
 
-    def proposals(trials: list[dict]) -> list[tuple[str, str]]:
-        return [(t["notes"]["phase"], json.dumps(t["values"], sort_keys=True)) for t in trials
-                if t["notes"]["phase"] == "search"]
+    def proposals(trials: list[dict]) -> list[tuple[str, str, float]]:
+        return [(t["notes"]["phase"], json.dumps(t["values"], sort_keys=True),
+                 t["metrics"]["val_accuracy"]) for t in trials if t["notes"]["phase"] == "search"]
 
-    assert len(proposals(resumed)) == 8
+    assert len(proposals(resumed)) == {"SPOS": 8, "ENAS": 4, "DARTS": 8}[tuner]
+    # The same architectures in the same order, with the same estimates.
     assert proposals(resumed) == proposals(uninterrupted)
     assert [t["notes"]["phase"] for t in resumed] == [t["notes"]["phase"] for t in uninterrupted]
+    assert supernet["curve"] == uninterrupted[0]["curve"]
+    assert resumed[-1]["values"] == uninterrupted[-1]["values"]
+    if tuner != "DARTS":  # retrained from the supernet's weights
+        assert resumed[-1]["metrics"]["val_accuracy"] == \
+            uninterrupted[-1]["metrics"]["val_accuracy"]
+    # DARTS retrains from scratch, from initial weights drawn from the process's global
+    # generator, which a restarted process has drawn less from.
