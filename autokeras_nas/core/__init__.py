@@ -35,6 +35,7 @@ from autokeras_nas.core.hyperparameters import (
     to_python,
 )
 from autokeras_nas.core.oneshot import (
+    DEFAULT_COLLAPSE_STOP,
     PHASE_RETRAIN,
     PHASE_SEARCH,
     PHASE_SUPERNET,
@@ -86,7 +87,7 @@ from autokeras_nas.core.strategy import (
 )
 
 __all__ = [
-    "MODEL_RESOURCES", "RESOURCES", "TARGET_SCOPES",
+    "MODEL_RESOURCES", "RESOURCES", "TARGET_SCOPES", "DEFAULT_COLLAPSE_STOP",
     "ARCH", "ASHA", "BaseStrategy", "Boolean", "CONSTRAINT_METRICS", "CONTINUES", "Choice",
     "Condition", "Constraint", "first_violation", "is_infeasible", "make_constraints",
     "parse_constraint",

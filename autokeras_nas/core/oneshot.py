@@ -52,6 +52,11 @@ PHASES = (PHASE_SUPERNET, PHASE_SEARCH, PHASE_RETRAIN)
 _DONE = "done"
 #: Where a retrain starts (`OneShotStrategy`'s `retrain_from`).
 RETRAIN_FROM = ("supernet", "scratch")
+#: The default `collapse_stop` of the differentiable searches (their trainer
+#: and strategies): a supernet whose derived cell takes weightless candidates
+#: on more than half of its contested choices after an epoch stops (DARTS+'s
+#: early stopping; chosen by measurement, docs/oneshot.md "Against collapse").
+DEFAULT_COLLAPSE_STOP = 0.5
 
 
 def choice_subspace(space: HyperSpace, names: Iterable[str],

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 from autokeras_nas_plugins.oneshot.enas import ControllerArchitectures
 
 from autokeras_nas.core import (
+    DEFAULT_COLLAPSE_STOP,
     MODEL_RESOURCES,
     RESOURCES,
     TARGET_SCOPES,
@@ -67,8 +68,9 @@ class Differentiable(OneShotStrategy):
             the trainer measures the part outside the choices once).
         collapse_stop: Early stopping against collapse (DARTS+): once the
             derived architecture has more than this share of parameter-free
-            choices after an epoch, the supernet stops and the architecture
-            is derived from the epoch before; None (default): off.
+            choices after an epoch (among the choices offering a candidate
+            with weights), the supernet stops and the architecture is
+            derived from the epoch before; default 0.5, None: off.
         beta_decay: The weight of beta-decay regularization of the logits
             (Ye et al. 2022), against DARTS' collapse to parameter-free
             operations; 0 (default): off.
@@ -90,7 +92,7 @@ class Differentiable(OneShotStrategy):
                  tau_min: float | None = None, resource: str | None = None,
                  resource_weight: float = 1.0, resource_target: float | None = None,
                  target_scope: str = "operations", beta_decay: float = 0.0,
-                 collapse_stop: float | None = None,
+                 collapse_stop: float | None = DEFAULT_COLLAPSE_STOP,
                  candidates: int = 5, top_k: int = 1, retrain_from: str = "scratch",
                  **kwargs: Any) -> None:
         if kwargs.get("conditional"):
@@ -148,8 +150,7 @@ class Differentiable(OneShotStrategy):
             options.update(self.resource)
         if self.beta_decay:
             options["beta_decay"] = self.beta_decay
-        if self.collapse_stop is not None:
-            options["collapse_stop"] = self.collapse_stop
+        options["collapse_stop"] = self.collapse_stop
         return options
 
     def make_inner(self, seed: int) -> BaseStrategy:

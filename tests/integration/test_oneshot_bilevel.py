@@ -264,3 +264,18 @@ def test_collapse_stop_ends_the_supernet_and_derives_from_the_epoch_before(
     assert schedule.last[0] == {"op": leader[shares[derived_from - 1]]}
     with pytest.raises(keras_tuner.errors.FailedTrialError, match="collapse_stop must be"):
         differentiable.differentiable_options({"collapse_stop": 1.0})
+
+
+def test_collapse_stop_defaults_to_a_half_and_counts_only_contested_choices():
+    from autokeras_nas.tuner.trainers import differentiable
+
+    assert differentiable.differentiable_options({})["collapse_stop"] == 0.5
+    assert differentiable.differentiable_options({"collapse_stop": None})["collapse_stop"] is None
+    free = {"edge": ["none", "skip"], "pool": ["max", "avg"]}
+    candidates = {"edge": {"none": 0.1, "skip": 0.5, "conv": 0.4},
+                  "pool": {"max": 0.5, "avg": 0.5}}
+    # A choice between weightless candidates only is no sign of collapse.
+    assert differentiable.collapse_share({"edge": "conv", "pool": "max"}, free, candidates) == 0.0
+    assert differentiable.collapse_share({"edge": "skip", "pool": "max"}, free, candidates) == 1.0
+    assert differentiable.parameter_free_share({"edge": "conv", "pool": "max"}, free) == 0.5
+    assert differentiable.collapse_share({"pool": "avg"}, free, candidates) == 0.0

@@ -46,7 +46,7 @@ def test_the_supernet_then_its_architectures_then_the_best_retrained_from_scratc
     assert supernet.suggestion.task == "differentiable"
     assert configs == [{"mode": name, "conditional": False,
                         "order": 2 if name == "darts" else 1, "warmup_epochs": 0,
-                        "architectures": 3, "seed": 3}]
+                        "architectures": 3, "seed": 3, "collapse_stop": 0.5}]
     estimates = by_phase[PHASE_SEARCH]
     assert [s.suggestion.values for s in estimates] == [space.complete(a) for a in reported]
     assert all(s.suggestion.task == TASK_ESTIMATE and s.suggestion.parent_id == supernet.trial_id
@@ -55,6 +55,24 @@ def test_the_supernet_then_its_architectures_then_the_best_retrained_from_scratc
     best = max(estimates, key=lambda s: driver.strategy.latest()[s.trial_id].metrics["score"])
     assert retrain.suggestion.values == best.suggestion.values
     assert retrain.suggestion.task is None and retrain.suggestion.parent_id is None  # scratch
+
+
+def test_collapse_stop_is_on_by_default_and_none_turns_it_off() -> None:
+    space = nb201_space()
+    for kwargs, expected in (({}, 0.5), ({"collapse_stop": 0.3}, 0.3),
+                             ({"collapse_stop": None}, None)):
+        configs = []
+
+        def outputs(suggestion: Any) -> Mapping[str, Any]:
+            configs.append(dict(suggestion.task_config))
+            return {**supernet_outputs(space)(suggestion),
+                    "architectures": [{"edge_0_1": "nor_conv_3x3"}]}
+
+        driver = Driver(plugins.load("darts")(seed=1, **SMALL, **kwargs), objective_for("nb201"),
+                        3, space=space, task_outputs={"differentiable": outputs})
+        driver.run()
+        # None is passed on: the trainer's own default would turn it back on.
+        assert "collapse_stop" in configs[0] and configs[0]["collapse_stop"] == expected
 
 
 def test_proxyless_latency_target_is_a_tflite_latency_resource() -> None:

@@ -64,12 +64,14 @@ Task options (`nas/task_config`), besides `SupernetTrainer`'s
   regularization of the logits (`autokeras_nas.oneshot.bilevel.BetaDecay`,
   Ye et al. 2022), a remedy against DARTS' collapse to parameter-free
   operations.
-* `collapse_stop` (float in (0, 1), default None: off): early stopping
-  against collapse (DARTS+, Liang et al. 2019): after an epoch whose derived
-  architecture has more than this share of parameter-free choices, the
-  supernet stops training and the architectures are derived from the
-  probabilities of the epoch before (the last one before the collapse; the
-  collapsing epoch's own when it is the first the logits moved in).
+* `collapse_stop` (float in (0, 1) or None: off; default
+  `DEFAULT_COLLAPSE_STOP`, 0.5): early stopping against collapse (DARTS+,
+  Liang et al. 2019): after an epoch whose derived architecture has more
+  than this share of parameter-free choices (`collapse_share`: among the
+  choices that offer a candidate with weights), the supernet stops training
+  and the architectures are derived from the probabilities of the epoch
+  before (the last one before the collapse; the collapsing epoch's own when
+  it is the first the logits moved in).
   Outputs `collapse_stopped_at` (that epoch, 1-based) and
   `derived_from_epoch`.
 * `architectures` (int, default 5): how many architectures to output.
@@ -106,6 +108,7 @@ import keras
 import keras_tuner
 import numpy as np
 
+from autokeras_nas.core import DEFAULT_COLLAPSE_STOP
 from autokeras_nas.core.costs import MODEL_RESOURCES, RESOURCES, TARGET_SCOPES
 from autokeras_nas.results import write_json_atomic
 from autokeras_nas.tuner.trainers.base import TrialContext, TrialResult
@@ -179,7 +182,7 @@ def differentiable_options(config: dict[str, Any]) -> dict[str, Any]:
         raise _Failed("target_scope model needs a resource_target in one of "
                       f"{', '.join(MODEL_RESOURCES)}")
     options["target_scope"] = scope
-    stop = config.get("collapse_stop")
+    stop = config.get("collapse_stop", DEFAULT_COLLAPSE_STOP)
     if stop is not None and (isinstance(stop, bool) or not isinstance(stop, (int, float))
                              or not 0 < stop < 1):
         raise _Failed(f"collapse_stop must be a share in (0, 1) or null, got {stop!r}")
@@ -235,6 +238,17 @@ def parameter_free_share(architecture: dict[str, str], free: dict[str, list[str]
     if not architecture:
         return 0.0
     return sum(c in free.get(name, ()) for name, c in architecture.items()) / len(architecture)
+
+
+def collapse_share(architecture: dict[str, str], free: dict[str, list[str]],
+                   candidates: dict[str, Any]) -> float:
+    """`parameter_free_share` among the choices that could have taken a
+    candidate with weights (`candidates`: each choice's candidates). A choice
+    between weightless candidates only (two poolings) is no sign of collapse,
+    so a space of such choices never stops early."""
+    contested = {name: c for name, c in architecture.items()
+                 if any(k not in free.get(name, ()) for k in candidates.get(name, ()))}
+    return parameter_free_share(contested, free)
 
 
 def entropy(probs: dict[str, dict[str, float]]) -> float:
@@ -535,12 +549,12 @@ class _ArchitectureSchedule(keras.callbacks.Callback):
                         + epoch_files(self.directory, *_HISTORY)[:-2]):
             os.remove(path)
         self.last_epoch = epoch + 1
-        share = parameter_free_share(oneshot.derive(probs, excluded=zero)[0], free)
+        derived = oneshot.derive(probs, excluded=zero)[0]
         if logs is not None:
             logs["arch_entropy"] = entropy(probs)
-            logs["parameter_free_share"] = share
+            logs["parameter_free_share"] = parameter_free_share(derived, free)
         limit = self.options.get("collapse_stop")
-        if limit is not None and self._on and share > limit:
+        if limit is not None and self._on and collapse_share(derived, free, probs) > limit:
             self.stopped_at = epoch + 1
             self.model.stop_training = True
             if epoch > self.options["warmup_epochs"] and len(self.history) >= 2:
