@@ -52,11 +52,13 @@ PHASES = (PHASE_SUPERNET, PHASE_SEARCH, PHASE_RETRAIN)
 _DONE = "done"
 #: Where a retrain starts (`OneShotStrategy`'s `retrain_from`).
 RETRAIN_FROM = ("supernet", "scratch")
-#: The default `collapse_stop` of the differentiable searches (their trainer
-#: and strategies): a supernet whose derived cell takes weightless candidates
-#: on more than half of its contested choices after an epoch stops (DARTS+'s
-#: early stopping; chosen by measurement, docs/oneshot.md "Against collapse").
-DEFAULT_COLLAPSE_STOP = 0.5
+#: The default `collapse_stop` of each differentiable mode (their trainer and
+#: strategies; None: off). With 0.5, a supernet whose derived cell takes
+#: weightless candidates on more than half of its contested choices after an
+#: epoch stops (DARTS+'s early stopping). On where every path runs weighted by
+#: the softmax (DARTS' skip collapse), off where one path is sampled per step:
+#: chosen by measurement (docs/oneshot.md "Against collapse").
+DEFAULT_COLLAPSE_STOP = {"darts": 0.5, "snas": 0.5, "gdas": None, "proxyless": None}
 
 
 def choice_subspace(space: HyperSpace, names: Iterable[str],

@@ -70,7 +70,9 @@ class Differentiable(OneShotStrategy):
             derived architecture has more than this share of parameter-free
             choices after an epoch (among the choices offering a candidate
             with weights), the supernet stops and the architecture is
-            derived from the epoch before; default 0.5, None: off.
+            derived from the epoch before; None: off; "default" (default):
+            the mode's, 0.5 for darts and snas, off for gdas and proxyless
+            (`autokeras_nas.core.DEFAULT_COLLAPSE_STOP`).
         beta_decay: The weight of beta-decay regularization of the logits
             (Ye et al. 2022), against DARTS' collapse to parameter-free
             operations; 0 (default): off.
@@ -92,7 +94,7 @@ class Differentiable(OneShotStrategy):
                  tau_min: float | None = None, resource: str | None = None,
                  resource_weight: float = 1.0, resource_target: float | None = None,
                  target_scope: str = "operations", beta_decay: float = 0.0,
-                 collapse_stop: float | None = DEFAULT_COLLAPSE_STOP,
+                 collapse_stop: float | str | None = "default",
                  candidates: int = 5, top_k: int = 1, retrain_from: str = "scratch",
                  **kwargs: Any) -> None:
         if kwargs.get("conditional"):
@@ -131,6 +133,8 @@ class Differentiable(OneShotStrategy):
         if not (_number(beta_decay) and beta_decay >= 0):
             raise ValueError(f"beta_decay must be a number >= 0, got {beta_decay!r}")
         self.beta_decay = float(beta_decay)
+        if collapse_stop == "default":
+            collapse_stop = DEFAULT_COLLAPSE_STOP.get(self.mode)
         if collapse_stop is not None and not (_number(collapse_stop) and 0 < collapse_stop < 1):
             raise ValueError(f"collapse_stop must be a share in (0, 1) or None, "
                              f"got {collapse_stop!r}")

@@ -266,10 +266,12 @@ def test_collapse_stop_ends_the_supernet_and_derives_from_the_epoch_before(
         differentiable.differentiable_options({"collapse_stop": 1.0})
 
 
-def test_collapse_stop_defaults_to_a_half_and_counts_only_contested_choices():
+def test_collapse_stop_defaults_by_mode_and_counts_only_contested_choices():
     from autokeras_nas.tuner.trainers import differentiable
 
-    assert differentiable.differentiable_options({})["collapse_stop"] == 0.5
+    assert differentiable.differentiable_options({})["collapse_stop"] == 0.5  # darts
+    assert differentiable.differentiable_options({"mode": "snas"})["collapse_stop"] == 0.5
+    assert differentiable.differentiable_options({"mode": "gdas"})["collapse_stop"] is None
     assert differentiable.differentiable_options({"collapse_stop": None})["collapse_stop"] is None
     free = {"edge": ["none", "skip"], "pool": ["max", "avg"]}
     candidates = {"edge": {"none": 0.1, "skip": 0.5, "conv": 0.4},

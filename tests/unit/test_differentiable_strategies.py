@@ -46,7 +46,8 @@ def test_the_supernet_then_its_architectures_then_the_best_retrained_from_scratc
     assert supernet.suggestion.task == "differentiable"
     assert configs == [{"mode": name, "conditional": False,
                         "order": 2 if name == "darts" else 1, "warmup_epochs": 0,
-                        "architectures": 3, "seed": 3, "collapse_stop": 0.5}]
+                        "architectures": 3, "seed": 3,
+                        "collapse_stop": 0.5 if name in ("darts", "snas") else None}]
     estimates = by_phase[PHASE_SEARCH]
     assert [s.suggestion.values for s in estimates] == [space.complete(a) for a in reported]
     assert all(s.suggestion.task == TASK_ESTIMATE and s.suggestion.parent_id == supernet.trial_id
@@ -57,10 +58,12 @@ def test_the_supernet_then_its_architectures_then_the_best_retrained_from_scratc
     assert retrain.suggestion.task is None and retrain.suggestion.parent_id is None  # scratch
 
 
-def test_collapse_stop_is_on_by_default_and_none_turns_it_off() -> None:
+def test_collapse_stop_is_on_by_default_for_darts_and_snas_and_none_turns_it_off() -> None:
     space = nb201_space()
-    for kwargs, expected in (({}, 0.5), ({"collapse_stop": 0.3}, 0.3),
-                             ({"collapse_stop": None}, None)):
+    for name, kwargs, expected in (("darts", {}, 0.5), ("snas", {}, 0.5), ("gdas", {}, None),
+                                   ("proxyless", {}, None), ("gdas", {"collapse_stop": 0.3}, 0.3),
+                                   ("darts", {"collapse_stop": None}, None),
+                                   ("gdas", {"collapse_stop": "default"}, None)):
         configs = []
 
         def outputs(suggestion: Any) -> Mapping[str, Any]:
@@ -68,7 +71,7 @@ def test_collapse_stop_is_on_by_default_and_none_turns_it_off() -> None:
             return {**supernet_outputs(space)(suggestion),
                     "architectures": [{"edge_0_1": "nor_conv_3x3"}]}
 
-        driver = Driver(plugins.load("darts")(seed=1, **SMALL, **kwargs), objective_for("nb201"),
+        driver = Driver(plugins.load(name)(seed=1, **SMALL, **kwargs), objective_for("nb201"),
                         3, space=space, task_outputs={"differentiable": outputs})
         driver.run()
         # None is passed on: the trainer's own default would turn it back on.

@@ -64,8 +64,9 @@ Task options (`nas/task_config`), besides `SupernetTrainer`'s
   regularization of the logits (`autokeras_nas.oneshot.bilevel.BetaDecay`,
   Ye et al. 2022), a remedy against DARTS' collapse to parameter-free
   operations.
-* `collapse_stop` (float in (0, 1) or None: off; default
-  `DEFAULT_COLLAPSE_STOP`, 0.5): early stopping against collapse (DARTS+,
+* `collapse_stop` (float in (0, 1) or None: off; default the mode's in
+  `autokeras_nas.core.DEFAULT_COLLAPSE_STOP`: 0.5 for darts and snas, off
+  for gdas and proxyless): early stopping against collapse (DARTS+,
   Liang et al. 2019): after an epoch whose derived architecture has more
   than this share of parameter-free choices (`collapse_share`: among the
   choices that offer a candidate with weights), the supernet stops training
@@ -182,7 +183,7 @@ def differentiable_options(config: dict[str, Any]) -> dict[str, Any]:
         raise _Failed("target_scope model needs a resource_target in one of "
                       f"{', '.join(MODEL_RESOURCES)}")
     options["target_scope"] = scope
-    stop = config.get("collapse_stop", DEFAULT_COLLAPSE_STOP)
+    stop = config.get("collapse_stop", DEFAULT_COLLAPSE_STOP.get(mode))
     if stop is not None and (isinstance(stop, bool) or not isinstance(stop, (int, float))
                              or not 0 < stop < 1):
         raise _Failed(f"collapse_stop must be a share in (0, 1) or null, got {stop!r}")
