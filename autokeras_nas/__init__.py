@@ -31,6 +31,7 @@ PUBLIC_MODULES = (
     "autokeras_nas.launch",
     "autokeras_nas.workflow",
     "autokeras_nas.oneshot",
+    "autokeras_nas.zerocost",
 )
 
 _LAZY = {

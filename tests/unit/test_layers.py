@@ -411,7 +411,8 @@ LAYER_OF = {
     "core": "core",
     "data": "base", "launch": "base", "plugins": "base", "results": "base", "steering": "base",
     "tfenv": "base",
-    "spaces": "spaces", "oneshot": "spaces", "tuner": "tuner", "testing": "testing",
+    "spaces": "spaces", "oneshot": "spaces", "zerocost": "spaces", "tuner": "tuner",
+    "testing": "testing",
     "bench": "bench",
     "report": "report", "dashboard": "dashboard", "workflow": "workflow", "cli": "cli",
 }
