@@ -51,7 +51,8 @@ from autokeras_nas.bench.oneshot_truth import (
 from autokeras_nas.results import write_json_atomic
 
 __all__ = ["CONDITIONAL", "DEFAULT_STRATEGIES", "Settings", "Variant", "cut_split",
-           "plan_variants", "prepare", "run_benchmark", "run_variant"]
+           "ground_truth", "plan_variants", "prepare", "run_benchmark", "run_variant",
+           "truth_cache"]
 
 #: The one-shot strategies compared by default.
 DEFAULT_STRATEGIES = ("spos", "random-ws", "oneshot", "enas")
@@ -268,6 +269,32 @@ def _epochs(n: int) -> str:
     return f"{n} epoch" + ("" if n == 1 else "s")
 
 
+def truth_cache(settings: Settings, cache_path: Path | None) -> TruthCache:
+    """The ground truth's cache of `settings` (its key: dataset, split and
+    batch sizes, space, sample seed, epochs) at `cache_path` (None: none)."""
+    return TruthCache(cache_path, {
+        "dataset": settings.dataset, "train_size": settings.train_size,
+        "val_size": settings.val_size, "batch_size": settings.batch_size,
+        "space": settings.space, "sample_seed": settings.seed, "epochs": settings.truth_epochs})
+
+
+def ground_truth(settings: Settings, data: Any, cache_path: Path | None,
+                 progress: Progress = lambda message: None) -> dict[str, Any]:
+    """The ground truth of `settings`' sample: each cell trained alone with
+    both seeds (what the cache at `cache_path` lacks is trained and added);
+    its cells (`architectures`: arch, both accuracies, their mean), seeds,
+    epochs, noise ceiling and mean training seconds.
+
+    Args:
+        settings: As returned by `prepare` (batch size and sizes explicit).
+        data: The dataset `prepare` returned.
+        cache_path: The cache (`TruthCache`); None: train everything.
+        progress: Called with a line of text at each step.
+    """
+    sample = sample_architectures(settings.sample, settings.seed)
+    return _truth(settings, data, sample, truth_cache(settings, cache_path), progress)
+
+
 def _truth(settings: Settings, data: Any, sample: list[dict[str, str]], cache: TruthCache,
            progress: Progress) -> dict[str, Any]:
     """Trains what the cache lacks (each seed's pass over the sample in
@@ -397,12 +424,7 @@ def run_benchmark(settings: Settings, data: Any, *, directory: Path, cache_path:
     payload: dict[str, Any] = {**header, "sample": sample, "runs": []}
     truth: list[float] = []
     if sample:
-        key = {"dataset": settings.dataset, "train_size": settings.train_size,
-               "val_size": settings.val_size, "batch_size": settings.batch_size,
-               "space": settings.space, "sample_seed": settings.seed,
-               "epochs": settings.truth_epochs}
-        payload["truth"] = _truth(settings, data, sample, TruthCache(cache_path, key),
-                                  progress)
+        payload["truth"] = ground_truth(settings, data, cache_path, progress)
         truth = [a["mean"] for a in payload["truth"]["architectures"]]
         if json_path is not None:
             write_json_atomic(str(json_path), payload, indent=2)
@@ -413,7 +435,7 @@ def run_benchmark(settings: Settings, data: Any, *, directory: Path, cache_path:
         record = run_variant(settings, variant, sample, directory)
         if sample and record.get("status") == "ok" and record.get("derived"):
             record["derived_truth"] = _derived_truth(settings, data, record["derived"],
-                                                     TruthCache(cache_path, key), progress)
+                                                     truth_cache(settings, cache_path), progress)
         record = summarize(record, truth)
         payload["runs"].append(record)
         payload["memory"] = memory_claim(payload["runs"])

@@ -6,6 +6,7 @@
     autokeras-nas bench predictors --sizes 50,150,500
     autokeras-nas bench real --dataset fashion_mnist --budget 8m --repeats 3
     autokeras-nas bench oneshot --dataset fashion_mnist --sample 30
+    autokeras-nas bench zero-cost --dataset fashion_mnist --cache docs/data/bench-oneshot-truth.json
 
 Strategies run through the numpy core (no TensorFlow); a peer's library is
 imported only when that peer is asked for.
@@ -615,3 +616,64 @@ def oneshot_run(config: Path, result: Path) -> None:
     except OneshotBenchError as e:
         fail(str(e))
     write_json_atomic(str(result), record, indent=2)
+
+
+@bench.command(name="zero-cost")
+@click.option("--dataset", default="fashion_mnist", show_default=True,
+              help="Dataset, as in bench oneshot (fashion_mnist: its 20,000 / 5,000 split).")
+@click.option("--sample", default=30, show_default=True, type=click.IntRange(min=3),
+              help="Cells of bench oneshot's ground truth.")
+@click.option("--truth-epochs", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Epochs of each cell's stand-alone training in the ground truth.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Seed of the sample (as bench oneshot's), of the scored batch and of the "
+                   "first initialisation.")
+@click.option("--proxies", default=None,
+              help="Comma-separated proxies [default: synflow,snip,grad_norm,jacob_cov,naswot].")
+@click.option("--repeats", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Initialisations of each cell; its score is their mean.")
+@click.option("--score-batch", default=64, show_default=True, type=click.IntRange(min=2),
+              help="Training images every proxy scores on.")
+@click.option("--channels", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("--cells-per-stage", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Batch size of the ground truth's trainings [default: the search's].")
+@click.option("--train-size", type=click.IntRange(min=1), default=None,
+              help="Use only the first N training samples (quick runs).")
+@click.option("--val-size", type=click.IntRange(min=1), default=None,
+              help="Use only the first N validation samples (quick runs).")
+@click.option("--cache", type=click.Path(dir_okay=False, path_type=Path),
+              default="bench-oneshot-truth.json", show_default=True,
+              help="bench oneshot's ground-truth cache (the repository ships one: "
+                   "docs/data/bench-oneshot-truth.json); what it lacks is trained.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write everything as JSON.")
+def zero_cost(dataset: str, sample: int, truth_epochs: int, seed: int, proxies: str | None,
+              repeats: int, score_batch: int, channels: int, cells_per_stage: int,
+              batch_size: int | None, train_size: int | None, val_size: int | None,
+              cache: Path, json_path: Path | None) -> None:
+    """How well training-free proxies rank bench oneshot's ground truth:
+    Kendall tau, Spearman rho, the rank of each proxy's choice and the
+    seconds per score (see docs/benchmarks.md)."""
+    from autokeras_nas.bench import oneshot as bench_oneshot
+    from autokeras_nas.bench import zerocost as bench_zerocost
+
+    names = _names(proxies) if proxies is not None else list(bench_zerocost.DEFAULT_PROXIES)
+    unknown = [n for n in names if n not in bench_zerocost.DEFAULT_PROXIES]
+    if unknown or not names:
+        fail(f"unknown proxy {', '.join(unknown) or '(none)'}; choose from "
+             f"{','.join(bench_zerocost.DEFAULT_PROXIES)}")
+    try:
+        data, default_batch = _oneshot_data(dataset, seed)
+        settings, data, header = bench_oneshot.prepare(bench_oneshot.Settings(
+            dataset=dataset, variants=(), sample=sample, truth_epochs=truth_epochs, seed=seed,
+            estimates=False, channels=channels, cells_per_stage=cells_per_stage,
+            batch_size=batch_size, train_size=train_size, val_size=val_size), data,
+            batch_size=default_batch)
+        payload = bench_zerocost.run_zero_cost(
+            settings, data, cache_path=cache, proxies=names, repeats=repeats,
+            score_batch=score_batch, header=header, progress=_progress(True))
+    except bench_oneshot.OneshotBenchError as e:
+        fail(str(e))
+    click.echo(bench_zerocost.format_zero_cost(payload))
+    _write_json(json_path, payload)

@@ -17,8 +17,10 @@ from autokeras_nas.testing.cli import probe_cli
 pytestmark = pytest.mark.tf
 
 CLI = [sys.executable, "-m", "autokeras_nas.cli", "bench", "oneshot"]
-TINY = ["--dataset", "digits", "--sample", "3", "--truth-epochs", "1", "--channels", "4",
-        "--supernet-epochs", "1", "--train-size", "512", "--val-size", "128", "--seed", "2"]
+#: The ground truth's settings (shared by bench zero-cost), then the supernets'.
+TRUTH = ["--dataset", "digits", "--sample", "3", "--truth-epochs", "1", "--channels", "4",
+         "--train-size", "512", "--val-size", "128", "--seed", "2"]
+TINY = [*TRUTH, "--supernet-epochs", "1"]
 FIRST = ["oneshot", "enas"]
 
 
@@ -38,6 +40,7 @@ def runs(tmp_path_factory) -> dict:
                                        "--cache", str(cache), "--json", str(out / "second.json"))
     assert report["code"] == 0, stdout + stderr
     return {"first": first, "second": (report, stdout, stderr), "cached": cached,
+            "cache_path": cache,
             "cache": cache.read_text(), "a": json.loads((out / "first.json").read_text()),
             "b": json.loads((out / "second.json").read_text())}
 
@@ -105,3 +108,44 @@ def test_a_rerun_finds_the_ground_truth_in_the_cache_and_trains_nothing(runs) ->
     assert runs["cache"] == runs["cached"]
     assert runs["b"]["truth"] == runs["a"]["truth"] and runs["b"]["runs"] == []
     assert "noise ceiling" in stdout
+
+
+def test_zero_cost_proxies_rank_the_cached_ground_truth(runs, tmp_path) -> None:
+    from scipy.stats import rankdata
+
+    from autokeras_nas import zerocost
+    from autokeras_nas.bench.oneshot_truth import rank_correlations
+    from autokeras_nas.bench.zerocost import DEFAULT_PROXIES
+
+    assert set(DEFAULT_PROXIES) == set(zerocost.PROXIES)
+    out = tmp_path / "zero-cost.json"
+    done = subprocess.run([*CLI[:-1], "zero-cost", *TRUTH, "--cache", str(runs["cache_path"]),
+                           "--repeats", "2", "--score-batch", "16", "--json", str(out)],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "all 6 trainings found in the cache" in done.stderr  # the same truth, not retrained
+    payload = json.loads(out.read_text())
+    assert payload["truth"] == runs["a"]["truth"]
+    truth = [c["mean"] for c in payload["truth"]["architectures"]]
+    rows = {r["proxy"]: r for r in payload["rows"]}
+    assert list(rows) == [*DEFAULT_PROXIES, "vote"]
+    for name in DEFAULT_PROXIES:
+        row = rows[name]
+        scores = np.array(row["scores"])
+        assert scores.shape == (3, 2) and np.isfinite(scores).all()
+        means = scores.mean(axis=1)  # a cell's score: the mean over its initialisations
+        assert row["chosen"]["index"] == int(np.argmax(means))
+        assert row["kendall_tau"] == rank_correlations(truth, list(means))["kendall_tau"]
+        assert row["seconds_per_score"] > 0
+        assert f"{row['chosen']['rank']}/3" in _row(done.stdout, name)
+    # the two initialisations differ, so each cell was built twice
+    assert not np.allclose(*np.array(rows["synflow"]["scores"]).T)
+    vote = np.mean([rankdata(np.mean(rows[p]["scores"], axis=1)) for p in DEFAULT_PROXIES], axis=0)
+    np.testing.assert_allclose(rows["vote"]["scores"], vote)
+    assert "noise ceiling tau" in done.stdout
+
+
+def test_zero_cost_refuses_an_unknown_proxy_before_loading_anything() -> None:
+    report, stdout, stderr = probe_cli("bench", "zero-cost", *TRUTH, "--proxies", "synflow,fisher")
+    assert report["code"] != 0 and report["loaded"] == []
+    assert "unknown proxy fisher; choose from synflow,snip,grad_norm,jacob_cov,naswot" in stderr
