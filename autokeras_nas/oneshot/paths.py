@@ -7,6 +7,7 @@ sub-architecture by layer name."""
 from __future__ import annotations
 
 import heapq
+import math
 from typing import Any, Iterator, Mapping
 
 import keras
@@ -204,6 +205,49 @@ def derive(probs: Mapping[str, Mapping[str, float]], *,
                     seen.add(nxt)
                     heapq.heappush(frontier, (-score(nxt), nxt))
     return found
+
+
+def cap_parameter_free(arch: Mapping[str, str], probs: Mapping[str, Mapping[str, float]],
+                       free: Mapping[str, Any], share: float, *,
+                       excluded: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """`arch` with at most `share` of its contested choices (those offering
+    a candidate with weights) taking a weightless candidate: P-DARTS' limit
+    on skip connections in the derived cell (Chen et al. 2019), for every
+    weightless candidate. The weightless choices over the limit that lose
+    the least probability by it take their most probable candidate with
+    weights (not one of `excluded`), which makes the result the most
+    probable architecture within the limit when `arch` is the most probable
+    one. Numpy only.
+
+    Args:
+        arch: choice -> candidate.
+        probs: choice -> candidate -> probability.
+        free: choice -> its weightless candidates (`parameter_free`).
+        share: the largest share of weightless contested choices, in [0, 1].
+        excluded: choice -> candidates never taken ("none").
+    """
+    excluded = excluded or {}
+
+    def weighted(name: str) -> list[tuple[float, str]]:
+        return sorted(((float(p), c) for c, p in probs[name].items()
+                       if c not in set(free.get(name, ())) and c not in set(excluded.get(name, ()))),
+                      reverse=True)
+
+    contested = [name for name in arch if weighted(name)]
+    limit = int(math.floor(float(share) * len(contested) + 1e-9))
+    weightless = [name for name in contested if arch[name] in set(free.get(name, ()))]
+    excess = len(weightless) - limit
+    out = dict(arch)
+    if excess <= 0:
+        return out
+    losses = []
+    for name in weightless:
+        p, candidate = weighted(name)[0]
+        loss = math.log(max(float(probs[name][arch[name]]), 1e-300)) - math.log(max(p, 1e-300))
+        losses.append((loss, name, candidate))
+    for _, name, candidate in sorted(losses)[:excess]:
+        out[name] = candidate
+    return out
 
 
 class PathDropoutSchedule(keras.callbacks.Callback):

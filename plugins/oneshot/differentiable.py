@@ -76,6 +76,11 @@ class Differentiable(OneShotStrategy):
         beta_decay: The weight of beta-decay regularization of the logits
             (Ye et al. 2022), against DARTS' collapse to parameter-free
             operations; 0 (default): off.
+        max_parameter_free: The largest share of the derived
+            architectures' contested choices that may be parameter-free
+            (P-DARTS' limit on skip connections): the derivation gives the
+            weightless choices over it that lose the least probability their
+            most probable candidate with weights; None (default): no limit.
         candidates: Architectures the supernet trial reports (the most
             probable) and the search estimates (at most); default 5.
         top_k: Best estimates retrained; default 1.
@@ -95,6 +100,7 @@ class Differentiable(OneShotStrategy):
                  resource_weight: float = 1.0, resource_target: float | None = None,
                  target_scope: str = "operations", beta_decay: float = 0.0,
                  collapse_stop: float | str | None = "default",
+                 max_parameter_free: float | None = None,
                  candidates: int = 5, top_k: int = 1, retrain_from: str = "scratch",
                  **kwargs: Any) -> None:
         if kwargs.get("conditional"):
@@ -139,6 +145,11 @@ class Differentiable(OneShotStrategy):
             raise ValueError(f"collapse_stop must be a share in (0, 1) or None, "
                              f"got {collapse_stop!r}")
         self.collapse_stop = collapse_stop
+        if max_parameter_free is not None and not (_number(max_parameter_free)
+                                                   and 0 <= max_parameter_free <= 1):
+            raise ValueError(f"max_parameter_free must be a share in [0, 1] or None, "
+                             f"got {max_parameter_free!r}")
+        self.max_parameter_free = max_parameter_free
         self.order = order
         self.warmup_epochs = warmup_epochs
         self.settings = {"arch_lr": arch_lr, "tau_max": tau_max, "tau_min": tau_min}
@@ -155,6 +166,8 @@ class Differentiable(OneShotStrategy):
         if self.beta_decay:
             options["beta_decay"] = self.beta_decay
         options["collapse_stop"] = self.collapse_stop
+        if self.max_parameter_free is not None:
+            options["max_parameter_free"] = self.max_parameter_free
         return options
 
     def make_inner(self, seed: int) -> BaseStrategy:

@@ -6,6 +6,8 @@ operation helps, and the architecture optimizer's state round trip."""
 
 from __future__ import annotations
 
+import json
+
 import keras
 import keras_tuner
 import numpy as np
@@ -281,3 +283,43 @@ def test_collapse_stop_defaults_by_mode_and_counts_only_contested_choices():
     assert differentiable.collapse_share({"edge": "skip", "pool": "max"}, free, candidates) == 1.0
     assert differentiable.parameter_free_share({"edge": "conv", "pool": "max"}, free) == 0.5
     assert differentiable.collapse_share({"pool": "avg"}, free, candidates) == 0.0
+
+
+def test_max_parameter_free_switches_the_cheapest_weightless_choices():
+    """P-DARTS' limit: the weightless choices over the limit that lose the
+    least probability take their best candidate with weights, so the result
+    is the most probable architecture within the limit (checked by brute
+    force), and a choice of weightless candidates only is not counted."""
+    import itertools
+
+    from autokeras_nas.tuner.trainers import differentiable
+
+    probs = {"a": {"skip": 0.5, "conv": 0.4, "none": 0.1},
+             "b": {"skip": 0.7, "conv": 0.2, "none": 0.1},
+             "c": {"pool": 0.45, "conv": 0.35, "sep": 0.2},
+             "d": {"skip": 0.3, "conv": 0.6, "none": 0.1},
+             "e": {"max": 0.6, "avg": 0.4}}
+    free = {name: [c for c in dist if c in ("skip", "pool", "none", "max", "avg")]
+            for name, dist in probs.items()}
+    zero = {name: ["none"] for name in probs if "none" in probs[name]}
+    best = oneshot.derive(probs, excluded=zero)[0]
+    assert [best[n] for n in "abcd"] == ["skip", "skip", "pool", "conv"]  # 3 of 4 contested free
+    for share, expect_free in ((0.5, 2), (0.25, 1), (0.0, 0), (1.0, 3)):
+        capped = oneshot.cap_parameter_free(best, probs, free, share, excluded=zero)
+        contested = [n for n in "abcd" if capped[n] in free[n]]
+        assert len(contested) == expect_free and capped["e"] == "max"
+        within = [dict(zip(probs, combo)) for combo in itertools.product(*map(list, probs.values()))
+                  if "none" not in combo
+                  and sum(combo[i] in free[n] for i, n in enumerate("abcd")) <= expect_free]
+        top = max(within, key=lambda a: np.prod([probs[n][a[n]] for n in probs]))
+        assert capped == top
+    # the trainer's derivation applies it to every reported architecture
+    options = {**differentiable.differentiable_options({"max_parameter_free": 0.5}),
+               "architectures": 3}
+    derived = differentiable.derive_within(probs, zero, options, None, free=free)
+    assert len(derived) == 3 and len({json.dumps(a, sort_keys=True) for a in derived}) == 3
+    assert all(sum(a[n] in free[n] for n in "abcd") <= 2 for a in derived)
+    assert derived[0] == oneshot.cap_parameter_free(best, probs, free, 0.5, excluded=zero)
+    assert differentiable.differentiable_options({})["max_parameter_free"] is None
+    with pytest.raises(keras_tuner.errors.FailedTrialError, match="max_parameter_free must be"):
+        differentiable.differentiable_options({"max_parameter_free": 1.5})

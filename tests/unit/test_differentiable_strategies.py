@@ -76,6 +76,20 @@ def test_collapse_stop_is_on_by_default_for_darts_and_snas_and_none_turns_it_off
         driver.run()
         # None is passed on: the trainer's own default would turn it back on.
         assert "collapse_stop" in configs[0] and configs[0]["collapse_stop"] == expected
+        # P-DARTS' limit is off unless asked for
+        assert configs[0].get("max_parameter_free") == kwargs.get("max_parameter_free")
+
+
+def test_max_parameter_free_reaches_the_supernet_task() -> None:
+    space, configs = nb201_space(), []
+
+    def outputs(suggestion: Any) -> Mapping[str, Any]:
+        configs.append(dict(suggestion.task_config))
+        return supernet_outputs(space)(suggestion)
+
+    Driver(plugins.load("gdas")(max_parameter_free=0.5, seed=0, **SMALL), objective_for("nb201"),
+           3, space=space, task_outputs={"differentiable": outputs}).run()
+    assert configs[0]["max_parameter_free"] == 0.5
 
 
 def test_proxyless_latency_target_is_a_tflite_latency_resource() -> None:
@@ -106,6 +120,7 @@ def test_proxyless_latency_target_is_a_tflite_latency_resource() -> None:
      "target_scope='model' needs a resource_target in one of params, latency, tflite_latency"),
     ({"resource": "params", "target_scope": "model"}, "needs a resource_target"),
     ({"collapse_stop": 1.5}, r"collapse_stop must be a share in \(0, 1\) or None, got 1.5"),
+    ({"max_parameter_free": 2}, r"max_parameter_free must be a share in \[0, 1\] or None, got 2"),
     ({"conditional": True}, "darts has no conditional weights"),
 ])
 def test_bad_settings_are_refused(kwargs: dict, message: str) -> None:

@@ -75,6 +75,12 @@ Task options (`nas/task_config`), besides `SupernetTrainer`'s
   it is the first the logits moved in).
   Outputs `collapse_stopped_at` (that epoch, 1-based) and
   `derived_from_epoch`.
+* `max_parameter_free` (float in [0, 1] or None: off, the default): the
+  largest share of the derived architectures' contested choices that may
+  take a weightless candidate (P-DARTS' limit on skip connections, Chen et
+  al. 2019; `autokeras_nas.oneshot.cap_parameter_free`): the weightless
+  choices over it that lose the least probability take their most probable
+  candidate with weights. It changes the derivation only, not the training.
 * `architectures` (int, default 5): how many architectures to output.
 * `seed` (int, default 0): seed of the validation batches' order.
 
@@ -188,6 +194,11 @@ def differentiable_options(config: dict[str, Any]) -> dict[str, Any]:
                              or not 0 < stop < 1):
         raise _Failed(f"collapse_stop must be a share in (0, 1) or null, got {stop!r}")
     options["collapse_stop"] = None if stop is None else float(stop)
+    cap = config.get("max_parameter_free")
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, (int, float))
+                            or not 0 <= cap <= 1):
+        raise _Failed(f"max_parameter_free must be a share in [0, 1] or null, got {cap!r}")
+    options["max_parameter_free"] = None if cap is None else float(cap)
     if options["tau_min"] > options["tau_max"]:
         raise _Failed(f"tau_min ({options['tau_min']}) must not exceed tau_max "
                       f"({options['tau_max']})")
@@ -345,7 +356,7 @@ class DifferentiableTrainer(SupernetTrainer):
         probs, free, zero = callback.last
         outputs = dict(result.outputs)
         derived = derive_within(probs, zero, {**options, "resource_target": self._table_target},
-                                self._table)
+                                self._table, free=free)
         if callback.stopped_at is not None:
             outputs.update(collapse_stopped_at=callback.stopped_at,
                            derived_from_epoch=callback.last_epoch)
@@ -445,19 +456,31 @@ def fixed_cost(context: TrialContext, supernet: Any, table: dict[str, dict[str, 
 
 
 def derive_within(probs: dict[str, dict[str, float]], zero: dict[str, list[str]],
-                  options: dict[str, Any], table: dict[str, dict[str, float]] | None
-                  ) -> list[dict[str, str]]:
-    """The most probable architectures (never with a "none" operation);
-    with a resource target, those of them whose table cost is within it,
-    or the cheapest of the most probable when none is."""
+                  options: dict[str, Any], table: dict[str, dict[str, float]] | None, *,
+                  free: dict[str, list[str]] | None = None) -> list[dict[str, str]]:
+    """The most probable architectures (never with a "none" operation),
+    each within `max_parameter_free` when it is set (`free`: each choice's
+    weightless candidates); with a resource target, those of them whose
+    table cost is within it, or the cheapest of the most probable when none
+    is."""
     from autokeras_nas import oneshot
     from autokeras_nas.core.costs import architecture_cost
 
     wanted = options["architectures"]
     target = options.get("resource_target")
-    if table is None or target is None:
+    cap = options.get("max_parameter_free")
+    capped = cap is not None and free is not None
+    if (table is None or target is None) and not capped:
         return oneshot.derive(probs, excluded=zero, top=wanted)
     pool = oneshot.derive(probs, excluded=zero, top=max(wanted, _TARGET_POOL))
+    if capped:
+        unique: dict[str, dict[str, str]] = {}
+        for arch in pool:
+            arch = oneshot.cap_parameter_free(arch, probs, free, cap, excluded=zero)
+            unique.setdefault(json.dumps(arch, sort_keys=True), arch)
+        pool = list(unique.values())
+    if table is None or target is None:
+        return pool[:wanted]
     within = [a for a in pool if architecture_cost(table, a) <= target]
     if within:
         return within[:wanted]
@@ -551,6 +574,9 @@ class _ArchitectureSchedule(keras.callbacks.Callback):
             os.remove(path)
         self.last_epoch = epoch + 1
         derived = oneshot.derive(probs, excluded=zero)[0]
+        if self.options.get("max_parameter_free") is not None:
+            derived = oneshot.cap_parameter_free(derived, probs, free,
+                                                 self.options["max_parameter_free"], excluded=zero)
         if logs is not None:
             logs["arch_entropy"] = entropy(probs)
             logs["parameter_free_share"] = parameter_free_share(derived, free)
