@@ -56,11 +56,11 @@ _SQUASHING = ("softmax", "sigmoid", "log_softmax")
 _NASWOT_RIDGE = 1e-3
 
 
-def _kernels(model: keras.Model) -> list[Any]:
-    """The model's weight matrices and convolution kernels: its trainable
-    variables of rank 2 or more (biases and normalization vectors left out,
-    as the proxies' authors leave them out)."""
-    return [v for v in model.trainable_variables if len(v.shape) >= 2]
+def _kernel_indices(model: keras.Model) -> list[int]:
+    """Positions in `model.trainable_variables` of its weight matrices and
+    convolution kernels: the variables of rank 2 or more (biases and
+    normalization vectors left out, as the proxies' authors leave them out)."""
+    return [i for i, v in enumerate(model.trainable_variables) if len(v.shape) >= 2]
 
 
 def _activation_name(fn: Any) -> str | None:
@@ -131,7 +131,7 @@ def _loss_gradients(model: keras.Model, batch: Any, proxy: str) -> list[tuple[An
     x = tf.convert_to_tensor(x, dtype=model.inputs[0].dtype if getattr(model, "inputs", None)
                              else "float32")
     values = [v.value for v in model.trainable_variables]
-    kernels = [i for i, v in enumerate(model.trainable_variables) if len(v.shape) >= 2]
+    kernels = _kernel_indices(model)
     if not kernels:
         raise ValueError(f"{proxy}: the model has no weight matrix or kernel to score")
     with tf.GradientTape() as tape:
@@ -206,7 +206,7 @@ def synflow(model: keras.Model, batch: Any = None) -> float:
     clone = _float64_clone(model)
     for variable in clone.weights:
         variable.assign(tf.abs(variable.value))
-    kernels = [i for i, v in enumerate(clone.trainable_variables) if len(v.shape) >= 2]
+    kernels = _kernel_indices(clone)
     if not kernels:
         raise ValueError("synflow: the model has no weight matrix or kernel to score")
     values = [v.value for v in clone.trainable_variables]
