@@ -36,6 +36,7 @@ from autokeras_nas.core.hyperparameters import (
 )
 from autokeras_nas.core.oneshot import (
     DEFAULT_COLLAPSE_STOP,
+    DEFAULT_MAX_PARAMETER_FREE,
     PHASE_RETRAIN,
     PHASE_SEARCH,
     PHASE_SUPERNET,
@@ -88,6 +89,7 @@ from autokeras_nas.core.strategy import (
 
 __all__ = [
     "MODEL_RESOURCES", "RESOURCES", "TARGET_SCOPES", "DEFAULT_COLLAPSE_STOP",
+    "DEFAULT_MAX_PARAMETER_FREE",
     "ARCH", "ASHA", "BaseStrategy", "Boolean", "CONSTRAINT_METRICS", "CONTINUES", "Choice",
     "Condition", "Constraint", "first_violation", "is_infeasible", "make_constraints",
     "parse_constraint",

@@ -59,6 +59,13 @@ RETRAIN_FROM = ("supernet", "scratch")
 #: the softmax (DARTS' skip collapse), off where one path is sampled per step:
 #: chosen by measurement (docs/oneshot.md "Against collapse").
 DEFAULT_COLLAPSE_STOP = {"darts": 0.5, "snas": 0.5, "gdas": None, "proxyless": None}
+#: The default `max_parameter_free` of each differentiable mode (P-DARTS'
+#: limit on the derived architecture's weightless choices; None: off). On for
+#: GDAS, one of whose three measured search seeds derived a cell two-thirds
+#: parameter-free (the limit made it rank 9 of 31 instead of 16); off where
+#: `collapse_stop` is on or where it was not measured (docs/oneshot.md
+#: "Against collapse").
+DEFAULT_MAX_PARAMETER_FREE = {"darts": None, "snas": None, "gdas": 0.5, "proxyless": None}
 
 
 def choice_subspace(space: HyperSpace, names: Iterable[str],

@@ -29,6 +29,7 @@ from autokeras_nas_plugins.oneshot.enas import ControllerArchitectures
 
 from autokeras_nas.core import (
     DEFAULT_COLLAPSE_STOP,
+    DEFAULT_MAX_PARAMETER_FREE,
     MODEL_RESOURCES,
     RESOURCES,
     TARGET_SCOPES,
@@ -80,7 +81,9 @@ class Differentiable(OneShotStrategy):
             architectures' contested choices that may be parameter-free
             (P-DARTS' limit on skip connections): the derivation gives the
             weightless choices over it that lose the least probability their
-            most probable candidate with weights; None (default): no limit.
+            most probable candidate with weights; None: no limit; "default"
+            (default): the mode's, 0.5 for gdas, off for the others
+            (`autokeras_nas.core.DEFAULT_MAX_PARAMETER_FREE`).
         candidates: Architectures the supernet trial reports (the most
             probable) and the search estimates (at most); default 5.
         top_k: Best estimates retrained; default 1.
@@ -100,7 +103,7 @@ class Differentiable(OneShotStrategy):
                  resource_weight: float = 1.0, resource_target: float | None = None,
                  target_scope: str = "operations", beta_decay: float = 0.0,
                  collapse_stop: float | str | None = "default",
-                 max_parameter_free: float | None = None,
+                 max_parameter_free: float | str | None = "default",
                  candidates: int = 5, top_k: int = 1, retrain_from: str = "scratch",
                  **kwargs: Any) -> None:
         if kwargs.get("conditional"):
@@ -145,6 +148,8 @@ class Differentiable(OneShotStrategy):
             raise ValueError(f"collapse_stop must be a share in (0, 1) or None, "
                              f"got {collapse_stop!r}")
         self.collapse_stop = collapse_stop
+        if max_parameter_free == "default":
+            max_parameter_free = DEFAULT_MAX_PARAMETER_FREE.get(self.mode)
         if max_parameter_free is not None and not (_number(max_parameter_free)
                                                    and 0 <= max_parameter_free <= 1):
             raise ValueError(f"max_parameter_free must be a share in [0, 1] or None, "
@@ -166,8 +171,8 @@ class Differentiable(OneShotStrategy):
         if self.beta_decay:
             options["beta_decay"] = self.beta_decay
         options["collapse_stop"] = self.collapse_stop
-        if self.max_parameter_free is not None:
-            options["max_parameter_free"] = self.max_parameter_free
+        # None is passed on too: the trainer's own default would turn it on.
+        options["max_parameter_free"] = self.max_parameter_free
         return options
 
     def make_inner(self, seed: int) -> BaseStrategy:

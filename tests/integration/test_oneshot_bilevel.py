@@ -320,6 +320,10 @@ def test_max_parameter_free_switches_the_cheapest_weightless_choices():
     assert len(derived) == 3 and len({json.dumps(a, sort_keys=True) for a in derived}) == 3
     assert all(sum(a[n] in free[n] for n in "abcd") <= 2 for a in derived)
     assert derived[0] == oneshot.cap_parameter_free(best, probs, free, 0.5, excluded=zero)
+    # The mode's default: on for gdas only.
     assert differentiable.differentiable_options({})["max_parameter_free"] is None
+    assert differentiable.differentiable_options({"mode": "gdas"})["max_parameter_free"] == 0.5
+    assert differentiable.differentiable_options(
+        {"mode": "gdas", "max_parameter_free": None})["max_parameter_free"] is None
     with pytest.raises(keras_tuner.errors.FailedTrialError, match="max_parameter_free must be"):
         differentiable.differentiable_options({"max_parameter_free": 1.5})

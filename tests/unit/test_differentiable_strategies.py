@@ -47,7 +47,8 @@ def test_the_supernet_then_its_architectures_then_the_best_retrained_from_scratc
     assert configs == [{"mode": name, "conditional": False,
                         "order": 2 if name == "darts" else 1, "warmup_epochs": 0,
                         "architectures": 3, "seed": 3,
-                        "collapse_stop": 0.5 if name in ("darts", "snas") else None}]
+                        "collapse_stop": 0.5 if name in ("darts", "snas") else None,
+                        "max_parameter_free": 0.5 if name == "gdas" else None}]
     estimates = by_phase[PHASE_SEARCH]
     assert [s.suggestion.values for s in estimates] == [space.complete(a) for a in reported]
     assert all(s.suggestion.task == TASK_ESTIMATE and s.suggestion.parent_id == supernet.trial_id
@@ -76,8 +77,8 @@ def test_collapse_stop_is_on_by_default_for_darts_and_snas_and_none_turns_it_off
         driver.run()
         # None is passed on: the trainer's own default would turn it back on.
         assert "collapse_stop" in configs[0] and configs[0]["collapse_stop"] == expected
-        # P-DARTS' limit is off unless asked for
-        assert configs[0].get("max_parameter_free") == kwargs.get("max_parameter_free")
+        # P-DARTS' limit: on for gdas only, and always passed on (None too)
+        assert configs[0]["max_parameter_free"] == (0.5 if name == "gdas" else None)
 
 
 def test_max_parameter_free_reaches_the_supernet_task() -> None:
@@ -87,9 +88,11 @@ def test_max_parameter_free_reaches_the_supernet_task() -> None:
         configs.append(dict(suggestion.task_config))
         return supernet_outputs(space)(suggestion)
 
-    Driver(plugins.load("gdas")(max_parameter_free=0.5, seed=0, **SMALL), objective_for("nb201"),
-           3, space=space, task_outputs={"differentiable": outputs}).run()
-    assert configs[0]["max_parameter_free"] == 0.5
+    for name, kwargs in (("darts", {"max_parameter_free": 0.5}), ("gdas", {"max_parameter_free": None}),
+                         ("proxyless", {"max_parameter_free": 1 / 3})):
+        Driver(plugins.load(name)(seed=0, **SMALL, **kwargs), objective_for("nb201"),
+               3, space=space, task_outputs={"differentiable": outputs}).run()
+    assert [c["max_parameter_free"] for c in configs] == [0.5, None, 1 / 3]
 
 
 def test_proxyless_latency_target_is_a_tflite_latency_resource() -> None:

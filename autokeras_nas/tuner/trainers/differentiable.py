@@ -75,8 +75,10 @@ Task options (`nas/task_config`), besides `SupernetTrainer`'s
   it is the first the logits moved in).
   Outputs `collapse_stopped_at` (that epoch, 1-based) and
   `derived_from_epoch`.
-* `max_parameter_free` (float in [0, 1] or None: off, the default): the
-  largest share of the derived architectures' contested choices that may
+* `max_parameter_free` (float in [0, 1] or None: off; default the mode's
+  in `autokeras_nas.core.DEFAULT_MAX_PARAMETER_FREE`: 0.5 for gdas, off for
+  the others): the largest share of the derived architectures' contested
+  choices that may
   take a weightless candidate (P-DARTS' limit on skip connections, Chen et
   al. 2019; `autokeras_nas.oneshot.cap_parameter_free`): the weightless
   choices over it that lose the least probability take their most probable
@@ -115,7 +117,7 @@ import keras
 import keras_tuner
 import numpy as np
 
-from autokeras_nas.core import DEFAULT_COLLAPSE_STOP
+from autokeras_nas.core import DEFAULT_COLLAPSE_STOP, DEFAULT_MAX_PARAMETER_FREE
 from autokeras_nas.core.costs import MODEL_RESOURCES, RESOURCES, TARGET_SCOPES
 from autokeras_nas.results import write_json_atomic
 from autokeras_nas.tuner.trainers.base import TrialContext, TrialResult
@@ -194,7 +196,7 @@ def differentiable_options(config: dict[str, Any]) -> dict[str, Any]:
                              or not 0 < stop < 1):
         raise _Failed(f"collapse_stop must be a share in (0, 1) or null, got {stop!r}")
     options["collapse_stop"] = None if stop is None else float(stop)
-    cap = config.get("max_parameter_free")
+    cap = config.get("max_parameter_free", DEFAULT_MAX_PARAMETER_FREE.get(mode))
     if cap is not None and (isinstance(cap, bool) or not isinstance(cap, (int, float))
                             or not 0 <= cap <= 1):
         raise _Failed(f"max_parameter_free must be a share in [0, 1] or null, got {cap!r}")
