@@ -58,6 +58,8 @@ _LAZY = {
     "SNAS": "autokeras_nas_plugins.oneshot.tuner",
     "GDAS": "autokeras_nas_plugins.oneshot.tuner",
     "ProxylessNAS": "autokeras_nas_plugins.oneshot.tuner",
+    # Training-free search: proxies at initialization, the best trained.
+    "ZeroCost": "autokeras_nas_plugins.oneshot.tuner",
     # One-shot NAS: alternative layers of a space (imports Keras).
     "choose": "autokeras_nas.oneshot",
     # The numpy core.

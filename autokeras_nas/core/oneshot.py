@@ -16,6 +16,11 @@ each trial's phase is in its notes (`notes["phase"]`):
 
 A subclass names the supernet's mode and makes the inner strategy
 (`make_inner`); a third party writes a one-shot strategy the same way. A
+strategy with no supernet (`supernet_task = None`: training-free search)
+starts in the search phase, its trials of its own `estimate_task` (e.g.
+"score"), the choices searched being every `Choice` of the space and the
+other hyperparameters at their defaults; it ranks them with
+`rank_estimates`. A
 strategy whose supernet task itself finds architectures (ENAS's controller
 samples them inside the supernet's training) reads them from the supernet
 trial's outputs (`supernet_result`) in `make_inner`, and its inner strategy
@@ -25,6 +30,7 @@ proposes them. Numpy only, like every strategy.
 from __future__ import annotations
 
 import abc
+import dataclasses
 from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
 from autokeras_nas.core.hyperparameters import Choice, Parameter
@@ -170,8 +176,15 @@ class OneShotStrategy(BaseStrategy):
     #: path per batch) or "all" (every path, with path dropout).
     mode: ClassVar[str] = "single"
     #: The supernet trial's task: `TASK_SUPERNET`, or the name of a trainer
-    #: that trains a supernet with something of its own (ENAS's controller).
-    supernet_task: ClassVar[str] = TASK_SUPERNET
+    #: that trains a supernet with something of its own (ENAS's controller);
+    #: None: no supernet phase (the estimates need none).
+    supernet_task: ClassVar[str | None] = TASK_SUPERNET
+    #: The task of the search phase's trials.
+    estimate_task: ClassVar[str] = TASK_ESTIMATE
+    #: Whether a failed estimate uses up one of the `candidates` (False: the
+    #: search proposes another in its place, within max_trials and the
+    #: time budget).
+    failed_estimates_count: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -204,7 +217,7 @@ class OneShotStrategy(BaseStrategy):
         self._reset_phases()
 
     def _reset_phases(self) -> None:
-        self.phase = PHASE_SUPERNET
+        self.phase = PHASE_SUPERNET if self.supernet_task is not None else PHASE_SEARCH
         self.supernet_id: str | None = None
         #: The choices the supernet holds (names), once it is told.
         self.choices: list[str] | None = None
@@ -243,6 +256,35 @@ class OneShotStrategy(BaseStrategy):
         """The estimate trials' task_config; None: the trainer's defaults."""
         return None
 
+    def search_share(self) -> float:
+        """Share of a time budget after which no new estimate is proposed
+        (`oneshot_plan.SEARCH_SHARE`)."""
+        return oneshot_plan.SEARCH_SHARE
+
+    def ranking_metrics(self) -> tuple[str, ...]:
+        """The metrics the estimates are ranked by: the objectives'."""
+        return tuple(o.name for o in self.objectives)
+
+    def rank_estimates(self, observations: Sequence[Observation]) -> list[str]:
+        """The trial ids of `observations` (the latest result of each
+        estimate) that can be retrained, best first: by the objective (Pareto
+        order with several), those without a finite one left out."""
+        usable, vectors = [], []
+        for observation in observations:
+            vector = observation.objective_vector(self.objectives)
+            if vector is not None:
+                usable.append(observation.trial_id)
+                vectors.append(vector)
+        if len(self.objectives) > 1 and usable:
+            return [usable[i] for i in pareto_order(vectors)]
+        order = sorted(range(len(usable)), key=lambda i: (-vectors[i][0], i))
+        return [usable[i] for i in order]
+
+    def estimate_record(self, observation: Observation) -> dict[str, float]:
+        """What a retrain's notes keep of its estimate (`notes["estimate"]`):
+        the objectives' values."""
+        return {o.name: float(observation.metrics[o.name]) for o in self.objectives}
+
     # -- space -----------------------------------------------------------------
     def use_space(self, kind: SpaceKind | str, structure: Any = None) -> None:
         """A supernet space is a hyperparameter space whose choices were made
@@ -258,18 +300,23 @@ class OneShotStrategy(BaseStrategy):
               max_trials: int | None = None) -> None:
         super().setup(space, objectives, max_trials)
         if self._inner is not None:  # the space grew: the inner searches the new one
-            self._inner.setup(self._subspace(), self.objectives, self.plan().estimates)
+            self._inner.setup(self._subspace(), self.objectives, self._inner_max_trials())
 
     def plan(self) -> Plan:
         """The numbers of estimates and retrains (see the class docstring)."""
         return Plan.make(candidates=self.candidates, top_k=self.top_k,
-                         max_trials=self.max_trials)
+                         max_trials=self.max_trials, supernet=self.supernet_task is not None)
 
     def _fixed(self) -> dict[str, Scalar]:
+        if self.supernet_task is None:
+            return dict(self.space.complete({}))
         return dict(self.asked[self.supernet_id]) if self.supernet_id is not None else {}
 
     def _subspace(self) -> HyperSpace:
-        return choice_subspace(self.space, self.choices or (), self._fixed())
+        choices = self.choices
+        if choices is None and self.supernet_task is None:
+            choices = supernet_choices(self.space, {})
+        return choice_subspace(self.space, choices or (), self._fixed())
 
     def inner(self) -> BaseStrategy:
         """The inner strategy (made, or restored, on first use)."""
@@ -278,7 +325,7 @@ class OneShotStrategy(BaseStrategy):
                 inner = self.make_inner(int(self._inner_state["seed"]))
             else:
                 inner = self.make_inner(int(self.rng.integers(2**31 - 1)))
-            inner.setup(self._subspace(), self.objectives, self.plan().estimates)
+            inner.setup(self._subspace(), self.objectives, self._inner_max_trials())
             if self._inner_state is not None:
                 inner.load_state_dict(self._inner_state)
                 self._inner_state = None
@@ -320,7 +367,7 @@ class OneShotStrategy(BaseStrategy):
 
     def _estimate(self, trial_id: str) -> Suggestion | None:
         """The next estimate; None once the search phase proposes no more."""
-        if not self._search_closed and (len(self.estimates) >= self.plan().estimates
+        if not self._search_closed and (self._estimates_made() >= self.plan().estimates
                                         or self._search_budget_spent()):
             self._search_closed = True
         if self._search_closed:
@@ -334,15 +381,29 @@ class OneShotStrategy(BaseStrategy):
         values = self.space.complete({**self._fixed(), **suggestion.values})
         self.estimates.append(trial_id)
         notes = {**suggestion.notes, "phase": PHASE_SEARCH}
-        return Suggestion.run(values, parent_id=self.supernet_id, task=TASK_ESTIMATE,
+        return Suggestion.run(values, parent_id=self.supernet_id, task=self.estimate_task,
                               task_config=self.estimate_options(), notes=notes)
+
+    def _inner_max_trials(self) -> int | None:
+        """The inner strategy's max_trials: the planned estimates; None when
+        failed ones are replaced (this strategy counts them)."""
+        return self.plan().estimates if self.failed_estimates_count else None
+
+    def _estimates_made(self) -> int:
+        """The estimates proposed, those that failed left out unless
+        `failed_estimates_count`."""
+        if self.failed_estimates_count:
+            return len(self.estimates)
+        latest = self.latest()
+        return sum(1 for t in self.estimates
+                   if t not in latest or latest[t].status is not TrialStatus.FAILED)
 
     def _search_budget_spent(self) -> bool:
         if self.time_budget is None:
             return False
         own = set(self.estimates)
         spent = oneshot_plan.search_spent([o for o in self.history if o.trial_id in own])
-        return spent >= oneshot_plan.search_seconds(self.time_budget)
+        return spent >= self.search_share() * float(self.time_budget)
 
     def _start_retrain(self) -> None:
         ranked = self._ranked_estimates()
@@ -355,25 +416,18 @@ class OneShotStrategy(BaseStrategy):
                            else "no trial left to retrain within max_trials")
 
     def _ranked_estimates(self) -> list[str]:
-        """The estimates with usable results, best first (by the latest
-        result of each; Pareto order with several objectives)."""
-        latest = self.latest()
-        usable, vectors = [], []
-        for trial_id in self.estimates:
-            observation = latest.get(trial_id)
-            vector = None if observation is None else observation.objective_vector(self.objectives)
-            if vector is not None:
-                usable.append(trial_id)
-                vectors.append(vector)
-        if len(self.objectives) > 1 and usable:
-            return [usable[i] for i in pareto_order(vectors)]
-        order = sorted(range(len(usable)), key=lambda i: (-vectors[i][0], i))
-        return [usable[i] for i in order]
+        """The estimates with usable results, best first (`rank_estimates`
+        on the latest result of each)."""
+        latest = self.latest()  # by the trial asked for: a continuation's own id is another
+        return self.rank_estimates([dataclasses.replace(latest[t], trial_id=t)
+                                    for t in self.estimates if t in latest])
 
     def _retrain_epochs(self) -> int:
         """`retrain_epochs`; under a time budget the supernet's epochs (a
         ceiling: the retrain's share of the budget ends it)."""
         supernet = self.supernet_result()
+        if self.time_budget is not None and self.supernet_task is None:
+            return max(self.retrain_epochs, oneshot_plan.BUDGET_SUPERNET_EPOCHS)
         if self.time_budget is None or supernet is None or not supernet.epochs:
             return self.retrain_epochs
         return int(supernet.epochs)
@@ -407,7 +461,7 @@ class OneShotStrategy(BaseStrategy):
         self.retrains.append(trial_id)
         estimate = self.latest()[source]
         notes = {"phase": PHASE_RETRAIN, "estimate_trial": source,
-                 "estimate": {o.name: float(estimate.metrics[o.name]) for o in self.objectives},
+                 "estimate": self.estimate_record(estimate),
                  "retrain_from": self.retrain_from}
         parent = self.supernet_id if self.retrain_from == "supernet" else None
         config = None

@@ -53,25 +53,22 @@ class Plan:
     retrains: int
 
     @classmethod
-    def make(cls, *, candidates: int, top_k: int, max_trials: int | None) -> "Plan":
+    def make(cls, *, candidates: int, top_k: int, max_trials: int | None,
+             supernet: bool = True) -> "Plan":
         """`candidates` estimates and `top_k` retrains; with `max_trials` m
-        (one trial being the supernet) min(top_k, (m - 1) // 2) retrains
-        and the rest, at most `candidates`, estimates."""
+        (one trial being the supernet, when there is one: s = 1, else 0)
+        min(top_k, (m - s) // 2) retrains and the rest, at most
+        `candidates`, estimates."""
         if max_trials is None:
             return cls(candidates, top_k)
-        retrains = min(top_k, max(0, (max_trials - 1) // 2))
-        return cls(min(candidates, max(0, max_trials - 1 - retrains)), retrains)
+        rest = max_trials - (1 if supernet else 0)
+        retrains = min(top_k, max(0, rest // 2))
+        return cls(min(candidates, max(0, rest - retrains)), retrains)
 
 
 def supernet_seconds(budget: float) -> float:
     """The supernet's share of a time budget, in seconds (`SUPERNET_SHARE`)."""
     return round(SUPERNET_SHARE * float(budget), 3)
-
-
-def search_seconds(budget: float) -> float:
-    """Seconds of estimates after which the search proposes no more
-    (`SEARCH_SHARE` of the budget)."""
-    return SEARCH_SHARE * float(budget)
 
 
 def retrain_seconds(*, budget: float, spent: float, retrains: int) -> float:

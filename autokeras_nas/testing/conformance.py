@@ -133,8 +133,9 @@ class _Context:
         self.hyperparameters = SpaceKind.HYPERPARAMETERS in driven
         #: `FOUNDATION_TASKS` and the strategy's own supernet task, if it
         #: names one (`supernet_task`, as one-shot strategies do).
+        own = getattr(strategy_cls, "supernet_task", TASK_SUPERNET)
         self.foundation_tasks = tuple(dict.fromkeys(
-            FOUNDATION_TASKS + (getattr(strategy_cls, "supernet_task", TASK_SUPERNET),)))
+            FOUNDATION_TASKS + ((own,) if own is not None else ())))
         #: Names of the structured spaces to run, in the declared order.
         self.structured = [structured_space_for(k).name for k in driven
                            if k is not SpaceKind.HYPERPARAMETERS]
@@ -194,10 +195,15 @@ class _Context:
             space = None  # set up already
         fake = supernet_outputs(_space(space_name)[0])
         outputs = {task: fake for task in self.foundation_tasks}
+        # A strategy whose estimates rank by metrics of their own (a
+        # zero-cost strategy's proxies) gets them from its estimate task.
+        ranked_by = getattr(strategy, "ranking_metrics", None)
+        task = getattr(strategy, "estimate_task", None)
+        metrics = {task: ranked_by()} if callable(ranked_by) and isinstance(task, str) else {}
         return Driver(
             strategy, objective, n_trials, space=space,
             objectives=[SCORE], max_trials=max_trials, parallel=parallel,
-            seed=seed, task_outputs=outputs, **kwargs,
+            seed=seed, task_outputs=outputs, task_metrics=metrics, **kwargs,
         )
 
 

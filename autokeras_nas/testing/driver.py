@@ -235,6 +235,10 @@ class Driver:
             task that does not fail is told with those outputs (e.g.
             `{"supernet": supernet_outputs(space)}`, a fake supernet);
             every trial is scored by `objective_fn` whatever its task.
+        task_metrics: Task name -> metric names: a trial of that task that
+            does not fail also reports each of these metrics, equal to its
+            first objective's value (e.g. the proxies a zero-cost strategy
+            ranks its "score" trials by).
     """
 
     def __init__(
@@ -255,6 +259,7 @@ class Driver:
         continue_every: int = 0,
         time_budget: float | None = None,
         task_outputs: Mapping[str, OutputsFn] | None = None,
+        task_metrics: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         if parallel < 1:
             raise ValueError(f"parallel must be >= 1, got {parallel!r}")
@@ -282,6 +287,7 @@ class Driver:
         self._must_tell = False
         self.continue_every = continue_every
         self.task_outputs = dict(task_outputs or {})
+        self.task_metrics = {task: tuple(names) for task, names in (task_metrics or {}).items()}
         if space is not None:
             strategy.setup(space, list(self.objectives), max_trials)
         if time_budget is not None and hasattr(strategy, "set_time_budget"):
@@ -371,6 +377,11 @@ class Driver:
         outputs = self.task_outputs.get(step.suggestion.task or "")
         if outputs is not None and status is not TrialStatus.FAILED:
             observation = dataclasses.replace(observation, outputs=dict(outputs(step.suggestion)))
+        names = self.task_metrics.get(step.suggestion.task or "", ())
+        value = observation.metrics.get(self.objectives[0].name)
+        if names and value is not None and status is not TrialStatus.FAILED:
+            metrics = {**observation.metrics, **{name: value for name in names}}
+            observation = dataclasses.replace(observation, metrics=metrics)
         self.strategy.tell(observation)
         if (self.continue_every and status is TrialStatus.COMPLETED
                 and run_index % self.continue_every == 0):

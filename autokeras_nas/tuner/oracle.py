@@ -400,6 +400,8 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         if HEARTBEAT_KEY in metrics:
             return copy.copy(self.trials[trial_id])
         if EPOCH_KEY not in metrics:
+            if self._objective_optional(trial_id, metrics):
+                return self._record_metrics(trial_id, metrics, step)
             return super().update_trial(trial_id, dict(metrics), step)
         epoch = int(metrics[EPOCH_KEY])
         logs = {k: float(v) for k, v in metrics.items() if k != EPOCH_KEY}
@@ -412,6 +414,23 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             if not self.stopping.report(trial_id, epoch, primary.signed(logs[primary.name])):
                 reply.status = _KT.STOPPED
         return reply
+
+    def _objective_optional(self, trial_id: str, metrics: Mapping[str, Any]) -> bool:
+        """Whether `metrics` lack an objective and may: the trial's task
+        makes no model (`ESTIMATE_TASKS`, e.g. a proxy's score)."""
+        task = self.trials[trial_id].hyperparameters.values.get(TASK, TASK_TRAIN)
+        return not makes_model(task) and any(o.name not in metrics for o in self.objectives)
+
+    def _record_metrics(self, trial_id: str, metrics: Mapping[str, Any], step: int) -> Any:
+        """KerasTuner's `update_trial` without its check that the objective
+        is there (see `_objective_optional`)."""
+        trial = self.trials[trial_id]
+        for name, value in metrics.items():
+            if not trial.metrics.exists(name):
+                trial.metrics.register(name)
+            trial.metrics.update(name, value, step=step)
+        self._save_trial(trial)
+        return trial
 
     def _check_consecutive_failures(self) -> None:
         """As KerasTuner's, but an infeasible trial (a hard constraint
@@ -523,6 +542,13 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
 
     def score_trial(self, trial: Any) -> None:
         metrics = _final_metrics(trial)
+        if any(o.name not in metrics for o in self.objectives) and not makes_model(
+                trial.hyperparameters.values.get(TASK, TASK_TRAIN)):
+            # No objective (a proxy's score): KerasTuner's worst score, so it
+            # completes (a NaN would make it invalid) and never ranks first.
+            trial.score = -math.inf if self.objective.direction == "max" else math.inf
+            trial.best_step = 0
+            return
         if len(self.objectives) == 1:
             super().score_trial(trial)
             return

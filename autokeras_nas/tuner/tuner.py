@@ -34,7 +34,7 @@ from typing import Any, Callable, Mapping, Sequence
 import keras_tuner
 
 from autokeras_nas import plugins
-from autokeras_nas.core import make_constraints
+from autokeras_nas.core import make_constraints, makes_model
 from autokeras_nas.results import SearchDirectoryError, check_search_directory
 from autokeras_nas.tuner import failures, parallel
 from autokeras_nas.tuner.budget import BUDGET_SCOPES, SearchBudget
@@ -288,13 +288,25 @@ class NasTuner(keras_tuner.Tuner):
         writes its outputs to the trial's directory."""
         context = TrialContext(self, trial, args, kwargs)
         result = self.trainer(context.task).run(context)
-        metrics = self._check_objectives({k: float(v) for k, v in result.metrics.items()})
+        metrics = {k: float(v) for k, v in result.metrics.items()}
+        if makes_model(context.task) or all(o.name in metrics for o in self.objectives):
+            metrics = self._check_objectives(metrics)
         try:
             write_outputs(self.get_trial_dir(trial.trial_id), result.outputs)
         except ValueError as e:
             raise keras_tuner.errors.FailedTrialError(
                 f"trainer {context.task!r} returned bad outputs: {e}") from None
         return metrics
+
+    def _run_and_update_trial(self, trial: Any, *fit_args: Any, **fit_kwargs: Any) -> None:
+        """As KerasTuner's, but a trial of a task that makes no model
+        (`ESTIMATE_TASKS`: a proxy's score) may report no objective: its
+        metrics go to the oracle as they are."""
+        if makes_model(trial_task(trial)):
+            super()._run_and_update_trial(trial, *fit_args, **fit_kwargs)
+            return
+        metrics = self.run_trial(trial, *fit_args, **fit_kwargs)
+        self.oracle.update_trial(trial.trial_id, metrics)
 
     def trainer(self, task: str) -> Trainer:
         """The trainer of `task` (made once per tuner).

@@ -1,6 +1,7 @@
 """`autokeras_nas.SPOS`, `.RandomWS`, `.OneShot`, `.ENAS`, `.DARTS`,
 `.SNAS`, `.GDAS` and `.ProxylessNAS`: one-shot (weight-sharing) search as
-KerasTuner tuners.
+KerasTuner tuners; `.ZeroCost`: search without training, by training-free
+proxies (no supernet: architectures scored, the best trained).
 
 Each takes a `build_model(hp)` written with `autokeras_nas.oneshot.choose`
 (or, given only `input_shape` and `num_classes`, the NAS-Bench-201 cell
@@ -22,6 +23,7 @@ from typing import Any, Sequence
 from autokeras_nas_plugins.oneshot import differentiable as differentiable_module
 from autokeras_nas_plugins.oneshot import enas as enas_module
 from autokeras_nas_plugins.oneshot import strategy as strategy_module
+from autokeras_nas_plugins.oneshot import zerocost as zerocost_module
 
 from autokeras_nas import results as results_module
 from autokeras_nas.report import oneshot_summary
@@ -149,3 +151,18 @@ class ProxylessNAS(OneShotTuner):
     activations."""
 
     strategy_class = differentiable_module.Proxyless
+
+
+class ZeroCost(OneShotTuner):
+    """Zero-cost search (Abdelfattah et al. 2021) as a drop-in for
+    `keras_tuner.RandomSearch`: `candidates` random architectures are scored
+    at initialization by training-free proxies (`autokeras_nas.zerocost`,
+    one batch of training data, no training) and the best `top_k` trained
+    from scratch.
+
+        tuner = autokeras_nas.ZeroCost(build_model, objective="val_accuracy",
+                                       proxies="jacob_cov", candidates=100, top_k=2)
+        tuner.search(x, y, validation_data=(x_val, y_val), batch_size=64)
+    """
+
+    strategy_class = zerocost_module.ZeroCost

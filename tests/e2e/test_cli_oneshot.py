@@ -1,4 +1,4 @@
-"""`autokeras-nas search --strategy spos|random-ws|oneshot|enas` end to end,
+"""`autokeras-nas search --strategy spos|random-ws|oneshot|enas|zero-cost` end to end,
 in subprocesses (the searches of a `choose` space one after another in one
 fresh interpreter, through click's runner): the NAS-Bench-201 cell by default on images and on a UCR
 series (1-D cell) under a time budget, a user's `choose` space, the phases
@@ -155,6 +155,10 @@ def choose_searches(files: Path) -> dict[str, dict]:
         commands[strategy] = ["search", "--strategy", strategy, "--dataset", "digits",
                               "--space", "space.py:build_model", "--max-trials", "5",
                               "--epochs", "2", *params, "--out", strategy]
+    commands["zero-cost"] = ["search", "--strategy", "zero-cost", "--dataset", "digits",
+                             "--space", "space.py:build_model", "--max-trials", "5",
+                             "--epochs", "2", "--param", "top_k=1",
+                             "--param", "proxies=jacob_cov+naswot", "--out", "zero-cost"]
     commands["short"] = ["search", "--strategy", "spos", "--dataset", "digits", "--space",
                          "space.py:build_model", "--time-budget", "0.05s", "--out", "short"]
     runs = probe_cli_runs(*commands.values(), cwd=files, timeout=1200)
@@ -178,6 +182,28 @@ def test_each_oneshot_strategy_searches_a_choose_space(files: Path, choose_searc
     model = _load_plain(out / "best_model.keras")
     chosen = {layer.name for layer in model.layers if "__" in layer.name}
     assert chosen == {f"op1__{best['values']['op1']}", f"op2__{best['values']['op2']}"}
+
+
+def test_zero_cost_scores_a_choose_space_and_retrains_the_best_from_scratch(
+        files: Path, choose_searches: dict) -> None:
+    _ran(choose_searches["zero-cost"])
+    out = files / "zero-cost"
+    trials = _trials(out)
+    assert [(t["notes"]["phase"], t["task"]) for t in trials] == (
+        [("search", "score")] * 4 + [("retrain", "train")])
+    scores, retrain = trials[:4], trials[4]
+    assert all(t["parent_id"] is None and t["status"] == "completed" for t in trials)
+    assert all({"jacob_cov", "naswot"} <= set(t["metrics"]) and "val_accuracy" not in t["metrics"]
+               for t in scores)
+    assert retrain["notes"]["estimate_trial"] in {t["trial_id"] for t in scores}
+    assert retrain["notes"]["retrain_from"] == "scratch" and retrain["epochs"] == 2
+    assert _best(out, trials)["trial_id"] == retrain["trial_id"]
+    model = _load_plain(out / "best_model.keras")
+    chosen = {layer.name for layer in model.layers if "__" in layer.name}
+    assert chosen == {f"op1__{retrain['values']['op1']}", f"op2__{retrain['values']['op2']}"}
+    report = run_cli("report", "zero-cost", cwd=files)
+    _ok(report)
+    assert "zero-cost" in report.stdout
 
 
 def test_spos_on_a_ucr_series_with_the_1d_cell_within_a_time_budget(files: Path) -> None:

@@ -56,7 +56,9 @@ class TrialResult:
 
     Args:
         metrics: Final metrics, name -> number; they must include the search's
-            objectives.
+            objectives, unless the task makes no model
+            (`autokeras_nas.core.ESTIMATE_TASKS`, e.g. "score": a proxy's
+            score is no accuracy, and the strategy reads what it reports).
         outputs: JSON outputs beside the metrics (any JSON object).
     """
 
