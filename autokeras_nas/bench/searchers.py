@@ -23,7 +23,7 @@ import tempfile
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from autokeras_nas import plugins
 from autokeras_nas.core import (
@@ -65,8 +65,15 @@ class SearcherError(ValueError):
 
 
 # -- strategies -------------------------------------------------------------
-def strategy_searcher(name: str, make_kwargs: Mapping[str, Any] | None = None) -> Searcher:
-    """An installed strategy plugin as a searcher (sequential ask/tell)."""
+#: `warm(seed)`: the configurations a run seeded `seed` starts from.
+WarmFn = Callable[[int], Sequence[Mapping[str, Any]]]
+
+
+def strategy_searcher(name: str, make_kwargs: Mapping[str, Any] | None = None, *,
+                      warm: WarmFn | None = None, warm_label: str = "") -> Searcher:
+    """An installed strategy plugin as a searcher (sequential ask/tell);
+    with `warm`, each run's strategy is warm-started (`warm_start`) with
+    `warm(seed)` and its label ends with `warm_label`."""
     try:
         cls = plugins.load(name)
     except plugins.UnknownStrategyError as e:
@@ -77,19 +84,25 @@ def strategy_searcher(name: str, make_kwargs: Mapping[str, Any] | None = None) -
     except (TypeError, ValueError) as e:
         raise SearcherError(f"cannot create strategy {name!r} with {kwargs}: {e}") from None
     label = name + "".join(f" {k}={v}" for k, v in kwargs.items())
+    if warm is not None and warm_label:
+        label += f" {warm_label}"
 
     def run(space: HyperSpace, objectives: tuple[Objective, ...], n_trials: int, seed: int,
             evaluate: Evaluate) -> None:
         strategy = cls(seed=seed, **kwargs)
-        drive_strategy(strategy, space, objectives, n_trials, evaluate)
+        drive_strategy(strategy, space, objectives, n_trials, evaluate,
+                       warm=None if warm is None else warm(seed))
 
     return Searcher(label, run)
 
 
 def drive_strategy(strategy: Any, space: Any, objectives: tuple[Objective, ...], n_trials: int,
-                   evaluate: Evaluate) -> None:
-    """Asks and tells `strategy` one trial at a time, `n_trials` at most."""
+                   evaluate: Evaluate, *, warm: Sequence[Mapping[str, Any]] | None = None) -> None:
+    """Asks and tells `strategy` one trial at a time, `n_trials` at most
+    (warm-started with `warm` after its setup)."""
     strategy.setup(space, objectives, n_trials)
+    if warm:
+        strategy.warm_start(warm)
     for i in range(n_trials):
         trial_id = str(i)
         suggestion = strategy.ask(trial_id)

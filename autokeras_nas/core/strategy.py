@@ -408,6 +408,8 @@ class BaseStrategy(abc.ABC):
         self._seen: set[tuple[str, str | None]] = set()
         #: The search's time budget in seconds, or None (`set_time_budget`).
         self.time_budget: float | None = None
+        #: Configurations `sample_new` returns before sampling (`warm_start`).
+        self.warm: list[dict[str, Scalar]] = []
 
     # -- protocol -----------------------------------------------------------
     def setup(
@@ -522,6 +524,7 @@ class BaseStrategy(abc.ABC):
             "rng": rng_module.rng_state(self.rng),
             "asked": [[tid, dict(v)] for tid, v in self.asked.items()],
             "history": [o.to_dict() for o in self.history],
+            "warm": [dict(v) for v in self.warm],
             "extra": self.extra_state(),
         }
 
@@ -536,6 +539,7 @@ class BaseStrategy(abc.ABC):
         self.asked = {tid: dict(v) for tid, v in state["asked"]}
         self.history = [Observation.from_dict(o) for o in state["history"]]
         self._told = {o.trial_id for o in self.history}
+        self.warm = [dict(v) for v in state.get("warm") or []]
         if self.space is not None:
             self._seen = {self._identity(v) for v in self.asked.values()}
         self.load_extra_state(state.get("extra") or {})
@@ -575,14 +579,36 @@ class BaseStrategy(abc.ABC):
                 pass  # not JSON (a hand-edited state): compared as written
         return self.space.key({k: v for k, v in asked.items() if k != ARCH}), arch
 
+    def warm_start(self, configurations: Sequence[Mapping[str, Scalar]]) -> None:
+        """Configurations to start from (a warm-up's best, best first): the
+        strategy's random draws (`sample_new`) return them, in order, before
+        any random sample, so a strategy starts from them wherever it would
+        start at random (aging evolution's first population, a model-based
+        strategy's initial design, random search's first trials). Each is
+        completed with the space's defaults; one proposed already when its
+        turn comes is skipped. Kept in the state (exact resume).
+
+        Raises:
+            RuntimeError: before `setup` (the space is needed).
+            ValueError: a configuration with a value its space does not allow.
+        """
+        if self.space is None:
+            raise RuntimeError(f"{type(self).__name__}.setup() must be called before warm_start()")
+        self.warm.extend(dict(self.space.complete(dict(c))) for c in configurations)
+
     def sample_new(self, max_tries: int = 100) -> dict[str, Scalar] | None:
-        """Samples values not proposed before, or None when there are none.
+        """Samples values not proposed before, or None when there are none:
+        first the configurations of `warm_start`, in order, then random ones.
 
         On a finite space the number of draws grows with the fraction already
         seen (20 x size / unseen, at most a million), so a nearly exhausted
         space still yields its last points with probability 1 - e^-20; on an
         infinite one `max_tries` draws are made.
         """
+        while self.warm:
+            values = self.warm.pop(0)
+            if self.is_new(values):
+                return values
         size = self.space.size()
         unseen = size - sum(1 for _, arch in self._seen if arch is None)
         if unseen <= 0:
