@@ -39,13 +39,14 @@ weight is written. `score(name, model, batch)` calls one by name;
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["PROXIES", "grad_norm", "jacob_cov", "naswot", "score", "snip", "synflow"]
+__all__ = ["PROXIES", "grad_norm", "jacob_cov", "naswot", "score", "snip", "synflow",
+           "synflow_of_paths"]
 
 #: Eigenvalue offset of `jacob_cov`, as Mellor et al.
 _JACOB_K = 1e-5
@@ -221,6 +222,64 @@ def synflow(model: keras.Model, batch: Any = None) -> float:
     value = sum(float(tf.reduce_sum(tf.abs(values[i] * g)))
                 for i, g in zip(kernels, grads) if g is not None)
     return _finite(value, "synflow")
+
+
+def synflow_of_paths(supernet: keras.Model, architectures: Iterable[Mapping[str, str]],
+                     batch: Any = None) -> Iterator[float]:
+    """Synflow of many architectures with the weights of one supernet: the
+    architecture's path is fixed in the supernet (`oneshot.set_paths`) and
+    the operations off the path get no gradient and add nothing, so each
+    score is `synflow` of the architecture built alone with the supernet's
+    weights of its operations. One traced step serves every architecture
+    (a score costs one forward and one backward pass, no build).
+
+    Args:
+        supernet: A supernet built in "single" mode whose weights are
+            float64 (built under `keras.config.set_dtype_policy("float64")`:
+            synflow overflows float32 in deep networks). It is not changed
+            except for its fixed paths, which are put back at the end.
+        architectures: Each a mapping choice -> candidate naming every
+            choice of the supernet.
+        batch: As for `synflow` (only the input shape, when the supernet
+            has no Input of known shape).
+
+    Yields:
+        The score of each architecture, in order.
+
+    Raises:
+        ValueError: weights that are not float64, no kernel, or an
+            architecture that names an unknown choice or candidate.
+    """
+    from autokeras_nas import oneshot
+
+    if any(v.dtype != "float64" for v in supernet.trainable_variables):
+        raise ValueError("synflow_of_paths needs a float64 supernet: build it under "
+                         "keras.config.set_dtype_policy('float64')")
+    shape = _input_shape(supernet, batch)
+    kernels = _kernel_indices(supernet)
+    if not kernels:
+        raise ValueError("synflow: the supernet has no weight matrix or kernel to score")
+    weights = [tf.abs(v.value) for v in supernet.trainable_variables]
+    ones = tf.ones((1, *shape), dtype="float64")
+
+    @tf.function
+    def step() -> Any:
+        with tf.GradientTape() as tape:
+            tape.watch(weights)
+            outputs = _forward(supernet, weights, ones, training=False)
+            total = tf.add_n([tf.reduce_sum(tf.cast(o, "float64"))
+                              for o in tf.nest.flatten(outputs)])
+        grads = tape.gradient(total, [weights[i] for i in kernels])
+        return tf.add_n([tf.reduce_sum(tf.abs(weights[i] * g))
+                         for i, g in zip(kernels, grads) if g is not None])
+
+    try:
+        with _logits(supernet):
+            for architecture in architectures:
+                oneshot.set_paths(supernet, architecture)
+                yield _finite(float(step()), "synflow")
+    finally:
+        oneshot.set_paths(supernet, None)
 
 
 def jacob_cov(model: keras.Model, batch: Any = None) -> float:

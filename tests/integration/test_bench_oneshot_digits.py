@@ -145,6 +145,14 @@ def test_zero_cost_proxies_rank_the_cached_ground_truth(runs, tmp_path) -> None:
     vote = np.mean([rankdata(np.mean(rows[p]["scores"], axis=1)) for p in proxies], axis=0)
     np.testing.assert_allclose(rows["vote"]["scores"], vote)
     assert "noise ceiling tau" in done.stdout
+    # and synflow against NAS-Bench-201's CIFAR-10 accuracy, from the shipped scores
+    from autokeras_nas.bench import nb201_synflow
+    from autokeras_nas.bench.nb201 import NB201Table
+
+    expected = nb201_synflow.correlations(nb201_synflow.load_scores(),
+                                          NB201Table("cifar10").mean_acc)
+    assert payload["nb201"] == {"proxy": "synflow", **expected} and expected["cells"] == 15625
+    assert f"synflow rho {expected['spearman']:.3f}" in done.stdout
 
 
 def test_zero_cost_refuses_an_unknown_proxy_before_loading_anything() -> None:

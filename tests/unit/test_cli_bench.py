@@ -119,6 +119,28 @@ def test_nb201_json_with_one_run_is_standard_json(tmp_path: Path) -> None:
     payload = json.loads(path.read_text(), parse_constant=_strict_constant)
     assert payload["results"][0]["runs"] == 1
 
+def test_warmup_runs_each_strategy_again_warm_started_from_the_shipped_scores(tmp_path: Path
+                                                                           ) -> None:
+    out = tmp_path / "w.json"
+    proc = bench("nb201", "--strategy", "random", "--peers", "none", "--warmup", "synflow:200:4",
+                 "--json", str(out), *SMALL)
+    assert proc.returncode == 0, proc.stderr
+    labels = [r["searcher"] for r in json.loads(out.read_text())["results"]]
+    assert labels == ["random", "random warmup=synflow:200:4"]
+    assert row(proc.stdout, "random warmup=synflow:200:4")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--warmup", "synflow"], "PROXY:POOL or PROXY:POOL:KEEP"),
+    (["--warmup", "naswot:100"], "no NAS-Bench-201 scores of 'naswot'"),
+    (["--warmup", "synflow:100", "--dataset", "cifar100"], "--warmup needs --dataset cifar10"),
+])
+def test_a_bad_warmup_is_one_line(args: list[str], message: str) -> None:
+    proc = bench("nb201", "--strategy", "random", *args, *SMALL)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in one_line_error(proc.stderr)
+
+
 # -- overhead ---------------------------------------------------------------------------
 def test_overhead_prints_one_row_per_space_and_count() -> None:
     proc = bench("overhead", "--strategy", "random", "--trials", "100", "--space", "float8")
