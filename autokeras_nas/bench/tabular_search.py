@@ -6,7 +6,8 @@ reloaded (`overwrite=False`), results.json, and the distributed chief and
 workers. It makes crash-and-resume and parallel searches testable in
 seconds. A trial's metrics are the cell's mean values in the table
 (`val_acc` in percent, `latency`, `train_time`, `model_size`), so a run
-depends only on the strategy's seed.
+depends only on the strategy's seed; a "score" trial (the `zero-cost`
+strategy) gets the cell's shipped synflow score.
 
     python -m autokeras_nas.bench.tabular_search --strategy aging-evolution \\
         --max-trials 50 --out runs/nb201 [--trial-seconds 0.1] [--param NAME=VALUE] \\
@@ -44,8 +45,9 @@ import keras_tuner
 
 from autokeras_nas import plugins
 from autokeras_nas.bench.nb201 import NB201Table, cell_index
-from autokeras_nas.core import EPOCHS, INITIAL_EPOCH
+from autokeras_nas.core import EPOCHS, INITIAL_EPOCH, TASK_SCORE
 from autokeras_nas.testing.spaces import NB201_EDGES, NB201_OPS
+from autokeras_nas.tuner.trainers.base import TrialContext
 from autokeras_nas.tuner.tuner import NasTuner
 
 
@@ -77,6 +79,7 @@ class TabularTuner(NasTuner):
             raise ValueError(f"trial_seconds must be >= 0, got {trial_seconds!r}")
         self.table = table if table is not None else NB201Table("cifar10")
         self.trial_seconds = float(trial_seconds)
+        self._synflow: Any = None
         super().__init__(None, strategy=strategy, objective=objective, max_trials=max_trials,
                          hyperparameters=nb201_hyperparameters(), allow_new_entries=False,
                          **kwargs)
@@ -86,12 +89,33 @@ class TabularTuner(NasTuner):
             time.sleep(self.trial_seconds)
         values = trial.hyperparameters.values
         row = cell_index(values)
+        context = TrialContext(self, trial, args, kwargs)
+        if context.task == TASK_SCORE:
+            return self._score(row, context.config)
         metrics = {name: float(column[row]) for name, column in self.table.metrics.items()}
         if EPOCHS in values:  # scheduled by a multi-fidelity scheduler
             total = int(values[EPOCHS])
             metrics["val_acc"] *= fidelity(total)
             metrics["epochs"] = float(total - int(values.get(INITIAL_EPOCH, 0)))
         return metrics
+
+    def _score(self, row: int, config: dict[str, Any]) -> dict[str, float]:
+        """A "score" trial (zero-cost search): the cell's shipped proxy
+        scores (synflow only; `autokeras_nas.bench.nb201_synflow`).
+
+        Raises:
+            keras_tuner.errors.FailedTrialError: a proxy without shipped scores.
+        """
+        from autokeras_nas.bench import nb201_synflow
+
+        proxies = config.get("proxies") or ["jacob_cov"]
+        unknown = [p for p in proxies if p != "synflow"]
+        if unknown:
+            raise keras_tuner.errors.FailedTrialError(
+                f"no NAS-Bench-201 scores of {unknown[0]!r}: the package ships synflow's")
+        if self._synflow is None:
+            self._synflow = nb201_synflow.load_scores()
+        return {"synflow": float(self._synflow[row]), "epochs": 0.0}
 
     def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
         """No model: nothing to save."""

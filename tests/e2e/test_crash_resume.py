@@ -53,6 +53,8 @@ PARAMS = {"popnas": {"n_init": 4, "restart_patience": 5}, "pnas": {"n_init": 4, 
 PARAMS.update({name: {"candidates": 19, "top_k": 3}
                for name in ("spos", "random-ws", "oneshot", "enas", "darts", "snas", "gdas",
                             "proxyless")})
+#: zero-cost ranks by the table's only proxy.
+PARAMS["zero-cost"] = {"proxies": "synflow", "candidates": 19, "top_k": 3}
 N_TRIALS = 24
 #: Final trials before each kill, spread over the whole run: aging evolution's
 #: random start (3) and mutations (7: its first), POPNAS's random start (3),

@@ -45,6 +45,8 @@ def test_a_tabular_search_leaves_no_pickle(tmp_path: Path, table, strategy: str)
     # enas and the differentiable strategies estimate 10 and 5 by default
     few = ("enas", "darts", "snas", "gdas", "proxyless")
     options = {"candidates": TRIALS} if strategy in few else {}
+    if strategy == "zero-cost":
+        options = {"proxies": "synflow"}  # the table's only proxy
     tuner = TabularTuner(strategy=plugins.load(strategy)(seed=3, **options), max_trials=TRIALS,
                          table=table,
                          directory=str(tmp_path), project_name="search", overwrite=True)
