@@ -48,6 +48,7 @@ from autokeras_nas.bench.nb201 import NB201Table, cell_index
 from autokeras_nas.core import EPOCHS, INITIAL_EPOCH, TASK_SCORE
 from autokeras_nas.testing.spaces import NB201_EDGES, NB201_OPS
 from autokeras_nas.tuner.trainers.base import TrialContext
+from autokeras_nas.tuner.trainers.score import DEFAULT_PROXIES
 from autokeras_nas.tuner.tuner import NasTuner
 
 
@@ -108,7 +109,7 @@ class TabularTuner(NasTuner):
         """
         from autokeras_nas.bench import nb201_synflow
 
-        proxies = config.get("proxies") or ["jacob_cov"]
+        proxies = config.get("proxies") or list(DEFAULT_PROXIES)
         unknown = [p for p in proxies if p != "synflow"]
         if unknown:
             raise keras_tuner.errors.FailedTrialError(

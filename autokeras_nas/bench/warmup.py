@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from autokeras_nas.bench.nb201 import cell_values
+from autokeras_nas.bench.nb201_synflow import N_CELLS
 
 #: Proxies with shipped scores of every NAS-Bench-201 cell.
 TABLE_PROXIES = ("synflow",)
@@ -43,7 +44,7 @@ class Warmup:
 
         Raises:
             WarmupError: another form, a proxy without shipped scores, or
-                sizes that are not 1 <= KEEP <= POOL <= 15,625.
+                sizes that are not 1 <= KEEP <= POOL <= `N_CELLS` (15,625).
         """
         parts = str(text).split(":")
         try:
@@ -57,8 +58,8 @@ class Warmup:
         if proxy not in TABLE_PROXIES:
             raise WarmupError(f"no NAS-Bench-201 scores of {proxy!r}; the package ships "
                               f"{', '.join(TABLE_PROXIES)}")
-        if not 1 <= keep <= pool <= 15625:
-            raise WarmupError(f"a warm-up needs 1 <= KEEP <= POOL <= 15625, got {text!r}")
+        if not 1 <= keep <= pool <= N_CELLS:
+            raise WarmupError(f"a warm-up needs 1 <= KEEP <= POOL <= {N_CELLS}, got {text!r}")
         return cls(proxy, pool, keep)
 
     @property

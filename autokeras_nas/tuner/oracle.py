@@ -542,8 +542,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
 
     def score_trial(self, trial: Any) -> None:
         metrics = _final_metrics(trial)
-        if any(o.name not in metrics for o in self.objectives) and not makes_model(
-                trial.hyperparameters.values.get(TASK, TASK_TRAIN)):
+        if self._objective_optional(trial.trial_id, metrics):
             # No objective (a proxy's score): KerasTuner's worst score, so it
             # completes (a NaN would make it invalid) and never ranks first.
             trial.score = -math.inf if self.objective.direction == "max" else math.inf
