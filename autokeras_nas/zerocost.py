@@ -200,6 +200,26 @@ def _float64_clone(model: keras.Model) -> keras.Model:
     return clone
 
 
+def _synflow_sum(model: keras.Model, weights: Sequence[Any], shape: tuple[int, ...]) -> Any:
+    """`sum |w * dR/dw|` over the kernels of a float64 `model` whose
+    trainable variables take the values `weights` (their absolute values),
+    R the sum of its outputs for an input of ones (call it inside
+    `_logits`)."""
+    kernels = _kernel_indices(model)
+    if not kernels:
+        raise ValueError("synflow: the model has no weight matrix or kernel to score")
+    ones = tf.ones((1, *shape), dtype="float64")
+    with tf.GradientTape() as tape:
+        tape.watch(weights)
+        outputs = _forward(model, weights, ones, training=False)
+        total = tf.add_n([tf.reduce_sum(tf.cast(o, "float64"))
+                          for o in tf.nest.flatten(outputs)])
+    grads = tape.gradient(total, [weights[i] for i in kernels])
+    # (a layer left in float32 by the copy sums in its own dtype)
+    return tf.add_n([tf.cast(tf.reduce_sum(tf.abs(weights[i] * g)), "float64")
+                     for i, g in zip(kernels, grads) if g is not None])
+
+
 def synflow(model: keras.Model, batch: Any = None) -> float:
     """Synaptic flow: data-free (`batch` only gives the input shape when the
     model has no Input of known shape). See the module's docs."""
@@ -207,21 +227,9 @@ def synflow(model: keras.Model, batch: Any = None) -> float:
     clone = _float64_clone(model)
     for variable in clone.weights:
         variable.assign(tf.abs(variable.value))
-    kernels = _kernel_indices(clone)
-    if not kernels:
-        raise ValueError("synflow: the model has no weight matrix or kernel to score")
-    values = [v.value for v in clone.trainable_variables]
-    ones = tf.ones((1, *shape), dtype="float64")
-    with tf.GradientTape() as tape:
-        tape.watch(values)
-        with _logits(clone):
-            outputs = _forward(clone, values, ones, training=False)
-        total = tf.add_n([tf.reduce_sum(tf.cast(o, "float64"))
-                          for o in tf.nest.flatten(outputs)])
-    grads = tape.gradient(total, [values[i] for i in kernels])
-    value = sum(float(tf.reduce_sum(tf.abs(values[i] * g)))
-                for i, g in zip(kernels, grads) if g is not None)
-    return _finite(value, "synflow")
+    with _logits(clone):
+        value = _synflow_sum(clone, [v.value for v in clone.trainable_variables], shape)
+    return _finite(float(value), "synflow")
 
 
 def synflow_of_paths(supernet: keras.Model, architectures: Iterable[Mapping[str, str]],
@@ -256,23 +264,8 @@ def synflow_of_paths(supernet: keras.Model, architectures: Iterable[Mapping[str,
         raise ValueError("synflow_of_paths needs a float64 supernet: build it under "
                          "keras.config.set_dtype_policy('float64')")
     shape = _input_shape(supernet, batch)
-    kernels = _kernel_indices(supernet)
-    if not kernels:
-        raise ValueError("synflow: the supernet has no weight matrix or kernel to score")
     weights = [tf.abs(v.value) for v in supernet.trainable_variables]
-    ones = tf.ones((1, *shape), dtype="float64")
-
-    @tf.function
-    def step() -> Any:
-        with tf.GradientTape() as tape:
-            tape.watch(weights)
-            outputs = _forward(supernet, weights, ones, training=False)
-            total = tf.add_n([tf.reduce_sum(tf.cast(o, "float64"))
-                              for o in tf.nest.flatten(outputs)])
-        grads = tape.gradient(total, [weights[i] for i in kernels])
-        return tf.add_n([tf.reduce_sum(tf.abs(weights[i] * g))
-                         for i, g in zip(kernels, grads) if g is not None])
-
+    step = tf.function(lambda: _synflow_sum(supernet, weights, shape))
     try:
         with _logits(supernet):
             for architecture in architectures:
