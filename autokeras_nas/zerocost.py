@@ -45,8 +45,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["PROXIES", "grad_norm", "jacob_cov", "naswot", "score", "snip", "synflow",
-           "synflow_of_paths"]
+__all__ = ["PROXIES", "grad_norm", "jacob_cov", "naswot", "operation_saliency", "score", "snip",
+           "synflow", "synflow_of_paths"]
 
 #: Eigenvalue offset of `jacob_cov`, as Mellor et al.
 _JACOB_K = 1e-5
@@ -273,6 +273,123 @@ def synflow_of_paths(supernet: keras.Model, architectures: Iterable[Mapping[str,
                 yield _finite(float(step()), "synflow")
     finally:
         oneshot.set_paths(supernet, None)
+
+
+#: The logit of a pruned candidate: its softmax weight is exactly 0 in
+#: float64 (exp(-1e4) underflows), so it adds nothing to the sum.
+_PRUNED_LOGIT = -1e4
+
+
+def operation_saliency(supernet: keras.Model, *, iterative: bool = True,
+                       batch: Any = None) -> dict[str, Any]:
+    """FreeDARTS' training-free derivation (Zhang et al. 2021): the synaptic
+    flow through every candidate of every choice of a relaxed supernet at
+    initialization, and the architecture that keeps the candidates through
+    which the most flows.
+
+    The supernet's weights are replaced by their absolute values and an
+    input of ones goes through it in inference mode (data-free, as
+    `synflow`), each choice the weighted sum of its surviving candidates
+    with equal weights (their logits equal; "none" never survives). A
+    candidate's saliency is dR/dlogit, R the sum of the outputs: its own
+    flow `p * dR/dp` minus its weight's share of the choice's whole flow,
+    so the candidates of a choice rank as their flows do. Iteratively (the
+    default, as FreeDARTS and synflow prune), each round removes the least
+    salient survivor of every choice that has several and scores the rest
+    again, until each choice keeps one; otherwise the first round's order
+    decides. One traced step serves every round.
+
+    Args:
+        supernet: A supernet built in "darts" mode whose weights are float64
+            (built under `keras.config.set_dtype_policy("float64")`, as for
+            `synflow_of_paths`). It is not changed.
+        iterative: Prune one candidate per choice per round (True) or rank
+            once (False).
+        batch: As for `synflow` (only the input shape, when the supernet
+            has no Input of known shape).
+
+    Returns:
+        `saliency` (choice -> candidate -> the first round's saliency),
+        `order` (choice -> its candidates, the kept one first, then in the
+        reverse order of their removal; "none" last), `architecture`
+        (choice -> the kept candidate) and `rounds` (scoring passes).
+
+    Raises:
+        ValueError: weights that are not float64, a supernet that is not in
+            "darts" mode, or no kernel.
+        FloatingPointError: a saliency that is not finite.
+    """
+    from autokeras_nas import oneshot
+
+    ops = oneshot.architecture_ops(supernet)
+    if not ops or any(op.mode != "darts" for op in ops.values()):
+        raise ValueError("operation_saliency needs a supernet built in 'darts' mode "
+                         "(oneshot.supernet_scope(mode='darts'))")
+    if any(v.dtype != "float64" for v in supernet.trainable_variables):
+        raise ValueError("operation_saliency needs a float64 supernet: build it under "
+                         "keras.config.set_dtype_policy('float64')")
+    shape = _input_shape(supernet, batch)
+    weights = [tf.abs(v.value) for v in supernet.trainable_variables]
+    fixed = [v.value for v in supernet.non_trainable_variables]
+    position = {id(v): i for i, v in enumerate(supernet.non_trainable_variables)}
+    slots = [position[id(op.arch_logits)] for op in ops.values()]
+    ones = tf.ones((1, *shape), dtype="float64")
+
+    @tf.function
+    def step(logits: list[Any]) -> list[Any]:
+        values = list(fixed)
+        for slot, value in zip(slots, logits):
+            values[slot] = value
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            outputs, _ = supernet.stateless_call(weights, values, ones, training=False)
+            total = tf.add_n([tf.reduce_sum(tf.cast(o, "float64"))
+                              for o in tf.nest.flatten(outputs)])
+        return tape.gradient(total, logits)
+
+    zero = oneshot.zero_candidates(supernet)
+    names = list(ops)
+    candidates = {name: list(ops[name].candidates) for name in names}
+    alive = {name: [c for c in candidates[name] if c not in zero.get(name, ())]
+             or list(candidates[name]) for name in names}
+    removed: dict[str, list[str]] = {name: [] for name in names}
+    first: dict[str, dict[str, float]] | None = None
+    rounds = 0
+    with _logits(supernet):
+        while first is None or any(len(alive[name]) > 1 for name in names):
+            logits = [tf.constant([0.0 if c in alive[name] else _PRUNED_LOGIT
+                                   for c in candidates[name]], dtype="float64")
+                      for name in names]
+            grads = step(logits)
+            rounds += 1
+            scores = {name: dict(zip(candidates[name], np.asarray(g, dtype="float64").tolist()))
+                      for name, g in zip(names, grads)}
+            for name in names:
+                live = [scores[name][c] for c in alive[name]]
+                if not np.all(np.isfinite(live)):
+                    raise FloatingPointError(f"operation_saliency: a saliency of {name!r} is "
+                                             f"not finite ({live})")
+            if first is None:
+                first = scores
+            for name in names:
+                # least salient first; among equals the later candidate goes first
+                ranked = sorted(alive[name], key=lambda c: (scores[name][c],
+                                                            -candidates[name].index(c)))
+                drop = ranked[:1] if iterative else ranked[:-1]
+                if len(alive[name]) > 1:
+                    removed[name].extend(drop)
+                    alive[name] = [c for c in alive[name] if c not in drop]
+            if not iterative:
+                break
+    assert first is not None
+    order = {name: alive[name] + removed[name][::-1]
+             + [c for c in candidates[name] if c not in alive[name] + removed[name]]
+             for name in names}
+    return {"saliency": {name: {c: first[name][c] for c in candidates[name]
+                                if c not in zero.get(name, ()) or c in order[name][:1]}
+                         for name in names},
+            "order": order, "architecture": {name: alive[name][0] for name in names},
+            "rounds": rounds}
 
 
 def jacob_cov(model: keras.Model, batch: Any = None) -> float:

@@ -7,7 +7,9 @@ workers. It makes crash-and-resume and parallel searches testable in
 seconds. A trial's metrics are the cell's mean values in the table
 (`val_acc` in percent, `latency`, `train_time`, `model_size`), so a run
 depends only on the strategy's seed; a "score" trial (the `zero-cost`
-strategy) gets the cell's shipped synflow score.
+strategy) gets the cell's shipped synflow score, and a "saliency" trial
+(`freedarts`), having no per-operation saliency to read, gets the cells of
+highest shipped synflow as its derived architectures.
 
     python -m autokeras_nas.bench.tabular_search --strategy aging-evolution \\
         --max-trials 50 --out runs/nb201 [--trial-seconds 0.1] [--param NAME=VALUE] \\
@@ -42,12 +44,14 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import keras_tuner
+import numpy as np
 
 from autokeras_nas import plugins
-from autokeras_nas.bench.nb201 import NB201Table, cell_index
-from autokeras_nas.core import EPOCHS, INITIAL_EPOCH, TASK_SCORE
+from autokeras_nas.bench.nb201 import NB201Table, cell_index, cell_values
+from autokeras_nas.core import EPOCHS, INITIAL_EPOCH, TASK_SALIENCY, TASK_SCORE
 from autokeras_nas.testing.spaces import NB201_EDGES, NB201_OPS
 from autokeras_nas.tuner.trainers.base import TrialContext
+from autokeras_nas.tuner.oracle import write_outputs
 from autokeras_nas.tuner.trainers.score import DEFAULT_PROXIES
 from autokeras_nas.tuner.tuner import NasTuner
 
@@ -93,6 +97,8 @@ class TabularTuner(NasTuner):
         context = TrialContext(self, trial, args, kwargs)
         if context.task == TASK_SCORE:
             return self._score(row, context.config)
+        if context.task == TASK_SALIENCY:
+            return self._saliency(trial, context.config)
         metrics = {name: float(column[row]) for name, column in self.table.metrics.items()}
         if EPOCHS in values:  # scheduled by a multi-fidelity scheduler
             total = int(values[EPOCHS])
@@ -107,16 +113,32 @@ class TabularTuner(NasTuner):
         Raises:
             keras_tuner.errors.FailedTrialError: a proxy without shipped scores.
         """
-        from autokeras_nas.bench import nb201_synflow
-
         proxies = config.get("proxies") or list(DEFAULT_PROXIES)
         unknown = [p for p in proxies if p != "synflow"]
         if unknown:
             raise keras_tuner.errors.FailedTrialError(
                 f"no NAS-Bench-201 scores of {unknown[0]!r}: the package ships synflow's")
+        return {"synflow": float(self._synflow_scores()[row]), "epochs": 0.0}
+
+    def _saliency(self, trial: Any, config: dict[str, Any]) -> dict[str, float]:
+        """A "saliency" trial (`freedarts`): the table holds no saliency of
+        single operations, so the `architectures` cells of highest shipped
+        synflow, best first, stand in for the derived ones."""
+        count = config.get("architectures", 1)
+        scores = self._synflow_scores()
+        best = np.argsort(-scores, kind="stable")[:max(1, int(count))]
+        write_outputs(self.get_trial_dir(trial.trial_id), {
+            "choices": {edge: list(NB201_OPS) for edge in NB201_EDGES}, "mode": "darts",
+            "architectures": [cell_values(int(i)) for i in best],
+            "stand_in": "the cells of highest shipped synflow (no per-operation saliency)"})
+        return {"epochs": 0.0}
+
+    def _synflow_scores(self) -> Any:
+        from autokeras_nas.bench import nb201_synflow
+
         if self._synflow is None:
             self._synflow = nb201_synflow.load_scores()
-        return {"synflow": float(self._synflow[row]), "epochs": 0.0}
+        return self._synflow
 
     def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
         """No model: nothing to save."""

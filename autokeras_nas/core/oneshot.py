@@ -24,7 +24,11 @@ other hyperparameters at their defaults; it ranks them with
 strategy whose supernet task itself finds architectures (ENAS's controller
 samples them inside the supernet's training) reads them from the supernet
 trial's outputs (`supernet_result`) in `make_inner`, and its inner strategy
-proposes them. Numpy only, like every strategy.
+proposes them. A strategy whose supernet trial derives the architectures
+to retrain itself (`retrains_derived`: FreeDARTS scores every operation at
+initialization) has no search phase: the supernet trial's
+`outputs["architectures"]`, best first, are retrained. Numpy only, like
+every strategy.
 """
 
 from __future__ import annotations
@@ -56,6 +60,9 @@ PHASE_RETRAIN = "retrain"
 #: The phases in order; "done" follows the last.
 PHASES = (PHASE_SUPERNET, PHASE_SEARCH, PHASE_RETRAIN)
 _DONE = "done"
+#: A retrain plan's entry for an architecture the supernet trial derived
+#: (followed by its index in `derived`), where others are estimate trial ids.
+_DERIVED = "derived:"
 #: Where a retrain starts (`OneShotStrategy`'s `retrain_from`).
 RETRAIN_FROM = ("supernet", "scratch")
 #: The default `collapse_stop` of each differentiable mode (their trainer and
@@ -104,6 +111,26 @@ def choice_subspace(space: HyperSpace, names: Iterable[str],
                            ordered=param.ordered, conditions=tuple(conditions)))
         kept_names.add(param.name)
     return HyperSpace(kept)
+
+
+def architecture_values(space: HyperSpace, arch: Mapping[str, Any]) -> dict[str, Scalar] | None:
+    """An architecture (choice name -> candidate, a candidate matching a
+    value of the choice equal to it or to its text) as values of `space`'s
+    choices; None when it names a parameter the space does not have or a
+    candidate its choice does not offer."""
+    names = {param.name for param in space.params}
+    if not isinstance(arch, Mapping) or set(arch) - names:
+        return None
+    values: dict[str, Scalar] = {}
+    for param in space.params:
+        if not isinstance(param, Choice) or param.name not in arch:
+            continue
+        wanted = arch[param.name]
+        match = [v for v in param.values if v == wanted or str(v) == str(wanted)]
+        if not match:
+            return None
+        values[param.name] = match[0]
+    return values
 
 
 def supernet_choices(space: HyperSpace, outputs: Mapping[str, Any]) -> list[str]:
@@ -185,6 +212,11 @@ class OneShotStrategy(BaseStrategy):
     #: search proposes another in its place, within max_trials and the
     #: time budget).
     failed_estimates_count: ClassVar[bool] = True
+    #: Whether the supernet trial derives the architectures to retrain
+    #: (its `outputs["architectures"]`, best first; the best `top_k` of
+    #: those of the space are retrained, with no search phase) instead of
+    #: an inner strategy proposing estimates.
+    retrains_derived: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -222,6 +254,9 @@ class OneShotStrategy(BaseStrategy):
         #: The choices the supernet holds (names), once it is told.
         self.choices: list[str] | None = None
         self.estimates: list[str] = []
+        #: The architectures the supernet trial derived (`retrains_derived`),
+        #: as complete values, best first.
+        self.derived: list[dict[str, Scalar]] = []
         self.retrains: list[str] = []
         self.retrain_plan: list[str] = []
         self.planned_retrain_epochs: int | None = None
@@ -305,7 +340,8 @@ class OneShotStrategy(BaseStrategy):
     def plan(self) -> Plan:
         """The numbers of estimates and retrains (see the class docstring)."""
         return Plan.make(candidates=self.candidates, top_k=self.top_k,
-                         max_trials=self.max_trials, supernet=self.supernet_task is not None)
+                         max_trials=self.max_trials, supernet=self.supernet_task is not None,
+                         estimates=not self.retrains_derived)
 
     def _fixed(self) -> dict[str, Scalar]:
         if self.supernet_task is None:
@@ -412,12 +448,17 @@ class OneShotStrategy(BaseStrategy):
         self.planned_retrain_seconds = self._retrain_seconds(len(self.retrain_plan))
         self.phase = PHASE_RETRAIN
         if not self.retrain_plan:
-            self.reason = ("no estimate succeeded: nothing to retrain" if not ranked
-                           else "no trial left to retrain within max_trials")
+            nothing = ("the supernet trial derived no architecture of the space: nothing to "
+                       "retrain" if self.retrains_derived
+                       else "no estimate succeeded: nothing to retrain")
+            self.reason = nothing if not ranked else "no trial left to retrain within max_trials"
 
     def _ranked_estimates(self) -> list[str]:
         """The estimates with usable results, best first (`rank_estimates`
-        on the latest result of each)."""
+        on the latest result of each); with `retrains_derived`, the derived
+        architectures (`_DERIVED` and their index)."""
+        if self.retrains_derived:
+            return [f"{_DERIVED}{i}" for i in range(len(self.derived))]
         latest = self.latest()  # by the trial asked for: a continuation's own id is another
         return self.rank_estimates([dataclasses.replace(latest[t], trial_id=t)
                                     for t in self.estimates if t in latest])
@@ -426,10 +467,10 @@ class OneShotStrategy(BaseStrategy):
         """`retrain_epochs`; under a time budget the supernet's epochs (a
         ceiling: the retrain's share of the budget ends it)."""
         supernet = self.supernet_result()
-        if self.time_budget is not None and self.supernet_task is None:
-            return max(self.retrain_epochs, oneshot_plan.BUDGET_SUPERNET_EPOCHS)
-        if self.time_budget is None or supernet is None or not supernet.epochs:
+        if self.time_budget is None:
             return self.retrain_epochs
+        if supernet is None or not supernet.epochs:  # no supernet training to match
+            return max(self.retrain_epochs, oneshot_plan.BUDGET_SUPERNET_EPOCHS)
         return int(supernet.epochs)
 
     def _retrain_seconds(self, retrains: int) -> float | None:
@@ -459,16 +500,21 @@ class OneShotStrategy(BaseStrategy):
                                f"other {dropped}")
                 return None
         self.retrains.append(trial_id)
-        estimate = self.latest()[source]
-        notes = {"phase": PHASE_RETRAIN, "estimate_trial": source,
-                 "estimate": self.estimate_record(estimate),
-                 "retrain_from": self.retrain_from}
+        if source.startswith(_DERIVED):
+            values = dict(self.derived[int(source[len(_DERIVED):])])
+            notes: dict[str, Any] = {"phase": PHASE_RETRAIN, "derived_by": self.supernet_id,
+                                     "rank": int(source[len(_DERIVED):])}
+        else:
+            values = dict(self.asked[source])
+            notes = {"phase": PHASE_RETRAIN, "estimate_trial": source,
+                     "estimate": self.estimate_record(self.latest()[source])}
+        notes["retrain_from"] = self.retrain_from
         parent = self.supernet_id if self.retrain_from == "supernet" else None
         config = None
         if seconds is not None:
             config = {"time_budget_s": seconds}
             notes["time_budget_s"] = seconds
-        return Suggestion.run(dict(self.asked[source]), epochs=self.planned_retrain_epochs,
+        return Suggestion.run(values, epochs=self.planned_retrain_epochs,
                               parent_id=parent, task_config=config, notes=notes)
 
     def _finish(self) -> None:
@@ -477,7 +523,8 @@ class OneShotStrategy(BaseStrategy):
         if self.retrains and all(told[t].status is TrialStatus.FAILED for t in self.retrains):
             self.reason = f"every retrain failed ({len(self.retrains)})"
         elif not self.reason:
-            self.reason = f"retrained the best {len(self.retrains)} of the estimates"
+            what = "derived architectures" if self.retrains_derived else "estimates"
+            self.reason = f"retrained the best {len(self.retrains)} of the {what}"
 
     def _pending(self, trial_ids: Sequence[str]) -> bool:
         told = {o.trial_id for o in self.history}
@@ -498,7 +545,26 @@ class OneShotStrategy(BaseStrategy):
             return
         self.choices = supernet_choices(self.space, observation.outputs)
         self.phase = PHASE_SEARCH
+        if self.retrains_derived:
+            self.derived = self._derived_values(observation.outputs)
+            self._search_closed = True
+            return
         self.inner()
+
+    def _derived_values(self, outputs: Mapping[str, Any]) -> list[dict[str, Scalar]]:
+        """The distinct architectures of `outputs["architectures"]` that are
+        architectures of the space, as complete values (the other
+        parameters as the supernet had them), in order."""
+        found: list[dict[str, Scalar]] = []
+        listed = outputs.get("architectures")
+        for arch in listed if isinstance(listed, list) else []:
+            values = architecture_values(self.space, arch) if isinstance(arch, Mapping) else None
+            if values is None:
+                continue
+            complete = dict(self.space.complete({**self._fixed(), **values}))
+            if complete not in found:
+                found.append(complete)
+        return found
 
     def _tell_inner(self, observation: Observation) -> None:
         inner = self.inner()
@@ -515,7 +581,8 @@ class OneShotStrategy(BaseStrategy):
         inner = self._inner.state_dict() if self._inner is not None else self._inner_state
         return {
             "phase": self.phase, "supernet_id": self.supernet_id, "choices": self.choices,
-            "estimates": list(self.estimates), "retrains": list(self.retrains),
+            "estimates": list(self.estimates), "derived": [dict(v) for v in self.derived],
+            "retrains": list(self.retrains),
             "retrain_plan": list(self.retrain_plan),
             "retrain_epochs": self.planned_retrain_epochs,
             "retrain_seconds": self.planned_retrain_seconds, "reason": self.reason,
@@ -531,6 +598,7 @@ class OneShotStrategy(BaseStrategy):
         self.supernet_id = state["supernet_id"]
         self.choices = None if state["choices"] is None else [str(c) for c in state["choices"]]
         self.estimates = [str(t) for t in state["estimates"]]
+        self.derived = [dict(v) for v in state.get("derived") or []]
         self.retrains = [str(t) for t in state["retrains"]]
         self.retrain_plan = [str(t) for t in state["retrain_plan"]]
         self.planned_retrain_epochs = state["retrain_epochs"]

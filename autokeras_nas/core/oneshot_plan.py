@@ -54,16 +54,20 @@ class Plan:
 
     @classmethod
     def make(cls, *, candidates: int, top_k: int, max_trials: int | None,
-             supernet: bool = True) -> "Plan":
+             supernet: bool = True, estimates: bool = True) -> "Plan":
         """`candidates` estimates and `top_k` retrains; with `max_trials` m
         (one trial being the supernet, when there is one: s = 1, else 0)
         min(top_k, (m - s) // 2) retrains and the rest, at most
-        `candidates`, estimates."""
-        if max_trials is None:
+        `candidates`, estimates. Without `estimates` (the supernet trial
+        names the architectures to retrain): no estimate and min(top_k,
+        m - s) retrains."""
+        rest = None if max_trials is None else max(0, max_trials - (1 if supernet else 0))
+        if not estimates:
+            return cls(0, top_k if rest is None else min(top_k, rest))
+        if rest is None:
             return cls(candidates, top_k)
-        rest = max_trials - (1 if supernet else 0)
-        retrains = min(top_k, max(0, rest // 2))
-        return cls(min(candidates, max(0, rest - retrains)), retrains)
+        retrains = min(top_k, rest // 2)
+        return cls(min(candidates, rest - retrains), retrains)
 
 
 def supernet_seconds(budget: float) -> float:

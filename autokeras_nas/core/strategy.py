@@ -83,13 +83,18 @@ TASK_ESTIMATE = "estimate"
 #: Build the model and score it at initialization with training-free
 #: proxies (`autokeras_nas.zerocost`); no training, no model of its own.
 TASK_SCORE = "score"
+#: Build a relaxed supernet and score every operation of every choice at
+#: initialization (FreeDARTS); no training, no model of its own; its outputs
+#: name the architectures to retrain.
+TASK_SALIENCY = "saliency"
 #: The package's tasks whose trial ends without a model of its own (a
 #: supernet, ENAS's supernet with its controller, a differentiable supernet,
-#: an estimate, a proxy score): their trials are never a search's answer
+#: an estimate, a proxy score, operation saliencies): their trials are never a search's answer
 #: (the best trials and models), and they may end without the objective's
 #: metric (a proxy's score is no accuracy): the strategy reads what they
 #: report. Every other task, a third party's included, makes a model.
-ESTIMATE_TASKS = frozenset({TASK_SUPERNET, TASK_ESTIMATE, TASK_SCORE, "enas", "differentiable"})
+ESTIMATE_TASKS = frozenset({TASK_SUPERNET, TASK_ESTIMATE, TASK_SCORE, TASK_SALIENCY, "enas",
+                            "differentiable"})
 
 
 def makes_model(task: str | None) -> bool:

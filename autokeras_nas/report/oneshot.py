@@ -1,5 +1,7 @@
-"""The one-shot view of a search (`spos`, `random-ws`, `oneshot`, `enas`):
-how its supernet trained, and how far its estimates can be trusted.
+"""The one-shot view of a search (`spos`, `random-ws`, `oneshot`, `enas`,
+the differentiable ones, `freedarts`): how its supernet trained, and how far
+its estimates can be trusted; for `freedarts` (a supernet scored at
+initialization, task "saliency"), what it derived and how that trained.
 
 Read from results.json alone (no TensorFlow; matplotlib only to plot): the
 trials' phases (`notes["phase"]`: "supernet", "search", "retrain"), the
@@ -103,6 +105,57 @@ def _retrained(trials: list[Mapping[str, Any]], objective: str) -> list[dict[str
     return rows
 
 
+def _saliency(trial: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What a "saliency" trial (FreeDARTS) found; None for other tasks."""
+    if trial.get("task") != "saliency":
+        return None
+    outputs, metrics = trial.get("outputs") or {}, trial.get("metrics") or {}
+    archs = outputs.get("architectures")
+    derived = archs[0] if isinstance(archs, list) and archs and isinstance(archs[0], Mapping) \
+        else {}
+    share = outputs.get("parameter_free_share")
+    return {"seconds": metrics.get("saliency_time_s"), "rounds": outputs.get("rounds"),
+            "derived": dict(derived), "parameter_free_share": share if _finite(share) else None}
+
+
+def _derived_retrains(trials: list[Mapping[str, Any]], objective: str) -> list[dict[str, Any]]:
+    """The retrains of architectures a supernet trial derived (no estimate)."""
+    rows = []
+    for trial in trials:
+        notes = trial.get("notes") or {}
+        value = (trial.get("metrics") or {}).get(objective)
+        if (_phase(trial) == _PHASE_RETRAIN and "derived_by" in notes
+                and trial.get("status") in _RESULTS and _finite(value)):
+            rows.append({"trial_id": str(trial["trial_id"]), "rank": notes.get("rank"),
+                         "retrained": float(value), "values": dict(trial.get("values") or {})})
+    return rows
+
+
+def _format_saliency(summary: Mapping[str, Any]) -> str:
+    supernet, saliency, objective = summary["supernet"], summary["saliency"], \
+        summary["objective"]
+    rounds = saliency["rounds"]
+    lines = [f"saliency: trial {supernet['trial_id']}, {supernet['status']}: every operation "
+             f"scored at initialization, no training ({_number(saliency['seconds'], 2)} s"
+             + (f", {rounds} rounds of pruning)" if isinstance(rounds, int) else ")")]
+    if supernet["message"]:
+        lines.append(f"  {supernet['message']}")
+    if saliency["derived"]:
+        share = saliency["parameter_free_share"]
+        lines.append(f"  derived: {_architecture(saliency['derived'])}"
+                     + ("" if share is None else f" ({share:.0%} parameter-free)"))
+    rows = summary["derived_retrains"]
+    if not rows:
+        lines.append("retrain: no retrained architecture has a result")
+        return "\n".join(lines)
+    lines.append(f"retrain: {objective} of the derived architectures trained from scratch")
+    lines.append("  trial   rank  " + objective.ljust(10) + "  architecture")
+    for row in rows:
+        lines.append(f"  {row['trial_id'].ljust(6)}  {str(row['rank']).ljust(4)}  "
+                     f"{_number(row['retrained']).ljust(10)}  {_architecture(row['values'])}")
+    return "\n".join(lines)
+
+
 def oneshot_summary(results: Mapping[str, Any]) -> dict[str, Any] | None:
     """The one-shot view of a search, or None when it has no supernet phase.
 
@@ -115,7 +168,10 @@ def oneshot_summary(results: Mapping[str, Any]) -> dict[str, Any] | None:
         `estimate_seconds`, `retrained` (rows: `trial_id`,
         `estimate_trial`, `estimated`, `retrained`, `values`), and
         `kendall_tau`, `spearman` over the retrained rows (NaN below
-        `MIN_CORRELATED`).
+        `MIN_CORRELATED`); `saliency` (a "saliency" supernet trial:
+        `seconds`, `rounds`, `derived`, `parameter_free_share`; else None)
+        and `derived_retrains` (the retrains of architectures the supernet
+        trial derived: `trial_id`, `rank`, `retrained`, `values`).
     """
     trials = list(results.get("trials", []))
     supernets = [t for t in trials if _phase(t) == _PHASE_SUPERNET]
@@ -129,6 +185,8 @@ def oneshot_summary(results: Mapping[str, Any]) -> dict[str, Any] | None:
     correlations = rank_correlations([r["estimated"] for r in rows],
                                      [r["retrained"] for r in rows])
     return {"objective": objective, "supernet": _supernet(supernets[-1]),
+            "saliency": _saliency(supernets[-1]),
+            "derived_retrains": _derived_retrains(trials, objective),
             "estimates": len(scored),
             "estimate_range": (min(scored), max(scored)) if scored else None,
             "estimate_seconds": float(sum(float(t.get("seconds") or 0.0) for t in estimates)),
@@ -165,6 +223,8 @@ def format_oneshot(summary: Mapping[str, Any] | None) -> str:
     rank correlations."""
     if summary is None:
         return ""
+    if summary.get("saliency") is not None:
+        return _format_saliency(summary)
     supernet, objective = summary["supernet"], summary["objective"]
     mode = {"single": "one path per batch", "all": "all paths, path dropout"}.get(
         supernet["mode"], supernet["mode"] or "mode not recorded")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar, Mapping, Sequence
 
-from autokeras_nas.core import BaseStrategy, Choice, OneShotStrategy, Suggestion
+from autokeras_nas.core import BaseStrategy, OneShotStrategy, Suggestion, architecture_values
 
 #: The task of ENAS's supernet trial (the trainer registered under it trains
 #: the supernet and its controller).
@@ -67,17 +67,9 @@ class ControllerArchitectures(BaseStrategy):
     def _values(self, arch: Mapping[str, Any]) -> dict[str, Any] | None:
         """The architecture as complete values of the space, or None when it
         names a choice or a candidate the space does not have."""
-        if set(arch) - {param.name for param in self.space.params}:
+        values = architecture_values(self.space, arch)
+        if values is None:
             return None
-        values: dict[str, Any] = {}
-        for param in self.space.params:
-            if not isinstance(param, Choice) or param.name not in arch:
-                continue
-            wanted = arch[param.name]
-            match = [v for v in param.values if v == wanted or str(v) == str(wanted)]
-            if not match:
-                return None
-            values[param.name] = match[0]
         try:
             return self.space.complete(values)
         except ValueError:

@@ -1,7 +1,9 @@
 """`autokeras_nas.SPOS`, `.RandomWS`, `.OneShot`, `.ENAS`, `.DARTS`,
 `.SNAS`, `.GDAS` and `.ProxylessNAS`: one-shot (weight-sharing) search as
 KerasTuner tuners; `.ZeroCost`: search without training, by training-free
-proxies (no supernet: architectures scored, the best trained).
+proxies (no supernet: architectures scored, the best trained); `.FreeDARTS`:
+the DARTS supernet scored at initialization, its derived architecture
+trained.
 
 Each takes a `build_model(hp)` written with `autokeras_nas.oneshot.choose`
 (or, given only `input_shape` and `num_classes`, the NAS-Bench-201 cell
@@ -22,6 +24,7 @@ from typing import Any, Sequence
 
 from autokeras_nas_plugins.oneshot import differentiable as differentiable_module
 from autokeras_nas_plugins.oneshot import enas as enas_module
+from autokeras_nas_plugins.oneshot import freedarts as freedarts_module
 from autokeras_nas_plugins.oneshot import strategy as strategy_module
 from autokeras_nas_plugins.oneshot import zerocost as zerocost_module
 
@@ -166,3 +169,18 @@ class ZeroCost(OneShotTuner):
     """
 
     strategy_class = zerocost_module.ZeroCost
+
+
+class FreeDARTS(OneShotTuner):
+    """FreeDARTS (Zhang et al. 2021) as a drop-in for
+    `keras_tuner.RandomSearch`: the relaxed supernet of `DARTS` is scored
+    at initialization, with no training and no data (the synaptic flow
+    through every operation, the least salient pruned round by round), and
+    the derived architecture is trained from scratch.
+
+        tuner = autokeras_nas.FreeDARTS(build_model, objective="val_accuracy",
+                                        retrain_epochs=10)
+        tuner.search(x, y, validation_data=(x_val, y_val), batch_size=64)
+    """
+
+    strategy_class = freedarts_module.FreeDarts

@@ -159,6 +159,9 @@ def choose_searches(files: Path) -> dict[str, dict]:
                              "--space", "space.py:build_model", "--max-trials", "5",
                              "--epochs", "2", "--param", "top_k=1",
                              "--param", "proxies=jacob_cov+naswot", "--out", "zero-cost"]
+    commands["freedarts"] = ["search", "--strategy", "freedarts", "--dataset", "digits",
+                             "--space", "space.py:build_model", "--epochs", "2",
+                             "--out", "freedarts"]
     commands["short"] = ["search", "--strategy", "spos", "--dataset", "digits", "--space",
                          "space.py:build_model", "--time-budget", "0.05s", "--out", "short"]
     runs = probe_cli_runs(*commands.values(), cwd=files, timeout=1200)
@@ -204,6 +207,24 @@ def test_zero_cost_scores_a_choose_space_and_retrains_the_best_from_scratch(
     report = run_cli("report", "zero-cost", cwd=files)
     _ok(report)
     assert "zero-cost" in report.stdout
+
+
+def test_freedarts_scores_the_supernet_and_retrains_its_derived_cell(
+        files: Path, choose_searches: dict) -> None:
+    _ran(choose_searches["freedarts"])
+    out = files / "freedarts"
+    trials = _trials(out)
+    assert [(t["notes"]["phase"], t["task"]) for t in trials] == [("supernet", "saliency"),
+                                                                  ("retrain", "train")]
+    saliency, retrain = trials
+    derived = saliency["outputs"]["architectures"][0]
+    assert {k: retrain["values"][k] for k in derived} == derived
+    assert retrain["notes"]["derived_by"] == saliency["trial_id"]
+    assert retrain["parent_id"] is None and retrain["epochs"] == 2
+    assert _best(out, trials)["trial_id"] == retrain["trial_id"]
+    report = run_cli("report", "freedarts", cwd=files)
+    _ok(report)
+    assert f"saliency: trial {saliency['trial_id']}, completed" in report.stdout
 
 
 def test_spos_on_a_ucr_series_with_the_1d_cell_within_a_time_budget(files: Path) -> None:

@@ -55,6 +55,8 @@ PARAMS.update({name: {"candidates": 19, "top_k": 3}
                             "proxyless")})
 #: zero-cost ranks by the table's only proxy.
 PARAMS["zero-cost"] = {"proxies": "synflow", "candidates": 19, "top_k": 3}
+#: freedarts: the saliency trial (trial 0), then 23 retrains of the cells it named.
+PARAMS["freedarts"] = {"top_k": 23}
 N_TRIALS = 24
 #: Final trials before each kill, spread over the whole run: aging evolution's
 #: random start (3) and mutations (7: its first), POPNAS's random start (3),

@@ -47,6 +47,8 @@ def test_a_tabular_search_leaves_no_pickle(tmp_path: Path, table, strategy: str)
     options = {"candidates": TRIALS} if strategy in few else {}
     if strategy == "zero-cost":
         options = {"proxies": "synflow"}  # the table's only proxy
+    if strategy == "freedarts":
+        options = {"top_k": TRIALS}  # the saliency trial, then a retrain of each cell it names
     tuner = TabularTuner(strategy=plugins.load(strategy)(seed=3, **options), max_trials=TRIALS,
                          table=table,
                          directory=str(tmp_path), project_name="search", overwrite=True)

@@ -124,7 +124,8 @@ class TrialContext:
         """The trial's directory (shared by a distributed chief and workers)."""
         return self.tuner.get_trial_dir(self.trial_id)
 
-    def build_model(self, *, constrained: bool = True) -> Any:
+    def build_model(self, *, constrained: bool = True, training_state: bool = True,
+                    dtype: str | None = None) -> Any:
         """A fresh model of the trial's hyperparameters, built under the
         tuner's distribution strategy (KerasTuner's checks included: a
         model over `max_model_size` fails the trial; one that violates the
@@ -137,11 +138,18 @@ class TrialContext:
             constrained: Whether the search's constraints apply. A supernet
                 is no architecture of the space (it holds every candidate),
                 so its trainers build it without them: the constraints bound
-                the architectures the search trains or retrains."""
-        model = self.tuner._try_build(self.hyperparameters)
+                the architectures the search trains or retrains.
+            training_state: Whether to create the training state (False: a
+                model that is only scored, never fitted).
+            dtype: A Keras dtype policy ("float64") in force while the
+                hypermodel builds; None: the global one. (KerasTuner clears
+                the session before a build, which resets the global policy,
+                so setting it around this call would not do.)"""
+        model = _build(self.tuner, self.hyperparameters, dtype)
         if constrained:
             self.tuner.check_constraints(model)
-        build_training_state(model, self.fit_args, self.fit_kwargs)
+        if training_state:
+            build_training_state(model, self.fit_args, self.fit_kwargs)
         return model
 
     def parent(self) -> Parent | None:
@@ -244,6 +252,30 @@ class Trainer(abc.ABC):
         values; a trainer that builds its models otherwise (a supernet)
         rebuilds them its way."""
         return tuner.load_model(trial)
+
+
+def _build(tuner: Any, hp: Any, dtype: str | None) -> Any:
+    """KerasTuner's `_try_build` (a fresh session, the size check), with
+    the dtype policy `dtype` set once the session is cleared."""
+    if dtype is None:
+        return tuner._try_build(hp)
+    import keras
+
+    original = tuner._build_hypermodel
+
+    def build_in_dtype(hp: Any) -> Any:
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(dtype)
+        try:
+            return original(hp)
+        finally:
+            keras.config.set_dtype_policy(previous)
+
+    tuner._build_hypermodel = build_in_dtype  # this build only: the instance's own attribute
+    try:
+        return tuner._try_build(hp)
+    finally:
+        del tuner._build_hypermodel
 
 
 def trial_task(trial: Any) -> str:
