@@ -67,6 +67,7 @@ _COMMON_DOC = {
     "max_consecutive_failed_trials": "As for `keras_tuner.RandomSearch`.",
 }
 _KWARGS_DOC = ("`early_stopping` (`None`, \"asha\", \"median\" or a stopping rule), "
+               "`warmup` (a zero-cost warm-up, \"jacob_cov:200\"), "
                "`progress`, `time_budget`, `trial_timeout`, ... as for "
                "`autokeras_nas.NasTuner`; `directory`, `project_name`, `overwrite`, "
                "`distribution_strategy`, ... as for `keras_tuner.Tuner`.")

@@ -119,6 +119,13 @@ class NasTuner(keras_tuner.Tuner):
             whose first 20 trials are all infeasible stops, saying so.
         max_params, max_latency_ms, max_model_kb: Shortcuts for the
             constraints `params<=N`, `latency_ms<=N`, `model_kb<=N`.
+        warmup: A zero-cost warm-up for the strategy, "PROXIES:POOL" or
+            "PROXIES:POOL:KEEP" (e.g. "jacob_cov:200"): the first POOL
+            trials are random configurations scored at initialization by the
+            proxies (no training; they count among `max_trials`), and the
+            strategy starts from the best KEEP (default 10). For strategies
+            that start from random configurations of a hyperparameter
+            space; see `autokeras_nas.core.warmup`. `None`: none.
         **kwargs: Passed to `keras_tuner.Tuner` (`directory`, `project_name`,
             `overwrite`, `distribution_strategy`, `executions_per_trial`,
             `max_model_size`, `optimizer`, `loss`, `metrics`, ...).
@@ -150,6 +157,7 @@ class NasTuner(keras_tuner.Tuner):
         max_params: float | None = None,
         max_latency_ms: float | None = None,
         max_model_kb: float | None = None,
+        warmup: str | None = None,
         **kwargs: Any,
     ) -> None:
         #: The hard constraints, cheapest to measure first.
@@ -169,6 +177,8 @@ class NasTuner(keras_tuner.Tuner):
                 raise ValueError("NasTuner needs a strategy (an instance or a plugin name)")
             if isinstance(strategy, str):
                 strategy = plugins.load(strategy)()
+            if warmup is not None:
+                strategy = with_warmup(strategy, warmup, hypermodel)
             oracle = StrategyOracle(
                 strategy,
                 objective=objective,
@@ -180,8 +190,10 @@ class NasTuner(keras_tuner.Tuner):
                 max_retries_per_trial=max_retries_per_trial,
                 max_consecutive_failed_trials=max_consecutive_failed_trials,
             )
-        elif strategy is not None or objective is not None or max_trials is not None:
-            raise ValueError("pass either oracle= or strategy=/objective=/max_trials=, not both")
+        elif (strategy is not None or objective is not None or max_trials is not None
+              or warmup is not None):
+            raise ValueError("pass either oracle= or strategy=/objective=/max_trials=/warmup=, "
+                             "not both")
         self.progress = progress
         self.latency_repeats = latency_repeats
         #: The TFLite measurements of every trial: `measure` and the objectives'.
@@ -413,3 +425,25 @@ class NasTuner(keras_tuner.Tuner):
         """Saves `model`'s weights as the trial's checkpoint, atomically."""
         save_weights_atomic(model, self._get_checkpoint_fname(trial_id))
 
+
+
+def with_warmup(strategy: Any, warmup: str | Mapping[str, Any], hypermodel: Any = None) -> Any:
+    """`strategy` wrapped in a zero-cost warm-up (`autokeras_nas.core.warmup.
+    ZeroCostWarmup`): `warmup` is "PROXIES:POOL[:KEEP]" or a mapping of its
+    arguments (`proxies`, `pool`, `keep`, `score_batch`).
+
+    Raises:
+        ValueError: a bad warm-up, a strategy that cannot take one, or a
+            hypermodel of a structured space (a network or cells: the
+            warm-up scores configurations of a hyperparameter space).
+    """
+    from autokeras_nas.core import SpaceKind
+    from autokeras_nas.core.warmup import ZeroCostWarmup, parse_warmup
+    from autokeras_nas.tuner.convenience import space_of
+
+    options = parse_warmup(warmup) if isinstance(warmup, str) else dict(warmup)
+    kind, _ = space_of(hypermodel)
+    if kind not in (SpaceKind.HYPERPARAMETERS, SpaceKind.SUPERNET):
+        raise ValueError(f"a zero-cost warm-up scores configurations of a hyperparameter "
+                         f"space; it cannot warm up a search of a {kind.value} space")
+    return ZeroCostWarmup(strategy, **options)

@@ -22,6 +22,8 @@ TIME_BUDGET_ARGUMENT = "time_budget_s"
 #: Strategy arguments that take the search's epochs per trial: a one-shot
 #: strategy's supernet and retrains are its trials that train.
 EPOCHS_ARGUMENTS = ("supernet_epochs", "retrain_epochs")
+#: The parameter that wraps any strategy in a zero-cost warm-up.
+WARMUP_PARAMETER = "warmup"
 
 
 def declared_kinds(strategy: Any) -> tuple[SpaceKind, ...]:
@@ -49,7 +51,10 @@ def make_strategy(name: str, *, seed: int = 0, params: Mapping[str, Any] | None 
     `time_budget_s`, as `nash`) is given `time_budget` too, unless `params`
     sets it; one that takes `EPOCHS_ARGUMENTS` (a one-shot strategy's
     supernet and retrain epochs) is given `epochs` (the search's epochs per
-    trial) for those `params` leaves out.
+    trial) for those `params` leaves out. The parameter `warmup`
+    ("PROXIES:POOL[:KEEP]", e.g. "jacob_cov:200") is no strategy's own: it
+    wraps the strategy in a zero-cost warm-up
+    (`autokeras_nas.core.warmup.ZeroCostWarmup`).
 
     Raises:
         WorkflowError: an unknown strategy, an argument it does not take, or
@@ -60,6 +65,7 @@ def make_strategy(name: str, *, seed: int = 0, params: Mapping[str, Any] | None 
     except plugins.UnknownStrategyError as e:
         raise WorkflowError(str(e)) from None
     kwargs = dict(params or {})
+    warmup = kwargs.pop(WARMUP_PARAMETER, None)
     _check_params(name, cls, kwargs)
     if time_budget is not None and TIME_BUDGET_ARGUMENT not in kwargs \
             and TIME_BUDGET_ARGUMENT in plugins.constructor_arguments(cls)[0]:
@@ -68,12 +74,17 @@ def make_strategy(name: str, *, seed: int = 0, params: Mapping[str, Any] | None 
         known = plugins.constructor_arguments(cls)[0]
         kwargs.update({arg: epochs for arg in EPOCHS_ARGUMENTS
                        if arg in known and arg not in kwargs})
+    given = "".join(f" {k}={v!r}" for k, v in (params or {}).items())
+    detail = f" with{given}" if given else ""
     try:
-        return cls(seed=seed, **kwargs)
+        strategy = cls(seed=seed, **kwargs)
+        if warmup is not None:
+            from autokeras_nas.core.warmup import ZeroCostWarmup, parse_warmup
+
+            strategy = ZeroCostWarmup(strategy, **parse_warmup(str(warmup)))
     except (TypeError, ValueError) as e:
-        given = "".join(f" {k}={v!r}" for k, v in (params or {}).items())
-        detail = f" with{given}" if given else ""
         raise WorkflowError(f"cannot create strategy {name!r}{detail}: {e}") from None
+    return strategy
 
 
 def strategies_searching(kind: SpaceKind | str) -> list[str]:

@@ -10,41 +10,18 @@ retrain. Numpy only, like every strategy.
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar, Sequence
-
-import numpy as np
 
 from autokeras_nas import plugins
 from autokeras_nas.core import TASK_SCORE, BaseStrategy, Observation, OneShotStrategy
+from autokeras_nas.core.warmup import DEFAULT_PROXY, KNOWN_PROXIES, parse_proxies, vote_order
 
-#: The proxies the "score" trainer knows (`autokeras_nas.zerocost.PROXIES`;
-#: repeated here, since a strategy never imports TensorFlow).
-KNOWN_PROXIES = ("synflow", "snip", "grad_norm", "jacob_cov", "naswot")
-#: The default proxy: on the Fashion-MNIST ground truth of `bench oneshot`,
-#: Jacobian covariance ranked the cells best of the five (Kendall tau 0.671,
-#: above the best supernet's 0.525 and above the vote of all five, 0.323).
-DEFAULT_PROXY = "jacob_cov"
+__all__ = ["DEFAULT_PROXY", "KNOWN_PROXIES", "ZERO_COST_SEARCH_SHARE", "ZeroCost",
+           "parse_proxies"]
+
 #: Share of a time budget spent scoring: scores are cheap, so a fifth of the
 #: budget ranks a large sample and leaves most of it to the retrains.
 ZERO_COST_SEARCH_SHARE = 0.2
-
-
-def parse_proxies(proxies: str | Sequence[str]) -> tuple[str, ...]:
-    """Proxy names from a list, or from a text joined by "+" or ","
-    ("jacob_cov+naswot").
-
-    Raises:
-        ValueError: no name, or an unknown one.
-    """
-    names = proxies.replace(",", "+").split("+") if isinstance(proxies, str) else list(proxies)
-    names = [str(n).strip() for n in names if str(n).strip()]
-    if not names:
-        raise ValueError("proxies must name at least one proxy")
-    unknown = [n for n in names if n not in KNOWN_PROXIES]
-    if unknown:
-        raise ValueError(f"unknown proxy {unknown[0]!r}; choose from {', '.join(KNOWN_PROXIES)}")
-    return tuple(dict.fromkeys(names))
 
 
 class ZeroCost(OneShotStrategy):
@@ -112,32 +89,9 @@ class ZeroCost(OneShotStrategy):
 
     def rank_estimates(self, observations: Sequence[Observation]) -> list[str]:
         """Scored architectures, best first: by the mean of their ranks under
-        each proxy (one proxy: its score), ties broken by the first proxy's
-        score, then by the order scored; those lacking a finite score of
-        every proxy left out."""
-        usable = [o for o in observations if all(_finite(o.metrics.get(p)) for p in self.proxies)]
-        if not usable:
-            return []
-        scores = np.array([[o.metrics[p] for p in self.proxies] for o in usable], dtype=float)
-        ranks = np.column_stack([_ranks(scores[:, j]) for j in range(len(self.proxies))])
-        mean = ranks.mean(axis=1)
-        order = sorted(range(len(usable)), key=lambda i: (mean[i], -scores[i, 0], i))
-        return [usable[i].trial_id for i in order]
+        each proxy (one proxy: its score; `autokeras_nas.core.warmup.
+        vote_order`), those lacking a finite score of every proxy left out."""
+        return vote_order(observations, self.proxies)
 
     def estimate_record(self, observation: Observation) -> dict[str, float]:
         return {p: float(observation.metrics[p]) for p in self.proxies}
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """Rank of each value, 1 = the highest; ties share their mean rank."""
-    order = np.argsort(-values, kind="stable")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(1, len(values) + 1)
-    for value in np.unique(values):
-        tied = values == value
-        ranks[tied] = ranks[tied].mean()
-    return ranks
