@@ -71,7 +71,7 @@ import math
 import os
 import time
 import zlib
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import keras_tuner
 import numpy as np
@@ -235,6 +235,10 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         self._outputs: dict[str, dict[str, Any]] = {}
         self._told: set[str] = set()
         self.budget: Any = None
+        #: Whether a trial of a task ends with a model (the search's answers
+        #: are among those): the package's own rule, until the tuner gives its
+        #: `task_makes_model`, which asks the trainers too.
+        self.makes_model: Callable[[str | None], bool] = makes_model
         #: Wall-clock seconds earlier runs of this search spent in `search()`.
         self.seconds_before = 0.0
         self.worker_timeout = float(worker_timeout)
@@ -419,7 +423,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         """Whether `metrics` lack an objective and may: the trial's task
         makes no model (`ESTIMATE_TASKS`, e.g. a proxy's score)."""
         task = self.trials[trial_id].hyperparameters.values.get(TASK, TASK_TRAIN)
-        return not makes_model(task) and any(o.name not in metrics for o in self.objectives)
+        return not self.makes_model(task) and any(o.name not in metrics for o in self.objectives)
 
     def _record_metrics(self, trial_id: str, metrics: Mapping[str, Any], step: int) -> Any:
         """KerasTuner's `update_trial` without its check that the objective
@@ -572,7 +576,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         every objective finite."""
         completed, vectors, rest = [], [], []
         for t in self.trials.values():
-            if not makes_model(t.hyperparameters.values.get(TASK)):
+            if not self.makes_model(t.hyperparameters.values.get(TASK)):
                 continue
             vec = None
             if t.status == _KT.COMPLETED:

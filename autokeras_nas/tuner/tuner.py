@@ -210,6 +210,8 @@ class NasTuner(keras_tuner.Tuner):
         if not kwargs.get("overwrite", False) and not parallel.is_worker():
             parallel.prepare_resume(kwargs.get("directory"), kwargs.get("project_name"),
                                     os.environ.get("KERASTUNER_TUNER_ID", "tuner0"))
+        if isinstance(oracle, StrategyOracle):
+            oracle.makes_model = self.task_makes_model
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
         if not self._is_worker():
             # Trials are created here (or on this chief): the oracle stops
@@ -301,7 +303,8 @@ class NasTuner(keras_tuner.Tuner):
         context = TrialContext(self, trial, args, kwargs)
         result = self.trainer(context.task).run(context)
         metrics = {k: float(v) for k, v in result.metrics.items()}
-        if makes_model(context.task) or all(o.name in metrics for o in self.objectives):
+        if self.task_makes_model(context.task) or all(o.name in metrics
+                                                      for o in self.objectives):
             metrics = self._check_objectives(metrics)
         try:
             write_outputs(self.get_trial_dir(trial.trial_id), result.outputs)
@@ -312,13 +315,33 @@ class NasTuner(keras_tuner.Tuner):
 
     def _run_and_update_trial(self, trial: Any, *fit_args: Any, **fit_kwargs: Any) -> None:
         """As KerasTuner's, but a trial of a task that makes no model
-        (`ESTIMATE_TASKS`: a proxy's score) may report no objective: its
+        (`task_makes_model`: a proxy's score) may report no objective: its
         metrics go to the oracle as they are."""
-        if makes_model(trial_task(trial)):
+        if self.task_makes_model(trial_task(trial)):
             super()._run_and_update_trial(trial, *fit_args, **fit_kwargs)
             return
         metrics = self.run_trial(trial, *fit_args, **fit_kwargs)
         self.oracle.update_trial(trial.trial_id, metrics)
+
+    def task_makes_model(self, task: str | None) -> bool:
+        """Whether a trial of `task` (None: "train") ends with a model that
+        can be the search's answer: not for the package's own estimate
+        tasks (`autokeras_nas.core.ESTIMATE_TASKS`) nor for a task whose
+        trainer (given in `trainers`, or installed) says `makes_model =
+        False`; an unknown task is taken to make one."""
+        if not makes_model(task):
+            return False
+        name = "train" if task is None else str(task)
+        cache = self.__dict__.setdefault("_makes_model", {})
+        if name not in cache:
+            trainer: Any = self._trainers.get(name)
+            if trainer is None:
+                try:
+                    trainer = plugins.load_trainer(name)
+                except Exception:  # noqa: BLE001 - unknown or broken: its trials fail anyway
+                    trainer = None
+            cache[name] = bool(getattr(trainer, "makes_model", True))
+        return cache[name]
 
     def trainer(self, task: str) -> Trainer:
         """The trainer of `task` (made once per tuner).

@@ -119,6 +119,34 @@ def test_trainers_given_to_the_tuner_run_their_task_and_outputs_must_be_json(tmp
                  directory=str(tmp_path), project_name="q")
 
 
+class _Score(Trainer):
+    """A third party's task that makes no model: a score, no objective."""
+
+    makes_model = False
+
+    def run(self, context):
+        return TrialResult({"my_score": 3.0})
+
+
+class _ScoreClaimingAModel(_Score):
+    makes_model = True
+
+
+def test_a_third_party_task_that_makes_no_model_may_end_without_the_objective(tmp_path, digits):
+    tuner, (score, trained) = _search([{"task": "mine"}, {}], tmp_path, digits,
+                                      trainers={"mine": _Score()})
+    assert score["status"] == "completed" and score["metrics"]["my_score"] == 3.0
+    assert tuner.task_makes_model("mine") is False and tuner.task_makes_model(None) is True
+    assert tuner.task_makes_model("score") is False and tuner.task_makes_model("nope") is True
+    # never the search's answer, though its worst score is no worse than a failure's
+    assert [t.trial_id for t in tuner.oracle.get_best_trials(2)] == [trained["trial_id"]]
+    # the same trainer saying it makes a model must report the objective
+    _, (claimed, _) = _search([{"task": "mine"}, {}], tmp_path / "b", digits,
+                              trainers={"mine": _ScoreClaimingAModel()})
+    assert claimed["status"] == "failed" and "objective ['val_accuracy'] not among" in \
+        claimed["message"]
+
+
 def test_recalibration_sets_batch_norm_statistics_to_the_average_of_the_batches():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, name="d"),
                               keras.layers.BatchNormalization(momentum=0.9, name="bn")])

@@ -20,7 +20,9 @@ A third-party trainer subclasses `Trainer`:
             context.save_checkpoint(model)
             return TrialResult({"score": score}, {"proxy": "my_proxy"})
 
-and registers it in its package metadata:
+(a trainer whose trials make no model of their own, a score or a supernet,
+sets `makes_model = False`: its trials may end without the objective and
+are never the search's answer) and registers it in its package metadata:
 
     [options.entry_points]
     autokeras_nas.trainers =
@@ -240,6 +242,12 @@ class Trainer(abc.ABC):
     #: trainer's trials (freeing the graphs of the models it built); a
     #: trainer that builds no model turns it off.
     collects_garbage: ClassVar[bool] = True
+    #: Whether a trial of this task ends with a model of its own. False (a
+    #: supernet, an estimate, a proxy's score): the trial is never a
+    #: search's answer and may end without the objective's metric, the
+    #: strategy reading what it reports (`NasTuner.task_makes_model`; the
+    #: package's own such tasks are `autokeras_nas.core.ESTIMATE_TASKS`).
+    makes_model: ClassVar[bool] = True
 
     @abc.abstractmethod
     def run(self, context: TrialContext) -> TrialResult:

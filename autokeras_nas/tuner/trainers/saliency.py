@@ -63,6 +63,7 @@ class SaliencyTrainer(Trainer):
     derives architectures (see the module docstring)."""
 
     name = TASK
+    makes_model = False
 
     def run(self, context: TrialContext) -> TrialResult:
         import keras

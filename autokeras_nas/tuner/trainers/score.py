@@ -47,6 +47,7 @@ class ScoreTrainer(Trainer):
     docstring)."""
 
     name = "score"
+    makes_model = False
 
     def run(self, context: TrialContext) -> TrialResult:
         from autokeras_nas import zerocost

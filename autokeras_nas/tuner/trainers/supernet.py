@@ -142,6 +142,7 @@ class SupernetTrainer(FitTrainer):
     module docstring)."""
 
     name = "supernet"
+    makes_model = False
     measures_latency = False
     checkpoints_last = True
 
@@ -210,6 +211,7 @@ class EstimateTrainer(Trainer):
     (see the module docstring)."""
 
     name = "estimate"
+    makes_model = False
     #: An estimate builds no model; with the supernet in memory a full
     #: collection after each estimate cost as long as the estimate itself.
     collects_garbage = False
