@@ -61,6 +61,7 @@ _LAZY = {
     # Training-free search: proxies at initialization, the best trained.
     "ZeroCost": "autokeras_nas_plugins.oneshot.tuner",
     "FreeDARTS": "autokeras_nas_plugins.oneshot.tuner",
+    "SMASH": "autokeras_nas_plugins.oneshot.tuner",
     # One-shot NAS: alternative layers of a space (imports Keras).
     "choose": "autokeras_nas.oneshot",
     # The numpy core.

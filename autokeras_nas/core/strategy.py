@@ -94,7 +94,7 @@ TASK_SALIENCY = "saliency"
 #: metric (a proxy's score is no accuracy): the strategy reads what they
 #: report. Every other task, a third party's included, makes a model.
 ESTIMATE_TASKS = frozenset({TASK_SUPERNET, TASK_ESTIMATE, TASK_SCORE, TASK_SALIENCY, "enas",
-                            "differentiable"})
+                            "differentiable", "smash"})
 
 
 def makes_model(task: str | None) -> bool:

@@ -27,7 +27,10 @@ class _Scope:
     mode: str
     conditional: bool
     seed: int | None
+    hyper_dims: int = 8
     ops: dict[str, list[Any]] = field(default_factory=dict)
+    #: The first MixedOp of each choice ("hyper" mode: `mixed.Peers`).
+    peers: Any = None
 
 
 _SCOPE: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar(
@@ -36,7 +39,7 @@ _SCOPE: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar(
 
 @contextlib.contextmanager
 def supernet_scope(*, mode: str = "single", conditional: bool = False,
-                   seed: int | None = None) -> Iterator[None]:
+                   seed: int | None = None, hyper_dims: int = 8) -> Iterator[None]:
     """Makes every `choose` inside build a `MixedOp` with all its candidates.
 
     Args:
@@ -49,6 +52,8 @@ def supernet_scope(*, mode: str = "single", conditional: bool = False,
         seed: seed of the first MixedOp's path sampling (the next ones get
             seed + 1, ...); None draws it from Keras' global seed, so
             `keras.utils.set_random_seed` makes a build reproducible.
+        hyper_dims: the units of each MixedOp's hypernetwork in mode
+            "hyper" (SMASH); default 8.
 
     Raises:
         ValueError: an unknown mode, or `conditional` with mode "all".
@@ -59,7 +64,10 @@ def supernet_scope(*, mode: str = "single", conditional: bool = False,
         raise ValueError(f"conditional weights need mode 'single', got mode {mode!r}")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise ValueError(f"seed must be an int or None, got {seed!r}")
-    token = _SCOPE.set(_Scope(mode=mode, conditional=bool(conditional), seed=seed))
+    from autokeras_nas.oneshot.mixed import Peers
+
+    token = _SCOPE.set(_Scope(mode=mode, conditional=bool(conditional), seed=seed,
+                              hyper_dims=hyper_dims, peers=Peers()))
     try:
         yield
     finally:
@@ -210,17 +218,24 @@ def _mixed(scope: _Scope, name: str, candidates: Mapping[str, Callable[[], Any]]
     seed = None if scope.seed is None else scope.seed + made
     op = MixedOp(branches=branches, candidates=list(candidates), choice=name,
                  follows=bool(uses), mode=scope.mode, condition_on=condition_on,
-                 condition_candidates=conds or None, seed=seed, name=name)
+                 condition_candidates=conds or None, seed=seed, hyper_dims=scope.hyper_dims,
+                 name=name)
+    if scope.mode == "hyper":
+        op.attach_peers(scope.peers)
+        if not uses:
+            scope.peers.ops.append(op)
     uses.append(op)
     return op
 
 
 def build_supernet(hypermodel: Any, hp: Any, *, mode: str = "single",
-                   conditional: bool = False, seed: int | None = None) -> Any:
+                   conditional: bool = False, seed: int | None = None,
+                   hyper_dims: int = 8) -> Any:
     """`hypermodel.build(hp)` (or `hypermodel(hp)` for a function) inside
-    `supernet_scope(mode=mode, conditional=conditional, seed=seed)`."""
+    `supernet_scope(mode=mode, conditional=conditional, seed=seed,
+    hyper_dims=hyper_dims)`."""
     build = getattr(hypermodel, "build", hypermodel)
     if not callable(build):
         raise ValueError(f"hypermodel must be a HyperModel or a build function, got {hypermodel!r}")
-    with supernet_scope(mode=mode, conditional=conditional, seed=seed):
+    with supernet_scope(mode=mode, conditional=conditional, seed=seed, hyper_dims=hyper_dims):
         return build(hp)

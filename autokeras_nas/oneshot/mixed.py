@@ -24,6 +24,16 @@ own optimizer leaves it alone; the bilevel step of
   two logits (the paper's two-path estimate; its implementation recomputes
   the inactive path in the backward pass too).
 
+"hyper" (SMASH, Brock et al. 2017) runs the fixed path of every choice (a
+path is always fixed: a callback draws the architecture of each training
+batch, `set_paths` fixes one for an estimate), each candidate's kernels
+generated from the whole architecture: `kernel + reshape(h @ delta)`, with
+`h = tanh(e @ W + b)` a small hypernetwork of this MixedOp (`hyper_dims`
+units) and `e` a fixed random embedding of every choice's path (each
+choice's candidates have random vectors of `HYPER_EMBEDDING` numbers, seeded
+by their names, summed over the choices). The `delta` matrices start at
+zero, so an untrained hypernetwork is the plain weight-sharing supernet.
+
 Outside training the relaxed modes run: "darts" and "snas" the
 softmax-weighted sum, "gdas" and "proxyless" the most probable path. A fixed
 path (`set_paths`) overrides every mode. Sampling and the temperature are
@@ -38,14 +48,37 @@ from __future__ import annotations
 
 import threading
 import weakref
+import zlib
 from typing import Any, Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from autokeras_nas.oneshot.modes import MODES, RELAXED_MODES
 from autokeras_nas.oneshot.switch import run_one
+
+#: Size of the fixed random embedding of an architecture ("hyper" mode).
+HYPER_EMBEDDING = 64
+
+
+class Peers:
+    """The first MixedOp of each choice of a "hyper" supernet, whose paths
+    make the architecture every MixedOp's hypernetwork reads (a plain
+    object, so Keras does not track the MixedOps twice)."""
+
+    def __init__(self) -> None:
+        self.ops: list[Any] = []
+
+
+def _embedding(choice: str, candidates: Sequence[str]) -> np.ndarray:
+    """Each candidate's fixed random vector (`HYPER_EMBEDDING` numbers),
+    seeded by the choice's and the candidate's names."""
+    rows = [np.random.default_rng(zlib.crc32(f"{choice}/{c}".encode())).normal(
+        size=HYPER_EMBEDDING) for c in candidates]
+    return (np.asarray(rows) / np.sqrt(HYPER_EMBEDDING)).astype("float32")
+
 
 # The path each choice took in the trace being run, read by the MixedOps that
 # follow it or are conditioned on it: {graph: {(thread, choice): index}} (a
@@ -101,6 +134,7 @@ class MixedOp(keras.layers.Layer):
             `condition_on`).
         seed: seed of the path sampling (and of the architecture logits'
             initialization); None draws one from Keras' global seed.
+        hyper_dims: the hypernetwork's units ("hyper" mode).
         **kwargs: `keras.layers.Layer` arguments.
     """
 
@@ -108,7 +142,7 @@ class MixedOp(keras.layers.Layer):
                  choice: str | None = None, follows: bool = False, mode: str = "single",
                  condition_on: str | None = None,
                  condition_candidates: Sequence[str] | None = None, seed: int | None = None,
-                 **kwargs: Any) -> None:
+                 hyper_dims: int = 8, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         _validate(self.name, branches, candidates, mode, condition_on, condition_candidates)
         self.choice = choice or self.name
@@ -120,6 +154,16 @@ class MixedOp(keras.layers.Layer):
         self.seed = seed
         self.branches = list(branches)
         self.seed_generator = keras.random.SeedGenerator(seed)
+        if type(hyper_dims) is not int or hyper_dims < 1:
+            raise ValueError(f"MixedOp {self.name!r}: hyper_dims must be an int >= 1, "
+                             f"got {hyper_dims!r}")
+        self.hyper_dims = hyper_dims
+        self.__dict__["_peers"] = None
+
+    def attach_peers(self, peers: Peers) -> None:
+        """The choices whose paths this "hyper" MixedOp's weights depend on
+        (`choose` attaches the supernet's; alone, only its own)."""
+        self.__dict__["_peers"] = peers
 
     @property
     def name(self) -> str:
@@ -166,11 +210,32 @@ class MixedOp(keras.layers.Layer):
                 initializer=keras.initializers.RandomNormal(stddev=1e-3, seed=self.seed))
             self.temperature = self.add_weight(name="temperature", shape=(), trainable=False,
                                                initializer=keras.initializers.Constant(1.0))
+        if self.mode == "hyper":
+            self._build_hypernetwork()
+
+    def _build_hypernetwork(self) -> None:
+        """The hypernetwork's layer (`hyper_w`, `hyper_b`) and, for every
+        kernel (a variable of rank 2 or more) of every candidate, its
+        `delta` matrix, zeros."""
+        d = self.hyper_dims
+        self.hyper_w = self.add_weight(name="hyper_w", shape=(HYPER_EMBEDDING, d),
+                                       initializer=keras.initializers.GlorotUniform(self.seed))
+        self.hyper_b = self.add_weight(name="hyper_b", shape=(d,), initializer="zeros")
+        self._deltas: list[list[Any]] = []
+        for i, branch in enumerate(self.branches):
+            deltas = []
+            for j, variable in enumerate(branch.trainable_variables):
+                size = int(np.prod(variable.shape))
+                deltas.append(None if len(variable.shape) < 2 else self.add_weight(
+                    name=f"delta_{i}_{j}", shape=(d, size), initializer="zeros"))
+            self._deltas.append(deltas)
 
     def compute_output_spec(self, inputs: Any, training: Any = None) -> Any:
         return self.branches[0].compute_output_spec(inputs)
 
     def call(self, inputs: Any, training: Any = None) -> Any:
+        if self.mode == "hyper":
+            return self._hyper(inputs, training)
         if self.mode in RELAXED_MODES:
             # The gates are made outside the cond, where the later uses of
             # the choice find them (a cond branch is a graph of its own).
@@ -205,6 +270,45 @@ class MixedOp(keras.layers.Layer):
 
     def _run(self, index: Any, inputs: Any, training: Any) -> Any:
         return run_one(index, self.branches, inputs, training)
+
+    def architecture_encoding(self) -> Any:
+        """`e`: the sum over the choices (this one's peers, or itself alone)
+        of their fixed path's embedding ("hyper" mode)."""
+        peers = self.__dict__.get("_peers")
+        ops_ = peers.ops if peers is not None and peers.ops else [self]
+        total = 0
+        for op in ops_:
+            table = ops.convert_to_tensor(_embedding(op.choice, op.candidates),
+                                          dtype=self.compute_dtype)
+            total = total + ops.take(table, ops.maximum(op.fixed_path, 0), axis=0)
+        return total
+
+    def _hyper(self, inputs: Any, training: Any) -> Any:
+        """The fixed path's candidate with kernels generated from the
+        architecture (see the module docstring)."""
+        h = ops.tanh(ops.matmul(ops.expand_dims(self.architecture_encoding(), 0),
+                                self.hyper_w) + self.hyper_b)
+        fns = [lambda x, i=i: self._generated(i, h, x, training)
+               for i in range(len(self.branches))]
+        return ops.switch(ops.maximum(self.fixed_path, 0), fns, inputs)
+
+    def _generated(self, i: int, h: Any, inputs: Any, training: Any) -> Any:
+        branch = self.branches[i]
+        values = []
+        for variable, delta in zip(branch.trainable_variables, self._deltas[i]):
+            value = variable.value
+            if delta is not None:
+                value = value + ops.reshape(ops.matmul(h, delta), variable.shape)
+            values.append(value)
+        fixed = branch.non_trainable_variables
+        # `stateless_call` hands its keywords to `call` as they are (`__call__`
+        # drops `training` for a layer whose `call` does not take it)
+        kwargs = {"training": training} if _takes_training(branch) else {}
+        out, updated = branch.stateless_call(values, [v.value for v in fixed], inputs, **kwargs)
+        if training:
+            for variable, value in zip(fixed, updated):
+                variable.assign(value)  # batch-norm statistics
+        return out
 
     def _gates(self, training: bool) -> dict[str, Any]:
         """This batch's mixing of the paths (see the module docstring):
@@ -300,6 +404,8 @@ class MixedOp(keras.layers.Layer):
             candidates=self.candidates, choice=self.choice, follows=self.follows,
             mode=self.mode, condition_on=self.condition_on,
             condition_candidates=self.condition_candidates or None, seed=self.seed)
+        if self.mode == "hyper":
+            config["hyper_dims"] = self.hyper_dims
         return config
 
     @classmethod
@@ -308,6 +414,14 @@ class MixedOp(keras.layers.Layer):
         config["branches"] = [keras.saving.deserialize_keras_object(b)
                               for b in config["branches"]]
         return cls(**config)
+
+
+def _takes_training(layer: Any) -> bool:
+    """Whether `layer.call` takes a `training` argument."""
+    import inspect
+
+    params = inspect.signature(layer.call).parameters
+    return "training" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def _gumbel(shape: tuple[int, ...], seed: Any, dtype: Any = "float32") -> Any:

@@ -3,5 +3,6 @@
 
 #: The modes whose choices are learned as architecture parameters.
 RELAXED_MODES = ("darts", "snas", "gdas", "proxyless")
-#: Every supernet mode: one sampled path, all paths, or a relaxed mode.
-MODES = ("single", "all") + RELAXED_MODES
+#: Every supernet mode: one sampled path, all paths, a relaxed mode, or
+#: "hyper" (SMASH: the fixed path's kernels generated from the architecture).
+MODES = ("single", "all") + RELAXED_MODES + ("hyper",)

@@ -3,7 +3,8 @@
 KerasTuner tuners; `.ZeroCost`: search without training, by training-free
 proxies (no supernet: architectures scored, the best trained); `.FreeDARTS`:
 the DARTS supernet scored at initialization, its derived architecture
-trained.
+trained; `.SMASH`: a hypernetwork generating the supernet's weights for any
+architecture, random architectures ranked with them.
 
 Each takes a `build_model(hp)` written with `autokeras_nas.oneshot.choose`
 (or, given only `input_shape` and `num_classes`, the NAS-Bench-201 cell
@@ -25,6 +26,7 @@ from typing import Any, Sequence
 from autokeras_nas_plugins.oneshot import differentiable as differentiable_module
 from autokeras_nas_plugins.oneshot import enas as enas_module
 from autokeras_nas_plugins.oneshot import freedarts as freedarts_module
+from autokeras_nas_plugins.oneshot import smash as smash_module
 from autokeras_nas_plugins.oneshot import strategy as strategy_module
 from autokeras_nas_plugins.oneshot import zerocost as zerocost_module
 
@@ -184,3 +186,18 @@ class FreeDARTS(OneShotTuner):
     """
 
     strategy_class = freedarts_module.FreeDarts
+
+
+class SMASH(OneShotTuner):
+    """SMASH (Brock et al. 2017) as a drop-in for `keras_tuner.RandomSearch`:
+    one trial trains hypernetworks that generate every candidate's kernels
+    from an encoding of the whole architecture (a random architecture per
+    batch); `candidates` random architectures are ranked with the weights
+    generated for them, and the best is trained from scratch.
+
+        tuner = autokeras_nas.SMASH(build_model, objective="val_accuracy",
+                                    supernet_epochs=10, candidates=100)
+        tuner.search(x, y, validation_data=(x_val, y_val), batch_size=64)
+    """
+
+    strategy_class = smash_module.Smash

@@ -162,6 +162,9 @@ def choose_searches(files: Path) -> dict[str, dict]:
     commands["freedarts"] = ["search", "--strategy", "freedarts", "--dataset", "digits",
                              "--space", "space.py:build_model", "--epochs", "2",
                              "--out", "freedarts"]
+    commands["smash"] = ["search", "--strategy", "smash", "--dataset", "digits",
+                         "--space", "space.py:build_model", "--max-trials", "5", "--epochs", "2",
+                         "--param", "candidates=3", "--out", "smash"]
     commands["short"] = ["search", "--strategy", "spos", "--dataset", "digits", "--space",
                          "space.py:build_model", "--time-budget", "0.05s", "--out", "short"]
     runs = probe_cli_runs(*commands.values(), cwd=files, timeout=1200)
@@ -225,6 +228,20 @@ def test_freedarts_scores_the_supernet_and_retrains_its_derived_cell(
     report = run_cli("report", "freedarts", cwd=files)
     _ok(report)
     assert f"saliency: trial {saliency['trial_id']}, completed" in report.stdout
+
+
+def test_smash_ranks_with_generated_weights_and_retrains_from_scratch(
+        files: Path, choose_searches: dict) -> None:
+    _ran(choose_searches["smash"])
+    out = files / "smash"
+    trials = _trials(out)
+    assert [(t["notes"]["phase"], t["task"]) for t in trials] == (
+        [("supernet", "smash")] + [("search", "estimate")] * 3 + [("retrain", "train")])
+    assert trials[0]["outputs"]["mode"] == "hyper" and trials[0]["epochs"] == 2
+    assert all(t["parent_id"] == trials[0]["trial_id"] for t in trials[1:4])
+    retrain = trials[4]
+    assert retrain["parent_id"] is None and retrain["notes"]["retrain_from"] == "scratch"
+    assert _best(out, trials)["trial_id"] == retrain["trial_id"]
 
 
 def test_spos_on_a_ucr_series_with_the_1d_cell_within_a_time_budget(files: Path) -> None:

@@ -52,7 +52,7 @@ PARAMS = {"popnas": {"n_init": 4, "restart_patience": 5}, "pnas": {"n_init": 4, 
 #: retrains (trials 20-22), so that the last kill lands in the retrain phase.
 PARAMS.update({name: {"candidates": 19, "top_k": 3}
                for name in ("spos", "random-ws", "oneshot", "enas", "darts", "snas", "gdas",
-                            "proxyless")})
+                            "proxyless", "smash")})
 #: zero-cost ranks by the table's only proxy.
 PARAMS["zero-cost"] = {"proxies": "synflow", "candidates": 19, "top_k": 3}
 #: freedarts: the saliency trial (trial 0), then 23 retrains of the cells it named.

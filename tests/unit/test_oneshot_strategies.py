@@ -479,7 +479,8 @@ def test_driver_answers_supernet_trials_with_their_outputs() -> None:
 
 
 def test_every_task_but_the_estimates_makes_a_model() -> None:
-    assert ESTIMATE_TASKS == {"supernet", "estimate", "score", "saliency", "enas", "differentiable"}
+    assert ESTIMATE_TASKS == {"supernet", "estimate", "score", "saliency", "enas", "differentiable",
+                              "smash"}
     assert makes_model(None) and makes_model("train") and makes_model("evaluate")
     assert makes_model("a-third-party-task") and not makes_model("enas")
     assert not makes_model("differentiable")

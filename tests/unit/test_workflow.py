@@ -66,8 +66,8 @@ def test_strategies_are_found_by_the_space_kinds_they_declare() -> None:
     assert {"random", "aging-evolution", "nash", "popnas"} <= set(
         workflow.strategies_searching(SpaceKind.HYPERPARAMETERS))
     assert workflow.strategies_searching(SpaceKind.SUPERNET) == [
-        "darts", "enas", "freedarts", "gdas", "oneshot", "proxyless", "random-ws", "snas", "spos",
-        "zero-cost"]
+        "darts", "enas", "freedarts", "gdas", "oneshot", "proxyless", "random-ws", "smash", "snas",
+        "spos", "zero-cost"]
     nash = workflow.make_strategy("nash")
     assert workflow.declared_kinds(nash) == (SpaceKind.NETWORK, SpaceKind.HYPERPARAMETERS)
 

@@ -154,11 +154,17 @@ class SupernetTrainer(FitTrainer):
         """The supernet modes this trainer trains, the first the default."""
         return MODES
 
+    def scope(self, config: dict[str, Any]) -> Any:
+        """The `supernet_scope` the supernet is built (and rebuilt) in."""
+        from autokeras_nas import oneshot
+
+        options = supernet_options(config, self.supernet_modes())
+        return oneshot.supernet_scope(mode=options["mode"], conditional=options["conditional"])
+
     def make_model(self, context: TrialContext) -> Any:
         from autokeras_nas import oneshot
 
-        options = supernet_options(context.config, self.supernet_modes())
-        with oneshot.supernet_scope(mode=options["mode"], conditional=options["conditional"]):
+        with self.scope(context.config):
             model = context.build_model(constrained=False)
         ops = oneshot.mixed_ops(model)
         if not ops:
@@ -187,11 +193,7 @@ class SupernetTrainer(FitTrainer):
 
     def load_model(self, tuner: Any, trial: Any) -> Any:
         """The trained supernet of `trial`, rebuilt in its mode."""
-        from autokeras_nas import oneshot
-
-        options = supernet_options(_task_config(trial.hyperparameters.values.get(TASK_CONFIG)),
-                                   self.supernet_modes())
-        with oneshot.supernet_scope(mode=options["mode"], conditional=options["conditional"]):
+        with self.scope(_task_config(trial.hyperparameters.values.get(TASK_CONFIG))):
             return tuner.load_model(trial)
 
     def run(self, context: TrialContext) -> TrialResult:
