@@ -47,6 +47,14 @@ from autokeras_nas.core.oneshot import (
     supernet_choices,
 )
 from autokeras_nas.core.rng import fresh_seed, make_rng, rng_state, set_rng_state
+from autokeras_nas.core.warmup import (
+    DEFAULT_PROXY,
+    KNOWN_PROXIES,
+    ZeroCostWarmup,
+    parse_proxies,
+    parse_warmup,
+    vote_order,
+)
 from autokeras_nas.core.space import HyperSpace, SearchSpace
 from autokeras_nas.core.stopping import (
     ASHA,
@@ -107,5 +115,6 @@ __all__ = [
     "cost_vector", "crowding_distance",
     "expected_cost", "fresh_seed", "hypervolume",
     "is_python_scalar", "is_reserved", "make_rng", "make_stopping_rule", "makes_model",
+    "DEFAULT_PROXY", "KNOWN_PROXIES", "ZeroCostWarmup", "parse_proxies", "parse_warmup", "vote_order",
     "non_dominated_sort", "pareto_order", "rng_state", "set_rng_state", "supernet_choices", "to_python",
 ]

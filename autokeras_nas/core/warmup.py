@@ -37,8 +37,10 @@ from autokeras_nas.core.strategy import (
 #: The proxies the "score" trainer computes (`autokeras_nas.zerocost.PROXIES`,
 #: named here because the core never imports TensorFlow).
 KNOWN_PROXIES = ("synflow", "snip", "grad_norm", "jacob_cov", "naswot")
-#: The default proxy: on the Fashion-MNIST ground truth of `bench oneshot`,
-#: Jacobian covariance ranked the cells best of the five (`bench zero-cost`).
+#: The default proxy (of a warm-up and of the `zero-cost` strategy): on the
+#: Fashion-MNIST ground truth of `bench oneshot`, Jacobian covariance ranked
+#: the cells best of the five (Kendall tau 0.671, above the best supernet's
+#: 0.525 and above the vote of all five, 0.323; `bench zero-cost`).
 DEFAULT_PROXY = "jacob_cov"
 #: Best-scored configurations a warmed-up strategy starts from by default:
 #: about aging evolution's default population (12) and popnas' initial

@@ -13,8 +13,16 @@ from __future__ import annotations
 from typing import Any, ClassVar, Sequence
 
 from autokeras_nas import plugins
-from autokeras_nas.core import TASK_SCORE, BaseStrategy, Observation, OneShotStrategy
-from autokeras_nas.core.warmup import DEFAULT_PROXY, KNOWN_PROXIES, parse_proxies, vote_order
+from autokeras_nas.core import (
+    DEFAULT_PROXY,
+    KNOWN_PROXIES,
+    TASK_SCORE,
+    BaseStrategy,
+    Observation,
+    OneShotStrategy,
+    parse_proxies,
+    vote_order,
+)
 
 __all__ = ["DEFAULT_PROXY", "KNOWN_PROXIES", "ZERO_COST_SEARCH_SHARE", "ZeroCost",
            "parse_proxies"]
