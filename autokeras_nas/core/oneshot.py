@@ -156,7 +156,8 @@ class OneShotStrategy(BaseStrategy):
     tenth of B (those that loaded the supernet not counted; still at most
     `candidates`), and the retrains share the rest of B equally: each gets
     its share as `task_config["time_budget_s"]` and stops at the end of the
-    last epoch that fits in it, its epochs (the supernet's) only a ceiling
+    last epoch that fits in it, its epochs (the supernet's; at least 100 for
+    a retrain from scratch) only a ceiling
     (`oneshot_plan.retrain_seconds`). A retrain proposed once the earlier
     ones were told gets what they left, shared by the retrains still to
     run; when that is under half the planned share (earlier ones overran
@@ -464,12 +465,15 @@ class OneShotStrategy(BaseStrategy):
                                     for t in self.estimates if t in latest])
 
     def _retrain_epochs(self) -> int:
-        """`retrain_epochs`; under a time budget the supernet's epochs (a
-        ceiling: the retrain's share of the budget ends it)."""
+        """`retrain_epochs`; under a time budget a ceiling (the retrain's
+        share of the budget ends it): the supernet's epochs for a retrain
+        that continues from its weights, else at least
+        `oneshot_plan.BUDGET_SUPERNET_EPOCHS` (a retrain from scratch owes
+        nothing to how long the supernet trained)."""
         supernet = self.supernet_result()
         if self.time_budget is None:
             return self.retrain_epochs
-        if supernet is None or not supernet.epochs:  # no supernet training to match
+        if self.retrain_from == "scratch" or supernet is None or not supernet.epochs:
             return max(self.retrain_epochs, oneshot_plan.BUDGET_SUPERNET_EPOCHS)
         return int(supernet.epochs)
 

@@ -292,6 +292,23 @@ def test_time_budget_splits_the_phases(supernet_seconds: float, supernet_epochs:
     assert s.notes["estimate_trial"] == "4"  # the best estimate first
 
 
+def test_a_retrain_from_scratch_is_not_capped_at_the_supernets_epochs() -> None:
+    strategy = _new("spos", retrain_from="scratch", **SMALL)
+    space = nb201_space()
+    strategy.setup(space, [SCORE])
+    strategy.set_time_budget(1000.0)
+    supernet = strategy.ask("0")
+    _tell(strategy, "0", supernet, seconds=400.0, epochs=3,
+          outputs=supernet_outputs(space)(supernet))
+    trial = 1
+    while (s := strategy.ask(str(trial))).notes.get("phase") == PHASE_SEARCH:
+        _tell(strategy, str(trial), s, seconds=30.0, score=float(trial))
+        trial += 1
+    # its share of the budget ends it, not the supernet's 3 epochs
+    assert s.parent_id is None and s.epochs == oneshot_plan.BUDGET_SUPERNET_EPOCHS
+    assert s.task_config == {"time_budget_s": 228.0}
+
+
 @pytest.mark.parametrize("first_seconds, expected", [
     (228.0, 239.4),  # used its share: 0.95 x (480 - 228), a little more
     (100.0, 361.0),  # stopped early: the second gets what it left
