@@ -460,13 +460,13 @@ def with_warmup(strategy: Any, warmup: str | Mapping[str, Any], hypermodel: Any 
             hypermodel of a structured space (a network or cells: the
             warm-up scores configurations of a hyperparameter space).
     """
-    from autokeras_nas.core import SpaceKind
-    from autokeras_nas.core.warmup import ZeroCostWarmup, parse_warmup
-    from autokeras_nas.tuner.convenience import space_of
+    from autokeras_nas.core import ZeroCostWarmup, parse_warmup
+    from autokeras_nas.tuner.cellmodel import CellHyperModel
+    from autokeras_nas.tuner.morphable import MorphHyperModel
 
     options = parse_warmup(warmup) if isinstance(warmup, str) else dict(warmup)
-    kind, _ = space_of(hypermodel)
-    if kind not in (SpaceKind.HYPERPARAMETERS, SpaceKind.SUPERNET):
-        raise ValueError(f"a zero-cost warm-up scores configurations of a hyperparameter "
-                         f"space; it cannot warm up a search of a {kind.value} space")
+    for klass, kind in ((MorphHyperModel, "network"), (CellHyperModel, "cells")):
+        if isinstance(hypermodel, klass):
+            raise ValueError(f"a zero-cost warm-up scores configurations of a hyperparameter "
+                             f"space; it cannot warm up a search of a {kind} space")
     return ZeroCostWarmup(strategy, **options)

@@ -19,8 +19,9 @@ from autokeras_nas.core import TASK_SALIENCY, BaseStrategy, OneShotStrategy
 
 
 class FreeDarts(OneShotStrategy):
-    """FreeDARTS: the DARTS supernet scored at initialization, its derived
-    architecture retrained, with no training before the retrain.
+    """FreeDARTS (Zhang et al. 2021): the DARTS supernet scored at
+    initialization, its derived architecture retrained, with no training
+    before the retrain.
 
     Without a time budget the retrain trains `retrain_epochs` epochs; with
     one, it takes what the scoring left (its epochs only a ceiling). With

@@ -22,8 +22,9 @@ TASK_SMASH = "smash"
 
 
 class Smash(OneShotStrategy):
-    """SMASH: a hypernetwork trained once, many random architectures ranked
-    with the weights it generates for them, the best trained from scratch.
+    """SMASH (Brock et al. 2017): a hypernetwork trained once, many random
+    architectures ranked with the weights it generates for them, the best
+    trained from scratch.
 
     Args:
         hyper_dims: Units of each choice's hypernetwork (the rank of the
