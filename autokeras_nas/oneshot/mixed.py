@@ -46,6 +46,7 @@ one MixedOp per use; the first samples the batch's path, the others take it.
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 import zlib
@@ -72,9 +73,10 @@ class Peers:
         self.ops: list[Any] = []
 
 
-def _embedding(choice: str, candidates: Sequence[str]) -> np.ndarray:
+@functools.lru_cache(maxsize=None)
+def _embedding(choice: str, candidates: tuple[str, ...]) -> np.ndarray:
     """Each candidate's fixed random vector (`HYPER_EMBEDDING` numbers),
-    seeded by the choice's and the candidate's names."""
+    seeded by the choice's and the candidate's names (computed once)."""
     rows = [np.random.default_rng(zlib.crc32(f"{choice}/{c}".encode())).normal(
         size=HYPER_EMBEDDING) for c in candidates]
     return (np.asarray(rows) / np.sqrt(HYPER_EMBEDDING)).astype("float32")
@@ -278,7 +280,7 @@ class MixedOp(keras.layers.Layer):
         ops_ = peers.ops if peers is not None and peers.ops else [self]
         total = 0
         for op in ops_:
-            table = ops.convert_to_tensor(_embedding(op.choice, op.candidates),
+            table = ops.convert_to_tensor(_embedding(op.choice, tuple(op.candidates)),
                                           dtype=self.compute_dtype)
             total = total + ops.take(table, ops.maximum(op.fixed_path, 0), axis=0)
         return total

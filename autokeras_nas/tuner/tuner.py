@@ -172,6 +172,8 @@ class NasTuner(keras_tuner.Tuner):
         self.trial_timeout = failures.check_timeout(trial_timeout)
         self.oom_retries = failures.check_retries(oom_retries)
         self._trainers = check_trainers(trainers)
+        #: task -> whether its trials make a model (`task_makes_model`).
+        self._makes_model: dict[str, bool] = {}
         if oracle is None:
             if strategy is None:
                 raise ValueError("NasTuner needs a strategy (an instance or a plugin name)")
@@ -332,7 +334,7 @@ class NasTuner(keras_tuner.Tuner):
         if not makes_model(task):
             return False
         name = "train" if task is None else str(task)
-        cache = self.__dict__.setdefault("_makes_model", {})
+        cache = self._makes_model
         if name not in cache:
             trainer: Any = self._trainers.get(name)
             if trainer is None:

@@ -42,7 +42,7 @@ def test_a_candidates_kernels_are_generated_from_the_whole_architecture() -> Non
     w, b = np.asarray(a.hyper_w), np.asarray(a.hyper_b)
 
     def expected(path_b: str) -> np.ndarray:
-        e = _embedding("a", ["d1", "d2"])[0] + _embedding("b", ["p", "q"])[["p", "q"].index(path_b)]
+        e = _embedding("a", ("d1", "d2"))[0] + _embedding("b", ("p", "q"))[["p", "q"].index(path_b)]
         h = np.tanh(e @ w + b)
         return x @ (kernel + (h @ delta).reshape(4, 4)) + bias
 
