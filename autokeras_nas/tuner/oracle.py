@@ -69,6 +69,7 @@ import copy
 import json
 import math
 import os
+import re
 import time
 import zlib
 from typing import Any, Callable, Mapping
@@ -800,12 +801,41 @@ def _user_values(trial: Any) -> dict[str, Any]:
 
 
 def failure_reason(message: str | None) -> str:
-    """The last non-empty line of a trial's message (the error, not the
-    traceback); the reason alone for a `FailedTrialError` (NaN loss,
-    timeout, out of memory)."""
-    lines = [ln.strip() for ln in (message or "").splitlines() if ln.strip()]
-    reason = lines[-1] if lines else ""
+    """The error a trial ended with, from its message. KerasTuner records the
+    traceback: the reason is the line that starts the last exception (its
+    message may run over many lines; the traceback's frames are indented).
+    Keras wraps an error raised inside a layer's `call` as "Exception
+    encountered when calling LAYER." followed by the error itself (after
+    "Could not automatically infer the output shape ... Error encountered:"
+    when the layer failed on symbolic inputs): the reason is then the error,
+    with the layer in parentheses. The reason alone for a
+    `FailedTrialError` (NaN loss, timeout, out of memory) or an
+    `InfeasibleTrialError`. A message with no traceback: its last non-empty
+    line."""
+    lines = [_ANSI.sub("", ln).rstrip() for ln in (message or "").splitlines()]
+    starts = [i for i, ln in enumerate(lines) if ln.startswith("Traceback (most recent call")]
+    if starts:
+        # the frames are indented; the exception starts at the first line that is not
+        after = lines[starts[-1] + 1:]
+        first = next((i for i, ln in enumerate(after) if ln and not ln[0].isspace()), len(after))
+        body = [ln.strip() for ln in after[first:] if ln.strip()]
+    else:
+        body = [ln.strip() for ln in lines if ln.strip()][-1:]
+    reason = body[0] if body else ""
+    if reason.endswith(":") and len(body) > 1:  # a message that starts with a newline
+        reason, body = f"{reason} {body[1]}", [reason, *body[2:]]
     head, sep, rest = reason.partition(": ")
+    wrapped = _KERAS_WRAPPED.fullmatch(rest) if sep else None
+    if wrapped and len(body) > 1:
+        # a call that failed on symbolic inputs says so first, then the error
+        inner = 2 if body[1].endswith("Error encountered:") and len(body) > 2 else 1
+        rest = f"{body[inner]} (in {wrapped.group(1)})"
+        reason = f"{head}: {rest}"
     if sep and head.rsplit(".", 1)[-1] in ("FailedTrialError", "InfeasibleTrialError"):
         return rest
     return reason
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Keras' wrapper of an error raised in a layer's call (keras.src.utils.traceback_utils)
+_KERAS_WRAPPED = re.compile(r"Exception encountered when calling (.+)\.")

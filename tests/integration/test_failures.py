@@ -31,15 +31,22 @@ def _nan_loss(y_true, y_pred):
     return keras.ops.mean(y_pred) * float("nan")
 
 
+class _Refuses(keras.layers.Layer):
+    def call(self, x):
+        raise ValueError("this layer refuses its input\n  (a second line of the message)")
+
+
 def test_build_failure_and_nan_loss_fail_with_their_reason_and_the_search_goes_on(tmp_path, digits):
     def build(hp):
-        kind = hp.Choice("kind", ["ok", "no-build", "nan"])
+        kind = hp.Choice("kind", ["ok", "no-build", "nan", "layer"])
         if kind == "no-build":
             raise ValueError("this layer stack does not fit together")
+        if kind == "layer":  # Keras wraps the error in a message of many lines
+            keras.Sequential([keras.Input((64,)), _Refuses(name="refuses")])
         return _dense(loss=_nan_loss if kind == "nan" else "sparse_categorical_crossentropy")
 
-    tuner = NasTuner(build, strategy="random", objective="val_accuracy", max_trials=3,
-                     max_consecutive_failed_trials=3, directory=str(tmp_path), project_name="p")
+    tuner = NasTuner(build, strategy="random", objective="val_accuracy", max_trials=4,
+                     max_consecutive_failed_trials=4, directory=str(tmp_path), project_name="p")
     x, y, xv, yv = digits
     tuner.search(x, y, validation_data=(xv, yv), epochs=2, batch_size=64, verbose=0)
     trials = {t["values"]["kind"]: t for t in _results(tuner)["trials"]}
@@ -48,8 +55,30 @@ def test_build_failure_and_nan_loss_fail_with_their_reason_and_the_search_goes_o
     assert trials["no-build"]["message"] == "ValueError: this layer stack does not fit together"
     assert trials["nan"]["status"] == "failed"
     assert trials["nan"]["message"] == "non-finite loss (nan) at epoch 1"
+    # the error, not the last line of Keras' account of the layer's arguments
+    assert trials["layer"]["message"] == ("ValueError: this layer refuses its input "
+                                          "(in _Refuses.call())"), trials["layer"]["message"]
     told = sorted(o.status.value for o in tuner.oracle.strategy.history)
-    assert told == ["completed", "failed", "failed"]
+    assert told == ["completed", "failed", "failed", "failed"]
+
+
+def test_the_reason_is_the_exception_line_of_the_last_traceback() -> None:
+    from autokeras_nas.tuner.oracle import failure_reason
+
+    chained = ("Traceback (most recent call last):\n  File \"a.py\", line 1, in f\n    g()\n"
+               "KeyError: 'x'\n\nDuring handling of the above exception, another exception "
+               "occurred:\n\nTraceback (most recent call last):\n  File \"a.py\", line 3, in h\n"
+               "    raise ValueError('bad shape\\nexpected (8,)')\n"
+               "ValueError: bad shape\nexpected (8,)\n")
+    assert failure_reason(chained) == "ValueError: bad shape"
+    assert failure_reason("Traceback (most recent call last):\n  File \"a.py\", line 1\n"
+                          "RuntimeError: \nthe reason on the next line\n") == \
+        "RuntimeError: the reason on the next line"
+    assert failure_reason("Traceback (most recent call last):\n  File \"a.py\", line 1\n"
+                          "autokeras_nas.tuner.failures.FailedTrialError: timeout after 5s\n") == \
+        "timeout after 5s"
+    assert failure_reason("no traceback\nits last line") == "its last line"
+    assert failure_reason(None) == "" and failure_reason("") == ""
 
 
 class _RunsOutOfMemory(keras_tuner.HyperModel):
