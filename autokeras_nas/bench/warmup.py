@@ -18,12 +18,10 @@ import numpy as np
 
 from autokeras_nas.bench.nb201 import cell_values
 from autokeras_nas.bench.nb201_synflow import N_CELLS
+from autokeras_nas.core.warmup import DEFAULT_KEEP, parse_warmup
 
 #: Proxies with shipped scores of every NAS-Bench-201 cell.
 TABLE_PROXIES = ("synflow",)
-#: Best-scored cells a strategy starts from by default: about aging
-#: evolution's default population (12) and popnas' initial design (18).
-DEFAULT_KEEP = 10
 
 
 class WarmupError(ValueError):
@@ -40,27 +38,25 @@ class Warmup:
 
     @classmethod
     def parse(cls, text: str) -> "Warmup":
-        """`PROXY:POOL` or `PROXY:POOL:KEEP` ("synflow:3000:10").
+        """`PROXY:POOL` or `PROXY:POOL:KEEP` ("synflow:3000:10"), read as
+        `autokeras_nas.core.parse_warmup` reads a warm-up (KEEP defaults to
+        min(`DEFAULT_KEEP`, POOL)), for one proxy whose scores ship.
 
         Raises:
             WarmupError: another form, a proxy without shipped scores, or
                 sizes that are not 1 <= KEEP <= POOL <= `N_CELLS` (15,625).
         """
-        parts = str(text).split(":")
         try:
-            if len(parts) not in (2, 3):
-                raise ValueError
-            proxy, pool = parts[0].strip(), int(parts[1])
-            keep = int(parts[2]) if len(parts) == 3 else min(DEFAULT_KEEP, pool)
-        except ValueError:
-            raise WarmupError(f"a warm-up is PROXY:POOL or PROXY:POOL:KEEP (e.g. synflow:3000), "
-                              f"got {text!r}") from None
-        if proxy not in TABLE_PROXIES:
-            raise WarmupError(f"no NAS-Bench-201 scores of {proxy!r}; the package ships "
-                              f"{', '.join(TABLE_PROXIES)}")
-        if not 1 <= keep <= pool <= N_CELLS:
+            parsed = parse_warmup(text)
+        except ValueError as e:  # the form, an unknown proxy, KEEP > POOL
+            raise WarmupError(str(e)) from None
+        proxies, pool, keep = parsed["proxies"], parsed["pool"], parsed["keep"]
+        if len(proxies) > 1 or proxies[0] not in TABLE_PROXIES:
+            raise WarmupError(f"no NAS-Bench-201 scores of {'+'.join(proxies)!r}; the package "
+                              f"ships {', '.join(TABLE_PROXIES)}")
+        if pool > N_CELLS:
             raise WarmupError(f"a warm-up needs 1 <= KEEP <= POOL <= {N_CELLS}, got {text!r}")
-        return cls(proxy, pool, keep)
+        return cls(proxies[0], pool, keep)
 
     @property
     def label(self) -> str:

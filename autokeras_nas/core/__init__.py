@@ -50,6 +50,7 @@ from autokeras_nas.core.rng import fresh_seed, make_rng, rng_state, set_rng_stat
 from autokeras_nas.core.warmup import (
     DEFAULT_PROXY,
     KNOWN_PROXIES,
+    WARMUP_SHARE,
     ZeroCostWarmup,
     parse_proxies,
     parse_warmup,
@@ -115,6 +116,7 @@ __all__ = [
     "cost_vector", "crowding_distance",
     "expected_cost", "fresh_seed", "hypervolume",
     "is_python_scalar", "is_reserved", "make_rng", "make_stopping_rule", "makes_model",
-    "DEFAULT_PROXY", "KNOWN_PROXIES", "ZeroCostWarmup", "parse_proxies", "parse_warmup", "vote_order",
+    "DEFAULT_PROXY", "KNOWN_PROXIES", "WARMUP_SHARE", "ZeroCostWarmup", "parse_proxies",
+    "parse_warmup", "vote_order",
     "non_dominated_sort", "pareto_order", "rng_state", "set_rng_state", "supernet_choices", "to_python",
 ]

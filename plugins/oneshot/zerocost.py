@@ -17,6 +17,7 @@ from autokeras_nas.core import (
     DEFAULT_PROXY,
     KNOWN_PROXIES,
     TASK_SCORE,
+    WARMUP_SHARE,
     BaseStrategy,
     Observation,
     OneShotStrategy,
@@ -28,8 +29,9 @@ __all__ = ["DEFAULT_PROXY", "KNOWN_PROXIES", "ZERO_COST_SEARCH_SHARE", "ZeroCost
            "parse_proxies"]
 
 #: Share of a time budget spent scoring: scores are cheap, so a fifth of the
-#: budget ranks a large sample and leaves most of it to the retrains.
-ZERO_COST_SEARCH_SHARE = 0.2
+#: budget ranks a large sample and leaves most of it to the retrains (the
+#: share a warm-up of any strategy scores in, `autokeras_nas.core.WARMUP_SHARE`).
+ZERO_COST_SEARCH_SHARE = WARMUP_SHARE
 
 
 class ZeroCost(OneShotStrategy):

@@ -131,7 +131,7 @@ def test_warmup_runs_each_strategy_again_warm_started_from_the_shipped_scores(tm
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--warmup", "synflow"], "PROXY:POOL or PROXY:POOL:KEEP"),
+    (["--warmup", "synflow"], "PROXIES:POOL or PROXIES:POOL:KEEP"),
     (["--warmup", "naswot:100"], "no NAS-Bench-201 scores of 'naswot'"),
     (["--warmup", "synflow:100", "--dataset", "cifar100"], "--warmup needs --dataset cifar10"),
 ])

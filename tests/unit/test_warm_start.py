@@ -94,10 +94,12 @@ def test_the_warmup_ranks_a_seeded_pool_by_the_scores() -> None:
 
 
 @pytest.mark.parametrize("text, message", [
-    ("synflow", "PROXY:POOL or PROXY:POOL:KEEP"),
-    ("synflow:many", "PROXY:POOL or PROXY:POOL:KEEP"),
+    ("synflow", "PROXIES:POOL or PROXIES:POOL:KEEP"),
+    ("synflow:many", "PROXIES:POOL or PROXIES:POOL:KEEP"),
     ("jacob_cov:3000", "no NAS-Bench-201 scores of 'jacob_cov'; the package ships synflow"),
-    ("synflow:10:20", "1 <= KEEP <= POOL <= 15625"),
+    ("synflow+naswot:3000", "no NAS-Bench-201 scores of 'synflow\\+naswot'"),
+    ("tea_leaves:3000", "unknown proxy 'tea_leaves'"),
+    ("synflow:10:20", "1 <= KEEP <= POOL"),
     ("synflow:20000", "1 <= KEEP <= POOL <= 15625"),
 ])
 def test_bad_warmups_are_refused(text: str, message: str) -> None:
