@@ -420,9 +420,16 @@ class MixedOp(keras.layers.Layer):
 
 def _takes_training(layer: Any) -> bool:
     """Whether `layer.call` takes a `training` argument."""
+    return _call_takes_training(type(layer))
+
+
+@functools.lru_cache(maxsize=None)
+def _call_takes_training(cls: type) -> bool:
+    """Whether `cls.call` takes a `training` argument (read once per class:
+    an eager call of a "hyper" MixedOp asks at every batch)."""
     import inspect
 
-    params = inspect.signature(layer.call).parameters
+    params = inspect.signature(cls.call).parameters
     return "training" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
