@@ -31,7 +31,7 @@ import keras_tuner
 import numpy as np
 
 from autokeras_nas.tuner.trainers.base import Trainer, TrialContext, TrialResult
-from autokeras_nas.tuner.trainers.weights import training_inputs
+from autokeras_nas.tuner.trainers.weights import training_inputs, training_labels
 
 _Failed = keras_tuner.errors.FailedTrialError
 
@@ -92,8 +92,7 @@ def first_samples(context: TrialContext, n: int) -> tuple[np.ndarray, np.ndarray
     """
     x = training_inputs(context.fit_args, context.fit_kwargs)
     if isinstance(x, np.ndarray):
-        args, kwargs = context.fit_args, context.fit_kwargs
-        y = args[1] if len(args) > 1 else kwargs.get("y")
+        y = training_labels(context.fit_args, context.fit_kwargs)
         if not isinstance(y, np.ndarray):
             raise _Failed("score needs training labels as an array beside the inputs")
         xs, ys = x[:n], y[:n]

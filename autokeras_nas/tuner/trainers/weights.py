@@ -53,6 +53,12 @@ def training_inputs(args: tuple, kwargs: dict) -> Any:
     return args[0] if args else kwargs.get("x")
 
 
+def training_labels(args: tuple, kwargs: dict) -> Any:
+    """The training labels `y` of `fit(*args, **kwargs)` (None when the
+    inputs carry them, as a dataset of `(x, y)` batches does)."""
+    return args[1] if len(args) > 1 else kwargs.get("y")
+
+
 def _batch_spec(args: tuple, kwargs: dict) -> tuple | None:
     """One batch's structure of `fit(*args, **kwargs)`: a dataset's
     `(x, y[, sample_weight])` element spec, or the first rows of arrays;
@@ -61,7 +67,7 @@ def _batch_spec(args: tuple, kwargs: dict) -> tuple | None:
     spec = getattr(x, "element_spec", None)
     if spec is not None:
         return tuple(spec) if isinstance(spec, tuple) and len(spec) in (2, 3) else None
-    y = args[1] if len(args) > 1 else kwargs.get("y")
+    y = training_labels(args, kwargs)
     if isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and len(x) and len(y):
         return x[:1], y[:1]
     return None
