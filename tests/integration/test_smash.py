@@ -4,8 +4,6 @@ the "smash" trainer on digits."""
 
 from __future__ import annotations
 
-import json
-
 import keras
 import keras_tuner
 import numpy as np
@@ -14,6 +12,7 @@ import pytest
 import autokeras_nas
 from autokeras_nas import oneshot
 from autokeras_nas.oneshot.mixed import _embedding
+from autokeras_nas.tuner.trainers.smash import RandomArchitectures
 
 pytestmark = pytest.mark.tf
 
@@ -59,17 +58,34 @@ def test_a_candidates_kernels_are_generated_from_the_whole_architecture() -> Non
     assert "delta_0_1" not in names  # a bias gets no generated part
 
 
+def test_an_epochs_architectures_do_not_depend_on_the_epochs_before_it() -> None:
+    """So a supernet resumed from its backup at an epoch trains what an
+    uninterrupted run would."""
+    model = oneshot.build_supernet(_two_choices, keras_tuner.HyperParameters(), mode="hyper",
+                                   hyper_dims=3)
+
+    def draws(epochs: list[int]) -> list[tuple[int, ...]]:
+        callback = RandomArchitectures(seed=5)
+        callback.set_model(model)
+        callback.on_train_begin()
+        seen = []
+        for epoch in epochs:
+            callback.on_epoch_begin(epoch)
+            for batch in range(6):
+                callback.on_train_batch_begin(batch)
+                seen.append(tuple(int(np.asarray(op.fixed_path))
+                                  for op in oneshot.all_mixed_ops(model)))
+        return seen
+
+    uninterrupted = draws([0, 1, 2])
+    assert draws([2]) == uninterrupted[12:]
+    assert len(set(uninterrupted)) > 1 and uninterrupted[:6] != uninterrupted[6:12]
+
+
 @pytest.fixture(scope="module")
-def search(tmp_path_factory, digits, choose_builder):
-    x, y, xv, yv = digits
-    root = tmp_path_factory.mktemp("smash")
-    keras.utils.set_random_seed(0)
-    tuner = autokeras_nas.SMASH(choose_builder, "val_accuracy", seed=0, supernet_epochs=3,
-                                candidates=4, top_k=1, retrain_epochs=2, directory=str(root),
-                                project_name="sm")
-    tuner.search(x, y, validation_data=(xv, yv), batch_size=64, verbose=0)
-    results = json.loads((root / "sm" / "results.json").read_text())
-    return tuner, results, (x, y)
+def search(search_choose_space):
+    return search_choose_space(autokeras_nas.SMASH, supernet_epochs=3, candidates=4, top_k=1,
+                               retrain_epochs=2)
 
 
 def test_smash_trains_the_hypernetworks_ranks_with_generated_weights_and_retrains(search):

@@ -16,8 +16,9 @@ Task options (`nas/task_config`), besides `SupernetTrainer`'s
 
 * `hyper_dims` (int >= 1, default 8): the units of each hypernetwork (the
   rank of the generated part of every kernel).
-* `seed` (int, default 0): seed of the architectures drawn per batch (a
-  resumed trial draws anew from it).
+* `seed` (int, default 0): seed of the architectures drawn per batch;
+  epoch e draws from (seed, e), so a trial resumed from its per-epoch
+  backup trains on the architectures an uninterrupted one would.
 
 Outputs: `SupernetTrainer`'s (`choices`, `mode` "hyper", ...) and
 `hyper_dims`.
@@ -60,12 +61,18 @@ def smash_options(config: dict[str, Any]) -> dict[str, Any]:
 class RandomArchitectures(keras.callbacks.Callback):
     """Before each training batch, fixes a random architecture (one
     candidate per choice, uniform; every use of a choice alike) in the
-    supernet: variables, so the training step is not traced again."""
+    supernet: variables, so the training step is not traced again. The
+    draws of an epoch are seeded by (seed, epoch): a supernet resumed at an
+    epoch trains on the architectures an uninterrupted run would."""
 
     def __init__(self, seed: int) -> None:
         super().__init__()
-        self.rng = np.random.default_rng(seed)
+        self.seed = int(seed)
+        self.rng = np.random.default_rng([self.seed, 0])
         self.groups: list[list[Any]] = []
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self.rng = np.random.default_rng([self.seed, int(epoch)])
 
     def on_train_begin(self, logs: Any = None) -> None:
         from autokeras_nas import oneshot
