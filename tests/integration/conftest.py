@@ -80,3 +80,26 @@ def choose_model(hp, first=("relu", "tanh", "skip")):
 def choose_builder():
     """`choose_model`: a user's `build_model(hp)` written with `choose`."""
     return choose_model
+
+
+@pytest.fixture(scope="session")
+def search_choose_space(tmp_path_factory, digits, choose_builder):
+    """A function: `tuner_class(choose_builder, "val_accuracy", seed=0,
+    **kwargs)` searched on `digits` (batch 64, Keras' seeds set to 0) in a
+    fresh directory; it returns the tuner, its results.json and the training
+    data `(x, y)`."""
+    import json
+
+    import keras
+
+    def search(tuner_class, **kwargs):
+        x, y, xv, yv = digits
+        root = tmp_path_factory.mktemp(tuner_class.__name__)
+        keras.utils.set_random_seed(0)
+        tuner = tuner_class(choose_builder, "val_accuracy", seed=0, directory=str(root),
+                            project_name="p", **kwargs)
+        tuner.search(x, y, validation_data=(xv, yv), batch_size=64, verbose=0)
+        results = json.loads((root / "p" / "results.json").read_text())
+        return tuner, results, (x, y)
+
+    return search

@@ -4,8 +4,6 @@ computed by hand, on the NAS-Bench-201 cell supernet, and
 
 from __future__ import annotations
 
-import json
-
 import keras
 import keras_tuner
 import numpy as np
@@ -85,15 +83,8 @@ def test_the_cell_supernet_derives_a_cell_without_none_in_one_trace() -> None:
 
 
 @pytest.fixture(scope="module")
-def search(tmp_path_factory, digits, choose_builder):
-    x, y, xv, yv = digits
-    root = tmp_path_factory.mktemp("freedarts")
-    keras.utils.set_random_seed(0)
-    tuner = autokeras_nas.FreeDARTS(choose_builder, "val_accuracy", seed=0, top_k=2,
-                                    retrain_epochs=2, directory=str(root), project_name="fd")
-    tuner.search(x, y, validation_data=(xv, yv), batch_size=64, verbose=0)
-    results = json.loads((root / "fd" / "results.json").read_text())
-    return tuner, results, (x, y)
+def search(search_choose_space):
+    return search_choose_space(autokeras_nas.FreeDARTS, top_k=2, retrain_epochs=2)
 
 
 def test_freedarts_scores_the_supernet_then_trains_what_it_derived(search) -> None:

@@ -27,16 +27,9 @@ def _mean_ranks(columns: list[list[float]]) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def search(tmp_path_factory, digits, choose_builder):
-    x, y, xv, yv = digits
-    root = tmp_path_factory.mktemp("zero-cost")
-    keras.utils.set_random_seed(0)
-    tuner = autokeras_nas.ZeroCost(choose_builder, "val_accuracy", seed=0, candidates=5,
-                                   top_k=1, retrain_epochs=2, proxies="jacob_cov+synflow",
-                                   score_batch=32, directory=str(root), project_name="zc")
-    tuner.search(x, y, validation_data=(xv, yv), batch_size=64, verbose=0)
-    results = json.loads((root / "zc" / "results.json").read_text())
-    return tuner, results, (x, y)
+def search(search_choose_space):
+    return search_choose_space(autokeras_nas.ZeroCost, candidates=5, top_k=1, retrain_epochs=2,
+                               proxies="jacob_cov+synflow", score_batch=32)
 
 
 def test_scores_then_trains_the_best_by_the_vote_and_answers_with_it(search) -> None:
