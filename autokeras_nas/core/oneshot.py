@@ -397,6 +397,11 @@ class OneShotStrategy(BaseStrategy):
         epochs = self.supernet_epochs
         if self.time_budget is not None:
             config["time_budget_s"] = oneshot_plan.supernet_seconds(self.time_budget)
+            if self.retrain_from == "scratch":
+                # its retrains' only training is what the supernet leaves:
+                # no epoch past its share (a slow supernet's last epoch
+                # used to leave a retrain from scratch one epoch)
+                config["stop_ahead"] = True
             epochs = max(epochs, oneshot_plan.BUDGET_SUPERNET_EPOCHS)
         self.supernet_id = trial_id
         return Suggestion.run(self.space.complete({}), epochs=epochs, task=self.supernet_task,

@@ -181,3 +181,14 @@ def test_spos_end_to_end_retrains_its_best_estimate(tmp_path: Path, digits) -> N
     assert {k: retrained["values"][k] for k in ("first", "second")} == \
         {k: best["values"][k] for k in ("first", "second")}
     assert results["best_trial_ids"] == [retrained["trial_id"]]
+
+
+def test_stop_ahead_is_a_true_or_false_option_of_the_supernet() -> None:
+    from keras_tuner.errors import FailedTrialError
+
+    from autokeras_nas.tuner.trainers.supernet import supernet_options
+
+    assert supernet_options({})["stop_ahead"] is False
+    assert supernet_options({"time_budget_s": 10.0, "stop_ahead": True})["stop_ahead"] is True
+    with pytest.raises(FailedTrialError, match="stop_ahead must be true or false, got 'yes'"):
+        supernet_options({"stop_ahead": "yes"})

@@ -265,6 +265,7 @@ def _to_first_retrain(supernet_seconds: float = 400.0, supernet_epochs: int = 40
     strategy.set_time_budget(1000.0)
     supernet = strategy.ask("0")
     assert supernet.task_config["time_budget_s"] == 500.0
+    assert "stop_ahead" not in supernet.task_config
     assert supernet.epochs == oneshot_plan.BUDGET_SUPERNET_EPOCHS
     _tell(strategy, "0", supernet, seconds=supernet_seconds, epochs=supernet_epochs,
           outputs=supernet_outputs(space)(supernet))
@@ -298,6 +299,11 @@ def test_a_retrain_from_scratch_is_not_capped_at_the_supernets_epochs() -> None:
     strategy.setup(space, [SCORE])
     strategy.set_time_budget(1000.0)
     supernet = strategy.ask("0")
+    # the retrains' only training is what the supernet leaves: it stops
+    # before an epoch that would pass its share (spos's default, from the
+    # supernet's weights, does not: `_to_first_retrain`)
+    assert supernet.task_config == {"mode": "single", "conditional": False,
+                                    "time_budget_s": 500.0, "stop_ahead": True}
     _tell(strategy, "0", supernet, seconds=400.0, epochs=3,
           outputs=supernet_outputs(space)(supernet))
     trial = 1

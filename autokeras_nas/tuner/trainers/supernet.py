@@ -19,6 +19,10 @@ supernet's weights. Task options (`nas/task_config`):
 * `time_budget_s` (seconds, optional): stop at the end of the epoch during
   which the supernet's training time passed it (a strategy's share of the
   search's budget).
+* `stop_ahead` (bool, default False): with `time_budget_s`, stop instead at
+  the end of the last epoch after which one more, as long as the one just
+  ended, would pass it (the rest of the budget is the retrains' only
+  training when they start from scratch).
 
 Outputs: `choices` (choice name -> candidate names), `mode`, `conditional`,
 and `seconds_per_epoch`: the median wall time of an epoch after the first
@@ -93,8 +97,11 @@ def supernet_options(config: dict[str, Any],
     if isinstance(drop_rate, bool) or not isinstance(drop_rate, (int, float)) or not (
             0 <= drop_rate < 1):
         raise _Failed(f"drop_rate must be a number in [0, 1), got {drop_rate!r}")
+    stop_ahead = config.get("stop_ahead", False)
+    if not isinstance(stop_ahead, bool):
+        raise _Failed(f"stop_ahead must be true or false, got {stop_ahead!r}")
     return {"mode": mode, "conditional": conditional, "drop_rate": float(drop_rate),
-            "time_budget_s": time_limit(config)}
+            "time_budget_s": time_limit(config), "stop_ahead": stop_ahead}
 
 
 class _TimedPathDropout(TrainingTimeStop):
@@ -188,7 +195,7 @@ class SupernetTrainer(FitTrainer):
             else:  # the epochs are only a ceiling: the ramp follows the time
                 callbacks.append(_TimedPathDropout(options["drop_rate"], budget, prior))
         if budget is not None:
-            callbacks.append(TrainingTimeStop(budget, prior))
+            callbacks.append(TrainingTimeStop(budget, prior, ahead=options["stop_ahead"]))
         return callbacks
 
     def load_model(self, tuner: Any, trial: Any) -> Any:
