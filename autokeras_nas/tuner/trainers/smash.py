@@ -68,7 +68,7 @@ class RandomArchitectures(keras.callbacks.Callback):
     def __init__(self, seed: int) -> None:
         super().__init__()
         self.seed = int(seed)
-        self.rng = np.random.default_rng([self.seed, 0])
+        self.rng: np.random.Generator | None = None  # each epoch's, made as it begins
         self.groups: list[list[Any]] = []
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
