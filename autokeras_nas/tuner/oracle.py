@@ -821,9 +821,9 @@ def failure_reason(message: str | None) -> str:
         body = [ln.strip() for ln in after[first:] if ln.strip()]
     else:
         body = [ln.strip() for ln in lines if ln.strip()][-1:]
+    if len(body) > 1 and body[0].endswith(":"):  # a message that starts with a newline
+        body = [f"{body[0]} {body[1]}", *body[2:]]
     reason = body[0] if body else ""
-    if reason.endswith(":") and len(body) > 1:  # a message that starts with a newline
-        reason, body = f"{reason} {body[1]}", [reason, *body[2:]]
     head, sep, rest = reason.partition(": ")
     wrapped = _KERAS_WRAPPED.fullmatch(rest) if sep else None
     if wrapped and len(body) > 1:
