@@ -1,8 +1,9 @@
 """Trials per minute with 1, 2, ... parallel workers.
 
-`autokeras-nas bench workers --workers 1,2 --trials 8` runs the same tiny
-digits search (`autokeras-nas search`, 1 epoch per trial) as a chief and N
-workers for each N, and reports trials per minute over the span from the
+`autokeras-nas bench workers --workers 1,2 --trials 8` runs the same search
+(`autokeras-nas search`, by default of tiny digits models, 1 epoch per trial;
+`--dataset fashion_mnist:10000` for models of Fashion-MNIST's size) as a chief
+and N workers for each N, and reports trials per minute over the span from the
 first trial request to the last trial end (the chief's `chief_stats.json`),
 so that process start-up and the final export are left out; the wall time
 is shown too. `--threads auto,tf-default` compares sizing TensorFlow's
@@ -43,19 +44,20 @@ class ThroughputResult:
         return {**asdict(self), "trials_per_minute": self.trials_per_minute}
 
 
-def _search_command(out: Path, trials: int, epochs: int, seed: int) -> list[str]:
-    return [sys.executable, "-m", "autokeras_nas.cli", "search", "--dataset", "digits",
+def _search_command(out: Path, trials: int, epochs: int, seed: int,
+                    dataset: str = "digits") -> list[str]:
+    return [sys.executable, "-m", "autokeras_nas.cli", "search", "--dataset", dataset,
             "--max-trials", str(trials), "--epochs", str(epochs), "--seed", str(seed),
             "--out", str(out), "--resume"]
 
 
 def one_run(workers: int, threads: str, *, trials: int, epochs: int, seed: int,
-            directory: Path) -> ThroughputResult:
+            directory: Path, dataset: str = "digits") -> ThroughputResult:
     """One parallel search in `directory/w{workers}-{threads}`."""
     if threads not in THREAD_MODES:
         raise ValueError(f"threads must be one of {THREAD_MODES}, got {threads!r}")
     out = directory / f"w{workers}-{threads}"
-    result = run_parallel(_search_command(out, trials, epochs, seed), workers=workers,
+    result = run_parallel(_search_command(out, trials, epochs, seed, dataset), workers=workers,
                           log_dir=out / "logs", threads="auto" if threads == "auto" else None,
                           echo=None)
     stats = json.loads((out / "chief_stats.json").read_text())
@@ -69,7 +71,7 @@ def one_run(workers: int, threads: str, *, trials: int, epochs: int, seed: int,
 
 def workers_throughput(workers: Sequence[int] = (1, 2), *, trials: int = 8, epochs: int = 1,
                        threads: Sequence[str] = ("auto",), seed: int = 0,
-                       directory: str | Path | None = None,
+                       dataset: str = "digits", directory: str | Path | None = None,
                        progress: Callable[[str], None] | None = None) -> list[ThroughputResult]:
     """One parallel search per (workers, threads) pair, in that order."""
     if trials < 1 or epochs < 1 or not workers or min(workers) < 1:
@@ -82,7 +84,7 @@ def workers_throughput(workers: Sequence[int] = (1, 2), *, trials: int = 8, epoc
                 if progress is not None:
                     progress(f"{n} worker(s), threads {mode}: {trials} trials...")
                 results.append(one_run(n, mode, trials=trials, epochs=epochs, seed=seed,
-                                       directory=base))
+                                       directory=base, dataset=dataset))
     return results
 
 

@@ -315,15 +315,20 @@ def memory(trials: int, seed: int, json_path: Path | None, verbose: bool) -> Non
 @click.option("--workers", "workers_text", default="1,2", show_default=True,
               help="Numbers of worker processes to compare (comma-separated).")
 @click.option("--trials", default=8, show_default=True, type=click.IntRange(min=1),
-              help="Tiny digits trials (1 epoch each) per search.")
+              help="Trials per search.")
+@click.option("--dataset", default="digits", show_default=True,
+              help="The searches' dataset, as `autokeras-nas search --dataset` takes it "
+                   "(fashion_mnist:10000: models of Fashion-MNIST's size).")
+@click.option("--epochs", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Epochs per trial.")
 @click.option("--threads", "threads_text", default="auto", show_default=True,
               help="auto (TensorFlow threads = cores / workers), tf-default, or both "
                    "comma-separated.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the results as JSON.")
-def workers(workers_text: str, trials: int, threads_text: str, seed: int,
-            json_path: Path | None) -> None:
+def workers(workers_text: str, trials: int, dataset: str, epochs: int, threads_text: str,
+            seed: int, json_path: Path | None) -> None:
     """Trials per minute with 1, 2, ... parallel workers (chief and workers as processes)."""
     from autokeras_nas.bench.throughput import (
         THREAD_MODES,
@@ -331,19 +336,23 @@ def workers(workers_text: str, trials: int, threads_text: str, seed: int,
         workers_throughput,
     )
     from autokeras_nas.launch import ParallelError
+    from autokeras_nas.workflow import load_dataset
 
     counts = _int_list(workers_text, "--workers")
     modes = _names(threads_text)
     unknown = [m for m in modes if m not in THREAD_MODES]
     if unknown or not modes:
         fail(f"--threads must be among {', '.join(THREAD_MODES)}, got {threads_text!r}")
+    with workflow_errors():
+        load_dataset(dataset, seed=seed, validation_split=0.2)  # fail fast, before the processes
     try:
-        results = workers_throughput(counts, trials=trials, threads=modes, seed=seed,
-                                     progress=_progress(True))
+        results = workers_throughput(counts, trials=trials, epochs=epochs, threads=modes,
+                                     seed=seed, dataset=dataset, progress=_progress(True))
     except ParallelError as e:
         raise click.ClickException(str(e)) from None
     click.echo(format_throughput(results))
-    _write_json(json_path, {"benchmark": "workers", "seed": seed,
+    _write_json(json_path, {"benchmark": "workers", "seed": seed, "dataset": dataset,
+                            "epochs": epochs,
                             "results": [r.to_dict() for r in results]})
 
 

@@ -208,6 +208,28 @@ def test_bench_nash_bad_input_is_one_line_before_tensorflow(args, message) -> No
 
 
 
+# -- workers ----------------------------------------------------------------------------
+@pytest.mark.parametrize("args, message", [
+    (("--dataset", "nope"), "unknown dataset 'nope'"),
+    (("--threads", "many"), "--threads must be among auto, tf-default"),
+    (("--workers", "0"), "--workers"),
+])
+def test_bench_workers_bad_input_is_one_line_before_any_process(args, message) -> None:
+    probe, _, stderr = probe_cli("bench", "workers", *args, watch=WATCH)
+    assert probe["code"] == 2 and probe["loaded"] == []
+    assert message in one_line_error(stderr)
+
+
+def test_bench_workers_runs_the_search_of_its_dataset_and_epochs(tmp_path) -> None:
+    from autokeras_nas.bench.throughput import _search_command
+
+    command = _search_command(tmp_path, 8, 2, 3, "fashion_mnist:10000")
+    assert command[command.index("--dataset") + 1] == "fashion_mnist:10000"
+    assert command[command.index("--epochs") + 1] == "2"
+    assert command[command.index("--max-trials") + 1] == "8"
+    assert command[command.index("--seed") + 1] == "3" and command[-1] == "--resume"
+
+
 # -- predictors -------------------------------------------------------------------------
 def test_predictors_prints_a_spearman_table_and_writes_json(tmp_path) -> None:
     out = tmp_path / "ranking.json"
