@@ -98,6 +98,38 @@ def detect_gpus() -> list[str]:
         ln for ln in listing.stdout.splitlines() if ln.startswith("GPU "))]
 
 
+#: The most CPU workers `auto_workers` starts (each is a TensorFlow process of
+#: its own, about a gigabyte of memory).
+MAX_AUTO_WORKERS = 8
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform
+    tells it, else the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def auto_workers(gpus: Sequence[str] | None = None, cores: int | None = None) -> int:
+    """The number of parallel workers that `--workers auto` starts; 0 means
+    one process.
+
+    With GPUs: one worker per GPU when there are two or more (one GPU is
+    used best by one process). Without: one worker per core, up to
+    `MAX_AUTO_WORKERS`, each with TensorFlow's threads sized to its share of
+    the cores; a single core gets one process. The rule comes from
+    `autokeras-nas bench workers` (the package's benchmarks, §7): the models
+    of a search use a second process better than a second TensorFlow thread.
+    """
+    gpus = detect_gpus() if gpus is None else list(gpus)
+    if gpus:
+        return len(gpus) if len(gpus) >= 2 else 0
+    cores = available_cores() if cores is None else cores
+    return min(cores, MAX_AUTO_WORKERS) if cores >= 2 else 0
+
+
 def gpus_for(index: int, workers: int, gpus: Sequence[str]) -> list[str]:
     """The GPUs of worker `index`: its share when there are enough, else one,
     round-robin."""
@@ -297,7 +329,7 @@ def run_parallel(
         if not worker_timeout > 0:
             raise ValueError(f"worker_timeout must be positive, got {worker_timeout!r}")
         base[WORKER_TIMEOUT_ENV] = str(worker_timeout)
-    cpu_threads = max(1, (os.cpu_count() or 1) // workers) if threads == "auto" else threads
+    cpu_threads = max(1, available_cores() // workers) if threads == "auto" else threads
     specs = [("chief", chief_command or command, process_env(
         "chief", host=host, port=port, gpus=[] if gpus else None, threads=None, base=base))]
     for i in range(workers):

@@ -24,6 +24,7 @@ import click
 
 from autokeras_nas import tfenv, workflow
 from autokeras_nas.cli import workers as parallel_cli
+from autokeras_nas.cli.workers import WorkersType
 from autokeras_nas.cli.errors import fail, workflow_errors
 from autokeras_nas.cli.leaderboard import format_leaderboard, format_metric
 from autokeras_nas.cli.progress import MODES, format_duration, make_progress
@@ -221,9 +222,11 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
 @click.option("--progress", "progress_mode", type=click.Choice(MODES), default="auto",
               show_default=True,
               help="Live view (terminal) or plain lines; auto: live when stdout is a terminal.")
-@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--workers", type=WorkersType(), default="0", show_default=True,
+              metavar="N|auto",
               help="Trials in parallel: a KerasTuner chief and N worker processes on this "
-                   "machine (a GPU each when there are GPUs); 0: one process. Logs in --out/logs.")
+                   "machine (a GPU each when there are GPUs); 0: one process; auto: one per "
+                   "GPU, else one per core (up to 8). Logs in --out/logs.")
 @click.option("--oracle-host", default="127.0.0.1", show_default=True,
               help="Address the chief of --workers listens on (reachable by anyone who can "
                    "reach it: keep loopback unless workers run on other hosts).")
@@ -259,8 +262,9 @@ def search(ctx: click.Context, **opts: Any) -> None:
         plan = workflow.plan_validation(config, dataset, strategy)
         # A chief or worker of --workers: the parent checked --out.
         resuming = not parallel_cli.is_parallel_child() and workflow.check_out_dir(config)
-        if opts["workers"]:
-            parallel_cli.run_search_in_parallel(ctx, config.out_dir, opts["workers"],
+        workers = parallel_cli.resolve_workers(opts["workers"])
+        if workers:
+            parallel_cli.run_search_in_parallel(ctx, config.out_dir, workers,
                                                 opts["oracle_host"], config.overwrite)
             return
         user_space = None if config.space is None else workflow.load_space(config.space)

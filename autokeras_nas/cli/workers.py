@@ -18,13 +18,47 @@ from typing import Any
 
 import click
 
-from autokeras_nas.launch import ParallelError, is_chief, is_worker, run_parallel
+from autokeras_nas.launch import ParallelError, auto_workers, is_chief, is_worker, run_parallel
 
-__all__ = ["child_args", "is_parallel_child", "is_worker", "run_search_in_parallel"]
+__all__ = ["WorkersType", "child_args", "is_parallel_child", "is_worker", "resolve_workers",
+           "run_search_in_parallel"]
 
 #: Options of the parent only, never passed on to the chief and workers.
 PARENT_ONLY = ("workers", "oracle_host", "overwrite")
 LOG_DIRNAME = "logs"
+
+
+class WorkersType(click.ParamType):
+    """`--workers`: a number of worker processes (0: one process) or "auto"."""
+
+    name = "workers"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif str(value).strip().lower() == "auto":
+            return "auto"
+        else:
+            try:
+                number = int(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is neither a number of workers nor 'auto'", param, ctx)
+        if number < 0:
+            self.fail(f"{value!r} is negative: 0 means one process", param, ctx)
+        return number
+
+
+def resolve_workers(value: int | str) -> int:
+    """The number of workers of `--workers` (auto: `launch.auto_workers`);
+    0 in a chief or worker, which runs the search itself."""
+    if is_parallel_child():
+        return 0
+    if value == "auto":
+        workers = auto_workers()
+        if not workers:
+            click.echo("--workers auto: one process (one core, or one GPU)")
+        return workers
+    return int(value)
 
 
 def is_parallel_child() -> bool:

@@ -314,15 +314,19 @@ def test_the_cli_chief_listens_on_loopback_by_default():
 
 
 def test_cli_search_with_two_workers(tmp_path):
-    """--oracle-host: the chief listens on that address, and only there (a
+    """--workers auto on two cores (and no GPU) starts two workers.
+    --oracle-host: the chief listens on that address, and only there (a
     second loopback address, never one reachable from another host)."""
+    cores = sorted(os.sched_getaffinity(0))[:2]
+    assert len(cores) == 2, "the test needs two cores"
     sockets = ChiefSockets()
     sockets.start()
     proc = subprocess.Popen(
         cli_command() + ["search", "--dataset", "digits", "--max-trials", "4", "--epochs", "1",
-                         "--workers", "2", "--oracle-host", "127.0.0.2", "--out", "par"],
-        cwd=tmp_path, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                         "--workers", "auto", "--oracle-host", "127.0.0.2", "--out", "par"],
+        cwd=tmp_path, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "AUTOKERAS_NAS_GPUS": ""},
+        text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, cores))
     try:
         output, _ = proc.communicate(timeout=600)
     finally:
@@ -332,6 +336,7 @@ def test_cli_search_with_two_workers(tmp_path):
     assert proc.returncode == 0, output[-3000:]
     assert "Traceback" not in output
     out = tmp_path / "par"
+    assert "a chief and 2 worker(s) on 127.0.0.2" in output
     assert f"[chief] chief: oracle listening on 127.0.0.2:{sockets.port}" in output
     assert listening == {("127.0.0.2", sockets.port)}, listening
     assert "[chief] best trial" in output

@@ -383,3 +383,50 @@ def test_parallel_children_get_the_options_given_and_not_an_unset_flag_pair() ->
     assert "--workers" not in args and "--overwrite" not in args  # the parent's alone
     ctx = search.make_context("search", ["--out", "x", "--no-stream"])
     assert "--no-stream" in child_args(ctx)
+
+
+@pytest.mark.parametrize("gpus, cores, expected", [
+    ([], 1, 0),            # one core: one process
+    ([], 2, 2),            # a worker per core, each with one TensorFlow thread
+    ([], 6, 6),
+    ([], 64, 8),           # at most MAX_AUTO_WORKERS processes
+    (["0"], 16, 0),        # one GPU: one process has it
+    (["0", "1", "2"], 2, 3),  # a worker per GPU, whatever the cores
+])
+def test_workers_auto_is_one_per_gpu_else_one_per_core(gpus, cores, expected) -> None:
+    from autokeras_nas.launch import MAX_AUTO_WORKERS, auto_workers
+
+    assert MAX_AUTO_WORKERS == 8
+    assert auto_workers(gpus=gpus, cores=cores) == expected
+
+
+def test_workers_auto_counts_the_cores_this_process_may_use(monkeypatch) -> None:
+    import os
+
+    from autokeras_nas import launch
+    from autokeras_nas.cli.workers import resolve_workers
+
+    monkeypatch.setenv(launch.GPUS_ENV, "")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert launch.available_cores() == 1 and resolve_workers("auto") == 0
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5})
+    assert resolve_workers("auto") == 3 and resolve_workers(2) == 2
+    monkeypatch.setenv(launch.GPUS_ENV, "0,1")
+    assert resolve_workers("auto") == 2
+
+
+@pytest.mark.parametrize("value, expected", [("auto", "auto"), ("AUTO", "auto"), ("0", 0),
+                                             ("3", 3)])
+def test_workers_option_takes_a_count_or_auto(value, expected) -> None:
+    from autokeras_nas.cli.search import search
+
+    ctx = search.make_context("search", ["--out", "x", "--workers", value])
+    assert ctx.params["workers"] == expected
+
+
+@pytest.mark.parametrize("value, message", [("-1", "negative"), ("many", "neither")])
+def test_a_bad_workers_option_is_one_line(tmp_path, value, message) -> None:
+    result = CliRunner().invoke(main, ["search", "--workers", value, "--out",
+                                       str(tmp_path / "out")])
+    assert result.exit_code == 2 and message in result.output
+    assert "Traceback" not in result.output
