@@ -36,7 +36,11 @@ zero, so an untrained hypernetwork is the plain weight-sharing supernet.
 
 Outside training the relaxed modes run: "darts" and "snas" the
 softmax-weighted sum, "gdas" and "proxyless" the most probable path. A fixed
-path (`set_paths`) overrides every mode. Sampling and the temperature are
+path (`set_paths`) overrides every mode; only its candidate runs, except in a
+compiled training step of "all", "darts" and "snas", where every candidate
+runs and the sum is masked to the fixed one (its output and gradients are
+the fixed path's; the others' batch-norm statistics move): no conditional,
+which would make tracing the step about twice as long. Sampling and the temperature are
 in the graph: changing either never retraces. With
 `condition_on`, the candidates are kept once per path of an earlier
 choice, and the copy used is the one matching that choice's path for the
@@ -245,12 +249,16 @@ class MixedOp(keras.layers.Layer):
                 self._gates(bool(training))
             if not self.follows:
                 _record(self.choice, gates)
-            if self.mode in ("gdas", "proxyless"):  # one path: the fixed one is a gate
+            if self.mode in ("gdas", "proxyless") or _compiled_training(training):
+                # one path (gdas, proxyless): the fixed one is a gate; in a
+                # compiled training step, the weights of the sum (no cond)
                 return self._relaxed(self._fix(gates), inputs, training)
             return ops.cond(self.fixed_path >= 0,
                             lambda: self._run(self.fixed_path, inputs, training),
                             lambda: self._relaxed(gates, inputs, training))
         if self.mode == "all":
+            if _compiled_training(training):
+                return self._sum(inputs, True)  # a fixed path is its mask (no cond)
             return ops.cond(self.fixed_path >= 0,
                             lambda: self._run(self.fixed_path, inputs, training),
                             lambda: self._sum(inputs, bool(training)))
@@ -342,13 +350,19 @@ class MixedOp(keras.layers.Layer):
                 "gates": gates - ops.stop_gradient(probs) + probs}
 
     def _fix(self, gates: dict[str, Any]) -> dict[str, Any]:
-        """One-path gates with the fixed path, when there is one, in place of
-        the sampled or most probable one (no cond: the path is an index)."""
+        """The gates with the fixed path, when there is one, in place of the
+        sampled or most probable one, or of the weighted sum (no cond: the
+        path is an index, or the one-hot weights of the sum)."""
         path = ops.convert_to_tensor(self.fixed_path)
         fixed = path >= 0
         out = dict(gates)
         if "pair" in gates:
             out["pair"] = ops.where(fixed, ops.zeros((2,), "int32") + path, gates["pair"])
+            return out
+        if "weights" in gates:  # a weighted sum: the fixed path's weight is 1, the others 0
+            one_hot = ops.one_hot(ops.maximum(path, 0), len(self._candidate_names),
+                                  dtype=gates["weights"].dtype)
+            out["weights"] = ops.where(fixed, one_hot, gates["weights"])
             return out
         out["index"] = ops.where(fixed, path, gates["index"])
         if "weight" in gates:
@@ -393,6 +407,8 @@ class MixedOp(keras.layers.Layer):
             return ops.sum(ops.stack(outputs), axis=0)
         keep = _keep_mask(ops.shape(inputs)[0], len(outputs), self.drop_rate,
                           self.seed_generator)
+        only = ops.one_hot(ops.maximum(self.fixed_path, 0), len(outputs)) > 0
+        keep = ops.where(self.fixed_path >= 0, ops.broadcast_to(only, ops.shape(keep)), keep)
         total = 0
         for i, out in enumerate(outputs):
             mask = ops.reshape(keep[:, i], (-1,) + (1,) * (len(out.shape) - 1))
@@ -431,6 +447,14 @@ def _call_takes_training(cls: type) -> bool:
 
     params = inspect.signature(cls.call).parameters
     return "training" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _compiled_training(training: Any) -> bool:
+    """Whether this call is traced for a training step. There a fixed path
+    is a mask on the sum of every path ("all", "darts", "snas"), not a
+    cond: the gradient of a cond around a switch made the first epoch's
+    trace of a supernet take twice as long."""
+    return bool(training) and not tf.executing_eagerly()
 
 
 def _gumbel(shape: tuple[int, ...], seed: Any, dtype: Any = "float32") -> Any:

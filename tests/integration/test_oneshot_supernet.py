@@ -202,6 +202,45 @@ def test_all_mode_sums_paths_and_drops_some_but_never_all():
     np.testing.assert_array_equal(model(x, training=True), 2.0)  # a fixed path runs alone
 
 
+@pytest.mark.parametrize("mode", ["all", "darts", "snas"])
+def test_a_compiled_training_step_with_a_fixed_path_is_that_path_alone(mode):
+    """In a traced training step these modes mask their sum to the fixed
+    path (no cond): the output is the fixed path's, and so are the
+    gradients (the other candidates get zeros)."""
+    import tensorflow as tf
+
+    model = build_supernet(powers_of_two, keras_tuner.HyperParameters(), mode=mode, seed=0)
+    x = np.zeros((64, 2), "float32")
+    if mode == "all":
+        set_drop_rate(model, 0.5)
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            out = model(x, training=True)
+            total = tf.reduce_sum(out)
+        grads = tape.gradient(total, model.trainable_variables)
+        return out, {v.path: g for v, g in zip(model.trainable_variables, grads)}
+
+    for fixed, value in (("p1", 2.0), ("p2", 4.0)):
+        set_paths(model, {"op": fixed})
+        out, grads = step(x)
+        np.testing.assert_array_equal(out, value)
+        for path, grad in grads.items():
+            if path.endswith("bias"):  # d(sum)/d(bias) is the batch for the fixed path only
+                expected = 64.0 if f"__{fixed}/" in path else 0.0
+                np.testing.assert_allclose(grad, expected, err_msg=path)
+    set_paths(model, None)
+    out, _ = step(x)
+    if mode == "all":  # path dropout again: a non-empty subset of the paths per example
+        assert set(np.asarray(out).ravel()) <= set(range(1, 8))
+    elif mode == "darts":  # the softmax-weighted sum of 1, 2 and 4, about equal weights
+        np.testing.assert_allclose(out, 7.0 / 3.0, rtol=1e-2)
+    else:  # snas: weighted by one Gumbel-softmax sample for the batch
+        assert 1.0 < float(out[0, 0]) < 4.0 and len(set(np.asarray(out).ravel())) == 1
+    assert step.experimental_get_tracing_count() == 1  # fixing a path never retraces
+
+
 def test_path_dropout_schedule_raises_the_rate_over_epochs():
     model = build_supernet(powers_of_two, keras_tuner.HyperParameters(), mode="all", seed=0)
     model.compile("sgd", "mse")
