@@ -24,7 +24,6 @@ import click
 
 from autokeras_nas import tfenv, workflow
 from autokeras_nas.cli import workers as parallel_cli
-from autokeras_nas.cli.workers import WorkersType
 from autokeras_nas.cli.errors import fail, workflow_errors
 from autokeras_nas.cli.leaderboard import format_leaderboard, format_metric
 from autokeras_nas.cli.progress import MODES, format_duration, make_progress
@@ -222,7 +221,7 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
 @click.option("--progress", "progress_mode", type=click.Choice(MODES), default="auto",
               show_default=True,
               help="Live view (terminal) or plain lines; auto: live when stdout is a terminal.")
-@click.option("--workers", type=WorkersType(), default="0", show_default=True,
+@click.option("--workers", type=parallel_cli.WorkersType(), default="0", show_default=True,
               metavar="N|auto",
               help="Trials in parallel: a KerasTuner chief and N worker processes on this "
                    "machine (a GPU each when there are GPUs); 0: one process; auto: one per "
