@@ -40,8 +40,8 @@ path (`set_paths`) overrides every mode; only its candidate runs, except in a
 compiled training step of "all", "darts" and "snas", where every candidate
 runs and the sum is masked to the fixed one (its output and gradients are
 the fixed path's; the others' batch-norm statistics move): no conditional,
-which would make tracing the step about twice as long. Sampling and the temperature are
-in the graph: changing either never retraces. With
+which would make tracing the step about twice as long. Sampling and the
+temperature are in the graph: changing either never retraces. With
 `condition_on`, the candidates are kept once per path of an earlier
 choice, and the copy used is the one matching that choice's path for the
 batch. A choice used by several layers (a cell repeated in a network) has
