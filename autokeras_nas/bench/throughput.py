@@ -45,14 +45,14 @@ class ThroughputResult:
 
 
 def _search_command(out: Path, trials: int, epochs: int, seed: int,
-                    dataset: str = "digits") -> list[str]:
+                    dataset: str) -> list[str]:
     return [sys.executable, "-m", "autokeras_nas.cli", "search", "--dataset", dataset,
             "--max-trials", str(trials), "--epochs", str(epochs), "--seed", str(seed),
             "--out", str(out), "--resume"]
 
 
 def one_run(workers: int, threads: str, *, trials: int, epochs: int, seed: int,
-            directory: Path, dataset: str = "digits") -> ThroughputResult:
+            directory: Path, dataset: str) -> ThroughputResult:
     """One parallel search in `directory/w{workers}-{threads}`."""
     if threads not in THREAD_MODES:
         raise ValueError(f"threads must be one of {THREAD_MODES}, got {threads!r}")
