@@ -571,6 +571,14 @@ class BaseStrategy(abc.ABC):
             values = {**values, ARCH: arch}
         return self._identity(values) not in self._seen
 
+    def new_key(self, values: Mapping[str, Scalar]) -> str | None:
+        """`space.key(values)` when `values` (active part, no architecture)
+        was not proposed yet, else None: `is_new` and the key at the cost of
+        one walk of the space, for a strategy that collects new candidates
+        by key."""
+        identity = self._identity(values)
+        return None if identity in self._seen else identity[0]
+
     def _identity(self, asked: Mapping[str, Any]) -> tuple[str, str | None]:
         """What de-duplication compares: the active values and, for a
         structured space, the architecture (canonical JSON)."""

@@ -340,14 +340,12 @@ class Popnas(BaseStrategy):
             top = [i for front in non_dominated_sort(predicted) for i in front][:N_TOP]
         else:
             top = list(np.argsort(-predicted[:, 0], kind="stable")[:N_TOP])
-        for i in top:
-            for n in self.space.neighbours(usable[int(i)][0].values):
-                if self.is_new(n):
-                    out.setdefault(self.space.key(n), n)
-        for _ in range(self.n_candidates):
-            values = self.space.sample(self.rng)
-            if self.is_new(values):
-                out.setdefault(self.space.key(values), values)
+        fresh = [n for i in top for n in self.space.neighbours(usable[int(i)][0].values)]
+        fresh += [self.space.sample(self.rng) for _ in range(self.n_candidates)]
+        for values in fresh:
+            key = self.new_key(values)
+            if key is not None:
+                out.setdefault(key, values)
         return list(out.values())
 
     # -- state -------------------------------------------------------------------

@@ -175,6 +175,15 @@ def test_same_values_with_different_architectures_are_both_new():
     assert strategy.is_new({"a": 1})  # the values alone, without architecture, are not seen
 
 
+def test_new_key_is_the_spaces_key_of_values_not_proposed_yet():
+    space = HyperSpace([Choice("a", [1, 2])])
+    strategy = _scripted([({"a": 1}, None)], space)
+    assert strategy.new_key({"a": 1}) == space.key({"a": 1}) != space.key({"a": 2})
+    strategy.ask("0")
+    assert strategy.new_key({"a": 1}) is None and not strategy.is_new({"a": 1})
+    assert strategy.new_key({"a": 2}) == space.key({"a": 2})
+
+
 def test_the_same_architecture_written_in_another_key_order_is_not_new():
     strategy = _scripted([({"a": 1}, NET_A)])
     strategy.ask("0")
