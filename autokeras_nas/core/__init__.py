@@ -69,6 +69,7 @@ from autokeras_nas.core.stopping import (
     make_stopping_rule,
 )
 from autokeras_nas.core.strategy import (
+    ANNEAL,
     ARCH,
     CONTINUES,
     EDITS_SEEN,
@@ -102,7 +103,7 @@ from autokeras_nas.core.strategy import (
 __all__ = [
     "MODEL_RESOURCES", "RESOURCES", "TARGET_SCOPES", "DEFAULT_COLLAPSE_STOP",
     "DEFAULT_MAX_PARAMETER_FREE",
-    "ARCH", "ASHA", "BaseStrategy", "Boolean", "CONSTRAINT_METRICS", "CONTINUES", "Choice",
+    "ANNEAL", "ARCH", "ASHA", "BaseStrategy", "Boolean", "CONSTRAINT_METRICS", "CONTINUES", "Choice",
     "Condition", "Constraint", "first_violation", "is_infeasible", "make_constraints",
     "parse_constraint",
     "EARLY_STOPPING_NAMES", "EPOCHS", "Hyperband", "Promotion", "PromotionScheduler", "StoppingASHA",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import Any, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -136,6 +136,9 @@ class Promotion:
         rung: The rung the new trial trains to (index into `rungs`).
         initial_epoch: Epochs already trained (the source's rung).
         epochs: The epoch the new trial trains to (its rung's epochs).
+        anneal: Whether the trial is the end of a time budget spent on the
+            leader (`ASHA.endgame`): it trains on past its rung, its learning
+            rate annealed to zero over its epochs.
     """
 
     source: str
@@ -143,6 +146,7 @@ class Promotion:
     rung: int
     initial_epoch: int
     epochs: int
+    anneal: bool = False
 
 
 @runtime_checkable
@@ -154,7 +158,10 @@ class PromotionScheduler(Protocol):
     trial waits for running ones, or the search ends when none runs);
     `start_new` / `start_promotion` record the trial it creates; `finish`
     records a trial's final objective (larger is better; None for a failed
-    trial or a non-finite value).
+    trial or a non-finite value). A scheduler may also have `endgame(remaining,
+    seconds_per_epoch, budget)` (see `ASHA.endgame`): in a search with a time
+    budget the oracle asks it first, and keeps every scheduled trial's final
+    state (unless the scheduler's `extend_best` is False).
     """
 
     def set_max_epochs(self, epochs: int) -> None: ...
@@ -176,7 +183,102 @@ class PromotionScheduler(Protocol):
     def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
 
 
-class ASHA:
+#: Share of the time left that the endgame's epochs are planned to fill: an
+#: epoch of a long training measured up to 10 % slower than the seconds per
+#: epoch of the configuration's earlier trials, and the annealing must end
+#: before the budget stops it.
+ENDGAME_MARGIN = 0.9
+
+
+class _Endgame:
+    """The end of a time budget, shared by `ASHA` and `Hyperband`: see
+    `ASHA.endgame`. A scheduler using it sets `extend_best` and
+    `_extended` (None, then the configuration continued, "" when nothing
+    fitted) and implements the three methods below."""
+
+    extend_best: bool
+    _extended: str | None
+
+    def _reached(self) -> list[tuple[int, float, str, str, int]]:
+        """(epochs trained, value, configuration, trial id, rung) of every
+        result."""
+        raise NotImplementedError
+
+    def _top_epochs(self) -> int:
+        raise NotImplementedError
+
+    def _next_seconds(self, seconds_per_epoch: Mapping[str, float], median: float) -> float:
+        """Seconds the schedule's next trial would take (a promotion at its
+        configuration's cost, a new configuration at the median); infinite
+        when the schedule has nothing more to run."""
+        raise NotImplementedError
+
+    def _limit(self, fits: Callable[[Promotion], bool]) -> None:
+        """Told, before the next trial is chosen, which promotions still end
+        in time; a scheduler may pass over the others (`ASHA` does)."""
+
+    def endgame(self, remaining: float, seconds_per_epoch: Mapping[str, float],
+                budget: float | None = None) -> Promotion | None:
+        """The leader's last promotion, when the rest of a time budget is
+        better spent on it than on the schedule.
+
+        Args:
+            remaining: Seconds left in the search's time budget.
+            seconds_per_epoch: Measured seconds per epoch of the
+                configurations that ended a trial (configuration -> seconds,
+                a trial's overhead included).
+            budget: The whole budget in seconds, if known.
+
+        Returns:
+            None while the schedule's next trial (a promotion at its
+            configuration's cost, a new configuration at the median cost)
+            and then the leader's reserve still fit in `remaining`: the top
+            rung's epochs at the leader's cost, at most a third of `budget`.
+            `ASHA` passes over the promotions that no longer fit so (their
+            configurations stay where they are) and starts new
+            configurations while those fit.
+            Otherwise a `Promotion` with `anneal` set that continues the
+            leader (the best result of the most-trained rung) for every
+            whole epoch that fits in `ENDGAME_MARGIN` of the time left, its
+            learning rate annealed to zero. After it, or when not one epoch
+            fits, the scheduler promotes and accepts nothing more: the
+            search ends.
+        """
+        if not self.extend_best or self._extended is not None or not seconds_per_epoch:
+            return None
+        reached = self._reached()
+        if not reached:
+            return None
+        epochs, _, configuration, trial_id, rung = max(reached, key=lambda r: (r[0], r[1]))
+        median = float(np.median(list(seconds_per_epoch.values())))
+        cost = float(seconds_per_epoch.get(configuration, median))
+        if not cost > 0:
+            return None
+        reserve = self._top_epochs() * cost
+        if budget is not None:
+            reserve = min(reserve, budget / 3)
+
+        def fits(promotion: Promotion) -> bool:
+            own = seconds_per_epoch.get(promotion.configuration, median)
+            return (promotion.epochs - promotion.initial_epoch) * own + reserve <= remaining
+
+        self._limit(fits)
+        if self._next_seconds(seconds_per_epoch, median) + reserve <= remaining:
+            return None
+        extra = int(ENDGAME_MARGIN * remaining // cost)
+        if extra < 1:
+            self._extended = ""
+            return None
+        return Promotion(trial_id, configuration, rung, epochs, epochs + extra, anneal=True)
+
+    def _endgame_state(self) -> dict[str, Any]:
+        return {"extended": self._extended}
+
+    def _load_endgame_state(self, state: Mapping[str, Any]) -> None:
+        self._extended = state.get("extended")
+
+
+class ASHA(_Endgame):
     """Asynchronous successive halving with promotions (Li et al. 2020), "asha".
 
     Rungs sit at `max_epochs / eta**k` epochs (rounded, at least
@@ -192,14 +294,35 @@ class ASHA:
     has trained exactly the top rung's epochs in all. Failed trials and
     non-finite values take no place in a rung.
 
+    The end of a time budget (`endgame`, asked by the oracle of a search
+    with a time budget): once the next trial (a promotion, or a new
+    configuration's first rung) followed by a reserve for the leader (the
+    top rung's epochs at its cost, at most a third of the budget) would no
+    longer fit in the time left, the rest goes to the leader, the best
+    configuration of the most-trained rung: it continues from its state
+    for every whole epoch that fits, its learning rate annealed to zero
+    (cosine) over them, and then the search ends. Before that, a promotion
+    that would not end before the reserve is passed over, and new
+    configurations start instead while they fit. The annealing is what
+    pays: more epochs at a constant learning rate gain little (measured in
+    docs/benchmarks.md, section 3).
+
     Args:
         min_epochs: The fewest epochs of the lowest rung.
         max_epochs: The top rung. `None`: the search's `epochs`
             (`set_max_epochs`, called by the oracle).
         eta: Reduction factor: 1/eta of a rung's configurations go on.
+        extend_best: Whether a time budget ends with the leader's annealed
+            continuation (`endgame`); False: the schedule runs until the
+            budget stops it.
     """
 
-    def __init__(self, *, min_epochs: int = 1, max_epochs: int | None = None, eta: int = 3):
+    def __init__(self, *, min_epochs: int = 1, max_epochs: int | None = None, eta: int = 3,
+                 extend_best: bool = True):
+        self.extend_best = bool(extend_best)
+        self._extended: str | None = None
+        #: Which promotions still end in time (set by `endgame`; not state).
+        self._fits: Callable[[Promotion], bool] | None = None
         self.min_epochs = _check_int("min_epochs", min_epochs, 1)
         self.eta = _check_int("eta", eta, 2)
         _check_max_epochs(max_epochs, min_epochs)
@@ -231,19 +354,29 @@ class ASHA:
         self._promoted = [set() for _ in self.rungs]
 
     def promotion(self) -> Promotion | None:
-        """The promotion to run now, or None (a new configuration is due)."""
+        """The promotion to run now, or None (a new configuration is due).
+        Near the end of a time budget, promotions that would no longer end
+        before the leader's reserve are passed over (`endgame`)."""
+        if self._extended is not None:
+            return None
         for k in range(len(self.rungs) - 2, -1, -1):
             rung = self._results[k]
             ranked = sorted(rung.items(), key=lambda item: -item[1][0])  # stable: first finished
             for configuration, (_, trial_id) in ranked[: len(rung) // self.eta]:
                 if configuration not in self._promoted[k]:
-                    return Promotion(trial_id, configuration, k + 1, self.rungs[k],
-                                     self.rungs[k + 1])
+                    promotion = Promotion(trial_id, configuration, k + 1, self.rungs[k],
+                                          self.rungs[k + 1])
+                    if self._fits is None or self._fits(promotion):
+                        return promotion
         return None
 
+    def _limit(self, fits: Callable[[Promotion], bool]) -> None:
+        self._fits = fits
+
     def accepts_new(self) -> bool:
-        """Always: a new configuration may start whenever none is promotable."""
-        return True
+        """Whether a new configuration may start (whenever none is
+        promotable, until the endgame)."""
+        return self._extended is None
 
     def start_new(self, trial_id: str) -> int:
         """Records a new configuration's first trial; returns its epochs."""
@@ -252,6 +385,9 @@ class ASHA:
 
     def start_promotion(self, trial_id: str, promotion: Promotion) -> None:
         """Records the trial that runs `promotion`."""
+        if promotion.anneal:  # the endgame: the schedule is done
+            self._extended = promotion.configuration
+            return
         self._jobs[trial_id] = [promotion.configuration, promotion.rung]
         self._promoted[promotion.rung - 1].add(promotion.configuration)
 
@@ -272,19 +408,36 @@ class ASHA:
     def state_dict(self) -> dict[str, Any]:
         return {"rule": "asha", "rungs": list(self.rungs), "jobs": self._jobs,
                 "results": self._results,
-                "promoted": [sorted(p) for p in self._promoted]}
+                "promoted": [sorted(p) for p in self._promoted], **self._endgame_state()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.rungs = [int(r) for r in state["rungs"]]
         self._jobs = {k: list(v) for k, v in state["jobs"].items()}
         self._results = [{c: list(v) for c, v in r.items()} for r in state["results"]]
         self._promoted = [set(p) for p in state["promoted"]]
+        self._load_endgame_state(state)
+
+    # -- the endgame (`_Endgame`) ---------------------------------------------
+    def _reached(self) -> list[tuple[int, float, str, str, int]]:
+        return [(self.rungs[k], value, configuration, trial_id, k)
+                for k, rung in enumerate(self._results)
+                for configuration, (value, trial_id) in rung.items()]
+
+    def _top_epochs(self) -> int:
+        return self.rungs[-1]
+
+    def _next_seconds(self, seconds_per_epoch: Mapping[str, float], median: float) -> float:
+        promotion = self.promotion()
+        if promotion is None:
+            return self.rungs[0] * median
+        cost = seconds_per_epoch.get(promotion.configuration, median)
+        return (promotion.epochs - promotion.initial_epoch) * cost
 
     def __repr__(self) -> str:
         return f"ASHA(rungs={self.rungs}, eta={self.eta})"
 
 
-class Hyperband:
+class Hyperband(_Endgame):
     """Hyperband's synchronous brackets (Li et al. 2018), "hyperband".
 
     With `R = max_epochs / min_epochs` and `s_max = floor(log_eta R)`, an
@@ -299,7 +452,10 @@ class Hyperband:
     rung run in parallel on parallel workers. After `iterations`
     iterations the schedule is done and the search ends; with `iterations`
     `None` it starts over until the search's other limits (`max_trials`,
-    the time budget) end it.
+    the time budget) end it. A time budget ends as under `ASHA`
+    (`endgame`): once the next trial and the leader's reserve no longer
+    fit in the time left, or the schedule is done before the budget, the
+    leader continues for what is left with an annealed learning rate.
 
     Args:
         max_epochs: The top rung. `None`: the search's `epochs`.
@@ -307,10 +463,14 @@ class Hyperband:
         min_epochs: The fewest epochs of a bracket's first rung.
         iterations: Times the brackets are run (`hyperband_iterations`);
             `None`: without end.
+        extend_best: Whether a time budget ends with the leader's annealed
+            continuation (`ASHA.endgame`).
     """
 
     def __init__(self, *, max_epochs: int | None = None, eta: int = 3, min_epochs: int = 1,
-                 iterations: int | None = 1) -> None:
+                 iterations: int | None = 1, extend_best: bool = True) -> None:
+        self.extend_best = bool(extend_best)
+        self._extended: str | None = None
         self.eta = _check_int("eta", eta, 2)
         self.min_epochs = _check_int("min_epochs", min_epochs, 1)
         self.iterations = None if iterations is None else _check_int("iterations", iterations, 1)
@@ -381,6 +541,8 @@ class Hyperband:
 
     def promotion(self) -> Promotion | None:
         """The next promotion of the current bracket's complete rungs."""
+        if self._extended is not None:
+            return None
         self._advance()
         if self._bracket >= len(self.brackets):
             return None
@@ -396,6 +558,8 @@ class Hyperband:
 
     def accepts_new(self) -> bool:
         """Whether the current bracket still starts new configurations."""
+        if self._extended is not None:
+            return False
         self._advance()
         return (self._bracket < len(self.brackets)
                 and self._rung(self._bracket, 0)["started"] < self.brackets[self._bracket][0][0])
@@ -406,6 +570,9 @@ class Hyperband:
         return self.brackets[self._bracket][0][1]
 
     def start_promotion(self, trial_id: str, promotion: Promotion) -> None:
+        if promotion.anneal:  # the endgame: the schedule is done
+            self._extended = promotion.configuration
+            return
         bracket = self._jobs[promotion.source][1]
         self._jobs[trial_id] = [promotion.configuration, bracket, promotion.rung]
         self._rung(bracket, promotion.rung - 1)["promoted"].append(promotion.configuration)
@@ -427,13 +594,37 @@ class Hyperband:
 
     def state_dict(self) -> dict[str, Any]:
         return {"rule": "hyperband", "brackets": self.brackets, "bracket": self._bracket,
-                "jobs": self._jobs, "rungs": self._rungs}
+                "jobs": self._jobs, "rungs": self._rungs, **self._endgame_state()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.brackets = [[list(r) for r in b] for b in state["brackets"]]
         self._bracket = int(state["bracket"])
         self._jobs = {k: list(v) for k, v in state["jobs"].items()}
         self._rungs = json.loads(json.dumps(state["rungs"]))
+        self._load_endgame_state(state)
+
+    # -- the endgame (`_Endgame`) ---------------------------------------------
+    def _reached(self) -> list[tuple[int, float, str, str, int]]:
+        reached = []
+        for key, state in self._rungs.items():
+            bracket, rung = (int(part) for part in key.split("/"))
+            epochs = self.brackets[bracket][rung][1]
+            reached += [(epochs, value, configuration, trial_id, rung)
+                        for configuration, (value, trial_id) in state["results"].items()]
+        return reached
+
+    def _top_epochs(self) -> int:
+        return self.brackets[0][-1][1]
+
+    def _next_seconds(self, seconds_per_epoch: Mapping[str, float], median: float) -> float:
+        promotion = self.promotion()
+        if promotion is not None:
+            cost = seconds_per_epoch.get(promotion.configuration, median)
+            return (promotion.epochs - promotion.initial_epoch) * cost
+        if self.accepts_new():
+            return self.brackets[self._bracket][0][1] * median
+        # Done: nothing more to run; else a rung still runs (on another worker).
+        return math.inf if self._bracket >= len(self.brackets) else 0.0
 
     def __repr__(self) -> str:
         return f"Hyperband(brackets={self.brackets}, eta={self.eta})"

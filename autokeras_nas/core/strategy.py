@@ -66,6 +66,10 @@ CONTINUES = "nas/continues"
 #: later: its trainer keeps the state the trial ends in (weights with the
 #: optimizer's state) for the trial that continues it.
 PROMOTABLE = "nas/promotable"
+#: Set by the oracle on the trial that ends a time budget by continuing the
+#: leader (`ASHA.endgame`): its trainer anneals the learning rate from the
+#: compiled one to zero (cosine, per epoch) over the trial's epochs.
+ANNEAL = "nas/anneal"
 #: Set by the oracle once the search was steered (`autokeras_nas.steering`):
 #: the id of the last edit in force when the trial was proposed.
 EDITS_SEEN = "nas/edits_seen"

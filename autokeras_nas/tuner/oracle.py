@@ -20,7 +20,12 @@ The mapping:
   neither promoted nor stopped per epoch). Trials a
   promotion may continue carry `nas/promotable`, so their trainer keeps
   their final state. The strategy is told a promoted trial's result like
-  any other, with `Observation.continues` set.
+  any other, with `Observation.continues` set. In a search with a time
+  budget the scheduler's `endgame` is asked first (with the seconds left
+  and each configuration's measured seconds per epoch): its promotion
+  continues the leader past its rung with `nas/anneal` set, and every
+  scheduled trial then keeps its final state so that the leader can be
+  continued whatever its rung.
 * `update_trial` with the reserved key `nas/epoch` -> an intermediate
   (per-epoch) report fed to the early-stopping rule; the returned trial has
   status "STOPPED" when the rule stops it. Without that key it is KerasTuner's
@@ -79,6 +84,7 @@ import numpy as np
 from keras_tuner.engine import trial as trial_module
 
 from autokeras_nas.core import (
+    ANNEAL,
     ARCH,
     CONTINUES,
     EDITS_SEEN,
@@ -312,7 +318,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         space = self._sync_space()
         if self.scheduler is not None:
-            promotion = self._next_promotion(trial_id)
+            promotion = self._endgame() or self._next_promotion(trial_id)
             if promotion is not None:
                 return {"status": _KT.RUNNING, "values": self._promote(trial_id, promotion)}
             if not self.scheduler.accepts_new():
@@ -336,7 +342,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         if self.scheduler is not None and suggestion.epochs is None \
                 and (suggestion.task or TASK_TRAIN) == TASK_TRAIN:
             values[EPOCHS] = self.scheduler.start_new(trial_id)
-            if self.scheduler.is_promotable(trial_id):
+            if self._continuable(trial_id):
                 values[PROMOTABLE] = True
         values = {k: to_python(v) for k, v in values.items()}
         return {"status": _KT.RUNNING, "values": values}
@@ -355,6 +361,47 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
             promotion = self.scheduler.promotion()
         return promotion
 
+    def _continuable(self, trial_id: str) -> bool:
+        """Whether a trial may be continued: promoted by the scheduler, or,
+        at its top rung, by the end of a time budget (`_endgame`)."""
+        return self.scheduler.is_promotable(trial_id) or (
+            hasattr(self.scheduler, "endgame") and getattr(self.scheduler, "extend_best", True)
+            and bool(getattr(self.budget, "seconds", None)))
+
+    def _endgame(self) -> Promotion | None:
+        """The scheduler's last promotion at the end of a time budget
+        (`autokeras_nas.core.ASHA.endgame`), or None: asked before every
+        trial of a search with a time budget, with the seconds left and the
+        measured seconds per epoch of each configuration."""
+        endgame = getattr(self.scheduler, "endgame", None)
+        seconds = getattr(self.budget, "seconds", None)
+        if endgame is None or not seconds:
+            return None
+        remaining = seconds - self.budget.spent - self.budget.elapsed
+        promotion = endgame(remaining, self._seconds_per_epoch(), seconds)
+        if promotion is not None and self._steering is not None and self._steering.last_id \
+                and self._steering.violations(_user_values(self.trials[promotion.source])):
+            return None  # the analyst's edits exclude the leader
+        return promotion
+
+    def _seconds_per_epoch(self) -> dict[str, float]:
+        """Configuration (the trial the strategy asked for) -> wall seconds
+        per epoch trained, over its trials that ended with epochs (a trial's
+        build, saving and other overhead included)."""
+        seconds: dict[str, float] = {}
+        epochs: dict[str, float] = {}
+        for trial_id, spent in self._seconds.items():
+            trial = self.trials.get(trial_id)
+            if trial is None or trial.status != _KT.COMPLETED:
+                continue
+            trained = _final_metrics(trial).get("epochs")
+            if not trained or not math.isfinite(trained):
+                continue
+            configuration = str(trial.hyperparameters.values.get(CONTINUES, trial_id))
+            seconds[configuration] = seconds.get(configuration, 0.0) + spent
+            epochs[configuration] = epochs.get(configuration, 0.0) + trained
+        return {c: seconds[c] / epochs[c] for c in seconds}
+
     def _promote(self, trial_id: str, promotion: Promotion) -> dict[str, Any]:
         """The values of the trial that runs `promotion`."""
         values = dict(self.trials[promotion.source].hyperparameters.values)
@@ -362,9 +409,12 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         values.update({PARENT: promotion.source, INITIAL_EPOCH: promotion.initial_epoch,
                        EPOCHS: promotion.epochs, CONTINUES: promotion.configuration})
         self.scheduler.start_promotion(trial_id, promotion)
-        if self.scheduler.is_promotable(trial_id):
+        if not promotion.anneal and self._continuable(trial_id):
             values[PROMOTABLE] = True
-        self._notes[trial_id] = {"origin": "promotion", "continued_from": promotion.source,
+        if promotion.anneal:
+            values[ANNEAL] = True
+        self._notes[trial_id] = {"origin": "extension" if promotion.anneal else "promotion",
+                                 "continued_from": promotion.source,
                                  "rung_epochs": promotion.epochs}
         return values
 

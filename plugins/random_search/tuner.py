@@ -40,7 +40,9 @@ class Hyperband(StrategyTuner):
     `max_epochs`. The `epochs` given to `search` are replaced by the
     schedule's, as in KerasTuner. The search ends after
     `hyperband_iterations` runs of the brackets (or at `max_trials` or the
-    `time_budget`, when given). For the asynchronous variant, which never
+    `time_budget`, when given; the end of a time budget goes to the leader,
+    trained on with an annealed learning rate, see
+    `autokeras_nas.core.ASHA`). For the asynchronous variant, which never
     waits for a rung to fill, use `RandomSearch(..., early_stopping="asha")`.
     """
 

@@ -258,3 +258,110 @@ def test_hyperband_without_end_starts_the_brackets_over_and_resumes_there():
     again.load_state_dict(json.loads(json.dumps(scheduler.state_dict())))
     assert again.accepts_new() and again.brackets == scheduler.brackets
     assert len(Hyperband(max_epochs=3, iterations=1).brackets) == 2
+
+
+# -- the end of a time budget (`endgame`) ------------------------------------------------
+def _asha_with_a_leader_at_the_top():
+    """Rungs 1, 3, 9: t0..t2 at rung 0 (t1 best), t1 promoted twice to the top (t4)."""
+    scheduler = ASHA(max_epochs=9, eta=3)
+    for n, value in enumerate([0.5, 0.8, 0.6]):
+        scheduler.start_new(f"t{n}")
+        scheduler.finish(f"t{n}", value)
+    scheduler.start_promotion("t3", scheduler.promotion())
+    scheduler.finish("t3", 0.85)
+    scheduler.start_promotion("t4", Promotion("t3", "t1", 2, 3, 9))
+    scheduler.finish("t4", 0.9)
+    return scheduler
+
+
+def test_asha_spends_the_end_of_a_budget_on_the_leader_annealed():
+    scheduler = _asha_with_a_leader_at_the_top()
+    costs = {"t0": 2.0, "t1": 5.0, "t2": 3.0}  # seconds per epoch; the median 3
+    # Next, a new configuration's first epoch at 3 s; then the leader's reserve,
+    # the top rung's 9 epochs at 5 s: 48 s.
+    assert scheduler.endgame(48.0, costs) is None
+    assert scheduler.accepts_new()
+    promotion = scheduler.endgame(47.0, costs)
+    # The whole epochs of 5 s in 90 % of the time left (an epoch may run slower).
+    assert promotion == Promotion("t4", "t1", 2, 9, 9 + 8, anneal=True)
+    scheduler.start_promotion("t5", promotion)
+    assert not scheduler.is_promotable("t5")
+    scheduler.finish("t5", 0.95)
+    # After it the schedule is done: nothing is promoted or started again.
+    assert scheduler.promotion() is None and not scheduler.accepts_new()
+    assert scheduler.endgame(1000.0, costs) is None
+    again = ASHA()
+    again.load_state_dict(json.loads(json.dumps(scheduler.state_dict())))
+    assert not again.accepts_new() and again.endgame(1.0, costs) is None
+
+
+def test_asha_endgame_reserves_at_most_a_third_of_the_budget():
+    costs = {"t0": 2.0, "t1": 5.0, "t2": 3.0}
+    # The reserve: min(9 epochs at 5 s, 90 s / 3) = 30 s, after a 3-s trial.
+    assert _asha_with_a_leader_at_the_top().endgame(33.0, costs, 90.0) is None
+    promotion = _asha_with_a_leader_at_the_top().endgame(32.0, costs, 90.0)
+    assert (promotion.initial_epoch, promotion.epochs) == (9, 9 + 5)
+
+
+def test_asha_endgame_passes_over_a_promotion_that_no_longer_fits():
+    scheduler = ASHA(max_epochs=9, eta=3)
+    for n, value in enumerate([0.5, 0.8, 0.6]):
+        scheduler.start_new(f"t{n}")
+        scheduler.finish(f"t{n}", value)
+    costs = {"t0": 1.0, "t1": 4.0, "t2": 1.0}
+    # t1 is due at rung 3: 2 epochs at 4 s, then 9 for the leader (t1) at 4 s: 44 s.
+    assert scheduler.endgame(44.0, costs) is None
+    assert scheduler.promotion().configuration == "t1"
+    # With less left, the promotion is passed over while a new configuration
+    # (1 epoch at the median 1 s) and the reserve still fit.
+    assert scheduler.endgame(40.0, costs) is None
+    assert scheduler.promotion() is None and scheduler.accepts_new()
+    promotion = scheduler.endgame(36.0, costs)  # the leader is at rung 1 only
+    assert (promotion.source, promotion.initial_epoch, promotion.epochs) == ("t1", 1, 1 + 8)
+
+
+def test_asha_endgame_ends_the_search_when_not_one_epoch_fits_and_can_be_turned_off():
+    scheduler = _asha_with_a_leader_at_the_top()
+    assert scheduler.endgame(4.0, {"t1": 5.0}) is None
+    assert not scheduler.accepts_new() and scheduler.promotion() is None
+    off = ASHA(max_epochs=9, eta=3, extend_best=False)
+    off.start_new("t0")
+    off.finish("t0", 0.5)
+    assert off.endgame(1.0, {"t0": 5.0}) is None and off.accepts_new()
+    assert ASHA().endgame(1.0, {}) is None  # nothing measured yet
+    fresh = ASHA(max_epochs=9)
+    fresh.start_new("t0")
+    assert fresh.endgame(1.0, {"t9": 1.0}) is None  # no result yet: no leader
+
+
+def test_hyperband_endgame_counts_its_next_trial_and_the_leaders_reserve():
+    scheduler = Hyperband(max_epochs=9, eta=3)  # [[9, 1], [3, 3], [1, 9]], ...
+    for n in range(9):
+        scheduler.start_new(f"t{n}")
+        scheduler.finish(f"t{n}", n / 10)
+    costs = {f"t{n}": 2.0 for n in range(9)}
+    # Next, t8's promotion to 3 epochs (2 at 2 s); then 9 epochs of the leader t8: 22 s.
+    assert scheduler.endgame(22.0, costs) is None
+    promotion = scheduler.endgame(21.0, costs)
+    assert promotion == Promotion("t8", "t8", 0, 1, 1 + 9, anneal=True)
+    scheduler.start_promotion("t9", promotion)
+    assert scheduler.promotion() is None and not scheduler.accepts_new()
+    again = Hyperband()
+    again.load_state_dict(json.loads(json.dumps(scheduler.state_dict())))
+    assert not again.accepts_new() and again.promotion() is None
+
+
+def test_hyperband_endgame_after_its_schedule_is_done_uses_what_is_left():
+    scheduler = Hyperband(max_epochs=3, eta=3)  # [[3, 1], [1, 3]], [[2, 3]]
+    n = 0
+    while scheduler.promotion() is not None or scheduler.accepts_new():
+        trial_id, promotion = f"t{n}", scheduler.promotion()
+        if promotion is not None:
+            scheduler.start_promotion(trial_id, promotion)
+        else:
+            scheduler.start_new(trial_id)
+        scheduler.finish(trial_id, [0.1, 0.5, 0.3, 0.7, 0.6, 0.2][n])
+        n += 1
+    promotion = scheduler.endgame(1000.0, {"t0": 1.0, "t1": 10.0, "t2": 1.0, "t4": 1.0})
+    # The best at the top rung (3 epochs): t3, promoted from t1, at t1's cost.
+    assert promotion == Promotion("t3", "t1", 1, 3, 3 + 90, anneal=True)

@@ -24,7 +24,11 @@ Multi-fidelity promotions (`early_stopping="asha"`): a trial marked
 state, `epochs.FINAL_STATE`); a trial that `nas/continues` a configuration
 loads its parent's kept state instead of inheriting weights, and trains
 from the parent's last epoch (`nas/initial_epoch`) to its rung; its latency
-is the parent's (the same architecture), not measured again.
+is the parent's (the same architecture), not measured again. The trial
+that ends a time budget by continuing the leader (`nas/anneal`) anneals the
+learning rate from the one the model was compiled with to zero, cosine, one
+value per epoch (`AnnealLearningRate`); with a learning-rate schedule of its
+own the model trains unchanged, and the output `anneal` says so.
 
 With `NasTuner(measure=...)` (or an objective naming one) it also records
 the model's TFLite measurements (`tflite_latency_ms`,
@@ -42,10 +46,11 @@ import time
 import warnings
 from typing import Any
 
+import keras
 import keras_tuner
 import numpy as np
 
-from autokeras_nas.core import CONTINUES, PARENT, PROMOTABLE
+from autokeras_nas.core import ANNEAL, CONTINUES, PARENT, PROMOTABLE
 from autokeras_nas.tuner import failures
 from autokeras_nas.tuner.budget import STOPPED_BY_BUDGET, BudgetStop, TrainingTimeStop
 from autokeras_nas.tuner.trainers.base import Trainer, TrialContext, TrialResult
@@ -184,6 +189,7 @@ class FitTrainer(Trainer):
                                      keep_last=self.checkpoints_last)
             reporter.batch_size = reduced
             model = self.make_model(context)
+            anneal, why_not = _annealing(context, model)
             if CONTINUES in hp.values:
                 parent_id = str(hp.values[PARENT])
                 load_final_state(model, tuner.get_trial_dir(parent_id),
@@ -191,11 +197,13 @@ class FitTrainer(Trainer):
                 inherited: tuple[dict, dict] = ({}, {})
             else:
                 inherited = inherit(tuner.hypermodel, hp, model, parent, args, kwargs)
+            if why_not:
+                inherited[1]["anneal"] = why_not
             fit_kwargs = reporter.resume(model, kwargs)
             t0 = time.perf_counter()
             try:
                 if not reporter.stopped:
-                    tuner.hypermodel.fit(hp, model, *args, callbacks=callbacks + [reporter],
+                    tuner.hypermodel.fit(hp, model, *args, callbacks=callbacks + anneal + [reporter],
                                          **fit_kwargs)
             except Exception as e:
                 if not failures.is_out_of_memory(e):
@@ -214,6 +222,46 @@ class FitTrainer(Trainer):
                 continue
             return model, reporter, inherited, reporter.prior_seconds + time.perf_counter() - t0
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class AnnealLearningRate(keras.callbacks.Callback):
+    """Sets the optimizer's learning rate before each epoch of
+    `initial_epoch .. epochs - 1` to `start * (1 + cos(pi * (i + 1/2) / n)) / 2`,
+    `i` the epoch's index from `initial_epoch`, `n` their number: from about
+    `start` down to about zero, a function of the epoch alone (a trial resumed
+    inside gets the same values)."""
+
+    def __init__(self, start: float, initial_epoch: int, epochs: int) -> None:
+        super().__init__()
+        self.start = float(start)
+        self.initial_epoch = int(initial_epoch)
+        self.count = max(1, int(epochs) - int(initial_epoch))
+
+    def rate(self, epoch: int) -> float:
+        """The learning rate of epoch `epoch` (Keras' 0-based index)."""
+        i = min(max(epoch - self.initial_epoch, 0), self.count - 1)
+        return self.start * 0.5 * (1.0 + math.cos(math.pi * (i + 0.5) / self.count))
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self.model.optimizer.learning_rate = self.rate(epoch)
+
+
+def _annealing(context: TrialContext, model: Any) -> tuple[list, str | None]:
+    """The trial's `AnnealLearningRate` (as a list of 0 or 1 callbacks), its
+    start read from the freshly built model, before any state is loaded into
+    it; and why a trial marked `nas/anneal` is not annealed, or None."""
+    if not context.hyperparameters.values.get(ANNEAL):
+        return [], None
+    optimizer = getattr(model, "optimizer", None)
+    rate = getattr(optimizer, "_learning_rate", None)
+    if optimizer is None:
+        return [], "not annealed: the model is not compiled"
+    if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule) or callable(rate):
+        return [], "not annealed: the optimizer has a learning-rate schedule"
+    start = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    kwargs = context.fit_kwargs
+    return [AnnealLearningRate(start, int(kwargs.get("initial_epoch", 0)),
+                               int(kwargs.get("epochs", 1)))], None
 
 
 def time_limit(config: dict[str, Any]) -> float | None:
