@@ -192,12 +192,47 @@ ENDGAME_MARGIN = 0.9
 
 class _Endgame:
     """The end of a time budget, shared by `ASHA` and `Hyperband`: see
-    `ASHA.endgame`. A scheduler using it sets `extend_best` and
-    `_extended` (None, then the configuration continued, "" when nothing
-    fitted) and implements the three methods below."""
+    `ASHA.endgame`. A scheduler using it calls `_init_endgame`, hands an
+    extension to `_start_extension` and its result to `_finish_extension`,
+    and implements `_reached`, `_top_epochs` and `_next_seconds`."""
 
     extend_best: bool
+    #: None; then the configuration the endgame continued ("" when nothing fitted).
     _extended: str | None
+    #: The extension trials: trial id -> [configuration, epochs trained in all].
+    _extensions: dict[str, list[Any]]
+    #: Their results: configuration -> [value, trial id, epochs trained in all].
+    _extended_results: dict[str, list[Any]]
+
+    def _init_endgame(self, extend_best: bool) -> None:
+        self.extend_best = bool(extend_best)
+        self._extended = None
+        self._extensions = {}
+        self._extended_results = {}
+        self._fits: Callable[[Promotion], bool] | None = None
+
+    def reopen(self) -> None:
+        """A new run of the search begins (with a budget of its own): the
+        schedule goes on after an earlier run's endgame, from its results
+        (an extended configuration at the epochs its extension reached)."""
+        self._extended = None
+
+    def _start_extension(self, trial_id: str, promotion: Promotion) -> None:
+        self._extended = promotion.configuration
+        self._extensions[trial_id] = [promotion.configuration, promotion.epochs]
+
+    def _finish_extension(self, trial_id: str, value: float | None) -> bool:
+        """Records an extension's result; False when `trial_id` is none."""
+        job = self._extensions.get(trial_id)
+        if job is None:
+            return False
+        if value is not None and math.isfinite(value):
+            self._extended_results[job[0]] = [float(value), trial_id, int(job[1])]
+        return True
+
+    def _extended_reached(self, rung: int) -> list[tuple[int, float, str, str, int]]:
+        return [(epochs, value, configuration, trial_id, rung)
+                for configuration, (value, trial_id, epochs) in self._extended_results.items()]
 
     def _reached(self) -> list[tuple[int, float, str, str, int]]:
         """(epochs trained, value, configuration, trial id, rung) of every
@@ -216,6 +251,7 @@ class _Endgame:
     def _limit(self, fits: Callable[[Promotion], bool]) -> None:
         """Told, before the next trial is chosen, which promotions still end
         in time; a scheduler may pass over the others (`ASHA` does)."""
+        self._fits = fits
 
     def endgame(self, remaining: float, seconds_per_epoch: Mapping[str, float],
                 budget: float | None = None) -> Promotion | None:
@@ -272,10 +308,14 @@ class _Endgame:
         return Promotion(trial_id, configuration, rung, epochs, epochs + extra, anneal=True)
 
     def _endgame_state(self) -> dict[str, Any]:
-        return {"extended": self._extended}
+        return {"extended": self._extended, "extensions": self._extensions,
+                "extended_results": self._extended_results}
 
     def _load_endgame_state(self, state: Mapping[str, Any]) -> None:
         self._extended = state.get("extended")
+        self._extensions = {k: list(v) for k, v in state.get("extensions", {}).items()}
+        self._extended_results = {k: list(v)
+                                  for k, v in state.get("extended_results", {}).items()}
 
 
 class ASHA(_Endgame):
@@ -319,10 +359,7 @@ class ASHA(_Endgame):
 
     def __init__(self, *, min_epochs: int = 1, max_epochs: int | None = None, eta: int = 3,
                  extend_best: bool = True):
-        self.extend_best = bool(extend_best)
-        self._extended: str | None = None
-        #: Which promotions still end in time (set by `endgame`; not state).
-        self._fits: Callable[[Promotion], bool] | None = None
+        self._init_endgame(extend_best)
         self.min_epochs = _check_int("min_epochs", min_epochs, 1)
         self.eta = _check_int("eta", eta, 2)
         _check_max_epochs(max_epochs, min_epochs)
@@ -370,8 +407,6 @@ class ASHA(_Endgame):
                         return promotion
         return None
 
-    def _limit(self, fits: Callable[[Promotion], bool]) -> None:
-        self._fits = fits
 
     def accepts_new(self) -> bool:
         """Whether a new configuration may start (whenever none is
@@ -386,7 +421,7 @@ class ASHA(_Endgame):
     def start_promotion(self, trial_id: str, promotion: Promotion) -> None:
         """Records the trial that runs `promotion`."""
         if promotion.anneal:  # the endgame: the schedule is done
-            self._extended = promotion.configuration
+            self._start_extension(trial_id, promotion)
             return
         self._jobs[trial_id] = [promotion.configuration, promotion.rung]
         self._promoted[promotion.rung - 1].add(promotion.configuration)
@@ -399,6 +434,8 @@ class ASHA(_Endgame):
     def finish(self, trial_id: str, value: float | None) -> None:
         """Records a trial's final objective (larger is better; None when it
         failed). Trials the scheduler did not start are ignored."""
+        if self._finish_extension(trial_id, value):
+            return
         job = self._jobs.get(trial_id)
         if job is None or value is None or not math.isfinite(value):
             return
@@ -421,7 +458,8 @@ class ASHA(_Endgame):
     def _reached(self) -> list[tuple[int, float, str, str, int]]:
         return [(self.rungs[k], value, configuration, trial_id, k)
                 for k, rung in enumerate(self._results)
-                for configuration, (value, trial_id) in rung.items()]
+                for configuration, (value, trial_id) in rung.items()
+                ] + self._extended_reached(len(self.rungs) - 1)
 
     def _top_epochs(self) -> int:
         return self.rungs[-1]
@@ -469,8 +507,7 @@ class Hyperband(_Endgame):
 
     def __init__(self, *, max_epochs: int | None = None, eta: int = 3, min_epochs: int = 1,
                  iterations: int | None = 1, extend_best: bool = True) -> None:
-        self.extend_best = bool(extend_best)
-        self._extended: str | None = None
+        self._init_endgame(extend_best)
         self.eta = _check_int("eta", eta, 2)
         self.min_epochs = _check_int("min_epochs", min_epochs, 1)
         self.iterations = None if iterations is None else _check_int("iterations", iterations, 1)
@@ -571,7 +608,7 @@ class Hyperband(_Endgame):
 
     def start_promotion(self, trial_id: str, promotion: Promotion) -> None:
         if promotion.anneal:  # the endgame: the schedule is done
-            self._extended = promotion.configuration
+            self._start_extension(trial_id, promotion)
             return
         bracket = self._jobs[promotion.source][1]
         self._jobs[trial_id] = [promotion.configuration, bracket, promotion.rung]
@@ -583,6 +620,8 @@ class Hyperband(_Endgame):
         return job is not None and job[2] < len(self.brackets[job[1]]) - 1
 
     def finish(self, trial_id: str, value: float | None) -> None:
+        if self._finish_extension(trial_id, value):
+            return
         job = self._jobs.get(trial_id)
         if job is None:
             return
@@ -611,7 +650,7 @@ class Hyperband(_Endgame):
             epochs = self.brackets[bracket][rung][1]
             reached += [(epochs, value, configuration, trial_id, rung)
                         for configuration, (value, trial_id) in state["results"].items()]
-        return reached
+        return reached + self._extended_reached(len(self.brackets[0]) - 1)
 
     def _top_epochs(self) -> int:
         return self.brackets[0][-1][1]

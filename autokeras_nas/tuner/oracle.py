@@ -308,6 +308,13 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         values[EDITS_SEEN] = steering.last_id
         return values
 
+    def begin_run(self) -> None:
+        """A run of `search()` begins: a scheduler whose earlier run ended
+        with its endgame goes on (`autokeras_nas.core.ASHA.reopen`)."""
+        reopen = getattr(self.scheduler, "reopen", None)
+        if reopen is not None:
+            reopen()
+
     def set_search_epochs(self, epochs: int) -> None:
         """The `epochs` of the search (`fit`'s): the top rung of a scheduler
         that was not given its own."""
@@ -363,7 +370,8 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
 
     def _continuable(self, trial_id: str) -> bool:
         """Whether a trial may be continued: promoted by the scheduler, or,
-        at its top rung, by the end of a time budget (`_endgame`)."""
+        whatever its rung, by the end of a time budget (`_endgame`, in this
+        run or a later one)."""
         return self.scheduler.is_promotable(trial_id) or (
             hasattr(self.scheduler, "endgame") and getattr(self.scheduler, "extend_best", True)
             and bool(getattr(self.budget, "seconds", None)))
@@ -409,7 +417,7 @@ class StrategyOracle(ChiefMixin, keras_tuner.Oracle):
         values.update({PARENT: promotion.source, INITIAL_EPOCH: promotion.initial_epoch,
                        EPOCHS: promotion.epochs, CONTINUES: promotion.configuration})
         self.scheduler.start_promotion(trial_id, promotion)
-        if not promotion.anneal and self._continuable(trial_id):
+        if self._continuable(trial_id):
             values[PROMOTABLE] = True
         if promotion.anneal:
             values[ANNEAL] = True

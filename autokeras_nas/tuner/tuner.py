@@ -249,6 +249,7 @@ class NasTuner(keras_tuner.Tuner):
         if not self._is_worker():
             # The top rung of a multi-fidelity scheduler ("asha").
             self.oracle.set_search_epochs(int(fit_kwargs.get("epochs", 1)))
+            self.oracle.begin_run()
         if not parallel.is_chief():
             with collector_skips_older_objects():
                 super().search(*fit_args, **fit_kwargs)

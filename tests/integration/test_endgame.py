@@ -88,3 +88,28 @@ def _lineage(by_id: dict, trial: dict) -> list[str]:
     while by_id[chain[0]]["continues"] is not None:
         chain.insert(0, by_id[chain[0]]["parent_id"])
     return chain
+
+
+def test_a_resumed_run_searches_again_and_its_endgame_builds_on_the_last(tmp_path, digits):
+    x, y, xv, yv = digits
+
+    def run(budget):
+        EPOCHS.clear()
+        FITS.clear()
+        tuner = NasTuner(build, strategy="random", objective="val_accuracy",
+                         early_stopping="asha", time_budget=budget, directory=str(tmp_path),
+                         project_name="p", latency_repeats=1)
+        tuner.search(x, y, validation_data=(xv, yv), epochs=3, batch_size=200, verbose=0,
+                     callbacks=[Slow()])
+        return json.loads((tmp_path / "p" / "results.json").read_text())["trials"]
+
+    first = run(6)
+    assert first[-1]["notes"]["origin"] == "extension"
+    trials = run(6)  # the same directory, a budget of its own
+    assert len(trials) > len(first)
+    extensions = [t for t in trials if t["notes"].get("origin") == "extension"]
+    assert len(extensions) == 2 and trials[-1] is extensions[1]
+    # Every trial a run's endgame continues kept its final state, the extension too.
+    by_id = {t["trial_id"]: t for t in trials}
+    assert (tmp_path / "p" / f"trial_{extensions[1]['parent_id']}").is_dir()
+    assert by_id[extensions[1]["parent_id"]]["status"] == "completed"

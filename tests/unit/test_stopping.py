@@ -365,3 +365,23 @@ def test_hyperband_endgame_after_its_schedule_is_done_uses_what_is_left():
     promotion = scheduler.endgame(1000.0, {"t0": 1.0, "t1": 10.0, "t2": 1.0, "t4": 1.0})
     # The best at the top rung (3 epochs): t3, promoted from t1, at t1's cost.
     assert promotion == Promotion("t3", "t1", 1, 3, 3 + 90, anneal=True)
+
+
+def test_a_new_run_reopens_the_schedule_and_a_later_endgame_continues_the_extension():
+    scheduler = _asha_with_a_leader_at_the_top()
+    costs = {"t0": 2.0, "t1": 5.0, "t2": 3.0}
+    extension = scheduler.endgame(20.0, costs)
+    assert (extension.source, extension.epochs) == ("t4", 9 + 3)
+    scheduler.start_promotion("t5", extension)
+    scheduler.finish("t5", 0.95)
+    assert not scheduler.accepts_new()
+    again = ASHA()  # a resumed search: the state as saved
+    again.load_state_dict(json.loads(json.dumps(scheduler.state_dict())))
+    again.reopen()
+    assert again.accepts_new() and again.promotion() is None
+    again.start_new("t6")
+    again.finish("t6", 0.7)
+    # The extended configuration leads at 12 epochs; its extension goes on from there.
+    later = again.endgame(20.0, costs)
+    assert (later.source, later.configuration, later.initial_epoch) == ("t5", "t1", 12)
+    assert later.epochs == 12 + 3 and later.anneal
