@@ -466,7 +466,7 @@ def default_space(cell: Any = None, *, dims: int | None = None, max_blocks: int 
 class MacroConfig:
     """How cells are stacked into a network.
 
-    Stem conv (`filters` filters), then `motifs` motifs: motif `m` has
+    Stem conv (`filters` filters, stride `stem_stride`), then `motifs` motifs: motif `m` has
     `normal_cells` normal cells of `filters * 2**m` filters (stride 1), and a
     reduction cell (stride 2, `filters * 2**(m+1)` filters) follows every
     motif but the last. Then global average pooling, dropout (`dropout` rate;
@@ -489,6 +489,9 @@ class MacroConfig:
             grows from 0 to its largest value (>= 1); 2,000 is about 3
             epochs of 20,000 images in batches of 32, the short trainings
             of a search.
+        stem_stride: Stride of the stem conv (1 or 2): 2 halves the
+            resolution every cell works at (a quarter of the multiply-adds
+            of a 2-D network).
     """
 
     motifs: int = 3
@@ -498,6 +501,7 @@ class MacroConfig:
     dropout: float = 0.0
     drop_path: float = 0.0
     drop_path_steps: int = 2000
+    stem_stride: int = 1
 
     def __post_init__(self) -> None:
         _positive_int(self.motifs, "motifs")
@@ -512,16 +516,21 @@ class MacroConfig:
                 or not 0.0 <= float(self.drop_path) < 1.0:
             raise ValueError(f"drop_path must be a number in [0, 1), got {self.drop_path!r}")
         _positive_int(self.drop_path_steps, "drop_path_steps")
+        if isinstance(self.stem_stride, bool) or self.stem_stride not in (1, 2):
+            raise ValueError(f"stem_stride must be 1 or 2, got {self.stem_stride!r}")
         if num_cells(self) < 1:
             raise ValueError("the network needs at least one cell (normal_cells=0 and motifs=1)")
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a JSON-able dict; without the drop-path fields when
-        `drop_path` is 0, so architectures written before drop path existed
-        keep their text (and their de-duplication and resume)."""
+        `drop_path` is 0 and without `stem_stride` when 1, so architectures
+        written before those existed keep their text (and their
+        de-duplication and resume)."""
         out = dataclasses.asdict(self)
         if not self.drop_path:
             del out["drop_path"], out["drop_path_steps"]
+        if self.stem_stride == 1:
+            del out["stem_stride"]
         return out
 
     def to_json(self) -> str:
@@ -580,7 +589,8 @@ def cost_features(cell: Any, macro: MacroConfig, *,
     (0/1); `params_proxy`, the sum over cells of `op_cost * filters_c**2`
     (about the cells' operator weights), and `flops_proxy`, the sum over
     cells of `op_cost * filters_c**2 / 4**r_c` (`r_c` reductions before the
-    cell, applied to it if a reduction cell): multiply-adds per input pixel
+    cell, applied to it if a reduction cell, plus one for a stem of
+    stride 2): multiply-adds per input pixel
     (or per step, with `2**r_c` for 1-D) of the cells' operators. Both ignore
     the adapting 1x1 convs and the stem.
 
@@ -602,7 +612,7 @@ def cost_features(cell: Any, macro: MacroConfig, *,
     for reduction, filters, motif in plan:
         r = motif + 1 if reduction else motif
         params += op_cost * filters ** 2
-        flops += op_cost * filters ** 2 / area ** r
+        flops += op_cost * filters ** 2 / area ** (r + macro.stem_stride - 1)
     feats.update({
         "cells": float(len(plan)),
         "normal_cells": float(sum(not r for r, _, _ in plan)),

@@ -225,7 +225,8 @@ def build_model(cell: Any, macro: MacroConfig, input_shape: Sequence[int], num_c
     b = _Builder(dims)
 
     inputs = keras.Input(shape=shape, name="input")
-    x = b.conv(macro.filters, 3, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = b.conv(macro.filters, 3, strides=macro.stem_stride, padding="same", use_bias=False,
+               name="stem_conv")(inputs)
     x = b.relu(b.bn(x, "stem"), "stem")
     # previous cell outputs, oldest first, with their cumulative strides
     prev: list[tuple[Any, int]] = [(x, 1)] * space.lookback

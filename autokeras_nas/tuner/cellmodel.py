@@ -32,6 +32,7 @@ class CellHyperModel(keras_tuner.HyperModel):
             raised the validation accuracy of the same cell after 2 epochs
             from 0.81 to 0.85, more than doubling the filters of 2 motifs did,
             at two more cells of the same multiply-adds each.
+        stem_stride: Stride of the stem (`MacroConfig.stem_stride`).
         drop_path: NASNet's ScheduledDropPath rate (`MacroConfig.drop_path`);
             default 0, as 0.3 lowered that accuracy from 0.85 to 0.76 in
             the short trainings of a search.
@@ -49,6 +50,7 @@ class CellHyperModel(keras_tuner.HyperModel):
         normal_cells: int = 1,
         filters: int = 16,
         residual: bool = False,
+        stem_stride: int = 1,
         drop_path: float = 0.0,
         learning_rate: float = 1e-3,
     ) -> None:
@@ -60,7 +62,7 @@ class CellHyperModel(keras_tuner.HyperModel):
         self.space = cell_graph.CellSpace(ops=tuple(ops), max_blocks=max_blocks)
         self.macro = cell_graph.MacroConfig(motifs=motifs, normal_cells=normal_cells,
                                             filters=filters, residual=residual,
-                                            drop_path=drop_path)
+                                            drop_path=drop_path, stem_stride=stem_stride)
         self.learning_rate = learning_rate
 
     @property

@@ -67,3 +67,18 @@ def test_cell_hypermodel_passes_drop_path_to_the_cells_it_builds():
     hp.values[ARCH] = json.dumps({"cell": [[-1, "conv3x3", -2, "conv3x3"]],
                                   "macro": plain.cells["macro"]})
     assert not [layer for layer in plain.build(hp).layers if "droppath" in layer.name]
+
+
+def test_cell_hypermodel_with_a_strided_stem_builds_cells_at_half_the_resolution():
+    import keras_tuner
+
+    from autokeras_nas.core import ARCH
+
+    strided = CellHyperModel((8, 8, 1), 10, ops=("identity", "conv3x3"), max_blocks=2,
+                             stem_stride=2)
+    assert strided.cells["macro"]["stem_stride"] == 2
+    hp = keras_tuner.HyperParameters()
+    hp.values[ARCH] = json.dumps({"cell": [[-1, "conv3x3", -2, "conv3x3"]],
+                                  "macro": strided.cells["macro"]})
+    model = strided.build(hp)
+    assert model.get_layer("stem_conv").output.shape[1:3] == (4, 4)

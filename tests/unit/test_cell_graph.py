@@ -337,10 +337,22 @@ def test_drop_path_fields_are_written_only_when_drop_path_is_on():
     assert MacroConfig.from_json(plain.to_json()) == plain
 
 
+def test_stem_stride_is_written_only_when_2_and_quarters_the_flops_proxy():
+    plain = MacroConfig(motifs=2, normal_cells=1, filters=8)
+    strided = MacroConfig(motifs=2, normal_cells=1, filters=8, stem_stride=2)
+    assert "stem_stride" not in plain.to_dict() and strided.to_dict()["stem_stride"] == 2
+    assert MacroConfig.from_json(strided.to_json()) == strided
+    cell = [[-1, "conv3x3", -2, "conv3x3"]]
+    space = g.default_space(cell)
+    flops = [g.cost_features(cell, m, space=space)["flops_proxy"] for m in (plain, strided)]
+    assert flops[1] == pytest.approx(flops[0] / 4)
+
+
 @pytest.mark.parametrize("kwargs", [
     {"motifs": 0}, {"normal_cells": -1}, {"filters": 0}, {"residual": 1}, {"dropout": 1.0},
     {"dropout": -0.1}, {"motifs": 1, "normal_cells": 0}, {"filters": 8.0},
     {"drop_path": 1.0}, {"drop_path": -0.1}, {"drop_path": True}, {"drop_path_steps": 0},
+    {"stem_stride": 3}, {"stem_stride": True}, {"stem_stride": 0},
 ])
 def test_invalid_macro(kwargs):
     with pytest.raises(ValueError):
