@@ -189,6 +189,9 @@ class Popnas(BaseStrategy):
         self._make_accuracy = accuracy_predictor or default_accuracy_predictor
         self._make_time = time_predictor or default_time_predictor
         self._fit_cache: tuple[tuple[str, int], list[Predictor], np.ndarray] | None = None
+        #: The space's encoding of each candidate seen (by its key): the
+        #: neighbours of the best configurations come back at every proposal.
+        self._encodings: dict[str, np.ndarray] = {}
         self._progressive: Any = None
 
     def bind_structure(self, kind: SpaceKind, structure: Any) -> None:
@@ -207,6 +210,7 @@ class Popnas(BaseStrategy):
 
     def setup(self, space: Any, objectives: Sequence[Objective], max_trials: int | None = None) -> None:
         super().setup(space, objectives, max_trials)
+        self._encodings = {}
         if self.cells is not None and self._progressive is None:
             self._start_progressive()
 
@@ -269,10 +273,11 @@ class Popnas(BaseStrategy):
         if len(usable) < self._initial():
             return self._random("restart" if start else "random")
         models, trained = self._fitted(usable, len(objectives))
-        candidates = self._candidates(usable, models, trained)
-        if not candidates:
+        found = self._candidates(usable, models, trained)
+        if not found:
             return self._random("random")
-        X = np.stack([self.space.encode(c) for c in candidates])
+        candidates = [values for _, values in found]
+        X = np.stack([self._encoded(key, values) for key, values in found])
         predictions = [m.predict(X) for m in models]
         kappa = self._kappa(len(objectives))
         optimistic = np.stack([mean + kappa * std for mean, std in predictions], axis=1)
@@ -328,12 +333,20 @@ class Popnas(BaseStrategy):
         self._fit_cache = (key, models, X)
         return models, X
 
+    def _encoded(self, key: str, values: Mapping[str, Scalar]) -> np.ndarray:
+        """`space.encode(values)`, kept by the space's key of `values`."""
+        row = self._encodings.get(key)
+        if row is None:
+            row = self._encodings[key] = self.space.encode(values)
+        return row
+
     def _candidates(self, usable: list[tuple[Observation, tuple[float, ...]]],
-                    models: list[Predictor], trained: np.ndarray) -> list[dict[str, Scalar]]:
-        """New configurations: the new neighbours of the best trained ones
-        (best by the model's denoised prediction, so one lucky noisy result
-        does not hold the search), and random ones. `trained`: the encoded
-        rows of `usable`."""
+                    models: list[Predictor], trained: np.ndarray
+                    ) -> list[tuple[str, dict[str, Scalar]]]:
+        """New configurations, with their keys: the new neighbours of the
+        best trained ones (best by the model's denoised prediction, so one
+        lucky noisy result does not hold the search), and random ones.
+        `trained`: the encoded rows of `usable`."""
         out: dict[str, dict[str, Scalar]] = {}
         predicted = np.stack([m.predict(trained)[0] for m in models], axis=1)
         if predicted.shape[1] > 1:
@@ -346,7 +359,7 @@ class Popnas(BaseStrategy):
             key = self.new_key(values)
             if key is not None:
                 out.setdefault(key, values)
-        return list(out.values())
+        return list(out.items())
 
     # -- state -------------------------------------------------------------------
     def extra_state(self) -> dict[str, Any]:
