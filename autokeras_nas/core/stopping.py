@@ -248,6 +248,14 @@ class _Endgame:
         when the schedule has nothing more to run."""
         raise NotImplementedError
 
+    @staticmethod
+    def _seconds_of(promotion: Promotion, seconds_per_epoch: Mapping[str, float],
+                    median: float) -> float:
+        """Seconds `promotion` would take at its configuration's measured cost
+        (the median when it has none)."""
+        cost = seconds_per_epoch.get(promotion.configuration, median)
+        return (promotion.epochs - promotion.initial_epoch) * cost
+
     def _limit(self, fits: Callable[[Promotion], bool]) -> None:
         """Told, before the next trial is chosen, which promotions still end
         in time; a scheduler may pass over the others (`ASHA` does)."""
@@ -295,8 +303,7 @@ class _Endgame:
             reserve = min(reserve, budget / 3)
 
         def fits(promotion: Promotion) -> bool:
-            own = seconds_per_epoch.get(promotion.configuration, median)
-            return (promotion.epochs - promotion.initial_epoch) * own + reserve <= remaining
+            return self._seconds_of(promotion, seconds_per_epoch, median) + reserve <= remaining
 
         self._limit(fits)
         if self._next_seconds(seconds_per_epoch, median) + reserve <= remaining:
@@ -468,8 +475,7 @@ class ASHA(_Endgame):
         promotion = self.promotion()
         if promotion is None:
             return self.rungs[0] * median
-        cost = seconds_per_epoch.get(promotion.configuration, median)
-        return (promotion.epochs - promotion.initial_epoch) * cost
+        return self._seconds_of(promotion, seconds_per_epoch, median)
 
     def __repr__(self) -> str:
         return f"ASHA(rungs={self.rungs}, eta={self.eta})"
@@ -658,8 +664,7 @@ class Hyperband(_Endgame):
     def _next_seconds(self, seconds_per_epoch: Mapping[str, float], median: float) -> float:
         promotion = self.promotion()
         if promotion is not None:
-            cost = seconds_per_epoch.get(promotion.configuration, median)
-            return (promotion.epochs - promotion.initial_epoch) * cost
+            return self._seconds_of(promotion, seconds_per_epoch, median)
         if self.accepts_new():
             return self.brackets[self._bracket][0][1] * median
         # Done: nothing more to run; else a rung still runs (on another worker).
