@@ -82,3 +82,10 @@ def test_cell_hypermodel_with_a_strided_stem_builds_cells_at_half_the_resolution
                                   "macro": strided.cells["macro"]})
     model = strided.build(hp)
     assert model.get_layer("stem_conv").output.shape[1:3] == (4, 4)
+
+
+@pytest.mark.parametrize("shape, stride", [((28, 28, 1), 2), ((32, 32, 3), 2),
+                                           ((27, 28, 1), 1), ((8, 8, 1), 1), ((150, 1), 1)])
+def test_the_default_stem_strides_images_of_28_pixels_or_more(shape, stride):
+    assert CellHyperModel(shape, 10).cells["macro"].get("stem_stride", 1) == stride
+    assert CellHyperModel(shape, 10, stem_stride=1).cells["macro"].get("stem_stride", 1) == 1
