@@ -189,8 +189,9 @@ class Popnas(BaseStrategy):
         self._make_accuracy = accuracy_predictor or default_accuracy_predictor
         self._make_time = time_predictor or default_time_predictor
         self._fit_cache: tuple[tuple[str, int], list[Predictor], np.ndarray] | None = None
-        #: The space's encoding of each candidate seen (by its key): the
-        #: neighbours of the best configurations come back at every proposal.
+        #: The space's encoding of each candidate of the last proposal (by its
+        #: key): the neighbours of the best configurations come back at the
+        #: next one, the random candidates rarely do, so only those are kept.
         self._encodings: dict[str, np.ndarray] = {}
         self._progressive: Any = None
 
@@ -277,7 +278,7 @@ class Popnas(BaseStrategy):
         if not found:
             return self._random("random")
         candidates = [values for _, values in found]
-        X = np.stack([self._encoded(key, values) for key, values in found])
+        X = np.stack(self._encoded(found))
         predictions = [m.predict(X) for m in models]
         kappa = self._kappa(len(objectives))
         optimistic = np.stack([mean + kappa * std for mean, std in predictions], axis=1)
@@ -333,12 +334,15 @@ class Popnas(BaseStrategy):
         self._fit_cache = (key, models, X)
         return models, X
 
-    def _encoded(self, key: str, values: Mapping[str, Scalar]) -> np.ndarray:
-        """`space.encode(values)`, kept by the space's key of `values`."""
-        row = self._encodings.get(key)
-        if row is None:
-            row = self._encodings[key] = self.space.encode(values)
-        return row
+    def _encoded(self, found: list[tuple[str, dict[str, Scalar]]]) -> list[np.ndarray]:
+        """`space.encode` of each `(key, values)` of `found`, reusing the last
+        proposal's rows; keeps this proposal's rows only."""
+        rows = {key: self._encodings.get(key) for key, _ in found}
+        for key, values in found:
+            if rows[key] is None:
+                rows[key] = self.space.encode(values)
+        self._encodings = rows
+        return [rows[key] for key, _ in found]
 
     def _candidates(self, usable: list[tuple[Observation, tuple[float, ...]]],
                     models: list[Predictor], trained: np.ndarray
