@@ -414,7 +414,6 @@ class ASHA(_Endgame):
                         return promotion
         return None
 
-
     def accepts_new(self) -> bool:
         """Whether a new configuration may start (whenever none is
         promotable, until the endgame)."""
