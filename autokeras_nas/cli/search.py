@@ -55,6 +55,7 @@ def _config(opts: Mapping[str, Any]) -> SearchConfig:
         time_budget=opts["time_budget"], time_budget_scope=opts["time_budget_scope"],
         epochs=opts["epochs"], batch_size=opts["batch_size"],
         validation_split=opts["validation_split"], early_stopping=opts["early_stopping"],
+        extend_best=opts["extend_best"],
         validation=opts["validation"],
         overwrite=opts["overwrite"], tensorboard=opts["tensorboard"], target=opts["target"],
         task=opts["task"], data_dir=opts["data_dir"], image_size=opts["image_size"],
@@ -212,6 +213,11 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
                    "where they stopped to 3, then 9 epochs (--epochs is the top rung); "
                    "hyperband: the same in synchronous brackets; asha-stop, median: rules "
                    "that stop a trial after an epoch.")
+@click.option("--extend-best/--no-extend-best", default=True, show_default=True,
+              help="With --time-budget and asha or hyperband: end the budget on the best "
+                   "configuration, continued from its state for every epoch that fits with "
+                   "its learning rate annealed; --no-extend-best: the schedule runs until "
+                   "the budget stops it.")
 @click.option("--overwrite/--resume", default=False, show_default=True,
               help="Start afresh, or continue the search already in --out.")
 @click.option("--top", type=click.IntRange(min=1), default=None,

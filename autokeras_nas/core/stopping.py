@@ -713,19 +713,23 @@ _RULES = {"asha": ASHA, "asha-stop": StoppingASHA, "hyperband": Hyperband,
 EARLY_STOPPING_NAMES = ("none", *_RULES)
 
 
-def make_stopping_rule(spec: Any) -> StoppingRule | PromotionScheduler | None:
+def make_stopping_rule(spec: Any, *, extend_best: bool = True
+                       ) -> StoppingRule | PromotionScheduler | None:
     """Turns `None`, "none", "asha", "asha-stop", "hyperband", "median", a `StoppingRule`
-    or a `PromotionScheduler` into the object."""
+    or a `PromotionScheduler` into the object. `extend_best` is passed to
+    the named schedulers with an endgame (`ASHA`, `Hyperband`); the others
+    have none."""
     if spec is None or (isinstance(spec, str) and spec.lower() == "none"):
         return None
     if isinstance(spec, str):
         try:
-            return _RULES[spec.lower()]()
+            rule = _RULES[spec.lower()]
         except KeyError:
             raise ValueError(
                 f"unknown early_stopping {spec!r}; use one of: none, {', '.join(_RULES)}, "
                 "a StoppingRule or a PromotionScheduler"
             ) from None
+        return rule(extend_best=extend_best) if issubclass(rule, _Endgame) else rule()
     if isinstance(spec, (StoppingRule, PromotionScheduler)):
         return spec
     raise ValueError(

@@ -260,6 +260,10 @@ class SearchConfig:
         early_stopping: `asha` (the default, `DEFAULT_EARLY_STOPPING`),
             `hyperband`, `asha-stop`, `median` or None (`none`). Off under k-fold
             validation (see `autokeras_nas.tuner.trainers.crossval`).
+        extend_best: With a time budget, whether `asha` and `hyperband`
+            end it on the leader, continued from its state with its learning
+            rate annealed (their endgame, `autokeras_nas.core.ASHA`); False:
+            the schedule runs until the budget stops it.
         validation: How trials are validated: `auto` (the default: k-fold
             below `KFOLD_BELOW` training samples, else the split), `split`
             (the `validation_split`) or `kfold:K` (stratified K-fold over
@@ -302,6 +306,7 @@ class SearchConfig:
     batch_size: int | None = None
     validation_split: float = 0.2
     early_stopping: str | None = DEFAULT_EARLY_STOPPING
+    extend_best: bool = True
     validation: str = "auto"
     overwrite: bool = False
     tensorboard: Path | None = None

@@ -247,6 +247,7 @@ def write_summary(config: SearchConfig, best: Mapping[str, Any],
         "validation_split": config.validation_split,
         "early_stopping": None if validation is not None and validation.kfold
         else config.early_stopping,
+        "extend_best": config.extend_best,
         "validation": None if validation is None else validation.to_dict(),
         "retrained": None if retrained is None else dict(retrained),
         "space": config.space,

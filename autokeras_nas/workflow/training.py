@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 from keras_tuner.src import config as kt_config
 
+from autokeras_nas.core.stopping import make_stopping_rule
 from autokeras_nas.tuner import NasTuner, parallel, train_from_scratch
 from autokeras_nas.tuner.trainers.crossval import KFoldTrainer
 from autokeras_nas.tuner.trainers.weights import build_optimizer
@@ -95,7 +96,8 @@ def run_tuner(dataset: Any, strategy: Any, hypermodel: Any, config: SearchConfig
         strategy=strategy,
         objective=objectives[0] if len(objectives) == 1 else objectives,
         max_trials=config.max_trials,
-        early_stopping=None if kfold else config.early_stopping,
+        early_stopping=None if kfold else make_stopping_rule(config.early_stopping,
+                                                             extend_best=config.extend_best),
         time_budget=config.time_budget,
         time_budget_scope=config.time_budget_scope,
         constraints=config.constraints,

@@ -266,7 +266,7 @@ def test_resuming_with_another_space_is_refused(tmp_path: Path) -> None:
 def test_help_lists_the_new_options() -> None:
     output = CliRunner().invoke(main, ["search", "--help"]).output
     for option in ("--space", "--target", "--data-dir", "--time-budget", "--tensorboard",
-                   "--progress", "--param", "--task"):
+                   "--progress", "--param", "--task", "--no-extend-best"):
         assert option in output
 
 
@@ -372,7 +372,11 @@ def test_search_sets_tensorflows_defaults_but_keeps_the_users(monkeypatch, tmp_p
 
 
 def test_parallel_children_get_the_options_given_and_not_an_unset_flag_pair() -> None:
+    import importlib
+
     from autokeras_nas.cli.search import search
+
+    search_module = importlib.import_module("autokeras_nas.cli.search")  # not the command
     from autokeras_nas.cli.workers import child_args
 
     ctx = search.make_context("search", ["--out", "x", "--workers", "2", "--constraint",
@@ -381,8 +385,9 @@ def test_parallel_children_get_the_options_given_and_not_an_unset_flag_pair() ->
     assert "--stream" not in args and "--no-stream" not in args  # decided by the data
     assert args[args.index("--constraint") + 1] == "params<=10"
     assert "--workers" not in args and "--overwrite" not in args  # the parent's alone
-    ctx = search.make_context("search", ["--out", "x", "--no-stream"])
-    assert "--no-stream" in child_args(ctx)
+    ctx = search.make_context("search", ["--out", "x", "--no-stream", "--no-extend-best"])
+    assert "--no-stream" in child_args(ctx) and "--no-extend-best" in child_args(ctx)
+    assert search_module._config(ctx.params).extend_best is False
 
 
 @pytest.mark.parametrize("gpus, cores, expected", [
