@@ -1,15 +1,16 @@
 """`autokeras-nas search` options end to end, in a subprocess, on tiny real data:
 --space, --time-budget, --tensorboard, --target (csv), time series,
 --progress live; the one-line errors found once TensorFlow is loaded run in
-process (one through the console script). The searches that need neither a
-pipe of their own nor a resume between runs run one after another in one
-fresh interpreter (click's runner: one TensorFlow import)."""
+process (one through the console script). The searches that need no pipe of
+their own run one after another in one fresh interpreter (click's runner: one
+TensorFlow import), and the two resumes of the time-budget search in another."""
 
 from __future__ import annotations
 
 import csv
 import glob
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,11 @@ def _results(out: Path) -> dict:
     return json.loads((out / "results.json").read_text())
 
 
+def _started(run: dict) -> list[str]:
+    """The ids of the trials a run started, from its `trial ID: start` lines."""
+    return re.findall(r"^trial (\S+): start", run["stdout"], flags=re.MULTILINE)
+
+
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory with a user space, a CSV table and a time-series .npz."""
@@ -90,6 +96,9 @@ SEARCHES = {
              "--epochs", "1", "--constraint", "params<=10", "--out", "none"],
     "series": ["search", "--dataset", "npz:series.npz", "--max-trials", "2",
                "--epochs", "1", "--out", "series"],
+    # No promotions (under asha a new configuration would train one epoch only).
+    "budget": ["search", "--time-budget", "4s", "--epochs", "100", "--out", "budget",
+               "--early-stopping", "none"],
 }
 
 
@@ -150,37 +159,39 @@ def test_a_user_space_from_a_file_with_tensorboard_hparams(files: Path, searches
     assert glob.glob(str(files / "tb" / trials[0]["trial_id"] / "execution0" / "validation" / "*"))
 
 
-def test_time_budget_stops_the_search_and_keeps_what_it_did(files: Path) -> None:
-    # No promotions (under asha a new configuration would train one epoch only).
-    proc = autokeras_nas("search", "--time-budget", "4s", "--epochs", "100", "--out", "budget",
-                         "--early-stopping", "none", cwd=files)
-    _ok(proc)
+def test_time_budget_stops_the_search_and_keeps_what_it_did(files: Path, searches: dict) -> None:
+    run = searches["budget"]
+    _ran(run)
     results = _results(files / "budget")
     assert results["max_trials"] is None  # no --max-trials: the budget decides
     trials = results["trials"]
     assert trials and trials[-1]["status"] == "stopped"
     assert trials[-1]["metrics"]["stopped_by_budget"] == 1.0 and trials[-1]["epochs"] < 100
-    assert "stopped by the time budget" in proc.stdout
-    assert "time budget 0:04 reached after" in proc.stdout
+    assert "stopped by the time budget" in run["stdout"]
+    assert "time budget 0:04 reached after" in run["stdout"]
     summary = json.loads((files / "budget" / "summary.json").read_text())
     assert summary["time_budget_s"] == 4.0 and summary["best_trial_id"] == trials[0]["trial_id"]
     assert (files / "budget" / "best_model.keras").is_file()
     spent = results["search_seconds"]
     assert spent >= 4.0
-    # Resumed with the budget of the whole search: the first run spent it all.
-    again = autokeras_nas("search", "--time-budget", "4s", "--time-budget-scope", "search",
-                          "--epochs", "100", "--out", "budget", "--early-stopping", "none",
-                          cwd=files)
-    _ok(again)
-    assert "time budget 0:04 for the whole search: earlier runs spent" in again.stdout
-    assert len(_results(files / "budget")["trials"]) == len(trials)
-    # Resumed with a budget of its own (the default): it trains again.
-    third = autokeras_nas("search", "--time-budget", "3s", "--epochs", "100", "--out", "budget",
-                          "--early-stopping", "none", cwd=files)
-    _ok(third)
-    assert "time budget 0:03 from now (earlier runs spent" in third.stdout
+    # Resumed in a new process, twice (click's runner, one TensorFlow import for both):
+    again, third = probe_cli_runs(
+        # with the budget of the whole search: the first run spent it all;
+        ["search", "--time-budget", "4s", "--time-budget-scope", "search", "--epochs", "100",
+         "--out", "budget", "--early-stopping", "none"],
+        # with a budget of its own (the default): it trains again.
+        ["search", "--time-budget", "3s", "--epochs", "100", "--out", "budget",
+         "--early-stopping", "none"], cwd=files, timeout=600)
+    _ran(again)
+    assert "time budget 0:04 for the whole search: earlier runs spent" in again["stdout"]
+    assert _started(again) == []
+    _ran(third)
+    assert "time budget 0:03 from now (earlier runs spent" in third["stdout"]
     final = _results(files / "budget")
     assert len(final["trials"]) > len(trials)
+    # the trials of the first run, then those the third started (none of the second)
+    assert [t["trial_id"] for t in final["trials"]] == [
+        t["trial_id"] for t in trials] + _started(third)
     assert final["search_seconds"] >= spent + 3.0
 
 

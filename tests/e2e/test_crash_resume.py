@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -30,6 +31,80 @@ def table():
     from autokeras_nas.bench import NB201Table
 
     return NB201Table("cifar10")
+
+
+#: `python -m autokeras_nas.bench.tabular_search ARGS`, one run per request: this
+#: interpreter imports TensorFlow once, then forks a child per request before
+#: any search object exists, which runs the module's `main(ARGS)` as a new
+#: process would (its output into LOG.out and LOG.err, its exit code sent
+#: back), without paying for TensorFlow's import again. Requests on stdin, one
+#: JSON [ARGS, LOG, TIMEOUT] per line.
+_TABULAR_SEARCH = r"""
+import json, os, signal, sys, traceback
+from autokeras_nas.bench import tabular_search
+for line in sys.stdin:
+    argv, log, timeout = json.loads(line)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            for fd, suffix in ((1, ".out"), (2, ".err")):
+                os.dup2(os.open(log + suffix, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), fd)
+            signal.alarm(int(timeout))  # SIGALRM ends the run, as subprocess.run's timeout would
+            code = tabular_search.main(argv)
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 2
+        except BaseException:
+            traceback.print_exc()
+            code = 71
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    print(json.dumps(os.waitstatus_to_exitcode(status)), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def tabular_search(tmp_path_factory):
+    """`run(ARGS)` -> the finished `python -m autokeras_nas.bench.tabular_search ARGS`
+    (a CompletedProcess: exit code, stdout, stderr), each run a process of its
+    own forked from one interpreter (`_TABULAR_SEARCH`)."""
+    logs = tmp_path_factory.mktemp("tabular_search")
+    with open(logs / "server.err", "w") as server_err:
+        server = subprocess.Popen([PY, "-c", _TABULAR_SEARCH], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=server_err, text=True,
+                                  start_new_session=True,
+                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    count = 0
+
+    def run(args: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
+        nonlocal count
+        log, count = str(logs / str(count)), count + 1
+        try:
+            server.stdin.write(json.dumps([args, log, timeout]) + "\n")
+            server.stdin.flush()
+            reply = server.stdout.readline()
+        except BrokenPipeError:
+            reply = ""
+        assert reply, "the server died: " + (logs / "server.err").read_text()[-3000:]
+        return subprocess.CompletedProcess(args, json.loads(reply), Path(log + ".out").read_text(),
+                                           Path(log + ".err").read_text())
+
+    yield run
+    try:
+        server.stdin.close()
+        server.wait(timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    finally:  # the server and any child it left behind
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        server.stdout.close()
 
 
 @contextmanager
@@ -98,7 +173,7 @@ def _landing(straight: list[dict], k: int) -> str:
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_a_search_killed_at_every_moment_makes_the_proposals_of_an_uninterrupted_run(
-        tmp_path, table, strategy):
+        tmp_path, table, tabular_search, strategy):
     """SIGKILL after k final trials, for several k and every moment of a trial
     (`CRASH_POINTS`), each resume in a new process: the same trials, values,
     architectures, parents, epochs and notes, in order, as without a kill."""
@@ -106,12 +181,11 @@ def test_a_search_killed_at_every_moment_makes_the_proposals_of_an_uninterrupted
     plan = _kill_plan(strategy)
     assert len(straight) > max(KILLS), "the run ends before the last kill"
     out = tmp_path / "killed"
-    command = [PY, "-m", "autokeras_nas.bench.tabular_search", "--strategy", strategy,
-               "--seed", "7", "--max-trials", str(N_TRIALS), "--out", str(out)]
+    command = ["--strategy", strategy, "--seed", "7", "--max-trials", str(N_TRIALS),
+               "--out", str(out)]
     command += [f"--param={k}={json.dumps(v)}" for k, v in PARAMS.get(strategy, {}).items()]
     command += [f"--crash-at={k}:{point}" for k, point in plan]
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    proc = tabular_search(command)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     kills = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{"killed"')]
@@ -136,7 +210,8 @@ def test_a_search_killed_at_every_moment_makes_the_proposals_of_an_uninterrupted
     assert set(state["run_times"].values()) == {1}
 
 
-def test_a_search_under_promotions_killed_at_every_moment_resumes_exactly(tmp_path, table):
+def test_a_search_under_promotions_killed_at_every_moment_resumes_exactly(
+        tmp_path, table, tabular_search):
     """The same under promotion scheduling (`--early-stopping asha`, rungs at
     1, 3 and 9 epochs), with aging evolution, which ranks its population by
     the promoted trials' results: the same trials, promotions, epochs and
@@ -148,12 +223,10 @@ def test_a_search_under_promotions_killed_at_every_moment_resumes_exactly(tmp_pa
     assert any(t["notes"].get("origin") == "mutation" for t in straight)
     plan = _kill_plan(strategy)
     out = tmp_path / "killed"
-    command = [PY, "-m", "autokeras_nas.bench.tabular_search", "--strategy", strategy,
-               "--seed", "7", "--max-trials", str(N_TRIALS), "--out", str(out),
-               "--early-stopping", "asha", "--epochs", "9"]
+    command = ["--strategy", strategy, "--seed", "7", "--max-trials", str(N_TRIALS),
+               "--out", str(out), "--early-stopping", "asha", "--epochs", "9"]
     command += [f"--crash-at={k}:{point}" for k, point in plan]
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    proc = tabular_search(command)
     assert proc.returncode == 0, proc.stderr[-3000:]
     kills = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{"killed"')]
     assert len(kills) == len(plan)
