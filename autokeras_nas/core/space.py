@@ -73,6 +73,10 @@ class SearchSpace(Protocol):
 Fill = Callable[[Parameter], Scalar]
 
 
+#: How many values' keys a space remembers (`HyperSpace.key`).
+_KEY_MEMO = 50_000
+
+
 def _default(param: Parameter) -> Scalar:
     return param.default
 
@@ -130,6 +134,7 @@ class HyperSpace:
             defined.add(p.name)
             identities.add((p.name, p.conditions))
         self._names = tuple(dict.fromkeys(p.name for p in self._params))
+        self._keys: dict[tuple, str] = {}  # `key`'s memo
         self._listed: dict[str, list[Scalar]] = {}
         for p in self._params:
             for c in p.conditions:
@@ -316,10 +321,23 @@ class HyperSpace:
         """Canonical string of the active values (missing ones at defaults).
 
         Never raises: an illegal value is kept as given, so old trials still
-        get a key after the space changed.
+        get a key after the space changed. Remembered (by each value and its
+        type) for the last `_KEY_MEMO` values asked: strategies ask again and
+        again for the keys of the same candidates to de-duplicate them.
         """
-        out, _ = self._walk(values, _default, strict=False)
-        return self._key_of(out)
+        try:
+            memo: tuple | None = tuple((k, type(v), v) for k, v in values.items())
+            found = self._keys.get(memo)
+        except TypeError:  # an unhashable value: not remembered
+            memo = found = None
+        if found is None:
+            out, _ = self._walk(values, _default, strict=False)
+            found = self._key_of(out)
+            if memo is not None:
+                if len(self._keys) >= _KEY_MEMO:
+                    self._keys.clear()
+                self._keys[memo] = found
+        return found
 
     @staticmethod
     def _key_of(values: Mapping[str, Any]) -> str:

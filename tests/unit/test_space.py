@@ -471,6 +471,18 @@ def test_key_never_raises_on_values_of_an_older_space():
     old = {"model": "rnn", "lr": np.float64(0.5), "extra": 1}
     assert space.key(old) == space.key(dict(old))
     assert space.key(old) != space.key({**old, "model": "gru"})
+    # an unhashable value is keyed too (not remembered), the same every time
+    assert space.key({"model": ["cnn"]}) == space.key({"model": ["cnn"]}) != space.key({})
+
+
+def test_remembered_keys_are_those_of_a_fresh_space():
+    space, fresh = conditional_space(), conditional_space()
+    rng = np.random.default_rng(0)
+    values = [space.sample(rng) for _ in range(30)]
+    values += [{**v, "lr": float(v.get("lr", 0.01)) + 1e-14} for v in values]  # same key
+    values += [{**v, "filters": 16} for v in values[:5]] + [{"model": "cnn", "filters": 16.0}]
+    first = [space.key(v) for v in values]
+    assert [space.key(v) for v in values] == first == [fresh.key(v) for v in reversed(values)][::-1]
 
 
 def _random_space(rng: np.random.Generator) -> HyperSpace:
