@@ -1,7 +1,8 @@
 """`autokeras-nas bench oneshot` end to end on digits: a tiny ground truth
 (3 cells, 1 epoch, 4 channels), an all-paths supernet and ENAS's of 1
 epoch each in their own process, and a second run that finds the whole
-ground truth in the cache."""
+ground truth in the cache; then `bench zero-cost` on that cached truth (in
+the second run's interpreter)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from autokeras_nas.testing.cli import probe_cli
+from autokeras_nas.testing.cli import probe_cli, probe_cli_runs
 
 pytestmark = pytest.mark.tf
 
@@ -22,6 +23,8 @@ TRUTH = ["--dataset", "digits", "--sample", "3", "--truth-epochs", "1", "--chann
          "--train-size", "512", "--val-size", "128", "--seed", "2"]
 TINY = [*TRUTH, "--supernet-epochs", "1"]
 FIRST = ["oneshot", "enas"]
+#: The proxies of bench zero-cost (their values: tests/integration/test_zerocost.py).
+PROXIES = ["synflow", "snip", "naswot"]
 
 
 def _oneshot(*args: str) -> subprocess.CompletedProcess:
@@ -36,12 +39,18 @@ def runs(tmp_path_factory) -> dict:
                      "--cache", str(cache), "--json", str(out / "first.json"))
     assert first.returncode == 0, first.stdout + first.stderr
     cached = cache.read_text()
-    report, stdout, stderr = probe_cli("bench", "oneshot", *TINY, "--strategies", "none",
-                                       "--cache", str(cache), "--json", str(out / "second.json"))
-    assert report["code"] == 0, stdout + stderr
-    return {"first": first, "second": (report, stdout, stderr), "cached": cached,
-            "cache_path": cache,
-            "cache": cache.read_text(), "a": json.loads((out / "first.json").read_text()),
+    # One interpreter: the cached re-run first (it must not import TensorFlow:
+    # "loaded" is what was imported so far), then bench zero-cost.
+    second, zero_cost = probe_cli_runs(
+        ["bench", "oneshot", *TINY, "--strategies", "none", "--cache", str(cache),
+         "--json", str(out / "second.json")],
+        ["bench", "zero-cost", *TRUTH, "--cache", str(cache), "--proxies", ",".join(PROXIES),
+         "--repeats", "2", "--score-batch", "16", "--json", str(out / "zero-cost.json")],
+        timeout=900)
+    assert second["code"] == 0 and second["exception"] is None, second
+    return {"first": first, "second": second, "cached": cached, "cache": cache.read_text(),
+            "zero_cost": zero_cost, "zero_cost_json": out / "zero-cost.json",
+            "a": json.loads((out / "first.json").read_text()),
             "b": json.loads((out / "second.json").read_text())}
 
 
@@ -101,16 +110,16 @@ def test_the_memory_claim_compares_single_path_with_all_paths(runs) -> None:
 
 
 def test_a_rerun_finds_the_ground_truth_in_the_cache_and_trains_nothing(runs) -> None:
-    report, stdout, stderr = runs["second"]
-    assert "all 6 trainings found in the cache" in stderr
-    assert "ground truth 1/" not in stderr
-    assert report["loaded"] == []  # not even TensorFlow was imported
+    second = runs["second"]
+    assert "all 6 trainings found in the cache" in second["stderr"]
+    assert "ground truth 1/" not in second["stderr"]
+    assert second["loaded"] == []  # not even TensorFlow was imported
     assert runs["cache"] == runs["cached"]
     assert runs["b"]["truth"] == runs["a"]["truth"] and runs["b"]["runs"] == []
-    assert "noise ceiling" in stdout
+    assert "noise ceiling" in second["stdout"]
 
 
-def test_zero_cost_proxies_rank_the_cached_ground_truth(runs, tmp_path) -> None:
+def test_zero_cost_proxies_rank_the_cached_ground_truth(runs) -> None:
     from scipy.stats import rankdata
 
     from autokeras_nas import zerocost
@@ -118,15 +127,12 @@ def test_zero_cost_proxies_rank_the_cached_ground_truth(runs, tmp_path) -> None:
     from autokeras_nas.bench.zerocost import DEFAULT_PROXIES
 
     assert set(DEFAULT_PROXIES) == set(zerocost.PROXIES)
-    out = tmp_path / "zero-cost.json"
-    proxies = ["synflow", "snip", "naswot"]  # their values: tests/integration/test_zerocost.py
-    done = subprocess.run([*CLI[:-1], "zero-cost", *TRUTH, "--cache", str(runs["cache_path"]),
-                           "--proxies", ",".join(proxies), "--repeats", "2",
-                           "--score-batch", "16", "--json", str(out)],
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "all 6 trainings found in the cache" in done.stderr  # the same truth, not retrained
-    payload = json.loads(out.read_text())
+    proxies = PROXIES
+    done = runs["zero_cost"]
+    assert done["code"] == 0 and done["exception"] is None, done
+    assert "all 6 trainings found in the cache" in done["stderr"]  # the same truth, not retrained
+    assert runs["cache"] == runs["cached"]  # and the cache left as it was
+    payload = json.loads(runs["zero_cost_json"].read_text())
     assert payload["truth"] == runs["a"]["truth"]
     truth = [c["mean"] for c in payload["truth"]["architectures"]]
     rows = {r["proxy"]: r for r in payload["rows"]}
@@ -139,12 +145,12 @@ def test_zero_cost_proxies_rank_the_cached_ground_truth(runs, tmp_path) -> None:
         assert row["chosen"]["index"] == int(np.argmax(means))
         assert row["kendall_tau"] == rank_correlations(truth, list(means))["kendall_tau"]
         assert row["seconds_per_score"] > 0
-        assert f"{row['chosen']['rank']}/3" in _row(done.stdout, name)
+        assert f"{row['chosen']['rank']}/3" in _row(done["stdout"], name)
     # the two initialisations differ, so each cell was built twice
     assert not np.allclose(*np.array(rows["synflow"]["scores"]).T)
     vote = np.mean([rankdata(np.mean(rows[p]["scores"], axis=1)) for p in proxies], axis=0)
     np.testing.assert_allclose(rows["vote"]["scores"], vote)
-    assert "noise ceiling tau" in done.stdout
+    assert "noise ceiling tau" in done["stdout"]
     # and synflow against NAS-Bench-201's CIFAR-10 accuracy, from the shipped scores
     from autokeras_nas.bench import nb201_synflow
     from autokeras_nas.bench.nb201 import NB201Table
@@ -152,7 +158,7 @@ def test_zero_cost_proxies_rank_the_cached_ground_truth(runs, tmp_path) -> None:
     expected = nb201_synflow.correlations(nb201_synflow.load_scores(),
                                           NB201Table("cifar10").mean_acc)
     assert payload["nb201"] == {"proxy": "synflow", **expected} and expected["cells"] == 15625
-    assert f"synflow rho {expected['spearman']:.3f}" in done.stdout
+    assert f"synflow rho {expected['spearman']:.3f}" in done["stdout"]
 
 
 def test_zero_cost_refuses_an_unknown_proxy_before_loading_anything() -> None:

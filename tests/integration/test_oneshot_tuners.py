@@ -6,12 +6,14 @@ with each one-shot tuner, whose answer is the retrained plain Keras model."""
 
 from __future__ import annotations
 
+import gc
 import inspect
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import keras
 import keras_tuner
@@ -36,10 +38,21 @@ def _chosen_layers(model) -> set[str]:
     return {layer.name for layer in model.layers if "__" in layer.name}
 
 
+class Search(NamedTuple):
+    tuner: Any
+    results: dict | None  # results.json (None for KerasTuner's own tuner)
+    path: Path  # the best model, saved
+    model: Any  # the best model: tuner.get_best_models(1)[0]
+    #: ("collect", trial id): the tuner's full garbage collection after a
+    #: trial; ("end", trial id): the oracle ending it (RandomWS only).
+    events: list[tuple[str, str]] | None = None
+
+
 @pytest.fixture(scope="module")
-def searches(tmp_path_factory, digits, choose_builder):
+def searches(tmp_path_factory, digits, choose_builder) -> dict[str, Search]:
     """Runs keras_tuner.RandomSearch and each one-shot tuner with the same
-    build_model; returns name -> (tuner, results.json or None, saved model)."""
+    build_model; returns name -> its `Search`. RandomWS' search records when
+    the tuner collects garbage and when the oracle ends each trial."""
     x, y, xv, yv = digits
     root = tmp_path_factory.mktemp("tuners")
     out = {}
@@ -47,25 +60,50 @@ def searches(tmp_path_factory, digits, choose_builder):
     kt = keras_tuner.RandomSearch(choose_builder, objective="val_accuracy", max_trials=3, seed=0,
                                   directory=str(root), project_name="kt")
     kt.search(x, y, validation_data=(xv, yv), epochs=2, batch_size=64, verbose=0)
-    out["RandomSearch"] = (kt, None, _save(kt, root / "RandomSearch.keras"))
+    out["RandomSearch"] = Search(kt, None, *_save(kt, root / "RandomSearch.keras"))
     for name in ONESHOT_TUNERS:
         keras.utils.set_random_seed(0)
         tuner = getattr(autokeras_nas, name)(choose_builder, "val_accuracy", seed=0,
                                              directory=str(root), project_name=name,
                                              **SIZES, **EXTRA.get(name, {}))
-        tuner.search(x, y, validation_data=(xv, yv), batch_size=64, verbose=0)
+        events = None
+        with pytest.MonkeyPatch.context() as patch:
+            if name == "RandomWS":
+                events = _watch_collections(tuner, patch)
+            tuner.search(x, y, validation_data=(xv, yv), batch_size=64, verbose=0)
         results = json.loads((root / name / "results.json").read_text())
-        out[name] = (tuner, results, _save(tuner, root / f"{name}.keras"))
+        out[name] = Search(tuner, results, *_save(tuner, root / f"{name}.keras"), events)
     return out
 
 
-def _save(tuner, path: Path) -> Path:
-    tuner.get_best_models(1)[0].save(path)
-    return path
+def _save(tuner, path: Path) -> tuple[Path, Any]:
+    model = tuner.get_best_models(1)[0]
+    model.save(path)
+    return path, model
+
+
+def _watch_collections(tuner, patch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Records, while `patch` lasts, each full collection of the tuner's
+    `on_trial_end` (not Keras') and each trial the oracle ends."""
+    events: list[tuple[str, str]] = []
+    collect, end_trial, on_trial_begin = gc.collect, tuner.oracle.end_trial, tuner.on_trial_begin
+    current: list[str] = []
+
+    def counted_collect(*args):
+        if sys._getframe(1).f_code.co_name == "on_trial_end":  # the tuner's, not Keras'
+            events.append(("collect", current[-1]))
+        return collect(*args)
+
+    patch.setattr(gc, "collect", counted_collect)
+    patch.setattr(tuner.oracle, "end_trial",
+                  lambda trial: events.append(("end", trial.trial_id)) or end_trial(trial))
+    patch.setattr(tuner, "on_trial_begin",
+                  lambda trial: current.append(trial.trial_id) or on_trial_begin(trial))
+    return events
 
 
 def test_random_search_trains_each_architecture_alone(searches) -> None:
-    tuner, _, _ = searches["RandomSearch"]
+    tuner = searches["RandomSearch"].tuner
     for trial in tuner.oracle.get_best_trials(3):
         model = tuner.load_model(trial)
         values = trial.hyperparameters.values
@@ -77,7 +115,7 @@ def test_random_search_trains_each_architecture_alone(searches) -> None:
 @pytest.mark.parametrize("name", ONESHOT_TUNERS)
 def test_a_oneshot_tuner_runs_its_phases_and_answers_with_the_retrained_model(
         searches, name: str) -> None:
-    tuner, results, _ = searches[name]
+    tuner, results, _, model, _ = searches[name]
     trials = results["trials"]
     assert all(t["status"] == "completed" for t in trials), \
         [(t["trial_id"], t["message"]) for t in trials]
@@ -103,7 +141,8 @@ def test_a_oneshot_tuner_runs_its_phases_and_answers_with_the_retrained_model(
                                             -int(t["trial_id"])))
     assert retrained["notes"]["estimate_trial"] == best["trial_id"]
     assert results["best_trial_ids"] == [retrained["trial_id"]]
-    model = tuner.get_best_models(1)[0]
+    assert tuner.oracle.get_best_trials(1)[0].trial_id == retrained["trial_id"]
+    # model: tuner.get_best_models(1)[0] (the searches fixture's)
     assert oneshot.mixed_ops(model) == {}
     assert _chosen_layers(model) == {f"first__{retrained['values']['first']}",
                                      f"second__{retrained['values']['second']}"}
@@ -113,11 +152,12 @@ def test_a_oneshot_tuner_runs_its_phases_and_answers_with_the_retrained_model(
 def test_the_exported_models_reload_with_safe_mode_without_the_package(searches,
                                                                        digits) -> None:
     """Every best model is plain Keras: a fresh interpreter that never
-    imports autokeras_nas loads it with safe_mode and predicts as it did."""
+    imports autokeras_nas loads it with safe_mode and predicts as the model
+    the tuner answered with did."""
     _, _, xv, _ = digits
-    paths = {name: str(entry[2]) for name, entry in searches.items()}
-    expected = {name: keras.saving.load_model(path, safe_mode=True).predict(xv[:8], verbose=0)
-                for name, path in paths.items()}
+    paths = {name: str(entry.path) for name, entry in searches.items()}
+    expected = {name: keras.ops.convert_to_numpy(entry.model(xv[:8], training=False))
+                for name, entry in searches.items()}
     np.save(Path(paths["SPOS"]).with_name("x.npy"), xv[:8])
     code = (
         "import json, sys, numpy as np, keras\n"
@@ -165,7 +205,7 @@ def test_without_a_hypermodel_the_space_is_the_nb201_cell(tmp_path, choose_build
 
 
 def test_oneshot_summary_pairs_estimates_with_retrained_results(searches) -> None:
-    tuner, results, _ = searches["SPOS"]
+    tuner, results = searches["SPOS"][:2]
     summary = tuner.oneshot_summary()
     assert summary["supernet"]["trial_id"] == results["trials"][0]["trial_id"]
     assert len(summary["supernet"]["curve"]) == SIZES["supernet_epochs"]
@@ -175,34 +215,13 @@ def test_oneshot_summary_pairs_estimates_with_retrained_results(searches) -> Non
     assert row["retrained"] == pytest.approx(retrained["metrics"]["val_accuracy"])
 
 
-def test_the_tuner_collects_garbage_after_model_trials_only(tmp_path, digits, choose_builder,
-                                                            monkeypatch) -> None:
+def test_the_tuner_collects_garbage_after_model_trials_only(searches) -> None:
     """A full collection after each trial frees its models' graphs; an
     estimate builds none, and with the supernet in memory a collection would
     cost as much as the estimate. The collection happens before the oracle
-    ends the trial, so the trial's seconds (the budget's unit) include it."""
-    import gc
-    import sys
-
-    events: list[tuple[str, str]] = []
-    x, y, xv, yv = digits
-    tuner = autokeras_nas.RandomWS(choose_builder, "val_accuracy", seed=0, directory=str(tmp_path),
-                                   **SIZES)
-    collect, end_trial, on_trial_begin = gc.collect, tuner.oracle.end_trial, tuner.on_trial_begin
-    current: list[str] = []
-
-    def counted_collect(*args):
-        if sys._getframe(1).f_code.co_name == "on_trial_end":  # the tuner's, not Keras'
-            events.append(("collect", current[-1]))
-        return collect(*args)
-
-    monkeypatch.setattr(gc, "collect", counted_collect)
-    monkeypatch.setattr(tuner.oracle, "end_trial",
-                        lambda trial: events.append(("end", trial.trial_id)) or end_trial(trial))
-    monkeypatch.setattr(tuner, "on_trial_begin",
-                        lambda trial: current.append(trial.trial_id) or on_trial_begin(trial))
-    tuner.search(x, y, validation_data=(xv, yv), batch_size=64, verbose=0)
-    results = json.loads((tmp_path / "untitled_project" / "results.json").read_text())
+    ends the trial, so the trial's seconds (the budget's unit) include it.
+    (The events of the searches fixture's RandomWS search.)"""
+    _, results, _, _, events = searches["RandomWS"]
     expected = []
     for trial in results["trials"]:
         if trial["task"] != "estimate":
