@@ -3,17 +3,21 @@ resumed search continues the supernet at its last finished epoch and then
 proposes exactly the architectures an uninterrupted search proposes, with
 the same estimates, bit for bit (under TensorFlow's op determinism: the
 backup keeps the supernet's path-sampling generators, ENAS's controller and
-where its reward batches were)."""
+where its reward batches were). Each run is a process forked from an
+interpreter that imported TensorFlow once; the resume runs in another
+interpreter than the killed search, as after a real crash (another
+string-hash seed)."""
 
 from __future__ import annotations
 
 import json
-import sys
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
-from autokeras_nas.testing.processes import finish, kill_when, spawn
+from autokeras_nas.testing.forkserver import ForkServer
+from autokeras_nas.testing.processes import finish, kill_when
 
 pytestmark = pytest.mark.tf
 
@@ -71,6 +75,13 @@ SCRIPT = textwrap.dedent('''
 ''')
 
 
+@pytest.fixture(scope="module")
+def resume_server(tmp_path_factory):
+    """A second fork server: the resumed runs start from another interpreter."""
+    with ForkServer(tmp_path_factory.mktemp("resume-server")) as server:
+        yield server
+
+
 def _trials(directory: Path) -> list[dict]:
     return json.loads((directory / "p" / "results.json").read_text())["trials"]
 
@@ -94,22 +105,26 @@ def _supernet_epoch(directory: Path) -> int:
 # and proposes at random.
 @pytest.mark.parametrize("tuner", ["SPOS", "ENAS", "DARTS"])
 def test_a_supernet_killed_mid_training_resumes_at_its_epoch_and_the_search_ends_alike(
-        tmp_path: Path, tuner: str) -> None:
-    command = [sys.executable, "-c", SCRIPT]
+        tmp_path: Path, tuner: str, fork_server: ForkServer,
+        resume_server: ForkServer) -> None:
+    def spawn(server: ForkServer, *args: str):
+        return server.start(list(args), script=SCRIPT, cwd=tmp_path, merge_stderr=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+
     killed, straight = tmp_path / "killed", tmp_path / "straight"
-    first = spawn(command + [str(killed), "overwrite", tuner], cwd=tmp_path)
+    first = spawn(fork_server, str(killed), "overwrite", tuner)
     assert kill_when(first, lambda: _supernet_epoch(killed) >= 2), "it ended before the kill"
     done = _supernet_epoch(killed)
     before_kill = _backup(killed)["current"]["curve"]
     assert 2 <= done < 6
     assert [(t["trial_id"], t["status"]) for t in _trials(killed)] == [("0000", "running")]
 
-    second = spawn(command + [str(killed), "resume", tuner], cwd=tmp_path)
+    second = spawn(resume_server, str(killed), "resume", tuner)
     output = finish(second)
     assert second.returncode == 0, output[-3000:]
     assert f"trial 0000: resuming at epoch {done + 1}" in output
 
-    third = spawn(command + [str(straight), "overwrite", tuner], cwd=tmp_path)
+    third = spawn(fork_server, str(straight), "overwrite", tuner)
     output = finish(third)
     assert third.returncode == 0, output[-3000:]
 
