@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import gc
 import json
-import os
-import signal
 import subprocess
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from autokeras_nas import plugins
-from autokeras_nas.testing.cli import cli_command
-from autokeras_nas.testing.processes import kill, kill_when, spawn
+from autokeras_nas.testing.processes import kill, kill_when
 
 pytestmark = pytest.mark.tf
-
-PY = sys.executable
 
 
 def _read(path: Path) -> dict:
@@ -33,78 +27,16 @@ def table():
     return NB201Table("cifar10")
 
 
-#: `python -m autokeras_nas.bench.tabular_search ARGS`, one run per request: this
-#: interpreter imports TensorFlow once, then forks a child per request before
-#: any search object exists, which runs the module's `main(ARGS)` as a new
-#: process would (its output into LOG.out and LOG.err, its exit code sent
-#: back), without paying for TensorFlow's import again. Requests on stdin, one
-#: JSON [ARGS, LOG, TIMEOUT] per line.
-_TABULAR_SEARCH = r"""
-import json, os, signal, sys, traceback
-from autokeras_nas.bench import tabular_search
-for line in sys.stdin:
-    argv, log, timeout = json.loads(line)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        code = 70
-        try:
-            for fd, suffix in ((1, ".out"), (2, ".err")):
-                os.dup2(os.open(log + suffix, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), fd)
-            signal.alarm(int(timeout))  # SIGALRM ends the run, as subprocess.run's timeout would
-            code = tabular_search.main(argv)
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 2
-        except BaseException:
-            traceback.print_exc()
-            code = 71
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    print(json.dumps(os.waitstatus_to_exitcode(status)), flush=True)
-"""
-
-
-@pytest.fixture(scope="module")
-def tabular_search(tmp_path_factory):
+@pytest.fixture
+def tabular_search(fork_server):
     """`run(ARGS)` -> the finished `python -m autokeras_nas.bench.tabular_search ARGS`
     (a CompletedProcess: exit code, stdout, stderr), each run a process of its
-    own forked from one interpreter (`_TABULAR_SEARCH`)."""
-    logs = tmp_path_factory.mktemp("tabular_search")
-    with open(logs / "server.err", "w") as server_err:
-        server = subprocess.Popen([PY, "-c", _TABULAR_SEARCH], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=server_err, text=True,
-                                  start_new_session=True,
-                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    count = 0
-
+    own forked from the suite's interpreter that imported TensorFlow once."""
     def run(args: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
-        nonlocal count
-        log, count = str(logs / str(count)), count + 1
-        try:
-            server.stdin.write(json.dumps([args, log, timeout]) + "\n")
-            server.stdin.flush()
-            reply = server.stdout.readline()
-        except BrokenPipeError:
-            reply = ""
-        assert reply, "the server died: " + (logs / "server.err").read_text()[-3000:]
-        return subprocess.CompletedProcess(args, json.loads(reply), Path(log + ".out").read_text(),
-                                           Path(log + ".err").read_text())
+        return fork_server.run(args, target="autokeras_nas.bench.tabular_search:main",
+                               prog="tabular_search", timeout=timeout)
 
-    yield run
-    try:
-        server.stdin.close()
-        server.wait(timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    finally:  # the server and any child it left behind
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        server.stdout.close()
+    return run
 
 
 @contextmanager
@@ -248,7 +180,8 @@ def _cli_trials(directory: Path) -> list[tuple[str, str, str]]:
 CLI_SEARCH = ["search", "--dataset", "digits", "--max-trials", "3", "--epochs", "2", "--seed", "4"]
 
 
-def test_killed_cli_search_resumes_the_interrupted_trial_and_loses_nothing(tmp_path, monkeypatch):
+def test_killed_cli_search_resumes_the_interrupted_trial_and_loses_nothing(
+        tmp_path, monkeypatch, fork_server):
     """Also the README's promise: the same trials and values as an
     uninterrupted run (this one in this process, with click's runner)."""
     from click.testing import CliRunner
@@ -259,9 +192,9 @@ def test_killed_cli_search_resumes_the_interrupted_trial_and_loses_nothing(tmp_p
     with frozen_gc():
         straight = CliRunner().invoke(main, CLI_SEARCH + ["--out", "straight"])
     assert straight.exit_code == 0, (straight.output[-3000:], straight.exception)
-    command = cli_command() + CLI_SEARCH + ["--out", "run"]
+    command = CLI_SEARCH + ["--out", "run"]  # `autokeras-nas ...`, forked by `fork_server`
     results = tmp_path / "run" / "results.json"
-    proc = spawn(command, cwd=tmp_path)
+    proc = fork_server.start(command, cwd=tmp_path, merge_stderr=True)
     interrupted = None
 
     def mid_trial() -> bool:
@@ -278,7 +211,7 @@ def test_killed_cli_search_resumes_the_interrupted_trial_and_loses_nothing(tmp_p
     kill_when(proc, mid_trial)
     assert interrupted is not None, "the search ended before it could be killed mid-trial"
     before = _read(results)["trials"]
-    second = spawn(command, cwd=tmp_path)
+    second = fork_server.start(command, cwd=tmp_path, merge_stderr=True)
     try:
         output, _ = second.communicate(timeout=600)
     finally:

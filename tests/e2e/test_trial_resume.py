@@ -4,19 +4,18 @@ epoch when the search is resumed, instead of starting over."""
 from __future__ import annotations
 
 import json
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from autokeras_nas.testing.cli import cli_command
-from autokeras_nas.testing.processes import finish, kill_when, spawn
+from autokeras_nas.testing.processes import finish, kill_when
 
 pytestmark = pytest.mark.tf
 
 #: A 6-epoch search of one trial; the hypermodel's `fit` appends a line to
 #: epochs.txt after every epoch (after the tuner's own callbacks: the epoch
 #: is backed up by then) and then sleeps, so that the test can kill it there.
+#: Run as `python -c SCRIPT DIRECTORY overwrite|resume`, forked by `fork_server`.
 SCRIPT = textwrap.dedent('''
     import json, sys, time
     import keras
@@ -60,10 +59,14 @@ def _lines(path: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
-def test_a_trial_killed_after_epoch_3_resumes_there_and_runs_at_most_7_epochs(tmp_path):
-    command = [sys.executable, "-c", SCRIPT, str(tmp_path)]
+def test_a_trial_killed_after_epoch_3_resumes_there_and_runs_at_most_7_epochs(
+        tmp_path, fork_server):
+    def start(mode: str):  # `python -c SCRIPT tmp_path MODE`, in its own process group
+        return fork_server.start([str(tmp_path), mode], script=SCRIPT, cwd=tmp_path,
+                                 merge_stderr=True)
+
     counted = tmp_path / "epochs.txt"
-    first = spawn(command + ["overwrite"], tmp_path)
+    first = start("overwrite")
     assert kill_when(first, lambda: len(_lines(counted)) >= 3), "the search ended before the kill"
     killed_after = len(_lines(counted))
     state = json.loads((tmp_path / "p" / "trial_0" / "backup" / "state.json").read_text())
@@ -71,7 +74,7 @@ def test_a_trial_killed_after_epoch_3_resumes_there_and_runs_at_most_7_epochs(tm
     before = json.loads((tmp_path / "p" / "results.json").read_text())["trials"]
     assert [t["status"] for t in before] == ["running"]
 
-    second = spawn(command + ["resume"], tmp_path)
+    second = start("resume")
     output = finish(second)
     assert second.returncode == 0, output[-3000:]
     assert "trial 0: resuming at epoch 4" in output
@@ -91,10 +94,10 @@ def test_a_trial_killed_after_epoch_3_resumes_there_and_runs_at_most_7_epochs(tm
     assert not (tmp_path / "p" / "trial_0" / "backup").exists()  # removed when the trial ended
 
 
-def test_cli_resume_continues_a_killed_trial_at_its_last_finished_epoch(tmp_path):
-    command = cli_command() + ["search", "--dataset", "digits", "--max-trials", "1",
-                               "--epochs", "6", "--seed", "2", "--out", "run",
-                               "--early-stopping", "none"]  # one trial of 6 epochs
+def test_cli_resume_continues_a_killed_trial_at_its_last_finished_epoch(tmp_path, fork_server):
+    command = ["search", "--dataset", "digits", "--max-trials", "1",
+               "--epochs", "6", "--seed", "2", "--out", "run",
+               "--early-stopping", "none"]  # `autokeras-nas ...`: one trial of 6 epochs
     state = tmp_path / "run" / "trial_0" / "backup" / "state.json"
 
     def backed_up() -> int:
@@ -103,10 +106,10 @@ def test_cli_resume_continues_a_killed_trial_at_its_last_finished_epoch(tmp_path
         except (OSError, ValueError, KeyError, TypeError):
             return 0
 
-    first = spawn(command, tmp_path)
+    first = fork_server.start(command, cwd=tmp_path, merge_stderr=True)
     assert kill_when(first, lambda: backed_up() >= 2), "the search ended before the kill"
     done = backed_up()
-    second = spawn(command + ["--resume"], tmp_path)
+    second = fork_server.start(command + ["--resume"], cwd=tmp_path, merge_stderr=True)
     output = finish(second)
     assert second.returncode == 0, output[-3000:]
     assert "resuming the search" in output
