@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from autokeras_nas.testing import assert_no_pickles
-from autokeras_nas.testing.cli import probe_cli_runs, run_cli
+from autokeras_nas.testing.cli import probe_cli_runs
 
 pytestmark = pytest.mark.tf
 
@@ -293,14 +293,17 @@ def test_a_oneshot_strategy_refuses_kfold_validation(runs: dict) -> None:
         "and validates on the split; use --validation split or auto")
 
 
-def test_workers_estimate_in_parallel_each_loading_the_supernet(files: Path) -> None:
+def test_workers_estimate_in_parallel_each_loading_the_supernet(files: Path,
+                                                               fork_server) -> None:
     """Under --workers 2 the search phase's estimates run on both workers,
-    each of which loads the supernet from the shared search directory once."""
+    each of which loads the supernet from the shared search directory once.
+    (The command is forked from the suite's interpreter; its chief and workers
+    are processes the command starts.)"""
     out = files / "parallel"
-    proc = run_cli("search", "--strategy", "random-ws", "--dataset", "digits", "--space",
-                   "wide.py:build_model", "--max-trials", "26", "--epochs", "2",
-                   "--param", "top_k=1", "--workers", "2", "--out", "parallel", cwd=files,
-                   timeout=900)
+    proc = fork_server.run(["search", "--strategy", "random-ws", "--dataset", "digits",
+                            "--space", "wide.py:build_model", "--max-trials", "26", "--epochs",
+                            "2", "--param", "top_k=1", "--workers", "2", "--out", "parallel"],
+                           cwd=files, timeout=900)
     _ok(proc)
     trials = _trials(out)
     _check_phases(trials)
