@@ -61,9 +61,18 @@ def run_script_result(script: str, *, timeout: float = 600, **env: str) -> dict:
     Raises:
         AssertionError: the script failed or printed no RESULT line.
     """
-    proc = subprocess.run([sys.executable, "-c", script], env=cli_env(**env),
-                          capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    return script_result_of(subprocess.run([sys.executable, "-c", script], env=cli_env(**env),
+                                           capture_output=True, text=True, timeout=timeout))
+
+
+def script_result_of(proc: subprocess.CompletedProcess) -> dict:
+    """The JSON object a finished script printed after `RESULT ` on a line of
+    its own (the last such line).
+
+    Raises:
+        AssertionError: the script failed or printed no RESULT line.
+    """
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
     return json.loads(lines[-1][len("RESULT "):])

@@ -11,7 +11,8 @@ nothing on stdin, writes its output to files, and calls the target (by
 default the `autokeras-nas` command) with the run's arguments, or runs a
 script as `python -c SCRIPT ARGS` would. Its exit code is a fresh
 process's: SystemExit's code, 1 for an uncaught exception, -N when killed
-by signal N.
+by signal N. `script_result(server, SCRIPT)` runs a script that prints its
+findings on a `RESULT ` line and returns them (as `testing.cli.run_script_result`).
 
 What a forked run does not show is start-up: the modules are imported
 already, so environment variables read at import (`TF_ENABLE_ONEDNN_OPTS`,
@@ -34,6 +35,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+
+from autokeras_nas.testing.cli import cli_env, script_result_of
 
 #: The `autokeras-nas` command's entry point.
 CLI_TARGET = "autokeras_nas.cli:main"
@@ -212,7 +215,7 @@ class ForkServer:
         request: dict[str, Any] = {
             "op": "start", "args": [str(a) for a in args], "prog": prog, "target": target,
             "cwd": str(Path(cwd) if cwd is not None else Path.cwd()),
-            "env": dict(env) if env is not None else {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+            "env": dict(env) if env is not None else cli_env(),
             "stdout": str(out), "stderr": str(err), "timeout": timeout}
         if script is not None:
             request["script"] = script
@@ -245,3 +248,17 @@ class ForkServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def script_result(server: ForkServer, script: str, *args: str, timeout: float = 600,
+                  **env: str) -> dict:
+    """Runs the Python `script` as `python -c SCRIPT ARGS` would, forked from
+    `server`, in this environment with TensorFlow's C++ logs quiet plus `env`;
+    returns the JSON object it printed after `RESULT ` on a line of its own
+    (`autokeras_nas.testing.cli.run_script_result`, without the start-up).
+
+    Raises:
+        AssertionError: the script failed or printed no RESULT line.
+    """
+    return script_result_of(server.run(list(args), script=script, timeout=timeout,
+                                       env=cli_env(**env)))
