@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from autokeras_nas.testing.cli import run_cli
+from autokeras_nas.testing.forkserver import ForkServer
 
 pytestmark = pytest.mark.tf
 
@@ -41,12 +41,14 @@ def _shapes(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def searched(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+def searched(tmp_path_factory: pytest.TempPathFactory, fork_server: ForkServer
+             ) -> tuple[Path, subprocess.CompletedProcess]:
+    """The search, forked from the interpreter that imported TensorFlow once."""
     cwd = tmp_path_factory.mktemp("images")
     folder = _shapes(cwd / "shapes")
-    return cwd, run_cli("search", "--dataset", f"images:{folder}", "--image-size", "96,80",
-                        "--stream", "--max-trials", "2", "--epochs", "1", "--out", "run",
-                        cwd=cwd)
+    return cwd, fork_server.run(["search", "--dataset", f"images:{folder}", "--image-size",
+                                 "96,80", "--stream", "--max-trials", "2", "--epochs", "1",
+                                 "--out", "run"], cwd=cwd, timeout=600)
 
 
 def test_a_streamed_folder_is_searched_and_scored(searched) -> None:

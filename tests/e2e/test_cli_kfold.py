@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from autokeras_nas import workflow
-from autokeras_nas.testing.cli import one_line_error, probe_cli_runs, run_cli
+from autokeras_nas.testing.cli import one_line_error, probe_cli_runs
+from autokeras_nas.testing.forkserver import ForkServer
 
 pytestmark = pytest.mark.tf
 
@@ -84,9 +85,10 @@ def test_validation_split_keeps_the_split_and_the_trials_model(series: Path,
 
 
 @pytest.mark.parametrize("value", ["kfold:1", "folds", "kfold:x"])
-def test_bad_validation_values_are_one_line_errors(series: Path, value: str) -> None:
-    proc = run_cli("search", "--dataset", "npz:series.npz", "--validation", value,
-                   "--out", "bad", cwd=series)
+def test_bad_validation_values_are_one_line_errors(series: Path, value: str,
+                                                    fork_server: ForkServer) -> None:
+    proc = fork_server.run(["search", "--dataset", "npz:series.npz", "--validation", value,
+                            "--out", "bad"], cwd=series, timeout=600)
     assert proc.returncode == 2
     assert one_line_error(proc.stderr) == (
         f"Error: --validation must be auto, split or kfold:K with K >= 2, got {value!r}")

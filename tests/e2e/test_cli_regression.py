@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from autokeras_nas.testing.cli import run_cli
+from autokeras_nas.testing.forkserver import ForkServer
 
 pytestmark = pytest.mark.tf
 
 
 @pytest.fixture(scope="module")
-def searched(tmp_path_factory: pytest.TempPathFactory
+def searched(tmp_path_factory: pytest.TempPathFactory, fork_server: ForkServer
              ) -> tuple[Path, str, subprocess.CompletedProcess]:
     from sklearn.datasets import load_diabetes
 
@@ -30,8 +30,10 @@ def searched(tmp_path_factory: pytest.TempPathFactory
         for row, target in zip(data.data, data.target):
             writer.writerow([*row, int(target)])
     dataset = f"csv:{cwd / 'diabetes.csv'}"
-    proc = run_cli("search", "--dataset", dataset, "--target", "target", "--max-trials", "3",
-                   "--epochs", "10", "--out", "out", cwd=cwd)
+    # forked from the interpreter that imported TensorFlow once
+    proc = fork_server.run(["search", "--dataset", dataset, "--target", "target",
+                            "--max-trials", "3", "--epochs", "10", "--out", "out"],
+                           cwd=cwd, timeout=600)
     return cwd, dataset, proc
 
 
@@ -84,10 +86,11 @@ def test_the_best_model_beats_the_mean_and_matches_the_summary(searched) -> None
     assert summary["val_mean_absolute_error"] < baseline
 
 
-def test_report_and_export_speak_mae(searched) -> None:
+def test_report_and_export_speak_mae(searched, fork_server: ForkServer) -> None:
     cwd, _, proc = searched
     assert proc.returncode == 0, proc.stderr[-3000:]
-    report = run_cli("report", "out", "--no-plots", "--json", "board.json", cwd=cwd)
+    report = fork_server.run(["report", "out", "--no-plots", "--json", "board.json"], cwd=cwd,
+                             timeout=600)
     assert report.returncode == 0, report.stderr[-3000:]
     assert "val_mean_absolute_error" in report.stdout and "accuracy" not in report.stdout
     board = json.loads((cwd / "board.json").read_text())

@@ -1,17 +1,16 @@
 """`distribution_strategy` inside a trial: MirroredStrategy over 2 logical CPUs.
 
 TensorFlow's logical devices must be configured before it initialises its
-devices, so the searches run in a fresh interpreter.
+devices, so the searches run in processes forked from the fork server, which
+imported TensorFlow but never initialised its runtime.
 """
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
-from autokeras_nas.testing.cli import cli_env, run_cli
+from autokeras_nas.testing.cli import cli_env
+from autokeras_nas.testing.forkserver import ForkServer, script_result
 
 pytestmark = pytest.mark.tf
 
@@ -72,13 +71,10 @@ SCRIPT = textwrap.dedent('''
 ''')
 
 
-def test_trials_train_under_mirrored_strategy_with_every_tuner(tmp_path):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "-1"}
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
-    found = json.loads(line[len("RESULT "):])
+def test_trials_train_under_mirrored_strategy_with_every_tuner(tmp_path,
+                                                               fork_server: ForkServer):
+    # `python -c SCRIPT TMP_PATH`, forked; asserts it exited 0 and printed its RESULT line
+    found = script_result(fork_server, SCRIPT, str(tmp_path), CUDA_VISIBLE_DEVICES="-1")
     assert set(found) == {"NasTuner", "RandomSearch", "AgingEvolution"}
     for name, run in found.items():
         trials = 2 if name == "NasTuner" else 1
@@ -90,10 +86,11 @@ def test_trials_train_under_mirrored_strategy_with_every_tuner(tmp_path):
         assert all(v is not None and v > 0 for v in run["val_accuracy"]), name
 
 
-def test_cli_distribute_mirrored_trains_each_trial_under_the_strategy(tmp_path):
-    proc = run_cli("search", "--dataset", "digits", "--max-trials", "1", "--epochs", "1",
-                   "--distribute", "mirrored", "--out", "m", cwd=tmp_path,
-                   env=cli_env(CUDA_VISIBLE_DEVICES="-1"))
+def test_cli_distribute_mirrored_trains_each_trial_under_the_strategy(tmp_path,
+                                                                       fork_server: ForkServer):
+    proc = fork_server.run(["search", "--dataset", "digits", "--max-trials", "1", "--epochs",
+                            "1", "--distribute", "mirrored", "--out", "m"], cwd=tmp_path,
+                           env=cli_env(CUDA_VISIBLE_DEVICES="-1"), timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("each trial trains on"))
     assert line.startswith("each trial trains on 1 replica(s):") and "CPU:0" in line

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from autokeras_nas.tuner import NasTuner
-from autokeras_nas.testing.cli import run_cli
+from autokeras_nas.testing.forkserver import ForkServer
 
 pytestmark = pytest.mark.tf
 
@@ -196,9 +196,10 @@ def test_the_search_stops_after_max_consecutive_failed_trials(tmp_path, digits):
     assert len(builds) == 3  # the third trial never started
 
 
-def test_cli_trial_timeout_and_max_failures_reach_the_search(tmp_path):
-    proc = run_cli("search", "--dataset", "digits", "--max-trials", "5", "--epochs", "1",
-                   "--trial-timeout", "0.001", "--max-failures", "2", "--out", "t", cwd=tmp_path)
+def test_cli_trial_timeout_and_max_failures_reach_the_search(tmp_path, fork_server: ForkServer):
+    proc = fork_server.run(["search", "--dataset", "digits", "--max-trials", "5", "--epochs", "1",
+                            "--trial-timeout", "0.001", "--max-failures", "2", "--out", "t"],
+                           cwd=tmp_path, timeout=600)
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
     last = proc.stderr.strip().splitlines()[-1]
     assert "Number of consecutive failures exceeded the limit of 2" in last

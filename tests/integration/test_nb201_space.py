@@ -17,7 +17,7 @@ from autokeras_nas.plugins import load as load_strategy
 from autokeras_nas.spaces import Nb201Space
 from autokeras_nas.spaces.nb201 import CONDITIONS, EDGES, OPS
 from autokeras_nas.testing import assert_no_pickles
-from autokeras_nas.testing.cli import run_cli
+from autokeras_nas.testing.forkserver import ForkServer
 from autokeras_nas.testing.spaces import NB201_EDGES, NB201_OPS
 from autokeras_nas.tuner.trainers.weights import build_training_state
 from autokeras_nas.workflow import default_space, make_space
@@ -218,9 +218,10 @@ def test_every_hyperparameter_strategy_takes_it_by_its_built_in_name(strategy):
     assert isinstance(space.hypermodel, Nb201Space)
 
 
-def test_cli_search_with_space_nb201(tmp_path):
-    proc = run_cli("search", "--dataset", "digits", "--space", "nb201", "--strategy", "random",
-                   "--max-trials", "2", "--epochs", "1", "--out", "out", cwd=tmp_path)
+def test_cli_search_with_space_nb201(tmp_path, fork_server: ForkServer):
+    proc = fork_server.run(["search", "--dataset", "digits", "--space", "nb201", "--strategy",
+                            "random", "--max-trials", "2", "--epochs", "1", "--out", "out"],
+                           cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "on nb201" in proc.stdout
     out = tmp_path / "out"

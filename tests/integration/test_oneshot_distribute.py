@@ -1,12 +1,13 @@
 """A single-path supernet (conditional weights too) trains under a
 MirroredStrategy over 2 logical CPU devices. TensorFlow's logical devices
-must be configured before it initialises, so the run is a fresh process."""
+must be configured before it initialises, so the run is a process forked from
+the fork server (which imported TensorFlow but never initialised it)."""
 
 import textwrap
 
 import pytest
 
-from autokeras_nas.testing.cli import run_script_result
+from autokeras_nas.testing.forkserver import ForkServer, script_result
 
 pytestmark = pytest.mark.tf
 
@@ -61,8 +62,8 @@ SCRIPT = PRELUDE + textwrap.dedent('''
 ''')
 
 
-def test_single_path_supernet_trains_under_mirrored_strategy():
-    found = run_script_result(SCRIPT, CUDA_VISIBLE_DEVICES="-1")
+def test_single_path_supernet_trains_under_mirrored_strategy(fork_server: ForkServer):
+    found = script_result(fork_server, SCRIPT, CUDA_VISIBLE_DEVICES="-1")
     assert found["replicas"] == 2 and found["copies"] == 2  # a candidate's weights are mirrored
     assert all(0 < loss < 5 for loss in found["loss"])
     # Both candidates of op1 and both copies of op2's "a" (one per op1 path) were trained;
@@ -110,12 +111,13 @@ RELAXED_SCRIPT = PRELUDE + textwrap.dedent('''
 ''')
 
 
-def test_relaxed_supernets_keep_their_architecture_identical_on_every_replica():
+def test_relaxed_supernets_keep_their_architecture_identical_on_every_replica(
+        fork_server: ForkServer):
     """DARTS and GDAS under a MirroredStrategy: the architecture parameters
     are mirrored, each replica draws its own validation batch, and the
     summed update leaves them identical on both replicas after training
     (the anchors' multi-GPU DARTS let them drift apart)."""
-    found = run_script_result(RELAXED_SCRIPT, CUDA_VISIBLE_DEVICES="-1")
+    found = script_result(fork_server, RELAXED_SCRIPT, CUDA_VISIBLE_DEVICES="-1")
     for mode in ("darts", "gdas"):
         run = found[mode]
         first, second = run["replicas"]
