@@ -141,9 +141,9 @@ def test_killing_the_launcher_kills_the_chief_and_workers(tmp_path):
             "run_parallel([sys.executable, '-c', 'import time; time.sleep(120)'], workers=2, "
             f"log_dir={str(tmp_path)!r}, echo=None)")
     launcher = subprocess.Popen([PY, "-c", code])
+    children: list = []
     try:
         deadline = time.monotonic() + 60
-        children: list = []
         while len(children) < 3 and time.monotonic() < deadline:
             time.sleep(0.2)
             children = psutil.Process(launcher.pid).children()
@@ -152,9 +152,15 @@ def test_killing_the_launcher_kills_the_chief_and_workers(tmp_path):
         launcher.wait()
         gone, alive = psutil.wait_procs(children, timeout=10)
         assert alive == []
-    finally:
-        for child in psutil.Process().children(recursive=True):
-            child.kill()
+    finally:  # what this test started only (the suite's fork server is a child too)
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+        for child in children:
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
 
 
 def test_bad_arguments_are_value_errors(tmp_path):
