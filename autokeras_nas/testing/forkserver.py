@@ -186,7 +186,12 @@ class ForkServer:
         except (BrokenPipeError, ValueError):
             reply = ""
         if not reply:
-            raise RuntimeError("the fork server died: " + self._server_err.read_text()[-3000:])
+            try:
+                code = self._server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                code = None
+            raise RuntimeError(f"the fork server died (exit code {code}): "
+                               + self._server_err.read_text()[-3000:])
         return json.loads(reply)
 
     def start(self, args: Sequence[str], *, target: str = CLI_TARGET, script: str | None = None,

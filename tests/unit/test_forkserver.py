@@ -88,7 +88,7 @@ def test_a_function_targets_int_is_its_exit_code(server, tmp_path) -> None:
 
 def test_a_dead_server_says_so(tmp_path) -> None:
     server = ForkServer(tmp_path, preload=("no_such_module_here",))
-    with pytest.raises(RuntimeError, match="(?s)the fork server died: .*no_such_module_here"):
+    with pytest.raises(RuntimeError, match="(?s)the fork server died \(exit code 1\): .*no_such_module_here"):
         server.run([], script="pass")
     server.close()
 
