@@ -57,7 +57,8 @@ def test_a_started_run_is_killed_with_what_it_started(server, tmp_path) -> None:
               "open('child', 'w').write(str(p.pid)); print('started', flush=True); time.sleep(60)")
     run = server.start([], script=script, cwd=tmp_path, merge_stderr=True)
     assert run.poll() is None
-    assert kill_when(run, lambda: (tmp_path / "child").exists() and (tmp_path / "child").read_text())
+    child = tmp_path / "child"
+    assert kill_when(run, lambda: child.exists() and child.read_text())
     assert run.returncode == -signal.SIGKILL
     grandchild = int((tmp_path / "child").read_text())
     deadline = time.monotonic() + 10
@@ -88,7 +89,8 @@ def test_a_function_targets_int_is_its_exit_code(server, tmp_path) -> None:
 
 def test_a_dead_server_says_so(tmp_path) -> None:
     server = ForkServer(tmp_path, preload=("no_such_module_here",))
-    with pytest.raises(RuntimeError, match="(?s)the fork server died \(exit code 1\): .*no_such_module_here"):
+    died = r"(?s)the fork server died \(exit code 1\): .*no_such_module_here"
+    with pytest.raises(RuntimeError, match=died):
         server.run([], script="pass")
     server.close()
 
