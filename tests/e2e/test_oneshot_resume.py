@@ -11,7 +11,6 @@ string-hash seed)."""
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 from pathlib import Path
 
@@ -108,8 +107,7 @@ def test_a_supernet_killed_mid_training_resumes_at_its_epoch_and_the_search_ends
         tmp_path: Path, tuner: str, fork_server: ForkServer,
         resume_server: ForkServer) -> None:
     def spawn(server: ForkServer, *args: str):
-        return server.start(list(args), script=SCRIPT, cwd=tmp_path, merge_stderr=True,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        return server.start(list(args), script=SCRIPT, cwd=tmp_path, merge_stderr=True)
 
     killed, straight = tmp_path / "killed", tmp_path / "straight"
     first = spawn(fork_server, str(killed), "overwrite", tuner)
