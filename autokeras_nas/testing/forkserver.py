@@ -5,7 +5,7 @@ import a hundred times (4 to 8 s each on 2 cores). `ForkServer` starts one
 interpreter that prepares TensorFlow's environment as the command does
 (`tfenv.prepare()`) and imports TensorFlow, Keras, KerasTuner and the
 command once; then every `start` or `run` forks a child of it. The child is
-a process of its own, in its own session (`killpg(pid)` ends it and what it
+a process of its own, in its own process group (`killpg(pid)` ends it and what it
 started): it takes the run's working directory and environment, reads
 nothing on stdin, writes its output to files, and calls the target (by
 default the `autokeras-nas` command) with the run's arguments, or runs a
@@ -51,7 +51,7 @@ codes = {}
 
 
 def child(request):
-    os.setsid()
+    os.setpgid(0, 0)  # also done by the server, so the group exists when its pid is sent
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -106,6 +106,10 @@ for line in sys.stdin:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
+    try:
+        os.setpgid(pid, pid)
+    except OSError:  # the child did it first, or has ended already
+        pass
     print(json.dumps(pid), flush=True)
 """
 
