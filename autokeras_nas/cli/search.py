@@ -166,7 +166,8 @@ def _report(config: SearchConfig, outcome: Any, top: int | None) -> None:
 @click.option("--space", default=None, metavar="MODULE:NAME",
               help="Your search space: build_model(hp), a keras_tuner.HyperModel (class or "
                    "instance) or a factory taking input_shape/num_classes, as MODULE:NAME or "
-                   "FILE.py:NAME; or nb201, the NAS-Bench-201 cell space. "
+                   "FILE.py:NAME; or nb201, the NAS-Bench-201 cell space, or mbconv, ProxylessNAS' "
+                   "MBConv blocks. "
                    "[default: the dataset kind's CNN, 1-D CNN or MLP space, "
                    "or the strategy's own]")
 @click.option("--strategy", default="random", show_default=True,

@@ -22,6 +22,10 @@ first used (`from autokeras_nas.spaces import image_classifier` imports Keras).
   edges, each a `choose` of 5 operations; 2-D or 1-D), the default space of
   the one-shot strategies and searchable by every other
   (`autokeras_nas.spaces.nb201`; `--space nb201`).
+* `MBConvSpace(input_shape=, num_classes=)`: ProxylessNAS' mobile space, one
+  `choose` per inverted-bottleneck block among 6 MBConv operations (and
+  `zero`, a skipped block); 2-D or 1-D (`autokeras_nas.spaces.mbconv`;
+  `--space mbconv`).
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ _LAZY = {
     "set_weights": "autokeras_nas.spaces.morph",
     "build_cell_model": "autokeras_nas.spaces.cells",
     "Nb201Space": "autokeras_nas.spaces.nb201",
+    "MBConvSpace": "autokeras_nas.spaces.mbconv",
 }
 #: Names exported under another name than in their module: too generic here,
 #: or (`morph`) the name of the submodule itself.

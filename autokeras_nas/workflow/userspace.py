@@ -34,7 +34,8 @@ from autokeras_nas.workflow.base import WorkflowError, first_line
 FACTORY_PARAMETERS = ("input_shape", "num_classes")
 USAGE = "MODULE:NAME or FILE.py:NAME"
 #: Built-in spaces by name, as the `MODULE:NAME` each stands for.
-BUILTIN_SPACES = {"nb201": "autokeras_nas.spaces.nb201:Nb201Space"}
+BUILTIN_SPACES = {"nb201": "autokeras_nas.spaces.nb201:Nb201Space",
+                  "mbconv": "autokeras_nas.spaces.mbconv:MBConvSpace"}
 
 
 class SpaceError(WorkflowError):

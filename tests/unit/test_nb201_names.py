@@ -19,8 +19,9 @@ def test_images_and_series_have_a_default_supernet_space_tables_none():
     assert SpaceKind.SUPERNET not in DATA_SPACE_KINDS["tabular"]
 
 
-def test_the_built_in_name_stands_for_the_space_class():
-    module, name = parse_space(BUILTIN_SPACES["nb201"])
+@pytest.mark.parametrize("builtin", ["nb201", "mbconv"])
+def test_the_built_in_name_stands_for_the_space_class(builtin):
+    module, name = parse_space(BUILTIN_SPACES[builtin])
     spec = importlib.util.find_spec(module)  # finds the file, imports nothing of it
     assert spec is not None and spec.origin is not None
     tree = ast.parse(Path(spec.origin).read_text())
@@ -28,5 +29,5 @@ def test_the_built_in_name_stands_for_the_space_class():
 
 
 def test_a_bad_space_text_lists_the_built_in_names():
-    with pytest.raises(SpaceError, match=r"or a built-in space \(nb201\), got 'nb20'"):
+    with pytest.raises(SpaceError, match=r"or a built-in space \(nb201, mbconv\), got 'nb20'"):
         parse_space("nb20")
