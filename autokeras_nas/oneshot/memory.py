@@ -1,10 +1,14 @@
 """Peak memory of supernet training, one mode per process.
 
-`python -m autokeras_nas.oneshot.memory` trains the NAS-Bench-201 cell
-space as a supernet for one epoch of random 28x28 images in each mode
+`python -m autokeras_nas.oneshot.memory` trains a space as a supernet for
+one epoch of random 28x28 images in each mode
 ("single", "all", and with `--modes` the relaxed ones: "darts", "snas",
 "gdas", "proxyless", trained with their bilevel step on random validation
-batches), each in a fresh process, and prints one JSON object. Per mode:
+batches), each in a fresh process, and prints one JSON object. The space
+(`--space`) is the NAS-Bench-201 cell (`nb201`, the default), where two of
+the five operations hold no activations and the choices are shared by every
+cell, or the MBConv blocks of `autokeras_nas.spaces.mbconv` (`mbconv`),
+where every candidate holds an expanded tensor. Per mode:
 
 - `tensor_peak_mb`: the peak of TensorFlow's CPU allocator during the epoch
   above what it held before (activations, gradients, kernel workspaces):
@@ -27,6 +31,9 @@ import sys
 from typing import Any, Sequence
 
 MODES = ("single", "all", "darts", "snas", "gdas", "proxyless")
+#: The spaces measured: name -> (module:class, the keyword of its depth).
+SPACES = {"nb201": ("autokeras_nas.spaces.nb201:Nb201Space", "cells_per_stage"),
+          "mbconv": ("autokeras_nas.spaces.mbconv:MBConvSpace", "blocks_per_stage")}
 #: The modes compared by default.
 DEFAULT_MODES = ("single", "all")
 #: The ratios reported when both modes were measured: (mode, against).
@@ -61,31 +68,41 @@ def training_tensor_peak_mb(model: Any, x: Any, y: Any, *, batch_size: int) -> f
     return (tf.config.experimental.get_memory_info("CPU:0")["peak"] - held) / 2**20
 
 
-def measure_here(mode: str, *, input_shape: Sequence[int] = (28, 28, 1), channels: int = 16,
-                 cells_per_stage: int = 1, batch_size: int = 64, batches: int = 8,
-                 seed: int = 0) -> dict[str, Any]:
-    """Trains the cell space's supernet in `mode` for one epoch of random
-    data in this process; returns its memory figures (MiB). Run it once per
-    fresh process: the resident peak is the process's since it started.
+def measure_here(mode: str, *, space: str = "nb201", input_shape: Sequence[int] = (28, 28, 1),
+                 channels: int = 16, cells_per_stage: int = 1, batch_size: int = 64,
+                 batches: int = 8, seed: int = 0) -> dict[str, Any]:
+    """Trains `space`'s supernet in `mode` for one epoch of random data in
+    this process; returns its memory figures (MiB). `cells_per_stage` is
+    the depth of each stage (the MBConv space's `blocks_per_stage`). Run it
+    once per fresh process: the resident peak is the process's since it
+    started.
 
     Raises:
-        ValueError: an unknown mode or a size below 1.
+        ValueError: an unknown mode or space, or a size below 1.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if space not in SPACES:
+        raise ValueError(f"space must be one of {tuple(SPACES)}, got {space!r}")
     if min(channels, cells_per_stage, batch_size, batches) < 1:
         raise ValueError("channels, cells_per_stage, batch_size and batches must be >= 1")
     import keras
     import keras_tuner
+    import importlib
+
     import numpy as np
 
     from autokeras_nas.oneshot.choose import build_supernet
-    from autokeras_nas.spaces.nb201 import Nb201Space
+    from autokeras_nas.tuner.trainers.weights import build_training_state
 
     keras.utils.set_random_seed(seed)
-    space = Nb201Space(input_shape=tuple(input_shape), num_classes=10, channels=channels,
-                       cells_per_stage=cells_per_stage, conditional=False)
-    model = build_supernet(space, keras_tuner.HyperParameters(), mode=mode, seed=seed)
+    target, depth = SPACES[space]
+    module, name = target.split(":")
+    options = {"conditional": False} if space == "nb201" else {}
+    hypermodel = getattr(importlib.import_module(module), name)(
+        input_shape=tuple(input_shape), num_classes=10, channels=channels,
+        **{depth: cells_per_stage}, **options)
+    model = build_supernet(hypermodel, keras_tuner.HyperParameters(), mode=mode, seed=seed)
     rng = np.random.default_rng(seed)
     x = rng.random((batch_size * batches, *input_shape), dtype="float32")
     y = rng.integers(0, 10, len(x))
@@ -95,10 +112,13 @@ def measure_here(mode: str, *, input_shape: Sequence[int] = (28, 28, 1), channel
         val = (rng.random((batch_size * 2, *input_shape), dtype="float32"),
                rng.integers(0, 10, batch_size * 2))
         BilevelStep(model, validation_iterator(val, batch_size, seed)).install()
+    # the optimizer's slots and the metrics' state made first, as a search makes them: the
+    # step is traced once, and the figures hold what training itself takes
+    build_training_state(model, (x, y), {"batch_size": batch_size})
     before = _status_mb("VmRSS")
     tensors = training_tensor_peak_mb(model, x, y, batch_size=batch_size)
     peak = _status_mb("VmHWM")
-    return {"mode": mode, "tensor_peak_mb": round(tensors, 1),
+    return {"mode": mode, "space": space, "tensor_peak_mb": round(tensors, 1),
             "rss_before_mb": round(before, 1), "rss_peak_mb": round(peak, 1),
             "rss_growth_mb": round(peak - before, 1), "params": int(model.count_params()),
             "channels": channels, "cells_per_stage": cells_per_stage,
@@ -136,7 +156,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog="python -m autokeras_nas.oneshot.memory",
         description="Peak memory of one epoch of supernet training, single vs all paths.")
     parser.add_argument("--channels", type=int, default=16)
-    parser.add_argument("--cells-per-stage", type=int, default=1)
+    parser.add_argument("--space", choices=tuple(SPACES), default="nb201")
+    parser.add_argument("--cells-per-stage", "--blocks-per-stage", dest="cells_per_stage",
+                        type=int, default=None,
+                        help="depth of each stage [default: 1 cell (nb201), 2 blocks (mbconv)]")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--batches", type=int, default=8)
     parser.add_argument("--modes", default=",".join(DEFAULT_MODES),
@@ -147,7 +170,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.child:
         print(json.dumps(measure_here(args.child, **json.loads(args.options))))
         return
-    options = {"channels": args.channels, "cells_per_stage": args.cells_per_stage,
+    depth = args.cells_per_stage or (1 if args.space == "nb201" else 2)
+    options = {"space": args.space, "channels": args.channels, "cells_per_stage": depth,
                "batch_size": args.batch_size, "batches": args.batches}
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = sorted(set(modes) - set(MODES))
