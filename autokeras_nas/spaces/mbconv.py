@@ -46,7 +46,7 @@ import keras
 import keras_tuner
 
 from autokeras_nas.oneshot import choose, in_supernet_scope, zero
-from autokeras_nas.spaces.nb201 import stem_strides_for
+from autokeras_nas.spaces.nb201 import network_arguments
 
 __all__ = ["EXPANSIONS", "KERNELS", "MBConvSpace", "ops_of_block"]
 
@@ -121,27 +121,9 @@ class MBConvSpace(keras_tuner.HyperModel):
                  blocks_per_stage: int = 2, channels: int = 16, dims: int | None = None,
                  learning_rate: float = 1e-3, stem_strides: int | None = None) -> None:
         super().__init__(name="mbconv")
-        shape = tuple(int(d) for d in input_shape)
-        if len(shape) not in (2, 3) or min(shape) < 1:
-            raise ValueError("input_shape must be (height, width, channels) or "
-                             f"(steps, channels), got {tuple(input_shape)!r}")
-        if dims is None:
-            dims = len(shape) - 1
-        if dims not in (1, 2) or dims != len(shape) - 1:
-            raise ValueError(f"dims must be {len(shape) - 1} for input_shape {shape}, "
-                             f"got {dims!r}")
-        for label, value, low in (("num_classes", num_classes, 2),
-                                  ("blocks_per_stage", blocks_per_stage, 1),
-                                  ("channels", channels, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{label} must be an integer >= {low}, got {value!r}")
-        if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
-                or not learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
-        if stem_strides is None:
-            stem_strides = stem_strides_for(shape)
-        if isinstance(stem_strides, bool) or stem_strides not in (1, 2):
-            raise ValueError(f"stem_strides must be 1 or 2, got {stem_strides!r}")
+        shape, dims, learning_rate, stem_strides = network_arguments(
+            input_shape, dims=dims, learning_rate=learning_rate, stem_strides=stem_strides,
+            num_classes=num_classes, blocks_per_stage=blocks_per_stage, channels=channels)
         self.input_shape = shape
         self.num_classes = num_classes
         self.blocks_per_stage = blocks_per_stage

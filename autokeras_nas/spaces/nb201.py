@@ -154,29 +154,11 @@ class Nb201Space(keras_tuner.HyperModel):
         stem_strides: int | None = None,
     ) -> None:
         super().__init__(name="nb201")
-        shape = tuple(int(d) for d in input_shape)
-        if len(shape) not in (2, 3) or min(shape) < 1:
-            raise ValueError("input_shape must be (height, width, channels) or "
-                             f"(steps, channels), got {tuple(input_shape)!r}")
-        if dims is None:
-            dims = len(shape) - 1
-        if dims not in (1, 2) or dims != len(shape) - 1:
-            raise ValueError(f"dims must be {len(shape) - 1} for input_shape {shape}, "
-                             f"got {dims!r}")
-        for label, value, low in (("num_classes", num_classes, 2),
-                                  ("cells_per_stage", cells_per_stage, 1),
-                                  ("channels", channels, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{label} must be an integer >= {low}, got {value!r}")
+        shape, dims, learning_rate, stem_strides = network_arguments(
+            input_shape, dims=dims, learning_rate=learning_rate, stem_strides=stem_strides,
+            num_classes=num_classes, cells_per_stage=cells_per_stage, channels=channels)
         if not isinstance(conditional, bool):
             raise ValueError(f"conditional must be True or False, got {conditional!r}")
-        if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
-                or not learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
-        if stem_strides is None:
-            stem_strides = stem_strides_for(shape)
-        if isinstance(stem_strides, bool) or stem_strides not in (1, 2):
-            raise ValueError(f"stem_strides must be 1 or 2, got {stem_strides!r}")
         self.input_shape = shape
         self.stem_strides = int(stem_strides)
         self.num_classes = num_classes
@@ -234,6 +216,43 @@ class Nb201Space(keras_tuner.HyperModel):
             return None
         layer.name = f"{prefix}_{layer.name}"
         return layer(x)
+
+
+def network_arguments(input_shape: Sequence[int], *, dims: int | None, learning_rate: Any,
+                      stem_strides: int | None, num_classes: Any,
+                      **sizes: Any) -> tuple[tuple[int, ...], int, float, int]:
+    """Checks the arguments every network space of the cell's shape takes
+    (this one's and `autokeras_nas.spaces.mbconv`'s): `num_classes` at least
+    2, each of `sizes` an integer at least 1.
+
+    Returns:
+        `(input_shape, dims, learning_rate, stem_strides)` with the defaults
+        of `dims` and `stem_strides` filled in.
+
+    Raises:
+        ValueError: a bad shape, class count, size, `dims`, learning rate or
+            stem strides (one line).
+    """
+    shape = tuple(int(d) for d in input_shape)
+    if len(shape) not in (2, 3) or min(shape) < 1:
+        raise ValueError("input_shape must be (height, width, channels) or "
+                         f"(steps, channels), got {tuple(input_shape)!r}")
+    if dims is None:
+        dims = len(shape) - 1
+    if dims not in (1, 2) or dims != len(shape) - 1:
+        raise ValueError(f"dims must be {len(shape) - 1} for input_shape {shape}, got {dims!r}")
+    for label, value, low in (("num_classes", num_classes, 2),
+                              *((name, value, 1) for name, value in sizes.items())):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{label} must be an integer >= {low}, got {value!r}")
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
+            or not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
+    if stem_strides is None:
+        stem_strides = stem_strides_for(shape)
+    if isinstance(stem_strides, bool) or stem_strides not in (1, 2):
+        raise ValueError(f"stem_strides must be 1 or 2, got {stem_strides!r}")
+    return shape, dims, float(learning_rate), int(stem_strides)
 
 
 def stem_strides_for(input_shape: Sequence[int]) -> int:
