@@ -93,7 +93,6 @@ def measure_here(mode: str, *, space: str = "nb201", input_shape: Sequence[int] 
     import numpy as np
 
     from autokeras_nas.oneshot.choose import build_supernet
-    from autokeras_nas.tuner.trainers.weights import build_training_state
 
     keras.utils.set_random_seed(seed)
     target, depth = SPACES[space]
@@ -112,9 +111,11 @@ def measure_here(mode: str, *, space: str = "nb201", input_shape: Sequence[int] 
         val = (rng.random((batch_size * 2, *input_shape), dtype="float32"),
                rng.integers(0, 10, batch_size * 2))
         BilevelStep(model, validation_iterator(val, batch_size, seed)).install()
-    # the optimizer's slots and the metrics' state made first, as a search makes them: the
-    # step is traced once, and the figures hold what training itself takes
-    build_training_state(model, (x, y), {"batch_size": batch_size})
+    # The optimizer's slots and the metrics' state made first, as a search makes them
+    # (`autokeras_nas.tuner.trainers.weights.build_training_state`, a layer above this one,
+    # does this for any data): the step is traced once, and the figures hold what training
+    # itself takes.
+    model._symbolic_build(data_batch=(x[:1], y[:1]))
     before = _status_mb("VmRSS")
     tensors = training_tensor_peak_mb(model, x, y, batch_size=batch_size)
     peak = _status_mb("VmHWM")
