@@ -46,7 +46,7 @@ import keras
 import keras_tuner
 
 from autokeras_nas.oneshot import choose, in_supernet_scope, zero
-from autokeras_nas.spaces.nb201 import network_arguments
+from autokeras_nas.spaces.nb201 import compiled_classifier, network_arguments
 
 __all__ = ["EXPANSIONS", "KERNELS", "MBConvSpace", "ops_of_block"]
 
@@ -158,10 +158,5 @@ class MBConvSpace(keras_tuner.HyperModel):
                 y = layer(x)
                 x = keras.layers.Add(name=f"{name}_add")([x, y]) if i else y
                 width = channels
-        x = layers.global_pool(name="head_pool")(x)
-        outputs = keras.layers.Dense(self.num_classes, activation="softmax",
-                                     name="classifier")(x)
-        model = keras.Model(inputs, outputs, name=f"mbconv_{self.dims}d")
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        return model
+        return compiled_classifier(inputs, layers.global_pool(name="head_pool")(x),
+                                   self.num_classes, self.learning_rate, f"mbconv_{self.dims}d")

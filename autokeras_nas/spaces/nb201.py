@@ -189,13 +189,8 @@ class Nb201Space(keras_tuner.HyperModel):
                 cell += 1
         x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name="head_bn")(x)
         x = keras.layers.Activation("relu", name="head_relu")(x)
-        x = layers.global_pool(name="head_pool")(x)
-        outputs = keras.layers.Dense(self.num_classes, activation="softmax",
-                                     name="classifier")(x)
-        model = keras.Model(inputs, outputs, name=f"nb201_{self.dims}d")
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        return model
+        return compiled_classifier(inputs, layers.global_pool(name="head_pool")(x),
+                                   self.num_classes, self.learning_rate, f"nb201_{self.dims}d")
 
     def _cell(self, hp: Any, layers: _Layers, x: Any, channels: int, prefix: str) -> Any:
         """One cell: node j sums the edges `edge_{i}_{j}` from the nodes i < j."""
@@ -253,6 +248,18 @@ def network_arguments(input_shape: Sequence[int], *, dims: int | None, learning_
     if isinstance(stem_strides, bool) or stem_strides not in (1, 2):
         raise ValueError(f"stem_strides must be 1 or 2, got {stem_strides!r}")
     return shape, dims, float(learning_rate), int(stem_strides)
+
+
+def compiled_classifier(inputs: Any, features: Any, num_classes: int, learning_rate: float,
+                        name: str) -> keras.Model:
+    """The model from `inputs` to a softmax classifier (`classifier`) of the
+    pooled `features`, compiled as the package's default spaces are: Adam,
+    sparse categorical cross-entropy, `"accuracy"`."""
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(features)
+    model = keras.Model(inputs, outputs, name=name)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
 
 
 def stem_strides_for(input_shape: Sequence[int]) -> int:
