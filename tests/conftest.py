@@ -31,3 +31,18 @@ def fork_server(tmp_path_factory):
 
     with ForkServer(tmp_path_factory.mktemp("fork-server")) as server:
         yield server
+
+
+@pytest.fixture
+def fixed_hp():
+    """`fixed_hp(name=value, ...)`: a `keras_tuner.HyperParameters` holding
+    each value as a `Fixed` one (the build of one given architecture)."""
+    import keras_tuner
+
+    def make(**values):
+        hp = keras_tuner.HyperParameters()
+        for name, value in values.items():
+            hp.Fixed(name, value)
+        return hp
+
+    return make

@@ -21,13 +21,6 @@ from autokeras_nas.workflow import make_space
 pytestmark = pytest.mark.tf
 
 
-def _hp(**values):
-    hp = keras_tuner.HyperParameters()
-    for name, value in values.items():
-        hp.Fixed(name, value)
-    return hp
-
-
 def _all_layers(model):
     stack, found = list(model.layers), []
     while stack:
@@ -73,11 +66,11 @@ def test_its_choices_are_the_blocks_and_only_repeated_blocks_may_be_zero():
     assert {n: p.values for n, p in ((p.name, p) for p in hp.space)} == space.choices
 
 
-def test_a_zero_block_leaves_no_layer_and_kernel_and_expansion_follow_the_name():
+def test_a_zero_block_leaves_no_layer_and_kernel_and_expansion_follow_the_name(fixed_hp):
     space = MBConvSpace(input_shape=(8, 8, 1), num_classes=3, channels=4)
     values = {"block0": "mb6_k7", "block1": "zero", "block2": "mb3_k5", "block3": "zero",
               "block4": "mb6_k3", "block5": "mb3_k7"}
-    model = space.build(_hp(**values))
+    model = space.build(fixed_hp(**values))
     names = [layer.name for layer in model.layers]
     assert not any(n.startswith(("block1", "block3")) for n in names)
     assert "block5_add" in names
@@ -88,7 +81,7 @@ def test_a_zero_block_leaves_no_layer_and_kernel_and_expansion_follow_the_name()
         assert seq.layers[0].filters == seq.input.shape[-1] * expansion
 
 
-def test_a_fixed_path_of_the_supernet_computes_what_the_inheriting_normal_build_does():
+def test_a_fixed_path_of_the_supernet_computes_what_the_inheriting_normal_build_does(fixed_hp):
     space = MBConvSpace(input_shape=(8, 8, 1), num_classes=3, channels=4)
     x = np.random.default_rng(0).normal(size=(8, 8, 8, 1)).astype("float32")
     keras.utils.set_random_seed(0)
@@ -97,7 +90,7 @@ def test_a_fixed_path_of_the_supernet_computes_what_the_inheriting_normal_build_
               "block4": "mb3_k3", "block5": "zero"}
     set_paths(supernet, values)
     expected = keras.ops.convert_to_numpy(supernet(x))  # eager: no trace of the switches
-    model = space.build(_hp(**values))
+    model = space.build(fixed_hp(**values))
     def gap():
         return np.abs(keras.ops.convert_to_numpy(model(x)) - expected).max()
 
@@ -107,9 +100,9 @@ def test_a_fixed_path_of_the_supernet_computes_what_the_inheriting_normal_build_
     assert gap() < 1e-7
 
 
-def test_the_model_saves_and_reloads_in_safe_mode_with_plain_keras_layers(tmp_path):
+def test_the_model_saves_and_reloads_in_safe_mode_with_plain_keras_layers(tmp_path, fixed_hp):
     model = MBConvSpace(input_shape=(8, 8, 1), num_classes=3, channels=4).build(
-        _hp(block1="zero", block3="mb6_k7"))
+        fixed_hp(block1="zero", block3="mb6_k7"))
     x = np.random.default_rng(1).normal(size=(3, 8, 8, 1)).astype("float32")
     model.save(tmp_path / "mbconv.keras")
     reloaded = keras.models.load_model(tmp_path / "mbconv.keras", safe_mode=True)

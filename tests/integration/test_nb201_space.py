@@ -26,13 +26,6 @@ from autokeras_nas_plugins.random_search import RandomStrategy
 pytestmark = pytest.mark.tf
 
 
-def _hp(**values):
-    hp = keras_tuner.HyperParameters()
-    for name, value in values.items():
-        hp.Fixed(name, value)
-    return hp
-
-
 def _layer_names(model):
     return [layer.name for layer in model.layers]
 
@@ -73,11 +66,11 @@ def test_a_normal_build_is_a_compiled_classifier_of_three_stages(shape, dims, co
     model.fit(x, np.arange(4) % 5, epochs=1, verbose=0)
 
 
-def test_none_edges_leave_no_layer_and_a_node_without_edges_is_zero():
+def test_none_edges_leave_no_layer_and_a_node_without_edges_is_zero(fixed_hp):
     values = dict.fromkeys(EDGES, "none") | {"edge_1_3": "skip_connect",
                                              "edge_2_3": "nor_conv_1x1"}
     model = Nb201Space(input_shape=(8, 8, 1), num_classes=3, conditional=False).build(
-        _hp(**values))
+        fixed_hp(**values))
     names = _layer_names(model)
     assert not [n for n in names if "__none" in n]
     cell = sorted(n for n in names if n.startswith("cell0_"))
@@ -104,21 +97,21 @@ def test_every_hyperparameter_is_one_of_the_six_edge_choices():
     assert (EDGES, OPS) == (NB201_EDGES, NB201_OPS)
 
 
-def test_conditional_edges_are_named_by_the_operation_they_read():
+def test_conditional_edges_are_named_by_the_operation_they_read(fixed_hp):
     values = {"edge_0_1": "avg_pool_3x3", "edge_1_2": "nor_conv_1x1"}
-    names = _layer_names(Nb201Space(input_shape=(8, 8, 1), num_classes=3).build(_hp(**values)))
+    names = _layer_names(Nb201Space(input_shape=(8, 8, 1), num_classes=3).build(fixed_hp(**values)))
     assert "cell0_edge_1_2__nor_conv_1x1__avg_pool_3x3" in names
     assert "cell2_edge_1_3__nor_conv_3x3__avg_pool_3x3" in names
     assert "cell0_edge_0_2__nor_conv_3x3" in names  # not conditioned
     assert sorted(CONDITIONS) == ["edge_1_2", "edge_1_3"]
     plain = Nb201Space(input_shape=(8, 8, 1), num_classes=3, conditional=False)
-    assert "cell0_edge_1_2__nor_conv_1x1" in _layer_names(plain.build(_hp(**values)))
+    assert "cell0_edge_1_2__nor_conv_1x1" in _layer_names(plain.build(fixed_hp(**values)))
 
 
-def test_the_model_saves_and_reloads_in_safe_mode_with_plain_keras_layers(tmp_path):
+def test_the_model_saves_and_reloads_in_safe_mode_with_plain_keras_layers(tmp_path, fixed_hp):
     values = dict(zip(EDGES, ("skip_connect", "avg_pool_3x3", "nor_conv_1x1", "none",
                               "nor_conv_3x3", "skip_connect")))
-    model = Nb201Space(input_shape=(12, 12, 1), num_classes=4).build(_hp(**values))
+    model = Nb201Space(input_shape=(12, 12, 1), num_classes=4).build(fixed_hp(**values))
     x = np.random.default_rng(1).normal(size=(3, 12, 12, 1)).astype("float32")
     assert build_training_state(model, (x, np.arange(3)), {})  # one trace of the step
     model.fit(x, np.arange(3), epochs=1, verbose=0)
