@@ -5,9 +5,9 @@ one epoch of random 28x28 images in each mode
 ("single", "all", and with `--modes` the relaxed ones: "darts", "snas",
 "gdas", "proxyless", trained with their bilevel step on random validation
 batches), each in a fresh process, and prints one JSON object. The space
-(`--space`) is the NAS-Bench-201 cell (`nb201`, the default), where two of
-the five operations hold no activations and the choices are shared by every
-cell, or the MBConv blocks of `autokeras_nas.spaces.mbconv` (`mbconv`),
+(`--space`) is the NAS-Bench-201 cell (`nb201`, the default), where only
+the two convolutions of the five operations hold activations and the
+choices are shared by every cell, or the MBConv blocks of `autokeras_nas.spaces.mbconv` (`mbconv`),
 where every candidate holds an expanded tensor. Per mode:
 
 - `tensor_peak_mb`: the peak of TensorFlow's CPU allocator during the epoch

@@ -20,9 +20,9 @@ adds its input back (a residual) and may also be `zero`, which skips the
 block (its output is its input), as ProxylessNAS' zero operation does. The
 default is `mb3_k3` everywhere.
 
-Unlike the NAS-Bench-201 cell (`autokeras_nas.spaces.nb201`), where two of
-the five operations hold no activations, every MBConv candidate holds an
-expanded tensor, so a supernet of every path needs several times the memory
+Unlike the NAS-Bench-201 cell (`autokeras_nas.spaces.nb201`), where only
+two of the five operations (the convolutions) hold activations, every
+MBConv candidate holds an expanded tensor, so a supernet of every path needs several times the memory
 of one path: the space on which the memory of single-path and one-path
 modes shows (`python -m autokeras_nas.oneshot.memory --space mbconv`).
 
