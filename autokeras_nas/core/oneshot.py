@@ -154,7 +154,9 @@ class OneShotStrategy(BaseStrategy):
     `oneshot_plan`) the supernet gets B / 2 (`task_config["time_budget_s"]`,
     its epochs only a ceiling), the search stops once its estimates took a
     tenth of B (those that loaded the supernet not counted; still at most
-    `candidates`), and the retrains share the rest of B equally: each gets
+    `candidates`) or, once an estimate succeeded, once all the trials took
+    0.6 B (a supernet that overran its half leaves the retrains their
+    share), and the retrains share the rest of B equally: each gets
     its share as `task_config["time_budget_s"]` and stops at the end of the
     last epoch that fits in it, its epochs (the supernet's; at least 100 for
     a retrain from scratch) only a ceiling
@@ -444,8 +446,13 @@ class OneShotStrategy(BaseStrategy):
         if self.time_budget is None:
             return False
         own = set(self.estimates)
-        spent = oneshot_plan.search_spent([o for o in self.history if o.trial_id in own])
-        return spent >= self.search_share() * float(self.time_budget)
+        return oneshot_plan.search_over(
+            budget=float(self.time_budget), spent=self._spent(),
+            estimates=[o for o in self.history if o.trial_id in own], share=self.search_share())
+
+    def _spent(self) -> float:
+        """Seconds of all trials told so far."""
+        return sum(float(o.seconds) for o in self.history if o.seconds is not None)
 
     def _start_retrain(self) -> None:
         ranked = self._ranked_estimates()
@@ -487,8 +494,7 @@ class OneShotStrategy(BaseStrategy):
         budget; None without one."""
         if self.time_budget is None:
             return None
-        spent = sum(float(o.seconds) for o in self.history if o.seconds is not None)
-        return oneshot_plan.retrain_seconds(budget=self.time_budget, spent=spent,
+        return oneshot_plan.retrain_seconds(budget=self.time_budget, spent=self._spent(),
                                             retrains=retrains)
 
     def _retrain(self, trial_id: str) -> Suggestion | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from autokeras_nas.core.strategy import Observation
+from autokeras_nas.core.strategy import Observation, TrialStatus
 
 #: Share of a time budget given to the supernet's training: the supernet is
 #: what every estimate relies on, so it gets the largest share.
@@ -18,6 +18,11 @@ SUPERNET_SHARE = 0.5
 #: Share of a time budget after which no new estimate is proposed: an
 #: estimate only evaluates, so a small share ranks many architectures.
 SEARCH_SHARE = 0.1
+#: Share of a time budget after which, counting all it spent (the supernet's
+#: overrun included), no new estimate is proposed once one succeeded: the
+#: retrains keep the rest even when the supernet's first epoch (its trace)
+#: took more than its share.
+SEARCH_END = SUPERNET_SHARE + SEARCH_SHARE
 #: The supernet's epochs under a time budget: a ceiling the budget reaches
 #: first on anything but a tiny dataset.
 BUDGET_SUPERNET_EPOCHS = 100
@@ -38,6 +43,18 @@ def search_spent(estimates: Sequence[Observation]) -> float:
     ranking one more architecture)."""
     return sum(float(o.seconds) for o in estimates
                if o.seconds is not None and not float(o.metrics.get(LOAD_METRIC) or 0.0) > 0)
+
+
+def search_over(*, budget: float, spent: float, estimates: Sequence[Observation],
+                share: float = SEARCH_SHARE) -> bool:
+    """Whether the search phase proposes no more estimates: its estimates
+    took `share` of `budget` (`search_spent`), or, once an estimate
+    succeeded, everything the search spent so far (`spent`: the supernet
+    and the estimates) reached `SEARCH_END` of it."""
+    if search_spent(estimates) >= share * float(budget):
+        return True
+    succeeded = any(o.status is not TrialStatus.FAILED for o in estimates)
+    return succeeded and float(spent) >= SEARCH_END * float(budget)
 
 
 @dataclass(frozen=True)

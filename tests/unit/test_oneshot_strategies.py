@@ -255,10 +255,11 @@ def _tell(strategy: Any, trial_id: str, suggestion: Suggestion, *, seconds: floa
 
 
 def _to_first_retrain(supernet_seconds: float = 400.0, supernet_epochs: int = 40,
-                      ) -> tuple[Any, Any, Suggestion, int]:
+                      estimates: int = 4) -> tuple[Any, Any, Suggestion, int]:
     """A spos search with a 1000 s budget driven through its supernet (told
-    `supernet_seconds`) and its estimates (30 s each, the later the better)
-    to its first retrain: (strategy, space, that retrain, its trial number)."""
+    `supernet_seconds`) and its `estimates` (30 s each, the later the
+    better) to its first retrain: (strategy, space, that retrain, its trial
+    number)."""
     strategy = _new("spos", **SMALL)
     space = nb201_space()
     strategy.setup(space, [SCORE])
@@ -273,24 +274,27 @@ def _to_first_retrain(supernet_seconds: float = 400.0, supernet_epochs: int = 40
     while (s := strategy.ask(str(trial))).notes.get("phase") == PHASE_SEARCH:
         _tell(strategy, str(trial), s, seconds=30.0, score=float(trial))
         trial += 1
-    assert trial - 1 == 4  # a tenth of the budget: 4 estimates of 30 s
+    assert trial - 1 == estimates
     assert s.notes["phase"] == PHASE_RETRAIN
     return strategy, space, s, trial
 
 
-@pytest.mark.parametrize("supernet_seconds, supernet_epochs, expected_seconds", [
-    (400.0, 10, 228.0),  # 0.95 x (1000 - 400 - 4 x 30) / 2 retrains
-    (10.0, 100, 413.25),  # 0.95 x (1000 - 10 - 4 x 30) / 2
-    (990.0, 9, 1.0),     # nothing left: the least share, one epoch
+@pytest.mark.parametrize("supernet_seconds, supernet_epochs, estimates, expected_seconds", [
+    # a tenth of the budget: 4 estimates of 30 s; 0.95 x (1000 - 400 - 4 x 30) / 2 retrains
+    (400.0, 10, 4, 228.0),
+    (10.0, 100, 4, 413.25),  # 0.95 x (1000 - 10 - 4 x 30) / 2
+    # The supernet overran its half: 540 + 2 x 30 reached 0.6 of the budget.
+    (540.0, 20, 2, 190.0),  # 0.95 x (1000 - 540 - 2 x 30) / 2
+    (990.0, 9, 1, 1.0),     # nothing left after the one estimate: the least share, one epoch
 ])
 def test_time_budget_splits_the_phases(supernet_seconds: float, supernet_epochs: int,
-                                       expected_seconds: float) -> None:
-    _, _, s, _ = _to_first_retrain(supernet_seconds, supernet_epochs)
+                                       estimates: int, expected_seconds: float) -> None:
+    _, _, s, _ = _to_first_retrain(supernet_seconds, supernet_epochs, estimates)
     assert s.task is None  # a plain training
     # Its share of the rest ends it; the supernet's epochs are a ceiling.
     assert s.task_config == {"time_budget_s": expected_seconds}
     assert s.epochs == supernet_epochs
-    assert s.notes["estimate_trial"] == "4"  # the best estimate first
+    assert s.notes["estimate_trial"] == str(estimates)  # the best estimate first
 
 
 def test_a_retrain_from_scratch_is_not_capped_at_the_supernets_epochs() -> None:
@@ -358,6 +362,23 @@ def test_retrain_seconds() -> None:
     assert oneshot_plan.retrain_seconds(budget=300.0, spent=100.0, retrains=1) == 190.0
     assert oneshot_plan.retrain_seconds(budget=300.0, spent=400.0, retrains=1) \
         == oneshot_plan.MIN_RETRAIN_SECONDS
+
+
+def test_search_over() -> None:
+    def estimate(status: TrialStatus, seconds: float, load: float = 0.0) -> Observation:
+        return Observation("e", {}, status, {oneshot_plan.LOAD_METRIC: load}, seconds=seconds)
+
+    over = oneshot_plan.search_over
+    done, failed = TrialStatus.COMPLETED, TrialStatus.FAILED
+    # The estimates' own share: the one that loaded the supernet not counted.
+    assert over(budget=100.0, spent=30.0, estimates=[estimate(done, 10.0)])
+    assert not over(budget=100.0, spent=30.0, estimates=[estimate(done, 10.0, load=2.0)])
+    # All that was spent, once an estimate succeeded: the supernet overran.
+    assert over(budget=100.0, spent=60.0, estimates=[estimate(done, 5.0, load=2.0)])
+    assert not over(budget=100.0, spent=59.0, estimates=[estimate(done, 5.0, load=2.0)])
+    # Without a successful estimate the search goes on (nothing to retrain yet).
+    assert not over(budget=100.0, spent=90.0, estimates=[estimate(failed, 5.0, load=2.0)])
+    assert not over(budget=100.0, spent=90.0, estimates=[])
 
 
 def test_retrains_without_a_time_budget_train_their_epochs() -> None:
