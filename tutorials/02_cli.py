@@ -22,8 +22,9 @@
 # script and stops on the first failing command.
 #
 # **Budget.** About five minutes on 2 CPU cores (half of it the Fashion-MNIST search for the
-# edge); `AUTOKERAS_NAS_TUTORIAL_QUICK=1` (set by the test suite) runs three one-epoch trials
-# on digits (and two in the Python search at the end).
+# edge); `AUTOKERAS_NAS_TUTORIAL_QUICK=1` (set by the test suite) runs one-epoch trials on
+# digits: two in the first search, one more in the steered one, three for the edge and one
+# in the Python search at the end.
 
 # %%
 import os
@@ -33,7 +34,8 @@ import sys
 from pathlib import Path
 
 QUICK = os.environ.get("AUTOKERAS_NAS_TUTORIAL_QUICK") == "1"
-MAX_TRIALS = 3 if QUICK else 12
+MAX_TRIALS = 2 if QUICK else 12
+MORE_TRIALS = 1 if QUICK else 2  # trials the steered search adds
 EPOCHS = 1 if QUICK else 4
 OUT = Path("runs_cli/digits")
 print(f"quick={QUICK}: {MAX_TRIALS} trials x {EPOCHS} epochs")
@@ -125,7 +127,7 @@ for name in ("progress.png", "pareto.png"):
 # How to read them: `progress.png` shows the best objective found so far against the trial
 # number and against the cumulative training time (when did the search stop improving?).
 # `pareto.png` shows every trial's accuracy against its latency, the non-dominated ones
-# joined. With the quick budget there are only three trials: read nothing into them.
+# joined. With the quick budget there are only two trials: read nothing into them.
 
 # %%
 import csv
@@ -160,9 +162,9 @@ print({k: summary[k] for k in ("strategy", "trials", "best") if k in summary})
 # %% [markdown]
 # The same edits the page makes, from a terminal: `autokeras-nas steer`. On a copy of the
 # search (the rest of this notebook uses the original), exclude the `flatten` head, then
-# resume the search with two more trials (running the same command again resumes it): the
-# new trials use the other head, and `results.json` records the edit and the first trial it
-# applied to.
+# resume the search with two more trials (one with the quick budget; running the same
+# command again resumes it): the new trials use the other head, and `results.json` records
+# the edit and the first trial it applied to.
 
 # %%
 import shutil
@@ -172,14 +174,16 @@ shutil.rmtree(STEERED, ignore_errors=True)
 shutil.copytree(OUT, STEERED)
 run("steer", STEERED, "--exclude", "head=flatten")
 run("search", "--dataset", "digits", "--strategy", "aging-evolution",
-    "--param", "population_size=6", "--max-trials", MAX_TRIALS + 2, "--epochs", EPOCHS,
+    "--param", "population_size=6", "--max-trials", MAX_TRIALS + MORE_TRIALS, "--epochs", EPOCHS,
     "--objective", "val_accuracy", "--objective", "latency_ms:min",
     "--seed", 0, "--out", STEERED, "--progress", "plain")
 results = json.loads((STEERED / "results.json").read_text())
 print("edits:", [(e["action"], e["param"], e["value"], e["first_trial_id"]) for e in results["edits"]])
 for t in results["trials"]:
     print(t["trial_id"], t["values"]["head"], "after the edit" if t["edits_seen"] else "")
-assert all(t["values"]["head"] != "flatten" for t in results["trials"] if t["edits_seen"])
+steered = [t for t in results["trials"] if t["edits_seen"]]
+assert len(steered) == MORE_TRIALS and results["edits"][0]["first_trial_id"] == str(MAX_TRIALS)
+assert all(t["values"]["head"] != "flatten" for t in steered)
 
 # %% [markdown]
 # ## Export
@@ -244,7 +248,7 @@ import json
 EDGE = Path("runs_cli/edge")
 EDGE_DATASET = "digits" if QUICK else "fashion_mnist"
 run("search", "--dataset", EDGE_DATASET, "--strategy", "random",
-    "--max-trials", MAX_TRIALS if QUICK else 4, "--epochs", EPOCHS if QUICK else 2, "--constraint", "latency_ms<=5", "--out", EDGE, "--overwrite",
+    "--max-trials", 3 if QUICK else 4, "--epochs", EPOCHS if QUICK else 2, "--constraint", "latency_ms<=5", "--out", EDGE, "--overwrite",
     "--progress", "plain")
 run("export", EDGE, "--quantize", "int8", "--format", "tflite", "--out", EDGE / "export")
 
@@ -270,7 +274,7 @@ assert (EDGE / "export" / "model_int8.tflite").is_file()
 # %%
 config = workflow.SearchConfig(out_dir="runs_cli/python", dataset="digits",
                                strategy="aging-evolution", params={"population_size": 4},
-                               max_trials=2 if QUICK else 8, epochs=1, overwrite=True)
+                               max_trials=1 if QUICK else 8, epochs=1, overwrite=True)
 outcome = workflow.search(config)
 print(f"best trial {outcome.best['trial_id']}: test accuracy {outcome.test_accuracy:.3f}; "
       f"{outcome.model_path}")

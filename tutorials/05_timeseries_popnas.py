@@ -43,8 +43,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 QUICK = os.environ.get("AUTOKERAS_NAS_TUTORIAL_QUICK") == "1"
 MAX_BLOCKS = 2 if QUICK else 3   # blocks of the largest cell
-K_INITIAL = 3 if QUICK else 12   # one-block cells trained (of the 105 possible)
-K = 2 if QUICK else 4            # cells kept per step by the predictors' Pareto front
+K_INITIAL = 2 if QUICK else 12   # one-block cells trained (of the 105 possible)
+K = 1 if QUICK else 4            # cells kept per step by the predictors' Pareto front
 N_EXPLORE = 1                    # exploration cells per step
 EPOCHS = 5 if QUICK else 25      # the training set is tiny: epochs are cheap
 MAX_TRIALS = K_INITIAL + (MAX_BLOCKS - 1) * (K + N_EXPLORE)
