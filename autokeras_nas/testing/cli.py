@@ -113,17 +113,19 @@ def probe_cli(*args: str, cwd: str | Path | None = None, watch: tuple[str, ...] 
 
 
 _PROBE_RUNS = """
-import json, sys
+import json, sys, time
 watched, runs = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 from click.testing import CliRunner
 from autokeras_nas.cli import main
 for args in runs:
+    start = time.perf_counter()
     result = CliRunner().invoke(main, args, prog_name="autokeras-nas")
     error = result.exception
     print("PROBE " + json.dumps({
         "code": result.exit_code, "stdout": result.stdout, "stderr": result.stderr,
         "exception": None if error is None or isinstance(error, SystemExit) else repr(error),
-        "loaded": [m for m in watched if m in sys.modules]}), flush=True)
+        "loaded": [m for m in watched if m in sys.modules],
+        "seconds": round(time.perf_counter() - start, 2)}), flush=True)
 """
 
 
@@ -134,8 +136,9 @@ def probe_cli_runs(*runs: list[str], cwd: str | Path | None = None,
 
     Returns:
         One dict per run: "code" (exit code), "stdout", "stderr", "exception"
-        (repr of an exception other than SystemExit, or None) and "loaded" (the
-        modules of `watch` imported so far, by this run or an earlier one).
+        (repr of an exception other than SystemExit, or None), "loaded" (the
+        modules of `watch` imported so far, by this run or an earlier one)
+        and "seconds" (its wall time).
     """
     proc = subprocess.run([sys.executable, "-c", _PROBE_RUNS, json.dumps(list(watch)),
                            json.dumps([list(args) for args in runs])],
