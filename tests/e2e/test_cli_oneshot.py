@@ -131,11 +131,13 @@ def runs(files: Path) -> dict[str, dict]:
     The short budget is far below one supernet epoch: with "1s", a warm
     interpreter once finished the supernet's epoch inside it and went on to an
     estimate, which made the run end in the search phase."""
-    # 50 s, not less: under the suite's load the supernet's first epoch (its
-    # trace) took 20 s, and on a 30 s budget the search then ended before
-    # its retrain ("no model was retrained", CI of c42bec8)
+    # 60 s: under the suite's load on a machine half as fast the supernet's
+    # first epoch (its trace) took 37 s and the first estimate 11 s; the
+    # search phase then ends (0.6 of the budget spent) and the retrain
+    # gets the rest. On 50 s the search once ended before its retrain ("no
+    # model was retrained", project CI of 8c9dbff).
     commands = {"gunpoint": ["search", "--strategy", "spos", "--dataset", "ucr:GunPoint",
-                             "--time-budget", "50s", "--out", "gunpoint", "--progress", "plain"],
+                             "--time-budget", "60s", "--out", "gunpoint", "--progress", "plain"],
                 "spos": ["search", "--strategy", "spos", "--dataset", "digits", "--max-trials",
                          "5", "--epochs", "1", "--param", "top_k=1", "--out", "spos",
                          "--progress", "plain"],
@@ -262,7 +264,7 @@ def test_smash_ranks_with_generated_weights_and_retrains_from_scratch(
 def test_spos_on_a_ucr_series_with_the_1d_cell_within_a_time_budget(files: Path,
                                                                    runs: dict) -> None:
     out = files / "gunpoint"
-    run = runs["gunpoint"]  # --time-budget 50s
+    run = runs["gunpoint"]  # --time-budget 60s
     _ran(run)
     assert "strategy spos on NAS-Bench-201 cell space" in run["stdout"]
     assert "validation split of 10 samples (auto: a one-shot search trains one supernet)" \
@@ -275,10 +277,10 @@ def test_spos_on_a_ucr_series_with_the_1d_cell_within_a_time_budget(files: Path,
     # Each retrain trains for its share of what the budget left, its epochs
     # at most the supernet's.
     assert all(t["epochs"] <= supernet["epochs"] for t in retrained)
-    assert all(0 < t["notes"]["time_budget_s"] < 50 for t in retrained)
+    assert all(0 < t["notes"]["time_budget_s"] < 60 for t in retrained)
     best = _best(out, trials)
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["time_budget_s"] == 50.0 and summary["validation"]["scheme"] == "split"
+    assert summary["time_budget_s"] == 60.0 and summary["validation"]["scheme"] == "split"
     model = _load_plain(out / "best_model.keras")
     assert model.input_shape == (None, 150, 1) and model.output_shape == (None, 2)
     assert "Conv1D" in {type(layer).__name__ for layer in model._flatten_layers()}
