@@ -271,3 +271,25 @@ def script_result(server: ForkServer, script: str, *args: str, timeout: float = 
     """
     return script_result_of(server.run(list(args), script=script, timeout=timeout,
                                        env=cli_env(**env)))
+
+
+def forked_cli_runs(server: ForkServer, *runs: Sequence[str], cwd: str | Path | None = None,
+                    watch: Sequence[str] = (), timeout: float = 1500) -> list[dict]:
+    """`autokeras_nas.testing.cli.probe_cli_runs` in a process forked from
+    `server` instead of a fresh interpreter: the `autokeras-nas ARGS` of each
+    of `runs`, in order, one after another in one process (click's test
+    runner), without TensorFlow's import. Returns one dict per run as
+    `probe_cli_runs` does ("code", "stdout", "stderr", "exception", "loaded":
+    modules of `watch` imported so far, which in a forked process says
+    nothing about the command: the server imported them).
+    """
+    from autokeras_nas.testing.cli import _PROBE_RUNS
+
+    proc = server.run([json.dumps(list(watch)), json.dumps([list(args) for args in runs])],
+                      script=_PROBE_RUNS, cwd=cwd, timeout=timeout)
+    reports = [json.loads(line[len("PROBE "):]) for line in proc.stdout.splitlines()
+               if line.startswith("PROBE ")]
+    if proc.returncode != 0 or len(reports) != len(runs):
+        raise AssertionError(f"the forked runs died after {len(reports)} of {len(runs)} runs "
+                             f"(exit code {proc.returncode}): {proc.stderr[-2000:]}")
+    return reports
