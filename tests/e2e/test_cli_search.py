@@ -1,4 +1,10 @@
-"""`autokeras-nas search` end to end, in a subprocess, on the real digits data."""
+"""`autokeras-nas search` end to end, in a process of its own, on the real digits data.
+
+The commands run in processes forked by the `fork_server` fixture from an
+interpreter that imported TensorFlow once, through click's runner
+(`forked_cli_runs`): the first search in one, then the other commands one
+after another in another (the console script itself is run by
+tests/e2e/test_cli_report_export.py and test_cli_search_options.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from autokeras_nas.testing import assert_no_pickles
-from autokeras_nas.testing.cli import probe_cli_runs, run_cli
+from autokeras_nas.testing.forkserver import forked_cli_runs
 
 pytestmark = pytest.mark.tf
 
@@ -18,13 +24,15 @@ ARGS = ["search", "--dataset", "digits", "--strategy", "random", "--max-trials",
         "--epochs", "1", "--out", "tmp"]
 
 
-autokeras_nas = run_cli
-
-
 @pytest.fixture(scope="module")
-def searched(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+def searched(fork_server, tmp_path_factory: pytest.TempPathFactory
+             ) -> tuple[Path, subprocess.CompletedProcess]:
+    """`autokeras-nas ARGS`, finished in a process of its own: (its working
+    directory, the run: exit code, stdout, stderr)."""
     cwd = tmp_path_factory.mktemp("cli")
-    return cwd, autokeras_nas(*ARGS, cwd=cwd)
+    [run] = forked_cli_runs(fork_server, ARGS, cwd=cwd)
+    return cwd, subprocess.CompletedProcess(ARGS, run["code"], run["stdout"],
+                                            run["stderr"] + (run["exception"] or ""))
 
 
 def test_search_exits_cleanly_and_prints_a_leaderboard(searched) -> None:
@@ -96,14 +104,20 @@ DAMAGES = {
 }
 
 
+#: `bench nash --budget`, seconds.
+NASH_BUDGET_S = 4
+
 #: Commands of the tests below, one search (or bench) each, in their own directories.
 RUNS = {
     "ae": ["search", "--dataset", "digits", "--strategy", "aging-evolution",
            "--param", "population_size=4", "--max-trials", "7", "--epochs", "3",
            "--early-stopping", "asha", "--out", "ae"],
-    "nash": ["search", "--dataset", "digits", "--strategy", "nash", "--max-trials", "6",
-             "--out", "nash"],
-    "bench-nash": ["bench", "nash", "--dataset", "digits", "--budget", "10",
+    # NASH's default space; 2 neighbours a step (the default 4 needs 6 trials):
+    # the start network, one step (its continuation and a morphed child), the final.
+    "nash": ["search", "--dataset", "digits", "--strategy", "nash", "--param", "n_neigh=2",
+             "--max-trials", "4", "--out", "nash"],
+    # The budget is spent twice (NASH, then its start network for the same time).
+    "bench-nash": ["bench", "nash", "--dataset", "digits", "--budget", str(NASH_BUDGET_S),
                    "--json", "nash.json"],
     # --param k=2: 2 cells kept per step, so 2 one-block cells leave room for
     # 2 two-block ones within 4 trials (the default k=8 would need 10).
@@ -113,11 +127,12 @@ RUNS = {
 
 
 @pytest.fixture(scope="module")
-def runs(searched, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict, dict]]:
-    """One after another in one fresh interpreter (click's runner: one
-    TensorFlow import for all), each in a directory of its own: `RUNS`; the
-    finished search of `searched` run again ("rerun"); each damaged copy of
-    it (`DAMAGES`, by its expected message) resumed once.
+def runs(searched, fork_server,
+         tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict, dict]]:
+    """One after another in one process forked by `fork_server` (click's
+    runner), each in a directory of its own: `RUNS`; the finished search of `searched` run
+    again ("rerun"); each damaged copy of it (`DAMAGES`, by its expected
+    message) resumed once.
     Name -> (its directory, its run: code, stdout, stderr, exception, the
     directory's files before the run for a damaged copy, else None)."""
     import shutil
@@ -137,7 +152,7 @@ def runs(searched, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[
         damage(out)
         commands[expected] = (out, [*ARGS[:-2], "--max-trials", "5", "--out", str(out)],
                               _snapshot(out))
-    done = probe_cli_runs(*[args for _, args, _ in commands.values()], cwd=root, timeout=1500)
+    done = forked_cli_runs(fork_server, *[args for _, args, _ in commands.values()], cwd=root)
     return {name: (directory, run, before)
             for (name, (directory, _, before)), run in zip(commands.items(), done)}
 
@@ -208,7 +223,7 @@ def test_bench_nash_compares_with_the_start_network_for_the_same_time(runs) -> N
     tmp_path, run, _ = runs["bench-nash"]
     _ran(run)
     figures = json.loads((tmp_path / "nash.json").read_text())
-    assert figures["budget_s"] == 10 and 1 <= figures["nash_trials"] < 10_000
+    assert figures["budget_s"] == NASH_BUDGET_S and 1 <= figures["nash_trials"] < 10_000
     assert 0 < figures["nash_test_accuracy"] <= 1 and 0 < figures["start_test_accuracy"] <= 1
     assert figures["start_epochs"] > 0 and figures["nash_wall_s"] > 0
     assert "start net, same time" in run["stdout"]

@@ -2,8 +2,10 @@
 --space, --time-budget, --tensorboard, --target (csv), time series,
 --progress live; the one-line errors found once TensorFlow is loaded run in
 process (one through the console script). The searches that need no pipe of
-their own run one after another in one fresh interpreter (click's runner: one
-TensorFlow import), and the two resumes of the time-budget search in another."""
+their own run one after another in one process (click's runner), and the two
+resumes of the time-budget search in another, both forked by the
+`fork_server` fixture from an interpreter that imported TensorFlow once
+(`forked_cli_runs`: no TensorFlow import of their own)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autokeras_nas.testing.cli import one_line_error, probe_cli_runs, run_cli
+from autokeras_nas.testing.cli import one_line_error, run_cli
+from autokeras_nas.testing.forkserver import forked_cli_runs
 
 pytestmark = pytest.mark.tf
 
@@ -85,7 +88,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 #: Searches of the tests below, in the order they run.
 SEARCHES = {
-    # first: in a fresh interpreter, as its own process would (its seed decides which stop)
+    # first: in a new process, as its own process would (its seed decides which stop)
     "user": ["search", "--space", "my_space.py:build_model", "--max-trials", "6",
              "--epochs", "2", "--early-stopping", "median", "--seed", "2",
              "--tensorboard", "tb", "--out", "user"],
@@ -103,11 +106,11 @@ SEARCHES = {
 
 
 @pytest.fixture(scope="module")
-def searches(files: Path) -> dict[str, dict]:
-    """`SEARCHES` in `files`, one after another in one fresh interpreter
-    (click's runner: one TensorFlow import for all of them).
-    Name -> its run: code, stdout, stderr, exception."""
-    return dict(zip(SEARCHES, probe_cli_runs(*SEARCHES.values(), cwd=files, timeout=1800)))
+def searches(files: Path, fork_server) -> dict[str, dict]:
+    """`SEARCHES` in `files`, one after another in one process forked by
+    `fork_server` (click's runner). Name -> its run: code, stdout, stderr, exception."""
+    return dict(zip(SEARCHES, forked_cli_runs(fork_server, *SEARCHES.values(), cwd=files,
+                                              timeout=1800)))
 
 
 def _ran(run: dict) -> None:
@@ -159,7 +162,8 @@ def test_a_user_space_from_a_file_with_tensorboard_hparams(files: Path, searches
     assert glob.glob(str(files / "tb" / trials[0]["trial_id"] / "execution0" / "validation" / "*"))
 
 
-def test_time_budget_stops_the_search_and_keeps_what_it_did(files: Path, searches: dict) -> None:
+def test_time_budget_stops_the_search_and_keeps_what_it_did(files: Path, searches: dict,
+                                                            fork_server) -> None:
     run = searches["budget"]
     _ran(run)
     results = _results(files / "budget")
@@ -174,8 +178,9 @@ def test_time_budget_stops_the_search_and_keeps_what_it_did(files: Path, searche
     assert (files / "budget" / "best_model.keras").is_file()
     spent = results["search_seconds"]
     assert spent >= 4.0
-    # Resumed in a new process, twice (click's runner, one TensorFlow import for both):
-    again, third = probe_cli_runs(
+    # Resumed in a new process (forked by `fork_server`), twice (click's runner):
+    again, third = forked_cli_runs(
+        fork_server,
         # with the budget of the whole search: the first run spent it all;
         ["search", "--time-budget", "4s", "--time-budget-scope", "search", "--epochs", "100",
          "--out", "budget", "--early-stopping", "none"],
