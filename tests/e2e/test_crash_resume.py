@@ -177,7 +177,7 @@ def _cli_trials(directory: Path) -> list[tuple[str, str, str]]:
             for t in _read(directory / "results.json")["trials"]]
 
 
-CLI_SEARCH = ["search", "--dataset", "digits", "--max-trials", "3", "--epochs", "2", "--seed", "4"]
+CLI_SEARCH = ["search", "--dataset", "digits", "--max-trials", "3", "--epochs", "1", "--seed", "4"]
 
 
 def test_killed_cli_search_resumes_the_interrupted_trial_and_loses_nothing(

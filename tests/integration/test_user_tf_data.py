@@ -48,11 +48,13 @@ def _check(tuner, n_trials: int | None = None) -> list[dict]:
 
 def test_random_search_with_asha_promotes_on_tf_data(tmp_path, digits) -> None:
     train, val = _pipelines(digits, SHAPE)
-    tuner = autokeras_nas.RandomSearch(image_classifier(SHAPE, 10), "val_accuracy", 7, seed=0,
+    # Rungs at 1 and 3 epochs (eta 3): once 3 configurations have their
+    # 1-epoch result, the 4th trial is the promotion of the best of them.
+    tuner = autokeras_nas.RandomSearch(image_classifier(SHAPE, 10), "val_accuracy", 4, seed=0,
                                        early_stopping="asha", directory=str(tmp_path),
                                        project_name="random", latency_repeats=2)
     tuner.search(train, validation_data=val, epochs=3, verbose=0)
-    trials = _check(tuner, 7)
+    trials = _check(tuner, 4)
     assert [t for t in trials if t["continues"] is not None], "no trial was promoted"
     assert all(0 <= t["metrics"]["val_accuracy"] <= 1 and t["metrics"]["latency_ms"] > 0
                for t in trials)
@@ -60,23 +62,26 @@ def test_random_search_with_asha_promotes_on_tf_data(tmp_path, digits) -> None:
 
 def test_aging_evolution_on_tf_data(tmp_path, digits) -> None:
     train, val = _pipelines(digits, SHAPE)
-    tuner = autokeras_nas.AgingEvolution(image_classifier(SHAPE, 10), "val_accuracy", 5,
+    # A population of 3 random ones, then a mutation.
+    tuner = autokeras_nas.AgingEvolution(image_classifier(SHAPE, 10), "val_accuracy", 4,
                                          seed=0, population_size=3, sample_size=2,
                                          directory=str(tmp_path), project_name="aging",
                                          latency_repeats=2)
     tuner.search(train, validation_data=val, epochs=1, verbose=0)
-    _check(tuner, 5)
+    trials = _check(tuner, 4)
+    assert trials[-1]["notes"]["origin"] == "mutation", [t["notes"] for t in trials]
 
 
 def test_popnas_on_tf_data(tmp_path, digits) -> None:
     train, val = _pipelines(digits, SHAPE)
     hypermodel = CellHyperModel(SHAPE, 10, ops=("identity", "conv3x3", "maxpool3x3"),
                                 max_blocks=2, motifs=1, filters=8)
-    tuner = autokeras_nas.Popnas(hypermodel, objective="val_accuracy", max_trials=5, seed=0,
+    # 3 cells at random, then one the predictor chose.
+    tuner = autokeras_nas.Popnas(hypermodel, objective="val_accuracy", max_trials=4, seed=0,
                                  k=2, n_explore=1, k_initial=3, directory=str(tmp_path),
                                  project_name="popnas", latency_repeats=2)
     tuner.search(train, validation_data=val, epochs=1, verbose=0)
-    trials = _check(tuner, 5)
+    trials = _check(tuner, 4)
     assert all(t["notes"]["predicted_accuracy"] is not None for t in trials[3:])
 
 
@@ -93,8 +98,10 @@ def test_nash_on_tf_data(tmp_path, digits) -> None:
 
 def test_hyperband_on_tf_data(tmp_path, digits) -> None:
     train, val = _pipelines(digits, SHAPE)
+    # The first bracket only (max_trials=4): 3 configurations for 1 epoch, then
+    # the best of them continues to 3 epochs.
     tuner = autokeras_nas.Hyperband(image_classifier(SHAPE, 10), "val_accuracy", max_epochs=3,
-                                    factor=3, seed=0, directory=str(tmp_path),
+                                    factor=3, seed=0, max_trials=4, directory=str(tmp_path),
                                     project_name="hyperband", latency_repeats=2)
     tuner.search(train, validation_data=val, verbose=0)
     trials = _check(tuner)
@@ -104,11 +111,11 @@ def test_hyperband_on_tf_data(tmp_path, digits) -> None:
 @pytest.mark.parametrize("name", ["GridSearch", "BayesianOptimization"])
 def test_keras_tuner_drop_ins_on_tf_data(tmp_path, digits, name) -> None:
     train, val = _pipelines(digits, SHAPE)
-    tuner = getattr(autokeras_nas, name)(image_classifier(SHAPE, 10), "val_accuracy", 3, seed=0,
+    tuner = getattr(autokeras_nas, name)(image_classifier(SHAPE, 10), "val_accuracy", 2, seed=0,
                                          directory=str(tmp_path), project_name=name,
                                          latency_repeats=2)
     tuner.search(train, validation_data=val, epochs=1, verbose=0)
-    _check(tuner, 3)
+    _check(tuner, 2)
 
 
 @pytest.mark.parametrize("name", ["SPOS", "RandomWS"])
@@ -117,7 +124,7 @@ def test_oneshot_tuners_on_tf_data(tmp_path, digits, choose_builder, name) -> No
     keras.utils.set_random_seed(0)
     tuner = getattr(autokeras_nas, name)(functools.partial(choose_builder, first=("relu", "skip")),
                                          "val_accuracy", seed=0,
-                                         supernet_epochs=1, candidates=3, top_k=1,
+                                         supernet_epochs=1, candidates=2, top_k=1,
                                          retrain_epochs=1, directory=str(tmp_path),
                                          project_name=name, latency_repeats=2)
     tuner.search(train, validation_data=val, verbose=0)
