@@ -12,7 +12,9 @@ import pytest
 
 CLI = [sys.executable, "-m", "autokeras_nas.cli", "bench", "real"]
 BUDGET_S = 5
-SEARCHERS = ["random", "kt-hyperband", "kt-random", "aging-evolution:early_stopping=bogus"]
+#: Ours, a KerasTuner peer (kt-random and kt-bayes differ from it only in the KerasTuner
+#: class they make), and one that fails.
+SEARCHERS = ["random", "kt-hyperband", "aging-evolution:early_stopping=bogus"]
 
 
 def _real(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -69,10 +71,9 @@ def test_time_to_hyperband_is_hyperbands_own_time_to_its_best(digits_bench) -> N
     hyperband = runs["kt-hyperband"]
     best = hyperband["best_val_accuracy"]
     assert hyperband["time_to_hyperband_s"] == next(t for t, b in hyperband["curve"] if b >= best)
-    for name in ("random", "kt-random"):
-        run = runs[name]
-        reached = run["best_val_accuracy"] >= best
-        assert (run["time_to_hyperband_s"] is not None) == reached, run
+    run = runs["random"]
+    reached = run["best_val_accuracy"] >= best
+    assert (run["time_to_hyperband_s"] is not None) == reached, run
 
 
 def test_dtw_1nn_on_italy_power_demand(tmp_path: Path) -> None:
