@@ -1,14 +1,15 @@
 """`autokeras-nas bench oneshot` end to end on digits: a tiny ground truth
-(3 cells, 1 epoch, 4 channels), an all-paths supernet and ENAS's of 1
-epoch each in their own process, and a second run that finds the whole
-ground truth in the cache; then `bench zero-cost` on that cached truth (in
-the second run's interpreter)."""
+(3 cells, 1 epoch, 4 channels, 512 training and 128 validation images),
+an all-paths supernet and ENAS's of 1 epoch each in their
+own process, and a second run, in a fresh interpreter, that finds the whole
+ground truth in the cache; then `bench zero-cost` on that cached truth.
+The first run and bench zero-cost are processes forked from the session's
+`fork_server` (TensorFlow imported once); the supernets' own processes are
+started by the command itself, each a fresh interpreter."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,7 +18,6 @@ from autokeras_nas.testing.cli import probe_cli, probe_cli_runs
 
 pytestmark = pytest.mark.tf
 
-CLI = [sys.executable, "-m", "autokeras_nas.cli", "bench", "oneshot"]
 #: The ground truth's settings (shared by bench zero-cost), then the supernets'.
 TRUTH = ["--dataset", "digits", "--sample", "3", "--truth-epochs", "1", "--channels", "4",
          "--train-size", "512", "--val-size", "128", "--seed", "2"]
@@ -27,27 +27,26 @@ FIRST = ["oneshot", "enas"]
 PROXIES = ["synflow", "snip", "naswot"]
 
 
-def _oneshot(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=1800)
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict:
+def runs(tmp_path_factory, fork_server) -> dict:
     out = tmp_path_factory.mktemp("oneshot")
     cache = out / "truth.json"
-    first = _oneshot(*TINY, "--strategies", ",".join(FIRST), "--conditional", "off",
-                     "--cache", str(cache), "--json", str(out / "first.json"))
+    first = fork_server.run(["bench", "oneshot", *TINY, "--strategies", ",".join(FIRST),
+                             "--conditional", "off", "--cache", str(cache),
+                             "--json", str(out / "first.json")], cwd=out, timeout=1800)
     assert first.returncode == 0, first.stdout + first.stderr
     cached = cache.read_text()
-    # One interpreter: the cached re-run first (it must not import TensorFlow:
-    # "loaded" is what was imported so far), then bench zero-cost.
-    second, zero_cost = probe_cli_runs(
+    # A fresh interpreter: the cached re-run must not import TensorFlow
+    # ("loaded" is what was imported).
+    (second,) = probe_cli_runs(
         ["bench", "oneshot", *TINY, "--strategies", "none", "--cache", str(cache),
          "--json", str(out / "second.json")],
-        ["bench", "zero-cost", *TRUTH, "--cache", str(cache), "--proxies", ",".join(PROXIES),
-         "--repeats", "2", "--score-batch", "16", "--json", str(out / "zero-cost.json")],
         timeout=900)
     assert second["code"] == 0 and second["exception"] is None, second
+    zero_cost = fork_server.run(
+        ["bench", "zero-cost", *TRUTH, "--cache", str(cache), "--proxies", ",".join(PROXIES),
+         "--repeats", "2", "--score-batch", "16", "--json", str(out / "zero-cost.json")],
+        cwd=out, timeout=900)
     return {"first": first, "second": second, "cached": cached, "cache": cache.read_text(),
             "zero_cost": zero_cost, "zero_cost_json": out / "zero-cost.json",
             "a": json.loads((out / "first.json").read_text()),
@@ -129,8 +128,8 @@ def test_zero_cost_proxies_rank_the_cached_ground_truth(runs) -> None:
     assert set(DEFAULT_PROXIES) == set(zerocost.PROXIES)
     proxies = PROXIES
     done = runs["zero_cost"]
-    assert done["code"] == 0 and done["exception"] is None, done
-    assert "all 6 trainings found in the cache" in done["stderr"]  # the same truth, not retrained
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "all 6 trainings found in the cache" in done.stderr  # the same truth, not retrained
     assert runs["cache"] == runs["cached"]  # and the cache left as it was
     payload = json.loads(runs["zero_cost_json"].read_text())
     assert payload["truth"] == runs["a"]["truth"]
@@ -145,12 +144,12 @@ def test_zero_cost_proxies_rank_the_cached_ground_truth(runs) -> None:
         assert row["chosen"]["index"] == int(np.argmax(means))
         assert row["kendall_tau"] == rank_correlations(truth, list(means))["kendall_tau"]
         assert row["seconds_per_score"] > 0
-        assert f"{row['chosen']['rank']}/3" in _row(done["stdout"], name)
+        assert f"{row['chosen']['rank']}/3" in _row(done.stdout, name)
     # the two initialisations differ, so each cell was built twice
     assert not np.allclose(*np.array(rows["synflow"]["scores"]).T)
     vote = np.mean([rankdata(np.mean(rows[p]["scores"], axis=1)) for p in proxies], axis=0)
     np.testing.assert_allclose(rows["vote"]["scores"], vote)
-    assert "noise ceiling tau" in done["stdout"]
+    assert "noise ceiling tau" in done.stdout
     # and synflow against NAS-Bench-201's CIFAR-10 accuracy, from the shipped scores
     from autokeras_nas.bench import nb201_synflow
     from autokeras_nas.bench.nb201 import NB201Table
@@ -158,7 +157,7 @@ def test_zero_cost_proxies_rank_the_cached_ground_truth(runs) -> None:
     expected = nb201_synflow.correlations(nb201_synflow.load_scores(),
                                           NB201Table("cifar10").mean_acc)
     assert payload["nb201"] == {"proxy": "synflow", **expected} and expected["cells"] == 15625
-    assert f"synflow rho {expected['spearman']:.3f}" in done["stdout"]
+    assert f"synflow rho {expected['spearman']:.3f}" in done.stdout
 
 
 def test_zero_cost_refuses_an_unknown_proxy_before_loading_anything() -> None:
