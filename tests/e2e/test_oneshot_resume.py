@@ -21,9 +21,10 @@ from autokeras_nas.testing.processes import finish, kill_when
 pytestmark = pytest.mark.tf
 
 #: A one-shot search (the tuner class is the third argument) of a digits space
-#: of 18 architectures: a supernet of 6 epochs
-#: (each epoch's end sleeps, so that the test can kill it between two), 8
-#: estimates and 1 retrain of 1 epoch. ENAS' controller takes 10 steps per
+#: of 18 architectures: a supernet of 4 epochs
+#: (each epoch's end sleeps, so that the test can kill it between two), 4
+#: estimates (SPOS: a population of 2 random cells, then 2 children, which
+#: follow the estimates) and 1 retrain of 1 epoch. ENAS' controller takes 10 steps per
 #: epoch (not its default 50, which were a third of each run), each on the
 #: next of the 9 validation batches of 64: a resumed epoch e starts at batch
 #: 10 * e mod 9 = e, not at 0 where a restarted iterator would.
@@ -66,7 +67,7 @@ SCRIPT = textwrap.dedent('''
 
     extra = {"ENAS": {"controller_steps": 10}}.get(sys.argv[3], {})
     tuner = getattr(autokeras_nas, sys.argv[3])(build_model, objective="val_accuracy", seed=3,
-                                   supernet_epochs=6, candidates=8, top_k=1, retrain_epochs=1,
+                                   supernet_epochs=4, candidates=4, top_k=1, retrain_epochs=1,
                                    directory=directory, project_name="p", overwrite=overwrite,
                                    **extra)
     tuner.search(x[:1200], y[:1200], validation_data=(x[1200:], y[1200:]), batch_size=64,
@@ -114,7 +115,7 @@ def test_a_supernet_killed_mid_training_resumes_at_its_epoch_and_the_search_ends
     assert kill_when(first, lambda: _supernet_epoch(killed) >= 2), "it ended before the kill"
     done = _supernet_epoch(killed)
     before_kill = _backup(killed)["current"]["curve"]
-    assert 2 <= done < 6
+    assert 2 <= done < 4
     assert [(t["trial_id"], t["status"]) for t in _trials(killed)] == [("0000", "running")]
 
     second = spawn(resume_server, str(killed), "resume", tuner)
@@ -130,16 +131,16 @@ def test_a_supernet_killed_mid_training_resumes_at_its_epoch_and_the_search_ends
     assert all(t["status"] == "completed" for t in resumed)
     supernet = resumed[0]
     assert supernet["task"] == {"ENAS": "enas", "DARTS": "differentiable"}.get(tuner, "supernet")
-    # Continued where it was killed: 6 epochs in all, none of them twice.
-    assert [c["epoch"] for c in supernet["curve"]] == [1, 2, 3, 4, 5, 6]
-    assert supernet["metrics"]["epochs"] == 6
+    # Continued where it was killed: 4 epochs in all, none of them twice.
+    assert [c["epoch"] for c in supernet["curve"]] == [1, 2, 3, 4]
+    assert supernet["metrics"]["epochs"] == 4
     assert supernet["curve"][:done] == before_kill
 
     def proposals(trials: list[dict]) -> list[tuple[str, str, float]]:
         return [(t["notes"]["phase"], json.dumps(t["values"], sort_keys=True),
                  t["metrics"]["val_accuracy"]) for t in trials if t["notes"]["phase"] == "search"]
 
-    assert len(proposals(resumed)) == {"SPOS": 8, "ENAS": 6, "DARTS": 8}[tuner]
+    assert len(proposals(resumed)) == {"SPOS": 4, "ENAS": 4, "DARTS": 4}[tuner]
     # The same architectures in the same order, with the same estimates.
     assert proposals(resumed) == proposals(uninterrupted)
     assert [t["notes"]["phase"] for t in resumed] == [t["notes"]["phase"] for t in uninterrupted]
