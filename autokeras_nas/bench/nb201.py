@@ -68,6 +68,17 @@ def cell_values(index: int) -> dict[str, str]:
     return dict(zip(NB201_EDGES, reversed(ops)))
 
 
+def _mean(values: Any) -> float:
+    """`float(np.mean(values))`, bit for bit, without numpy's per-call cost for
+    the table's short lists (one per seed): numpy sums fewer than 8 numbers
+    one after another from 0, as Python's `sum` does, then divides by the
+    count. Through `np.mean` the 15,625 cells x 4 metrics took about a second."""
+    if isinstance(values, list) and 0 < len(values) < 8 \
+            and all(type(v) is float for v in values):
+        return sum(values) / len(values)
+    return float(np.mean(values))
+
+
 class NB201Table:
     """The NAS-Bench-201 table of one dataset, as numpy arrays by cell index.
 
@@ -94,7 +105,7 @@ class NB201Table:
             acc = np.asarray(row["val_acc"], dtype=float)
             self.seed_acc[i, :len(acc)] = acc
             for name in METRICS:
-                self.metrics[name][i] = float(np.mean(row[name]))
+                self.metrics[name][i] = _mean(row[name])
         self.n_seeds = np.sum(~np.isnan(self.seed_acc), axis=1)
         self.mean_acc = self.metrics["val_acc"]
         self.best_mean = float(self.mean_acc.max())
