@@ -19,6 +19,7 @@ from autokeras_nas.spaces.nb201 import CONDITIONS, EDGES, OPS
 from autokeras_nas.testing import assert_no_pickles
 from autokeras_nas.testing.forkserver import ForkServer
 from autokeras_nas.testing.spaces import NB201_EDGES, NB201_OPS
+from autokeras_nas.tuner.trainers.fused_adam import fuse_adam
 from autokeras_nas.tuner.trainers.weights import build_training_state
 from autokeras_nas.workflow import default_space, make_space
 from autokeras_nas_plugins.random_search import RandomStrategy
@@ -60,9 +61,11 @@ def test_a_normal_build_is_a_compiled_classifier_of_three_stages(shape, dims, co
     assert channels == [8, 8, 16, 16, 32, 32]
     sizes = [model.get_layer(f"reduce{s}_add").output.shape[1] for s in (1, 2)]
     assert sizes == [shape[0] // 2, shape[0] // 4]
-    # trains (its optimizer's and metrics' variables made first, as the tuner does, so
-    # that TensorFlow traces the training step of these 36 convolutions once, not twice)
+    # trains (its optimizer's and metrics' variables made first and Adam's update fused,
+    # as a trial does, so that TensorFlow traces the training step of these 36
+    # convolutions once, not twice, and cheaply)
     assert build_training_state(model, (x, np.arange(4) % 5), {})
+    assert fuse_adam(model.optimizer)
     model.fit(x, np.arange(4) % 5, epochs=1, verbose=0)
 
 
@@ -114,6 +117,7 @@ def test_the_model_saves_and_reloads_in_safe_mode_with_plain_keras_layers(tmp_pa
     model = Nb201Space(input_shape=(12, 12, 1), num_classes=4).build(fixed_hp(**values))
     x = np.random.default_rng(1).normal(size=(3, 12, 12, 1)).astype("float32")
     assert build_training_state(model, (x, np.arange(3)), {})  # one trace of the step
+    assert fuse_adam(model.optimizer)  # as a trial trains it: saved as Keras' own Adam
     model.fit(x, np.arange(3), epochs=1, verbose=0)
     path = tmp_path / "nb201.keras"
     model.save(path)
