@@ -23,8 +23,7 @@ import keras_tuner  # noqa: E402
 
 from autokeras_nas.bench.memory import rss_mb  # noqa: E402
 from autokeras_nas.bench.oneshot_strategy import SampleEstimates  # noqa: E402
-from autokeras_nas.tuner.trainers.fused_adam import fuse_adam  # noqa: E402
-from autokeras_nas.tuner.trainers.weights import build_training_state  # noqa: E402
+from autokeras_nas.tuner.trainers.weights import prepare_fit  # noqa: E402
 
 __all__ = ["PeakMemory", "run_supernet", "train_alone"]
 
@@ -70,8 +69,7 @@ def train_alone(arch: Mapping[str, str], data: Any, *, space: Mapping[str, int],
     if {k: hp.values[k] for k in arch} != dict(arch):
         raise RuntimeError(f"the space did not build the cell {dict(arch)}")
     train, val = _pipelines(data, batch_size, seed)
-    build_training_state(model, (train,), {})  # one trace of the training step, as in a search
-    fuse_adam(model.optimizer)  # and Adam's update traced as in a search
+    prepare_fit(model, (train,), {})  # one cheap trace of the training step, as in a search
     t0 = time.perf_counter()
     history = model.fit(train, validation_data=val, epochs=epochs, shuffle=False, verbose=0)
     seconds = time.perf_counter() - t0

@@ -206,7 +206,7 @@ def _patch_library(patches: Patches) -> None:
     patches.time(keras.Model, "compile", "compile")
     patches.time(keras.Model, "fit", "fit")
     patches.time(base.TrialContext, "measure_latency_ms", "latency")
-    patches.time(base, "build_training_state", "training state")
+    patches.time(base, "prepare_fit", "training state")
     for name in ("save_epoch", "finish_execution", "discard_current", "remove"):
         patches.time(epochs.TrialBackup, name, "in-trial backup")
     patches.time(tuner_module, "write_outputs", "files: tuner state, outputs")

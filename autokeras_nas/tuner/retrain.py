@@ -22,8 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from autokeras_nas.results import retrain_epochs
-from autokeras_nas.tuner.trainers.fused_adam import fuse_adam
-from autokeras_nas.tuner.trainers.weights import build_training_state
+from autokeras_nas.tuner.trainers.weights import prepare_fit
 
 
 def train_from_scratch(hypermodel: Any, hp: Any, *fit_args: Any, epochs: int,
@@ -38,8 +37,7 @@ def train_from_scratch(hypermodel: Any, hp: Any, *fit_args: Any, epochs: int,
         else contextlib.nullcontext()
     with scope:
         model = hypermodel.build(hp)
-    build_training_state(model, fit_args, fit_kwargs)  # one trace of the training step, not two
-    fuse_adam(getattr(model, "optimizer", None))  # a cheaper trace of Adam's update
+    prepare_fit(model, fit_args, fit_kwargs)  # one cheap trace of the training step, not two
     t0 = time.perf_counter()
     hypermodel.fit(hp, model, *fit_args, epochs=int(epochs), **fit_kwargs)
     return model, time.perf_counter() - t0

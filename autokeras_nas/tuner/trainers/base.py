@@ -49,8 +49,7 @@ from autokeras_nas.core import (
 )
 from autokeras_nas.tuner.failures import first_line
 from autokeras_nas.tuner.trainers.measure import measure_deployed, measure_latency_ms
-from autokeras_nas.tuner.trainers.fused_adam import fuse_adam
-from autokeras_nas.tuner.trainers.weights import build_training_state
+from autokeras_nas.tuner.trainers.weights import prepare_fit
 
 
 @dataclasses.dataclass
@@ -135,9 +134,9 @@ class TrialContext:
         search's constraints is infeasible), with the variables of
         its training state (metrics, loss, optimizer slots) already created
         for the trial's data, so that `fit` traces its training step once,
-        not twice (`autokeras_nas.tuner.trainers.weights.build_training_state`),
-        and an Adam optimizer's update fused into one op per variable, which
-        makes that trace cheaper (`autokeras_nas.tuner.trainers.fused_adam`).
+        not twice, and an Adam optimizer's update fused into one op per
+        variable, which makes that trace cheaper
+        (`autokeras_nas.tuner.trainers.weights.prepare_fit`).
 
         Args:
             constrained: Whether the search's constraints apply. A supernet
@@ -154,8 +153,7 @@ class TrialContext:
         if constrained:
             self.tuner.check_constraints(model)
         if training_state:
-            build_training_state(model, self.fit_args, self.fit_kwargs)
-            fuse_adam(getattr(model, "optimizer", None))
+            prepare_fit(model, self.fit_args, self.fit_kwargs)
         return model
 
     def parent(self) -> Parent | None:

@@ -1,5 +1,6 @@
 """Weights between trials: atomic checkpoints, inheriting a parent's, and
-creating a model's training variables before `fit` (`build_training_state`)."""
+creating a model's training variables before `fit` (`build_training_state`,
+with Adam's update fused: `prepare_fit`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from autokeras_nas.results import replacing
+from autokeras_nas.tuner.trainers.fused_adam import fuse_adam
 
 
 def save_weights_atomic(model: Any, path: str) -> None:
@@ -114,6 +116,15 @@ def build_training_state(model: Any, args: tuple, kwargs: dict) -> bool:
     except Exception:  # noqa: BLE001 - fit builds what is missing, as without this
         return False
     return True
+
+
+def prepare_fit(model: Any, args: tuple, kwargs: dict) -> None:
+    """What a trial does to a model before `fit(*args, **kwargs)`: its
+    training state made (`build_training_state`: one trace of the step, not
+    two) and an Adam optimizer's update fused into one op per variable
+    (`autokeras_nas.tuner.trainers.fused_adam`: a cheaper trace)."""
+    build_training_state(model, args, kwargs)
+    fuse_adam(getattr(model, "optimizer", None))
 
 
 def sample_inputs(args: tuple, kwargs: dict, n: int = 32) -> Any:
