@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from autokeras_nas.testing.ci import on_ci
 
@@ -112,7 +112,9 @@ def probe_cli(*args: str, cwd: str | Path | None = None, watch: tuple[str, ...] 
     return json.loads(report[len("PROBE "):]), stdout, proc.stderr
 
 
-_PROBE_RUNS = """
+#: `python -c` script: runs `autokeras-nas` with each of its runs (argv[2], JSON)
+#: through click's runner, one after another, printing one PROBE line each.
+PROBE_RUNS_SCRIPT = """
 import json, sys, time
 watched, runs = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 from click.testing import CliRunner
@@ -140,14 +142,28 @@ def probe_cli_runs(*runs: list[str], cwd: str | Path | None = None,
         modules of `watch` imported so far, by this run or an earlier one)
         and "seconds" (its wall time).
     """
-    proc = subprocess.run([sys.executable, "-c", _PROBE_RUNS, json.dumps(list(watch)),
-                           json.dumps([list(args) for args in runs])],
+    proc = subprocess.run([sys.executable, "-c", PROBE_RUNS_SCRIPT,
+                           *probe_runs_args(runs, watch)],
                           capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    return probe_runs_reports(proc, len(runs))
+
+
+def probe_runs_args(runs: Sequence[Sequence[str]], watch: Sequence[str]) -> list[str]:
+    """The arguments of `PROBE_RUNS_SCRIPT` for `runs`, watching `watch`."""
+    return [json.dumps(list(watch)), json.dumps([list(args) for args in runs])]
+
+
+def probe_runs_reports(proc: subprocess.CompletedProcess, n: int) -> list[dict]:
+    """The reports `PROBE_RUNS_SCRIPT` printed for its `n` runs.
+
+    Raises:
+        AssertionError: it died before reporting them all.
+    """
     reports = [json.loads(line[len("PROBE "):]) for line in proc.stdout.splitlines()
                if line.startswith("PROBE ")]
-    if len(reports) != len(runs):
-        raise AssertionError(f"the probe died after {len(reports)} of {len(runs)} runs: "
-                             f"{proc.stderr[-2000:]}")
+    if len(reports) != n:
+        raise AssertionError(f"the probe died after {len(reports)} of {n} runs "
+                             f"(exit code {proc.returncode}): {proc.stderr[-2000:]}")
     return reports
 
 

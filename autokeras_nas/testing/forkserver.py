@@ -283,13 +283,8 @@ def forked_cli_runs(server: ForkServer, *runs: Sequence[str], cwd: str | Path | 
     modules of `watch` imported so far, which in a forked process says
     nothing about the command: the server imported them).
     """
-    from autokeras_nas.testing.cli import _PROBE_RUNS
+    from autokeras_nas.testing.cli import PROBE_RUNS_SCRIPT, probe_runs_args, probe_runs_reports
 
-    proc = server.run([json.dumps(list(watch)), json.dumps([list(args) for args in runs])],
-                      script=_PROBE_RUNS, cwd=cwd, timeout=timeout)
-    reports = [json.loads(line[len("PROBE "):]) for line in proc.stdout.splitlines()
-               if line.startswith("PROBE ")]
-    if proc.returncode != 0 or len(reports) != len(runs):
-        raise AssertionError(f"the forked runs died after {len(reports)} of {len(runs)} runs "
-                             f"(exit code {proc.returncode}): {proc.stderr[-2000:]}")
-    return reports
+    proc = server.run(probe_runs_args(runs, watch), script=PROBE_RUNS_SCRIPT, cwd=cwd,
+                      timeout=timeout)
+    return probe_runs_reports(proc, len(runs))
